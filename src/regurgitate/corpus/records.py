@@ -1,0 +1,90 @@
+"""What every corpus reader shares: the stop/skip policy for bad records, read counts,
+and turning one record (a dict) into its text and metadata fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from regurgitate.errors import CorpusError
+
+OnError = Literal["stop", "skip"]
+
+#: string fields longer than this are not copied into ``meta["fields"]``
+MAX_FIELD_CHARS = 200
+
+
+@dataclass
+class ReadStats:
+    """Counts of what :func:`read_corpus` did; pass one in and read it after iterating."""
+
+    files: int = 0
+    documents: int = 0
+    empty: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    #: how many error messages to keep in ``errors`` (the counts stay exact)
+    max_errors: int = 20
+
+    def note_skip(self, err: CorpusError) -> None:
+        self.skipped += 1
+        if len(self.errors) < self.max_errors:
+            self.errors.append(str(err))
+
+
+class Sink:
+    """Applies the stop/skip policy to one bad record."""
+
+    def __init__(
+        self, on_error: OnError, on_skip: Callable[[CorpusError], None] | None, stats: ReadStats
+    ) -> None:
+        self.on_error = on_error
+        self.on_skip = on_skip
+        self.stats = stats
+
+    def bad(self, err: CorpusError) -> None:
+        if self.on_error == "stop":
+            raise err
+        self.stats.note_skip(err)
+        if self.on_skip is not None:
+            self.on_skip(err)
+
+
+def scalar_fields(record: dict[str, Any], text_field: str) -> dict[str, Any]:
+    """The record's other short scalar fields, for ``meta["fields"]``."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == text_field:
+            continue
+        if isinstance(value, str):
+            if len(value) <= MAX_FIELD_CHARS:
+                out[key] = value
+        elif value is None or isinstance(value, bool | int | float):
+            out[key] = value
+    return out
+
+
+def text_of(record: Any, text_field: str, source: str, where: int, sink: Sink) -> str | None:
+    """The text field of a record, or None after reporting a bad record."""
+    if not isinstance(record, dict):
+        sink.bad(CorpusError(
+            f"record is a JSON {type(record).__name__}, not an object", path=source, line=where,
+        ))
+        return None
+    if text_field not in record:
+        fields = ", ".join(sorted(map(str, record))[:10]) or "none"
+        sink.bad(CorpusError(
+            f"record has no field {text_field!r}", path=source, line=where,
+            hint=f"fields present: {fields}; choose one with --text-field",
+        ))
+        return None
+    text = record[text_field]
+    if not isinstance(text, str):
+        sink.bad(CorpusError(
+            f"field {text_field!r} is {type(text).__name__}, not a string",
+            path=source, line=where,
+        ))
+        return None
+    return text
