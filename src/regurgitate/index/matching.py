@@ -3,11 +3,12 @@ positions, occurrence tests, match ranges, and the pruning used for maximal span
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from regurgitate.index import format as fmt
+from regurgitate.index import periodic
 from regurgitate.index.shard import Queries, Shard
 
 IdsLike = Sequence[int] | np.ndarray
@@ -17,6 +18,8 @@ IdsLike = Sequence[int] | np.ndarray
 CHAIN_MIN_STRETCH = 128
 #: the chain goes on while each maximal match lets it skip at least this many positions
 CHAIN_MIN_GAIN = 64
+#: batches of more queries than this look for equal windows of repetitive text first
+DEDUP_MIN_QUERIES = 64
 
 
 class Matcher:
@@ -78,7 +81,14 @@ class Matcher:
         return found
 
     def exact_lengths(self, buf: np.ndarray, run_end: np.ndarray, pos: np.ndarray,
-                       cap: int) -> np.ndarray:
+                      cap: int) -> np.ndarray:
+        """Exact longest matches at ``pos`` (sorted): :meth:`_exact_plain` where the query
+        does not repeat itself, derived from one period inside copy regions."""
+        return self._by_regions(buf, run_end, pos,
+                                lambda p: self._exact_plain(buf, run_end, p, cap))
+
+    def _exact_plain(self, buf: np.ndarray, run_end: np.ndarray, pos: np.ndarray,
+                     cap: int) -> np.ndarray:
         """Exact longest matches at ``pos`` (sorted), cheaper than searching every position
         to its full length.
 
@@ -93,7 +103,9 @@ class Matcher:
         if not capped.any():
             return lengths
         idx = np.flatnonzero(capped)
-        breaks = np.flatnonzero((np.diff(idx) != 1) | (np.diff(pos[idx]) != 1)) + 1
+        # a stretch never crosses a sequence end or an unmatchable token (run_end changes)
+        breaks = np.flatnonzero((np.diff(idx) != 1) | (np.diff(pos[idx]) != 1)
+                                | (np.diff(run_end[pos[idx]]) != 0)) + 1
         stretches = [(int(run[0]), int(run[-1])) for run in np.split(idx, breaks)]
         self._follow(buf, run_end, pos, lengths, stretches, min_gain=None)
         return lengths
@@ -144,6 +156,64 @@ class Matcher:
 
     def chain_lengths(self, buf: np.ndarray, run_end: np.ndarray, pos: np.ndarray,
                       cap: int) -> np.ndarray:
+        """Exact longest matches at ``pos`` (sorted): :meth:`_chain_plain` where the query
+        does not repeat itself, derived from one period inside copy regions."""
+        return self._by_regions(buf, run_end, pos,
+                                lambda p: self._chain_plain(buf, run_end, p, cap))
+
+    def _by_regions(self, buf: np.ndarray, run_end: np.ndarray, pos: np.ndarray,
+                    compute: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """Longest matches at ``pos`` (sorted), searching only what copy regions leave open.
+
+        Inside a region ``(s, t, d)`` (see :mod:`regurgitate.index.periodic`),
+        ``L[i] = L[i - d]`` while ``i + L[i - d] < t``; so a region needs its first period
+        (``[s - d, s)``) searched, and then only its tail, the positions whose match may
+        reach past ``t``. Regions whose first period is known are resolved together, one
+        batched search per wave; everything outside regions is searched in the first."""
+        if pos.size < periodic.MIN_REGION:
+            return compute(pos)
+        tokens = buf.view(self.dtype)
+        regions = periodic.copy_regions(tokens, run_end)
+        if not regions:
+            return compute(pos)
+        total = run_end.size
+        known = np.full(total, -1, dtype=np.int64)
+        inner = np.zeros(total + 1, dtype=np.int64)
+        for r in regions:
+            inner[r.start] += 1
+            inner[r.end] -= 1
+        in_region = np.cumsum(inner[:-1]) > 0
+        wanted = np.zeros(total, dtype=bool)
+        wanted[pos] = True
+        for r in regions:
+            wanted[r.start - r.d:r.start] = True  # every first period is needed
+        first = np.flatnonzero(wanted & ~in_region)
+        if first.size:
+            known[first] = compute(first)
+        todo = list(regions)
+        while todo:
+            ready = [r for r in todo if (known[r.start - r.d:r.start] >= 0).all()]
+            if not ready:  # cannot happen: the earliest region's first period is outside
+                ready = todo[:1]
+                src = np.arange(ready[0].start - ready[0].d, ready[0].start)
+                miss = src[known[src] < 0]
+                known[miss] = compute(miss)
+            tails: list[np.ndarray] = []
+            for r in ready:
+                idx = np.arange(r.start, r.end, dtype=np.int64)
+                src = known[r.start - r.d + (idx - r.start) % r.d]
+                derived = idx + src < r.end
+                known[idx[derived]] = src[derived]
+                tail = idx[~derived]
+                tails.append(tail[wanted[tail]])
+            flat = np.concatenate(tails) if tails else np.zeros(0, dtype=np.int64)
+            if flat.size:
+                known[flat] = compute(flat)
+            todo = [r for r in todo if r not in ready]
+        return known[pos]
+
+    def _chain_plain(self, buf: np.ndarray, run_end: np.ndarray, pos: np.ndarray,
+                     cap: int) -> np.ndarray:
         """Exact longest matches at ``pos`` (sorted), following maximal matches first.
 
         Within each stretch of consecutive positions, the first position is searched in
@@ -174,7 +244,7 @@ class Matcher:
                 rest.append(np.arange(stop + 1, last + 1))
         if rest:
             idx = np.concatenate(rest)
-            lengths[idx] = self.exact_lengths(buf, run_end, pos[idx], cap)
+            lengths[idx] = self._exact_plain(buf, run_end, pos[idx], cap)
         return lengths
 
     def _next_increase(self, buf: np.ndarray, pos: np.ndarray, lo: np.ndarray,
@@ -204,6 +274,20 @@ class Matcher:
                     lo[r] = probe[-1] + 1
 
     def ranges(self, q: Queries) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per shard, the [lower, upper) ranks matching each query. Queries that are equal
+        windows of one copy region (repetitive text) are searched once."""
+        w = self.dtype.itemsize
+        if q.start.size > DEDUP_MIN_QUERIES and q.buf.size % w == 0:
+            regions = periodic.copy_regions(q.buf.view(self.dtype))
+            keys = periodic.window_keys(regions, q.start // w, q.length // w)
+            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            if first.size < q.start.size:
+                sub = Queries(q.buf, q.start[first], q.length[first])
+                return [(lo[inverse.ravel()], hi[inverse.ravel()])
+                        for lo, hi in self._ranges(sub)]
+        return self._ranges(q)
+
+    def _ranges(self, q: Queries) -> list[tuple[np.ndarray, np.ndarray]]:
         return [shard.ranges(q) if shard.n else
                 (np.zeros(q.start.size, np.int64), np.zeros(q.start.size, np.int64))
                 for shard in self.shards]
@@ -236,4 +320,6 @@ class Matcher:
         if not hits.size:
             return np.zeros(0, dtype=np.int64)
         pos = (hits[:, None] - np.arange(h, dtype=np.int64)).ravel()
-        return np.unique(pos[pos >= 0])
+        mask = np.zeros(total, dtype=bool)
+        mask[pos[pos >= 0]] = True
+        return np.flatnonzero(mask).astype(np.int64)

@@ -19,6 +19,10 @@ from regurgitate.errors import IndexCorruptError
 from regurgitate.index import format as fmt
 
 
+#: at most about this many u64 words are compared per step of a batched LCP (bounds memory)
+_LCP_BUDGET = 1 << 21
+
+
 @dataclass(frozen=True)
 class Queries:
     """Byte slices of one buffer ``buf``: query r is ``buf[start[r]:start[r] + length[r]]``."""
@@ -152,7 +156,7 @@ class Shard:
             matched[rows] = 8 * j[rows] + np.minimum(byte, nbytes[rows, j[rows]])
             done[active] = k + matched
             active = active[~ended]
-            block *= 2
+            block = max(2, min(block * 2, _LCP_BUDGET // max(active.size, 1)))
         return done
 
     def _lcp_bytes(self, q: Queries, ptrs: np.ndarray, done: np.ndarray, limit: np.ndarray,
