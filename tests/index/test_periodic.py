@@ -14,8 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from regurgitate.corpus.tokenizer import ByteTokenizer, Tokenizer
-from regurgitate.index import CorpusIndex, build_index
-from regurgitate.index import periodic
+from regurgitate.index import CorpusIndex, build_index, periodic
 from regurgitate.index.periodic import copy_regions, window_keys
 from regurgitate.types import Document
 

@@ -18,7 +18,6 @@ import numpy as np
 from regurgitate.errors import IndexCorruptError
 from regurgitate.index import format as fmt
 
-
 #: at most about this many u64 words are compared per step of a batched LCP (bounds memory)
 _LCP_BUDGET = 1 << 21
 
