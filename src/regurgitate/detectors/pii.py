@@ -13,7 +13,9 @@ char ranges) or from the ``verbatim`` findings passed to :meth:`PIIDetector.dete
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
+import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -120,9 +122,15 @@ def find_pii(text: str) -> list[PIIMatch]:
     rank = {t: i for i, t in enumerate(_PRIORITY)}
     cands = sorted(_candidates(text), key=lambda m: (rank[m.type], -(m.end - m.start), m.start))
     kept: list[PIIMatch] = []
+    starts: list[int] = []  # kept, sorted by start (non-overlapping): check neighbours only
+    by_start: list[PIIMatch] = []
     for c in cands:
-        if all(c.end <= k.start or c.start >= k.end for k in kept):
+        i = bisect.bisect_right(starts, c.start)
+        if (i == 0 or by_start[i - 1].end <= c.start) and \
+                (i == len(by_start) or c.end <= by_start[i].start):
             kept.append(c)
+            starts.insert(i, c.start)
+            by_start.insert(i, c)
     return sorted(kept, key=lambda m: (m.start, m.end))
 
 
@@ -196,9 +204,13 @@ class PIIDetector(Detector):
             matches = find_pii(text)
             if self.names is not None:
                 matches = sorted(matches + self.names(text), key=lambda m: (m.start, m.end))
-            ranges = list(spans_for(it.generation_id)) if spans_for else []
+            ranges = sorted(spans_for(it.generation_id)) if spans_for else []
+            starts = [s for s, _ in ranges]
+            reach = list(itertools.accumulate((e for _, e in ranges), max))
             for m in matches:
-                inside = any(s <= m.start and m.end <= e for s, e in ranges)
+                # inside one range: the furthest end among ranges starting at or before it
+                i = bisect.bisect_right(starts, m.start)
+                inside = i > 0 and reach[i - 1] >= m.end
                 data: dict[str, Any] = {"type": m.type, "value": m.value, "in_verbatim": inside}
                 out.append(Finding(generation_id=it.generation_id, detector=self.name,
                                    kind="pii", start=m.start, end=m.end, score=None, data=data))
