@@ -19,11 +19,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import sys
 import sysconfig
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 PARAGRAPH = ("The committee met again on Thursday to review the harbour accounts, and once "
              "more the figures for the winter quarter did not agree with the ledger. ")
@@ -74,13 +75,15 @@ def periodic_texts(n: int) -> dict[str, str]:
     }
 
 
-def timed(fn: Callable[[], object], repeat: int) -> float:
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Median seconds of ``repeat`` calls, and the last call's result."""
     times = []
+    result = None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        fn()
+        result = fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return statistics.median(times), result
 
 
 def main() -> None:
@@ -120,16 +123,14 @@ def main() -> None:
         for n in sizes:
             rep = 1 if n >= 1_000_000 else 3
             base_text = ordinary_text(corpus, held, n)
-            found: list = []
-            base = timed(lambda t=base_text: found.append(ix.find_spans([t])), rep)
-            print(f"{name:6} {n:>9,} {'ordinary':14} {base:9.3f} {len(found[-1][0]):>6}",
+            base, found = timed(partial(ix.find_spans, [base_text]), rep)
+            print(f"{name:6} {n:>9,} {'ordinary':14} {base:9.3f} {len(found[0]):>6}",
                   flush=True)
             for label, text in periodic_texts(n).items():
-                found.clear()
-                t = timed(lambda t=text: found.append(ix.find_spans([t])), rep)
+                t, found = timed(partial(ix.find_spans, [text]), rep)
                 ratio = t / max(base, 1e-9)
                 worst = max(worst, ratio)
-                print(f"{name:6} {n:>9,} {label:14} {t:9.3f} {len(found[-1][0]):>6} "
+                print(f"{name:6} {n:>9,} {label:14} {t:9.3f} {len(found[0]):>6} "
                       f"{ratio:6.2f}", flush=True)
     print(f"worst ratio: {worst:.2f} (target <= 3)")
 
@@ -140,21 +141,20 @@ def main() -> None:
     outputs["ordinary"] = ordinary_text(corpus, held, n)
     outputs["e-mails looped"] = ("write to jane.doe@example.com or call +1 415 555 0100. "
                                  * (n // 55 + 1))[:n]
-    nv = NearVerbatimDetector(ix)
-    pii = PIIDetector()
+    nv = NearVerbatimDetector(ix)  # type: ignore[arg-type]
     for label, text in outputs.items():
         item = Item(1, Prompt(id="p", attack="bench", text="", settings=GenerationSettings()),
                     Generation("p", text))
-        t_nv = timed(lambda it=item: nv.detect([it]), 1)
+        t_nv, _ = timed(partial(nv.detect, [item]), 1)
         spans = ix.find_spans([text])[0]
-        ranges = [(s.start, s.end) for s in spans]
-        pii_found: list = []
-        t_pii = timed(lambda it=item: pii_found.append(
-            PIIDetector(spans_for=lambda _g: ranges).detect([it])), 1)
+        pii = PIIDetector(spans_for=partial(_ranges, [(s.start, s.end) for s in spans]))
+        t_pii, found = timed(partial(pii.detect, [item]), 1)
         print(f"  {label:16} near-verbatim {t_nv:7.2f}   pii {t_pii:7.2f} "
-              f"({len(pii_found[-1])} matches, {len(ranges)} spans)", flush=True)
-    del pii
-    sys.stdout.flush()
+              f"({len(found)} matches, {len(spans)} spans)", flush=True)
+
+
+def _ranges(ranges: list[tuple[int, int]], _generation_id: int) -> list[tuple[int, int]]:
+    return ranges
 
 
 if __name__ == "__main__":

@@ -57,12 +57,15 @@ def test_missing_file_is_reported(built: Path) -> None:
         CorpusIndex.open(built)
 
 
-def test_checksum_only_checked_with_verify(built: Path) -> None:
+def test_checksums_on_open_and_with_verify(built: Path) -> None:
     path = built / "tokenized.0"
     data = bytearray(path.read_bytes())
     data[5] ^= 0x01
     path.write_bytes(bytes(data))
-    CorpusIndex.open(built)  # same size: a plain open does not read the data
+    # a small file is hashed whole on every open (large ones in 32 sampled blocks)
+    with pytest.raises(IndexCorruptError, match=r"tokenized\.0: sampled checksum") as exc:
+        CorpusIndex.open(built)
+    assert exc.value.hint is not None and "--verify" in exc.value.hint
     with pytest.raises(IndexCorruptError, match=r"tokenized\.0: checksum"):
         CorpusIndex.open(built, verify=True)
 

@@ -52,7 +52,7 @@ def suffix_array(data: np.ndarray) -> np.ndarray:
 
     if data.size == 0:
         return np.zeros(0, dtype=np.int64)
-    return divsufsort(data)
+    return np.asarray(divsufsort(data))
 
 
 def write_table(sa: np.ndarray, data: np.ndarray, width: int, psize: int,
@@ -203,7 +203,8 @@ def build_index(
         shards.append(writer.finish())
         if hasattr(tokenizer, "json_bytes"):
             (tmp / "tokenizer.json").write_bytes(tokenizer.json_bytes)
-        manifest = {
+        build_seconds = round(time.time() - started, 3)
+        manifest: dict[str, Any] = {
             "format": fmt.FORMAT_NAME,
             "version": fmt.FORMAT_VERSION,
             "tokenizer": tokenizer.describe(),
@@ -211,7 +212,7 @@ def build_index(
             "num_docs": docs_done,
             "num_tokens": tokens_done,
             "shards": shards,
-            "build_seconds": round(time.time() - started, 3),
+            "build_seconds": build_seconds,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         (tmp / fmt.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
@@ -222,6 +223,6 @@ def build_index(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return IndexInfo(path=out_dir, num_docs=docs_done, num_tokens=tokens_done,
-                     num_shards=len(shards), dtype=manifest["dtype"],
-                     tokenizer=manifest["tokenizer"], build_seconds=manifest["build_seconds"],
+                     num_shards=len(shards), dtype=fmt.dtype_name(dtype),
+                     tokenizer=tokenizer.describe(), build_seconds=float(build_seconds),
                      manifest=manifest)

@@ -53,7 +53,7 @@ def prefix_key(data: np.ndarray, ptrs: np.ndarray) -> np.ndarray:
     b0 = data[ptrs].astype(np.int64)
     nxt = np.minimum(ptrs + 1, size - 1)
     b1 = np.where(ptrs + 1 < size, data[nxt].astype(np.int64) + 1, 0)
-    return b0 * 257 + b1
+    return np.asarray(b0 * 257 + b1, dtype=np.int64)
 
 
 def dtype_name(dtype: np.dtype) -> str:
@@ -125,8 +125,20 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
     return data
 
 
+def verify_hint(directory: Path) -> str:
+    """The hint every corruption error carries: how to check the whole index."""
+    return (f"check every file with 'regurgitate index info {directory} --verify'; "
+            "rebuild the index if that fails")
+
+
+def corrupt(directory: Path, message: str) -> IndexCorruptError:
+    """An :class:`IndexCorruptError` for damage noticed while opening or querying."""
+    return IndexCorruptError(message, hint=verify_hint(directory))
+
+
 def check_files(directory: Path, manifest: dict[str, Any], *, verify: bool) -> None:
-    """Every file the manifest lists exists with its recorded size (and checksum if verify)."""
+    """Every file the manifest lists exists with its recorded size and its sampled checksum
+    (the whole file below 2 MiB, else 32 blocks of 64 KiB); the full checksum if verify."""
     for shard in manifest.get("shards", []):
         for name, rec in shard.get("files", {}).items():
             path = directory / name
@@ -142,3 +154,7 @@ def check_files(directory: Path, manifest: dict[str, Any], *, verify: bool) -> N
             if verify and file_checksum(path, full=True) != rec["blake2b"]:
                 raise IndexCorruptError(f"{path}: checksum does not match the manifest",
                                         hint="rebuild the index")
+            sample = rec.get("sample_blake2b")
+            if not verify and sample and file_checksum(path, full=False) != sample:
+                raise corrupt(directory, f"{path}: sampled checksum does not match the "
+                              "manifest (the file was changed after the build)")

@@ -210,7 +210,7 @@ class Matcher:
             if flat.size:
                 known[flat] = compute(flat)
             todo = [r for r in todo if r not in ready]
-        return known[pos]
+        return np.asarray(known[pos], dtype=np.int64)
 
     def _chain_plain(self, buf: np.ndarray, run_end: np.ndarray, pos: np.ndarray,
                      cap: int) -> np.ndarray:

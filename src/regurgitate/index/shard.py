@@ -39,59 +39,144 @@ class Shard:
         self.dtype = np.dtype(dtype).newbyteorder("<")
         self.width = self.dtype.itemsize
         paths = {k: fmt.shard_file(directory, k, shard) for k in fmt.SHARD_FILES}
+        self._directory = directory
+        self._paths = paths
         for k in fmt.REQUIRED_SHARD_FILES:
             if not paths[k].is_file():
-                raise IndexCorruptError(f"{paths[k]}: file missing from the index")
+                raise fmt.corrupt(directory, f"{paths[k]}: file missing from the index")
         self.ds = _map(paths["tokenized"])
         self.size = int(self.ds.size)
         self._words = _words(self.ds)
         if self.size % self.width:
-            raise IndexCorruptError(f"{paths['tokenized']}: size {self.size} is not a multiple "
-                                    f"of the token width {self.width}")
+            raise fmt.corrupt(directory, f"{paths['tokenized']}: size {self.size} is not a "
+                              f"multiple of the token width {self.width}")
         self.n = self.size // self.width
         self.ptr_size = fmt.ptr_size(self.size)
         table = _map(paths["table"])
         if table.size != self.n * self.ptr_size:
-            raise IndexCorruptError(
+            raise fmt.corrupt(
+                directory,
                 f"{paths['table']}: size {table.size} bytes, expected {self.n * self.ptr_size} "
                 f"({self.n} pointers of {self.ptr_size} bytes for {paths['tokenized'].name})")
         self._table_bytes = table
+        self._table: np.ndarray | None
         if self.ptr_size in (1, 2, 4, 8):
             self._table = table.view(f"<u{self.ptr_size}")
         else:
             self._table = None
         offsets = _map(paths["offset"])
         if offsets.size % 8:
-            raise IndexCorruptError(f"{paths['offset']}: size {offsets.size} is not a "
-                                    "multiple of 8")
+            raise fmt.corrupt(directory, f"{paths['offset']}: size {offsets.size} is not a "
+                              "multiple of 8")
         self.doc_starts = offsets.view("<u8")
         self.num_docs = int(self.doc_starts.size)
         if self.num_docs and int(self.doc_starts[-1]) >= max(self.size, 1):
-            raise IndexCorruptError(f"{paths['offset']}: document offsets point past the end "
-                                    f"of {paths['tokenized'].name}")
+            raise fmt.corrupt(directory, f"{paths['offset']}: document offsets point past "
+                              f"the end of {paths['tokenized'].name}")
         self.prefix: np.ndarray | None = None
         if paths["prefix"].is_file() and \
                 paths["prefix"].stat().st_size == 8 * (fmt.PREFIX_KEYS + 1):
             self.prefix = _map(paths["prefix"]).view("<u8").astype(np.int64)
             if int(self.prefix[-1]) != self.n:
-                raise IndexCorruptError(f"{paths['prefix']}: counts {int(self.prefix[-1])} "
-                                        f"suffixes, the table has {self.n}")
+                raise fmt.corrupt(directory, f"{paths['prefix']}: counts "
+                                  f"{int(self.prefix[-1])} suffixes, the table has {self.n}")
         self.meta: np.ndarray | None = None
         self.meta_offsets: np.ndarray | None = None
         if paths["metadata"].is_file() and paths["metaoff"].is_file():
             self.meta = _map(paths["metadata"])
-            self.meta_offsets = _map(paths["metaoff"]).view("<u8")
+            metaoff = _map(paths["metaoff"])
+            if metaoff.size % 8:
+                raise fmt.corrupt(directory, f"{paths['metaoff']}: size {metaoff.size} is not "
+                                  "a multiple of 8")
+            self.meta_offsets = metaoff.view("<u8")
+        self.check_invariants()
+
+    # -- integrity -----------------------------------------------------------------------
+
+    def _corrupt(self, kind: str, what: str) -> IndexCorruptError:
+        return fmt.corrupt(self._directory, f"{self._paths[kind]}: {what}")
+
+    def check_invariants(self) -> None:
+        """Cheap structural checks, run on every open (all O(documents + 64K) or sampled):
+        document offsets start at 0, increase, are token-aligned and (sampled) point at a
+        separator; the prefix table is monotone; metadata offsets are monotone and inside
+        the file; a sample of adjacent suffix-array entries point inside the data, sit in
+        their prefix bucket and are in order."""
+        w, starts = self.width, self.doc_starts
+        if self.num_docs:
+            if int(starts[0]) != 0 or (w > 1 and bool((starts % np.uint64(w)).any())):
+                raise self._corrupt("offset", "document offsets are not aligned to the "
+                                    "token data")
+            if self.num_docs > 1 and not bool((starts[1:] > starts[:-1]).all()):
+                raise self._corrupt("offset", "document offsets do not increase")
+            pick = np.unique(np.linspace(0, self.num_docs - 1, min(self.num_docs, 4096))
+                             .astype(np.int64))
+            sep = fmt.separator(self.dtype)
+            first = self.ds.view(self.dtype)[starts[pick].astype(np.int64) // w]
+            if bool((first != sep).any()):
+                raise self._corrupt("offset", "a document offset does not point at a "
+                                    "document separator")
+        elif self.n:
+            raise self._corrupt("offset", "no documents but token data")
+        if self.prefix is not None and (
+                int(self.prefix[0]) != 0 or not bool((np.diff(self.prefix) >= 0).all())):
+            raise self._corrupt("prefix", "prefix counts are not monotone")
+        if self.meta is not None and self.meta_offsets is not None and \
+                self.meta_offsets.size:
+            mo = self.meta_offsets
+            if int(mo[0]) != 0 or int(mo[-1]) > self.meta.size or \
+                    not bool((mo[1:] >= mo[:-1]).all()):
+                raise self._corrupt("metaoff", "metadata offsets are not monotone inside "
+                                    f"{self._paths['metadata'].name}")
+        self._check_order_sample()
+
+    def _check_order_sample(self, samples: int = 4096, span: int = 64) -> None:
+        """A sample of adjacent suffix-array entries: in range, aligned, in their prefix
+        bucket, and in byte order (compared over at most ``span`` bytes)."""
+        if self.n < 2:
+            return
+        ranks = np.unique(np.linspace(0, self.n - 2, min(samples, self.n - 1))
+                          .astype(np.int64))
+        a = self.pointers(ranks)
+        b = self.pointers(ranks + 1)
+        if self.prefix is not None:
+            key = fmt.prefix_key(self.ds, a)
+            if bool(((self.prefix[key] > ranks) | (self.prefix[key + 1] <= ranks)).any()):
+                raise self._corrupt("table", "suffix-array entries lie outside their prefix "
+                                    f"bucket in {self._paths['prefix'].name}")
+        offs = np.arange(span, dtype=np.int64)
+        ia, ib = a[:, None] + offs, b[:, None] + offs
+        va = np.where(ia < self.size, self.ds[np.minimum(ia, self.size - 1)].astype(np.int16),
+                      -1)
+        vb = np.where(ib < self.size, self.ds[np.minimum(ib, self.size - 1)].astype(np.int16),
+                      -1)
+        diff = va != vb
+        has = diff.any(axis=1)
+        j = np.argmax(diff, axis=1)
+        rows = np.flatnonzero(has)
+        if bool((va[rows, j[rows]] > vb[rows, j[rows]]).any()) or \
+                bool((~has & (a == b)).any()):
+            raise self._corrupt("table", "suffix-array entries are out of order")
 
     # -- raw access ----------------------------------------------------------------------
 
     def pointers(self, ranks: np.ndarray) -> np.ndarray:
         """Byte offsets stored at suffix-array ``ranks``."""
         ranks = np.asarray(ranks, dtype=np.int64)
+        if ranks.size and (int(ranks.min()) < 0 or int(ranks.max()) >= self.n):
+            raise self._corrupt("prefix", "a search left the suffix array")
+        ptrs: np.ndarray
         if self._table is not None:
-            return self._table[ranks].astype(np.int64)
-        idx = ranks[:, None] * self.ptr_size + np.arange(self.ptr_size)
-        raw = self._table_bytes[idx].astype(np.int64)
-        return (raw << (8 * np.arange(self.ptr_size, dtype=np.int64))).sum(axis=1)
+            ptrs = self._table[ranks].astype(np.int64)
+        else:
+            idx = ranks[:, None] * self.ptr_size + np.arange(self.ptr_size)
+            raw = self._table_bytes[idx].astype(np.int64)
+            ptrs = (raw << (8 * np.arange(self.ptr_size, dtype=np.int64))).sum(axis=1)
+        if ptrs.size and (int(ptrs.min()) < 0 or int(ptrs.max()) >= self.size
+                          or (self.width > 1 and bool((ptrs % self.width).any()))):
+            raise self._corrupt("table", "a suffix-array entry points outside the token "
+                                "data")
+        return ptrs
 
     def doc_of(self, ptrs: np.ndarray) -> np.ndarray:
         """Local document index of each byte pointer."""
@@ -114,6 +199,9 @@ class Shard:
         a = int(self.meta_offsets[local])
         b = int(self.meta_offsets[local + 1]) if local + 1 < self.meta_offsets.size \
             else self.meta.size
+        if not 0 <= a <= b <= self.meta.size:
+            raise self._corrupt("metaoff", f"metadata of document {local} lies outside "
+                                f"{self._paths['metadata'].name}")
         return bytes(self.meta[a:b])
 
     # -- batched searches ----------------------------------------------------------------
@@ -227,7 +315,10 @@ class Shard:
         two = q.length >= 2
         key = np.where(two, b0 * 257 + b1 + 1, b0 * 257)
         end = np.where(two, key + 1, b0 * 257 + 257)
-        lo, hi = self.prefix[key], self.prefix[end]
+        prefix = self.prefix
+        if prefix is None:
+            return np.zeros(q.start.size, np.int64), np.full(q.start.size, self.n, np.int64)
+        lo, hi = prefix[key], prefix[end]
         empty = q.length <= 0
         return np.where(empty, 0, lo), np.where(empty, self.n, hi)
 
@@ -235,7 +326,10 @@ class Shard:
         return self.search(q, upper=upper)[0]
 
     def ranges(self, q: Queries) -> tuple[np.ndarray, np.ndarray]:
-        return self.bound(q, upper=False), self.bound(q, upper=True)
+        lo, hi = self.bound(q, upper=False), self.bound(q, upper=True)
+        if bool((hi < lo).any()):  # only an unsorted suffix array does this
+            raise self._corrupt("table", "suffix-array entries are out of order")
+        return lo, hi
 
     def longest(self, q: Queries) -> np.ndarray:
         """For each query, the longest prefix (bytes) occurring in the shard: the best
@@ -247,7 +341,7 @@ class Shard:
                 if ok.size:
                     sub = Queries(q.buf, q.start[ok], q.length[ok])
                     known[ok] = self.lcp(sub, self.pointers(ranks[ok]), known[ok])
-        return np.maximum(before, at)
+        return np.asarray(np.maximum(before, at), dtype=np.int64)
 
 
 def _words(data: np.ndarray) -> np.ndarray:
