@@ -153,11 +153,13 @@ def test_parquet(tmp_path: Path) -> None:
     stats = ReadStats()
     docs = list(read_corpus([path], on_error="skip", on_skip=skipped.append, stats=stats))
     assert len(docs) == 1200
-    assert docs[1].meta == {"source": str(path), "row": 3, "fields": {"n": 3}}
-    assert docs[-1].meta["row"] == 2399
-    assert len(skipped) == 600 and skipped[0].line == 1
+    # rows are numbered from 1, like JSON lines, in metadata and in errors
+    assert docs[1].meta == {"source": str(path), "row": 4, "fields": {"n": 3}}
+    assert docs[-1].meta["row"] == 2400
+    assert len(skipped) == 600 and skipped[0].line == 2
+    assert str(skipped[0]).startswith(f"{path}: row 2: field 'text' is NoneType")
     assert stats.empty == 600
-    with pytest.raises(CorpusError, match="NoneType, not a string"):
+    with pytest.raises(CorpusError, match="row 2: field 'text' is NoneType, not a string"):
         list(read_corpus([path]))
     with pytest.raises(CorpusError, match="no column 'body'") as info:
         list(read_corpus([path], text_field="body", on_error="skip"))
@@ -193,8 +195,14 @@ def test_text_directory(tmp_path: Path) -> None:
     assert all(d.meta["source"] == str(root) for d in docs)
     assert len(skipped) == 1 and skipped[0].path == str(root / "latin.txt")
     assert (stats.files, stats.documents, stats.empty, stats.skipped) == (6, 4, 1, 1)
-    with pytest.raises(CorpusError, match="invalid UTF-8"):
+    with pytest.raises(CorpusError, match="invalid UTF-8") as info:
         list(read_corpus([root]))
+    assert "--on-error skip" in (info.value.hint or "")
+    (root / "latin.txt").unlink()
+    (root / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")
+    with pytest.raises(CorpusError, match=r"image\.png: a binary file") as info:
+        list(read_corpus([root]))
+    assert "--on-error skip" in (info.value.hint or "")
 
 
 def test_single_text_file(tmp_path: Path) -> None:
@@ -217,8 +225,8 @@ def test_datasets_save_to_disk(tmp_path: Path) -> None:
     stats = ReadStats()
     docs = list(read_corpus([single], stats=stats))
     assert _texts(docs) == [f"row {i}" for i in range(30)]
-    assert [d.meta["row"] for d in docs] == list(range(30))
-    assert docs[7].meta == {"source": str(single), "row": 7, "fields": {"label": 7}}
+    assert [d.meta["row"] for d in docs] == list(range(1, 31))
+    assert docs[7].meta == {"source": str(single), "row": 8, "fields": {"label": 7}}
     assert stats.files == 3 and stats.empty == 1
 
     both = tmp_path / "dict"
@@ -229,9 +237,9 @@ def test_datasets_save_to_disk(tmp_path: Path) -> None:
     assert detect_format(both) == "datasetdict"
     docs = list(read_corpus([both]))
     assert [(d.meta["split"], d.meta["row"], d.text) for d in docs] == [
-        ("train", 0, "row 0"), ("train", 1, "row 1"), ("train", 2, "row 2"),
-        ("train", 3, "row 3"), ("train", 4, "row 4"),
-        ("test", 0, "row 20"), ("test", 1, "row 10"),
+        ("train", 1, "row 0"), ("train", 2, "row 1"), ("train", 3, "row 2"),
+        ("train", 4, "row 3"), ("train", 5, "row 4"),
+        ("test", 1, "row 20"), ("test", 2, "row 10"),
     ]
 
 

@@ -35,13 +35,14 @@ def records_from_batches(
     batches: Iterable[Any], source: str, split: str | None, text_field: str, sink: Sink,
     position: list[int] | None = None,
 ) -> Iterator[Document]:
-    """Documents of Arrow record batches; ``position[0]`` is the running row number."""
+    """Documents of Arrow record batches; ``position[0]`` counts the rows read so far
+    (rows are numbered from 1 in metadata and errors, like JSON lines)."""
     pos = position if position is not None else [0]
     for batch in batches:
         for record in batch.to_pylist():
-            row = pos[0]
             pos[0] += 1
-            text = text_of(record, text_field, source, row, sink)
+            row = pos[0]
+            text = text_of(record, text_field, source, row, sink, unit="row")
             if text is None:
                 continue
             meta: dict[str, Any] = {"source": source}

@@ -15,7 +15,7 @@ any other directory                            text files, one document per file
 =============================================  ==========================================
 
 ``Document.meta`` always holds ``"source"`` (the path as given) and where in it the document
-sits: ``"line"`` (JSON lines, 1-based), ``"row"`` (Parquet and datasets, 0-based, with
+sits: ``"line"`` (JSON lines, 1-based), ``"row"`` (Parquet and datasets, 1-based, with
 ``"split"`` for datasets), or ``"path"`` (text directories, relative to the directory).
 Records from JSON lines, Parquet and datasets carry their other short scalar fields in
 ``meta["fields"]``.

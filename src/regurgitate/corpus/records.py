@@ -66,25 +66,34 @@ def scalar_fields(record: dict[str, Any], text_field: str) -> dict[str, Any]:
     return out
 
 
-def text_of(record: Any, text_field: str, source: str, where: int, sink: Sink) -> str | None:
+def record_error(message: str, source: str, where: int, unit: str = "line",
+                 hint: str | None = None) -> CorpusError:
+    """A bad record at 1-based ``where``: ``path:LINE: ...`` for lines (the editors'
+    convention), ``path: row N: ...`` for table rows; ``.line`` holds the number."""
+    if unit == "line":
+        return CorpusError(message, path=source, line=where, hint=hint)
+    err = CorpusError(f"{unit} {where}: {message}", path=source, hint=hint)
+    err.line = where
+    return err
+
+
+def text_of(record: Any, text_field: str, source: str, where: int, sink: Sink,
+            unit: str = "line") -> str | None:
     """The text field of a record, or None after reporting a bad record."""
     if not isinstance(record, dict):
-        sink.bad(CorpusError(
-            f"record is a JSON {type(record).__name__}, not an object", path=source, line=where,
-        ))
+        sink.bad(record_error(
+            f"record is a JSON {type(record).__name__}, not an object", source, where, unit))
         return None
     if text_field not in record:
         fields = ", ".join(sorted(map(str, record))[:10]) or "none"
-        sink.bad(CorpusError(
-            f"record has no field {text_field!r}", path=source, line=where,
+        sink.bad(record_error(
+            f"record has no field {text_field!r}", source, where, unit,
             hint=f"fields present: {fields}; choose one with --text-field",
         ))
         return None
     text = record[text_field]
     if not isinstance(text, str):
-        sink.bad(CorpusError(
-            f"field {text_field!r} is {type(text).__name__}, not a string",
-            path=source, line=where,
-        ))
+        sink.bad(record_error(
+            f"field {text_field!r} is {type(text).__name__}, not a string", source, where, unit))
         return None
     return text

@@ -9,6 +9,8 @@ from regurgitate.corpus.records import Sink
 from regurgitate.errors import CorpusError
 from regurgitate.types import Document
 
+SKIP_HINT = "pass --on-error skip to leave out files that are not UTF-8 text"
+
 
 def read_text_file(path: Path, source: str, rel: str, sink: Sink) -> Document | None:
     try:
@@ -18,7 +20,9 @@ def read_text_file(path: Path, source: str, rel: str, sink: Sink) -> Document | 
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        sink.bad(CorpusError(f"invalid UTF-8 at byte {exc.start}", path=str(path)))
+        kind = "a binary file" if b"\x00" in data[:8192] else "not UTF-8 text"
+        sink.bad(CorpusError(f"{kind} (invalid UTF-8 at byte {exc.start})", path=str(path),
+                             hint=SKIP_HINT))
         return None
     return Document(text, {"source": source, "path": rel})
 
