@@ -11,22 +11,24 @@ so a killed build never leaves something that looks like a complete index.
 from __future__ import annotations
 
 import json
-import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar, cast
 
 import numpy as np
 
 from regurgitate.corpus.tokenizer import Tokenizer
 from regurgitate.errors import ConfigError, CorpusError
 from regurgitate.index import format as fmt
+from regurgitate.index import output
 from regurgitate.types import Document
 
 ProgressFn = Callable[[int, int], None]
+T = TypeVar("T")
 
 _TABLE_CHUNK = 1 << 20
 _BATCH_CHARS = 4 << 20
@@ -44,6 +46,28 @@ class IndexInfo:
     tokenizer: dict[str, Any]
     build_seconds: float
     manifest: dict[str, Any] = field(repr=False, default_factory=dict)
+
+
+def interruptible(fn: Callable[[Any], T], arg: Any) -> T:
+    """``fn(arg)`` in a worker thread while this one waits: long calls into C or Rust
+    (suffix sorting, tokenizing) release the GIL, so Ctrl-C and SIGTERM are handled at once
+    here instead of when the call returns. The worker is a daemon: an interrupted build
+    exits without waiting for it."""
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = fn(arg)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="regurgitate-build", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.1)
+    if "error" in box:
+        raise box["error"]
+    return cast(T, box["result"])
 
 
 def suffix_array(data: np.ndarray) -> np.ndarray:
@@ -116,7 +140,7 @@ class _ShardWriter:
         width = self.dtype.itemsize
         psize = fmt.ptr_size(self.bytes_written)
         data = np.fromfile(ds_path, dtype=np.uint8)
-        sa = suffix_array(data)
+        sa = interruptible(suffix_array, data)
         with fmt.shard_file(self.directory, "table", self.shard).open("wb") as out:
             prefix = write_table(sa, data, width, psize, out)
         del sa, data
@@ -162,19 +186,19 @@ def build_index(
     ``shard_tokens`` tokens (separators included); a document is never split, so a document
     longer than the budget gets a shard of its own. ``progress(docs_done, tokens_done)`` is
     called after every batch. Raises :class:`ConfigError` for bad arguments or an existing
-    ``out_dir`` (unless ``overwrite``), :class:`CorpusError` for an empty corpus.
+    ``out_dir`` (unless ``overwrite``, which replaces only an index: see
+    :mod:`regurgitate.index.output`), :class:`CorpusError` for an empty corpus.
     """
     if shard_tokens < 1 or batch_docs < 1:
         raise ConfigError("shard_tokens and batch_docs must be positive")
     out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite and any(out_dir.iterdir()):
-        raise ConfigError(f"index directory {out_dir} already exists and is not empty",
-                          hint="choose another directory or pass overwrite")
+    output.check_output(out_dir, overwrite)
     started = time.time()
     dtype = np.dtype(tokenizer.dtype).newbyteorder("<")
     sep = fmt.separator(dtype)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.building-{os.getpid()}"
+    output.clean_stale(out_dir)
+    tmp = output.temp_dir(out_dir)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
@@ -182,7 +206,7 @@ def build_index(
         writer: _ShardWriter | None = None
         docs_done = tokens_done = 0
         for batch in _batches(docs, batch_docs):
-            encoded = tokenizer.encode_batch([d.text for d in batch])
+            encoded = interruptible(tokenizer.encode_batch, [d.text for d in batch])
             for doc, ids in zip(batch, encoded, strict=True):
                 if ids.size and int(ids.max()) >= sep:
                     raise CorpusError(f"token id {int(ids.max())} collides with the document "
@@ -216,9 +240,8 @@ def build_index(
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         (tmp / fmt.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
+        output.check_output(out_dir, overwrite)  # nothing else appeared there meanwhile
+        output.replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -1,0 +1,136 @@
+"""Where `index build` writes: --force replaces only an index, never user data or the working
+directory; interrupted builds leave nothing behind; stale temporary folders are cleaned."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from regurgitate.cli.main import main
+from regurgitate.corpus.tokenizer import ByteTokenizer
+from regurgitate.index import CorpusIndex, build_index
+from regurgitate.types import Document
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "ok.jsonl"
+    path.write_text("".join(json.dumps({"text": f"document number {i}"}) + "\n"
+                            for i in range(5)), encoding="utf-8")
+    return path
+
+
+def test_force_keeps_a_folder_that_is_not_an_index(corpus: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "thesis.txt").write_text("x\n")
+    code, _, err = run(["index", "build", str(corpus), "-o", str(d), "--force"], capsys)
+    assert code == 2 and "not an index" in err and "Traceback" not in err
+    assert (d / "thesis.txt").read_text() == "x\n"
+    assert sorted(p.name for p in d.iterdir()) == ["thesis.txt"]
+
+
+def test_force_keeps_foreign_files_inside_an_index(corpus: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    ix = tmp_path / "ix"
+    assert run(["index", "build", str(corpus), "-o", str(ix)], capsys)[0] == 0
+    (ix / "notes.md").write_text("mine")
+    code, _, err = run(["index", "build", str(corpus), "-o", str(ix), "--force"], capsys)
+    assert code == 2 and "notes.md" in err
+    assert (ix / "notes.md").read_text() == "mine"
+    (ix / "notes.md").unlink()
+    assert run(["index", "build", str(corpus), "-o", str(ix), "--force"], capsys)[0] == 0
+    assert CorpusIndex.open(ix).num_docs == 5
+
+
+def test_force_refuses_the_working_directory_and_its_parents(
+        corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "work" / "deeper"
+    work.mkdir(parents=True)
+    (work / "keep.txt").write_text("k")
+    monkeypatch.chdir(work)
+    for target in (".", str(work), "..", str(tmp_path)):
+        code, _, err = run(["index", "build", str(corpus), "-o", target, "--force"], capsys)
+        assert code == 2 and "refusing" in err and "Traceback" not in err, target
+    assert (work / "keep.txt").read_text() == "k"
+    assert corpus.exists()
+
+
+def test_output_that_is_a_file_is_a_clear_error(corpus: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "out.bin"
+    f.write_bytes(b"data")
+    for extra in ([], ["--force"]):
+        code, _, err = run(["index", "build", str(corpus), "-o", str(f), *extra], capsys)
+        assert code == 2 and "is a file" in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 2  # the error and its hint
+    assert f.read_bytes() == b"data"
+
+
+def test_force_replaces_an_infinigram_index(corpus: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    ix = tmp_path / "ig"
+    build_index([Document("other text")], ix, ByteTokenizer())
+    (ix / "manifest.json").unlink()
+    (ix / "tokenizer.json").unlink(missing_ok=True)
+    assert run(["index", "build", str(corpus), "-o", str(ix), "--force"], capsys)[0] == 0
+    assert CorpusIndex.open(ix).num_docs == 5
+
+
+def test_stale_build_folders_of_dead_processes_are_removed(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = int(proc.stdout)  # that process has exited
+    stale = tmp_path / f".ix.building-{dead}"
+    stale.mkdir()
+    (stale / "tokenized.0").write_bytes(b"\xff" * 100)
+    live = tmp_path / ".ix.building-1"  # pid 1 always runs
+    live.mkdir()
+    other = tmp_path / f".other.building-{dead}"
+    other.mkdir()
+    build_index([Document("text")], tmp_path / "ix", ByteTokenizer())
+    assert not stale.exists() and live.exists() and other.exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_build_exits_with_a_message_and_leaves_nothing(
+        tmp_path: Path, sig: signal.Signals) -> None:
+    corpus = tmp_path / "big.jsonl"
+    line = json.dumps({"text": "lorem ipsum dolor sit amet, consectetur " * 4000}) + "\n"
+    corpus.write_text(line * 250, encoding="utf-8")  # ~40 MB: builds for several seconds
+    out = tmp_path / "ix"
+    proc = subprocess.Popen([sys.executable, "-m", "regurgitate.cli.main", "index", "build",
+                             str(corpus), "-o", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "COLUMNS": "200"})
+    building = tmp_path / f".ix.building-{proc.pid}"
+    for _ in range(600):  # wait (at most 60 s) until the build has started writing
+        if building.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, "the build finished before it could be interrupted"
+    time.sleep(0.5)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err
+    assert not building.exists() and not out.exists()
