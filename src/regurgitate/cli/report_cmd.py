@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -14,10 +14,13 @@ from rich.table import Table
 from regurgitate.cli.common import stdout_console
 from regurgitate.errors import ConfigError
 
+if TYPE_CHECKING:
+    from regurgitate.store import RunStore
+
 runs_app = typer.Typer(no_args_is_help=True, help="List and inspect run databases.")
 
 
-def _open_existing(path: Path):  # -> RunStore
+def _open_existing(path: Path) -> RunStore:
     from regurgitate.store import RunStore
 
     if not path.is_file():
@@ -26,16 +29,16 @@ def _open_existing(path: Path):  # -> RunStore
     return RunStore.open(path, create=False)
 
 
-def write_outputs(store, console: Console, *, html: Path | None) -> list[Path]:  # noqa: ANN001
+def write_outputs(store: RunStore, console: Console, *, html: Path | None) -> list[Path]:
     """Terminal summary, and the HTML report when a path is given."""
     from regurgitate.reports import compute_summary, load_run, render_summary, write_html_report
 
-    run = load_run(store)
+    run = load_run(store)  # type: ignore[arg-type]  # RunStore.spec() may be None
     summary = compute_summary(run)
     render_summary(summary, console)
     written: list[Path] = []
     if html is not None:
-        written.append(write_html_report(run, html, summary=summary))
+        written.append(write_html_report(run, html, summary=summary, protect=[store.path]))
     return written
 
 
