@@ -92,7 +92,7 @@ def scan(
         except KeyboardInterrupt:
             store.set_meta("status", "stopped")
             err.print(f"[yellow]interrupted.[/] Finished generations are saved in "
-                      f"{run_name}; resume with:\n  {escape(resume_cmd)}")
+                      f"{run_name}; resume with:\n  {escape(resume_cmd)}", soft_wrap=True)
             raise typer.Exit(signals.exit_code) from None
         except TargetError as exc:
             store.set_meta("status", "incomplete")
@@ -106,13 +106,13 @@ def scan(
     if outcome.failed:
         err.print(f"[yellow]{outcome.failed} generation(s) failed[/] (first: "
                   f"{escape(visible(outcome.errors[0][:300]))}); rerun to retry them:\n"
-                  f"  {escape(resume_cmd)}")
+                  f"  {escape(resume_cmd)}", soft_wrap=True)
     if outcome.stopped:
         again = resume_cmd
         if outcome.stopped != "interrupted":  # a budget: the same one makes no progress
             again = raised_budget_command(resume_cmd)
         err.print(f"[yellow]stopped: {escape(outcome.stopped)}.[/] {outcome.pending} prompt(s) "
-                  f"left; resume with:\n  {escape(again)}")
+                  f"left; resume with:\n  {escape(again)}", soft_wrap=True)
     for p in paths:
         out.print(f"report: {escape(visible(str(p)))}")
     out.print(f"run: {run_name}")
