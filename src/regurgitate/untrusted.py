@@ -71,7 +71,12 @@ def recover(raw: str) -> str:
     return value
 
 
+_SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def _escape_one(ch: str) -> str:
+    if ch in _SHORT:
+        return _SHORT[ch]
     cp = ord(ch)
     if cp <= 0xFF:
         return f"\\x{cp:02x}"
