@@ -42,6 +42,7 @@ import zstandard
 
 from regurgitate.errors import CorpusError
 from regurgitate.types import Document
+from regurgitate.untrusted import storable
 
 OnError = Literal["stop", "skip"]
 
@@ -219,7 +220,7 @@ def _text_of(record: Any, text_field: str, source: str, where: int, sink: _Sink)
             path=source, line=where,
         ))
         return None
-    return text
+    return storable(text)[0]  # a "\ud800" escape decodes to what UTF-8 cannot hold: U+FFFD
 
 
 # ------------------------------------------------------------------------------ JSON lines
