@@ -163,3 +163,23 @@ def test_failed_faulty_server_generations_are_kept_for_retry(run_cli: RunCli,
         assert store.stats()["generations"] == {"ok": 4, "failed": 0}
         assert store.get_meta("status") == "finished"
     assert json.dumps(err)  # printable
+
+
+def test_check_shows_control_characters_of_corpus_and_text_as_escapes(
+        run_cli: RunCli, tmp_path: Path) -> None:
+    passage = ("The bell rang at dawn for seven days \x1b[2J\x1b[41m and nobody "
+               "\u202eknew why\u202c the orchard burned. " * 2)
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"text": passage, "id": "doc\x1b[31m1"}) + "\n",
+                      encoding="utf-8")
+    code, _, err = run_cli(["index", "build", str(corpus), "-o", str(tmp_path / "idx"),
+                            "--tokenizer", "bytes"])
+    assert code == 0, err
+    query = tmp_path / "q.txt"
+    query.write_text("Model said: " + passage, encoding="utf-8")
+    code, out, err = run_cli(["check", str(query), "--index", str(tmp_path / "idx"),
+                              "--min-tokens", "40"])
+    assert code == 0, err
+    assert "\x1b" not in out + err and "\u202e" not in out + err
+    assert "\\x1b[2J" in out and "\\u202e" in out
+    assert "verbatim span(s) of >= 40 bytes" in out  # a byte-level index counts bytes

@@ -19,6 +19,7 @@ from regurgitate.cli.common import (
     stdout_console,
 )
 from regurgitate.errors import ConfigError, CorpusError
+from regurgitate.reports.units import index_unit
 from regurgitate.untrusted import visible
 
 index_app = typer.Typer(no_args_is_help=True, help="Build and inspect corpus indexes.")
@@ -154,10 +155,11 @@ def check(
     out = stdout_console()
     out.print(highlighted(text, [(s.start, s.end) for s in spans], "bold black on yellow"))
     covered = sum(s.end - s.start for s in spans)
-    out.print(f"\n[bold]{len(spans)}[/] verbatim span(s) of >= {min_tokens} tokens, "
+    unit = index_unit(idx.info)  # a byte-level index counts bytes, not tokens
+    out.print(f"\n[bold]{len(spans)}[/] verbatim span(s) of >= {min_tokens} {unit}, "
               f"covering {covered:,} of {len(text):,} characters")
     for n, s in enumerate(spans, 1):
         names = ", ".join(escape(visible(idx.doc_name(d))) for d in s.documents)
         more = f" (first {max_docs} documents)" if len(s.documents) >= max_docs else ""
-        out.print(f"  {n}. chars {s.start}-{s.end}  {s.tokens} tokens  "
+        out.print(f"  {n}. chars {s.start}-{s.end}  {s.tokens} {unit}  "
                   f"{s.count}x in corpus  from {names}{more}", soft_wrap=True)

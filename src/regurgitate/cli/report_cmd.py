@@ -13,6 +13,7 @@ from rich.table import Table
 
 from regurgitate.cli.common import stdout_console
 from regurgitate.errors import ConfigError
+from regurgitate.untrusted import visible
 
 if TYPE_CHECKING:
     from regurgitate.store import RunStore
@@ -67,8 +68,9 @@ def runs_list(
     table.add_column("updated (UTC)", no_wrap=True)
     for r in runs:
         updated = str(r.updated)[:16].replace("T", " ")
-        table.add_row(escape(Path(r.path).name), escape(r.target), escape("\n".join(r.attacks)),
-                      str(r.generations), escape(str(r.status)), escape(updated))
+        table.add_row(escape(visible(Path(r.path).name)), escape(visible(r.target)),
+                      escape("\n".join(visible(a) for a in r.attacks)),
+                      str(r.generations), escape(visible(str(r.status))), escape(updated))
     out.print(table, soft_wrap=True)
 
 
@@ -79,9 +81,10 @@ def runs_show(run: Annotated[Path, typer.Argument(help="run database")]) -> None
         spec = store.spec()
         out = stdout_console()
         if spec is not None:
-            out.print(f"[bold]target[/] {escape(spec.target)}   [bold]attacks[/] "
-                      f"{escape(', '.join(spec.attacks))}   [bold]index[/] "
-                      f"{escape(str(spec.index))}   [bold]version[/] {escape(spec.tool_version)}")
+            out.print(f"[bold]target[/] {escape(visible(spec.target))}   [bold]attacks[/] "
+                      f"{escape(visible(', '.join(spec.attacks)))}   [bold]index[/] "
+                      f"{escape(visible(str(spec.index)))}   [bold]version[/] "
+                      f"{escape(visible(spec.tool_version))}")
         stats = store.stats()
         out.print("  ".join(f"[bold]{escape(str(k))}[/] {escape(str(v))}"
                             for k, v in stats.items() if not isinstance(v, dict)))
@@ -96,7 +99,7 @@ def report(
     with _open_existing(run) as store:
         out = stdout_console()
         for p in write_outputs(store, out, html=html):
-            out.print(f"report: {escape(str(p))}")
+            out.print(f"report: {escape(visible(str(p)))}")
 
 
 def export(
@@ -112,4 +115,4 @@ def export(
     out_path = output or run.with_suffix(f".{format}")
     with _open_existing(run) as store:
         rows = export_run(store, out_path, format)  # type: ignore[arg-type]
-    stdout_console().print(f"wrote {rows} rows to {escape(str(out_path))}")
+    stdout_console().print(f"wrote {rows} rows to {escape(visible(str(out_path)))}")

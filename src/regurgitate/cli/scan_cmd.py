@@ -37,7 +37,9 @@ def scan(
         help="run database; the same command on the same file resumes")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="component option, e.g. discoverable.num_prompts=20 (repeatable)")] = None,
-    min_tokens: Annotated[int, typer.Option(help="verbatim threshold in tokens")] = 50,
+    min_tokens: Annotated[int, typer.Option(
+        help="verbatim threshold in the index's units (tokens; bytes for a byte-level index)")
+    ] = 50,
     max_docs: Annotated[int, typer.Option(help="source documents kept per span")] = 10,
     seed: Annotated[int, typer.Option(help="seed for prompt sampling and decoding")] = 0,
     batch_size: Annotated[int | None, typer.Option(help="prompts per target call")] = None,
