@@ -14,9 +14,18 @@ each into a one-line message and the exit code below, never a traceback::
     └── StoreError                   exit 6   run database unusable or spec mismatch on resume
 
 ``Interrupted`` is not an error: it signals a clean stop (Ctrl-C, budget) and carries exit 130.
+Two more exit codes are outcomes, not errors::
+
+    EXIT_INCOMPLETE              exit 7   a scan finished with failed generations (its report
+                                          is written; rerun the same command to retry them)
+    EXIT_TERMINATED              exit 143 a scan stopped by SIGTERM (like Ctrl-C: finished
+                                          work kept, status "stopped", resumable)
 """
 
 from __future__ import annotations
+
+EXIT_INCOMPLETE = 7
+EXIT_TERMINATED = 143
 
 
 class RegurgitateError(Exception):

@@ -108,3 +108,40 @@ def test_screenshot_has_content_and_highlights(tmp_path: Path):
     assert dark > 0.005  # there is text
     near = np.abs(rgb - np.array(HIGHLIGHT)).max(axis=2) <= 6
     assert near.sum() > 500, "highlight colour not on screen"
+
+
+# Measures the laid-out page: elements whose right edge passes the viewport, and whether the
+# right-to-left override of the hostile run reached the DOM. Injected only into a test copy.
+LAYOUT_PROBE = """<script>
+(function () {
+  var w = document.documentElement.clientWidth, bad = [];
+  var all = document.querySelectorAll('body *');
+  for (var i = 0; i < all.length; i++) {
+    var r = all[i].getBoundingClientRect();
+    if (r.width > 0 && r.right > w + 1) { bad.push(all[i].tagName + '.' + all[i].className); }
+  }
+  var text = document.body.textContent;
+  document.body.setAttribute('data-overflow', bad.slice(0, 5).join(',') || 'none');
+  document.body.setAttribute('data-page-width', document.documentElement.scrollWidth + '/' + w);
+  document.body.setAttribute('data-rlo', text.indexOf('\\u202e') >= 0 ? 'raw' : 'absent');
+})();
+</script>"""
+
+
+def test_hostile_text_shows_markers_and_nothing_overflows(tmp_path: Path) -> None:
+    """Right-to-left overrides show as a marker (the text is not reversed) and 6,000-char
+    unbroken strings wrap: no element of the page passes the viewport's right edge."""
+    from .hostile import hostile_run
+
+    report = write_html_report(hostile_run(), tmp_path / "hostile.html")
+    html = report.read_text(encoding="utf-8")
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
+    page = tmp_path / "probe.html"
+    page.write_text(html.replace("</body>", LAYOUT_PROBE + "</body>"), encoding="utf-8")
+    dom = chromium(tmp_path, "--window-size=800,1000", "--dump-dom", page.as_uri())
+    assert 'data-overflow="none"' in dom, re.findall(r'data-overflow="[^"]*"', dom)
+    width = re.search(r'data-page-width="(\d+)/(\d+)"', dom)
+    assert width is not None and int(width.group(1)) <= int(width.group(2))
+    assert 'data-rlo="absent"' in dom
+    marker = '<span class="ctl" title="U+202E RIGHT-TO-LEFT OVERRIDE">\u27e8U+202E\u27e9</span>'
+    assert marker + "gnp.exe" in dom

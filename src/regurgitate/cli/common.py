@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import shlex
+import signal
+import threading
 import time
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -15,8 +19,10 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
-from regurgitate.errors import ConfigError
+from regurgitate.errors import EXIT_TERMINATED, ConfigError
+from regurgitate.untrusted import visible
 
 
 def stdout_console() -> Console:
@@ -117,3 +123,84 @@ class ScanBar:
 
     def note(self, message: str) -> None:
         self._bar.console.print(message)
+
+
+class StopSignals:
+    """Ctrl-C (SIGINT) and SIGTERM both ask a scan to stop after the batch in flight; a
+    second one aborts that batch (KeyboardInterrupt). ``signal`` names the first one."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self.stop = threading.Event()
+        self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.stop.is_set():  # a second signal: give up on the batch in flight
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        self.signal = signum
+        self.stop.set()
+        what = "terminated (SIGTERM)" if signum == signal.SIGTERM else "Ctrl-C"
+        again = "signal again" if signum == signal.SIGTERM else "Ctrl-C again"
+        self._console.print(f"[yellow]{what}: stopping after the current batch "
+                            f"({again} to abort it)...[/]")
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_TERMINATED if self.signal == signal.SIGTERM else 130
+
+    def __enter__(self) -> StopSignals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+_BUDGET_OPTIONS = ("--max-generations", "--max-tokens", "--max-cost")
+
+
+def raised_budget_command(command: str) -> str:
+    """``command`` with every budget option doubled: budgets count the whole run, so
+    repeating the same ``--max-generations N`` after it was reached makes no progress;
+    twice N gives the next N."""
+    words = shlex.split(command)
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name, eq, value = word.partition("=")
+        if name in _BUDGET_OPTIONS and (eq or i + 1 < len(words)):
+            if not eq:
+                value = words[i + 1]
+                i += 1
+            out.append(f"{name}={_double(value)}" if eq else name)
+            if not eq:
+                out.append(_double(value))
+        else:
+            out.append(word)
+        i += 1
+    return shlex.join(out)
+
+
+def _double(value: str) -> str:
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    doubled = number * 2
+    return str(int(doubled)) if doubled == int(doubled) and "." not in value else f"{doubled:g}"
+
+
+def highlighted(text: str, ranges: list[tuple[int, int]], style: str) -> Text:
+    """Untrusted ``text`` for the terminal, ``ranges`` (character offsets into it) styled,
+    control characters shown as escapes (offsets are applied before escaping)."""
+    cuts = sorted({0, len(text), *(max(0, min(len(text), p)) for r in ranges for p in r)})
+    out = Text()
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        inside = any(s <= a and b <= e for s, e in ranges)
+        out.append(visible(text[a:b], keep_newlines=True), style=style if inside else None)
+    return out

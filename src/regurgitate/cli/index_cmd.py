@@ -12,10 +12,17 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
-from regurgitate.cli.common import CountingProgress, parse_size, stderr_console, stdout_console
+from regurgitate.cli.common import (
+    CountingProgress,
+    highlighted,
+    parse_size,
+    stderr_console,
+    stdout_console,
+)
 from regurgitate.errors import ConfigError, CorpusError, Interrupted
+from regurgitate.reports.units import index_unit
+from regurgitate.untrusted import visible
 
 index_app = typer.Typer(no_args_is_help=True, help="Build and inspect corpus indexes.")
 
@@ -160,15 +167,13 @@ def check(
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
         return
     out = stdout_console()
-    rich_text = Text(text)
-    for s in spans:
-        rich_text.stylize("bold black on yellow", s.start, s.end)
-    out.print(rich_text)
+    out.print(highlighted(text, [(s.start, s.end) for s in spans], "bold black on yellow"))
     covered = sum(s.end - s.start for s in spans)
-    out.print(f"\n[bold]{len(spans)}[/] verbatim span(s) of >= {min_tokens} tokens, "
+    unit = index_unit(idx.info)  # a byte-level index counts bytes, not tokens
+    out.print(f"\n[bold]{len(spans)}[/] verbatim span(s) of >= {min_tokens} {unit}, "
               f"covering {covered:,} of {len(text):,} characters")
     for n, s in enumerate(spans, 1):
-        names = ", ".join(escape(idx.doc_name(d)) for d in s.documents)
+        names = ", ".join(escape(visible(idx.doc_name(d))) for d in s.documents)
         more = f" (first {max_docs} documents)" if len(s.documents) >= max_docs else ""
-        out.print(f"  {n}. chars {s.start}-{s.end}  {s.tokens} tokens  "
+        out.print(f"  {n}. chars {s.start}-{s.end}  {s.tokens} {unit}  "
                   f"{s.count}x in corpus  from {names}{more}", soft_wrap=True)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from regurgitate.errors import Interrupted, RegurgitateError
+from regurgitate.untrusted import visible
 
 app = typer.Typer(
     name="regurgitate", no_args_is_help=True, add_completion=False,
@@ -39,12 +40,13 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rv = app(args=argv, standalone_mode=False)
     except RegurgitateError as exc:
-        err.print(f"[bold red]error:[/] {escape(exc.message)}", emoji=False)
+        # messages may quote model, corpus or endpoint text: controls shown as escapes
+        err.print(f"[bold red]error:[/] {escape(visible(exc.message))}", emoji=False)
         if exc.hint:
-            err.print(f"[dim]hint:[/] {escape(exc.hint)}", emoji=False)
+            err.print(f"[dim]hint:[/] {escape(visible(exc.hint))}", emoji=False)
         sys.exit(exc.exit_code)
     except Interrupted as exc:
-        err.print(f"[yellow]stopped:[/] {escape(exc.reason)}")
+        err.print(f"[yellow]stopped:[/] {escape(visible(exc.reason))}")
         sys.exit(exc.exit_code)
     except (typer.Abort, click.exceptions.Abort):
         err.print("[yellow]aborted[/]")
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         if callable(show):
             show()
         else:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}")
+            err.print(f"[bold red]error:[/] {escape(visible(str(exc)))}")
         sys.exit(int(getattr(exc, "exit_code", 2)))
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -13,11 +13,15 @@ from rich.table import Table
 
 from regurgitate.cli.common import stdout_console
 from regurgitate.errors import ConfigError
+from regurgitate.untrusted import visible
+
+if TYPE_CHECKING:
+    from regurgitate.store import RunStore
 
 runs_app = typer.Typer(no_args_is_help=True, help="List and inspect run databases.")
 
 
-def _open_existing(path: Path):  # -> RunStore
+def _open_existing(path: Path) -> RunStore:
     from regurgitate.store import RunStore
 
     if not path.is_file():
@@ -26,16 +30,16 @@ def _open_existing(path: Path):  # -> RunStore
     return RunStore.open(path, create=False)
 
 
-def write_outputs(store, console: Console, *, html: Path | None) -> list[Path]:  # noqa: ANN001
+def write_outputs(store: RunStore, console: Console, *, html: Path | None) -> list[Path]:
     """Terminal summary, and the HTML report when a path is given."""
     from regurgitate.reports import compute_summary, load_run, render_summary, write_html_report
 
-    run = load_run(store)
+    run = load_run(store)  # type: ignore[arg-type]  # RunStore.spec() may be None
     summary = compute_summary(run)
     render_summary(summary, console)
     written: list[Path] = []
     if html is not None:
-        written.append(write_html_report(run, html, summary=summary))
+        written.append(write_html_report(run, html, summary=summary, protect=[store.path]))
     return written
 
 
@@ -64,8 +68,9 @@ def runs_list(
     table.add_column("updated (UTC)", no_wrap=True)
     for r in runs:
         updated = str(r.updated)[:16].replace("T", " ")
-        table.add_row(escape(Path(r.path).name), escape(r.target), escape("\n".join(r.attacks)),
-                      str(r.generations), escape(str(r.status)), escape(updated))
+        table.add_row(escape(visible(Path(r.path).name)), escape(visible(r.target)),
+                      escape("\n".join(visible(a) for a in r.attacks)),
+                      str(r.generations), escape(visible(str(r.status))), escape(updated))
     out.print(table, soft_wrap=True)
 
 
@@ -76,9 +81,10 @@ def runs_show(run: Annotated[Path, typer.Argument(help="run database")]) -> None
         spec = store.spec()
         out = stdout_console()
         if spec is not None:
-            out.print(f"[bold]target[/] {escape(spec.target)}   [bold]attacks[/] "
-                      f"{escape(', '.join(spec.attacks))}   [bold]index[/] "
-                      f"{escape(str(spec.index))}   [bold]version[/] {escape(spec.tool_version)}")
+            out.print(f"[bold]target[/] {escape(visible(spec.target))}   [bold]attacks[/] "
+                      f"{escape(visible(', '.join(spec.attacks)))}   [bold]index[/] "
+                      f"{escape(visible(str(spec.index)))}   [bold]version[/] "
+                      f"{escape(visible(spec.tool_version))}")
         stats = store.stats()
         out.print("  ".join(f"[bold]{escape(str(k))}[/] {escape(str(v))}"
                             for k, v in stats.items() if not isinstance(v, dict)))
@@ -93,7 +99,7 @@ def report(
     with _open_existing(run) as store:
         out = stdout_console()
         for p in write_outputs(store, out, html=html):
-            out.print(f"report: {escape(str(p))}")
+            out.print(f"report: {escape(visible(str(p)))}")
 
 
 def export(
@@ -109,4 +115,4 @@ def export(
     out_path = output or run.with_suffix(f".{format}")
     with _open_existing(run) as store:
         rows = export_run(store, out_path, format)  # type: ignore[arg-type]
-    stdout_console().print(f"wrote {rows} rows to {escape(str(out_path))}")
+    stdout_console().print(f"wrote {rows} rows to {escape(visible(str(out_path)))}")

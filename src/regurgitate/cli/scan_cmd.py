@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from regurgitate.cli.common import ScanBar, parse_options, stderr_console, stdout_console
-from regurgitate.errors import TargetError
+from regurgitate.cli.common import (
+    ScanBar,
+    StopSignals,
+    parse_options,
+    raised_budget_command,
+    stderr_console,
+    stdout_console,
+)
+from regurgitate.errors import EXIT_INCOMPLETE, TargetError
+from regurgitate.reports.units import index_unit
+from regurgitate.safe_paths import check_output_path
+from regurgitate.store.lease import scan_lease
+from regurgitate.untrusted import visible
 
 
 def scan(
@@ -28,7 +37,9 @@ def scan(
         help="run database; the same command on the same file resumes")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="component option, e.g. discoverable.num_prompts=20 (repeatable)")] = None,
-    min_tokens: Annotated[int, typer.Option(help="verbatim threshold in tokens")] = 50,
+    min_tokens: Annotated[int, typer.Option(
+        help="verbatim threshold in the index's units (tokens; bytes for a byte-level index)")
+    ] = 50,
     max_docs: Annotated[int, typer.Option(help="source documents kept per span")] = 10,
     seed: Annotated[int, typer.Option(help="seed for prompt sampling and decoding")] = 0,
     batch_size: Annotated[int | None, typer.Option(help="prompts per target call")] = None,
@@ -61,53 +72,56 @@ def scan(
     )
     budget = Budget(max_generations=max_generations, max_tokens=max_tokens,
                     max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)
-    prepared = prepare_scan(request, note=lambda m: err.print(escape(m)))
-    stop = threading.Event()
-
-    def on_sigint(signum: int, frame: object) -> None:
-        if stop.is_set():  # second Ctrl-C: give up on the batch in flight
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            raise KeyboardInterrupt
-        stop.set()
-        err.print("[yellow]stopping after the current batch (Ctrl-C again to abort it)...[/]")
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    prepared = prepare_scan(request, note=lambda m: err.print(escape(visible(m))))
+    if prepared.html_path is not None and prepared.html_path.parent.is_dir():
+        # refuse `--html RUN.db` (or a link to it) before any work, not after the scan
+        check_output_path(prepared.html_path, protect=[prepared.run_path], what="report")
+    if prepared.index is not None and index_unit(prepared.index.info) == "bytes":
+        err.print(f"[yellow]note:[/] the index is byte-level: --min-tokens {min_tokens} means "
+                  f"{min_tokens} UTF-8 bytes, and memorized shares count bytes")
     resume_cmd = prepared.resume_command
-    try:
-        with RunStore.open(prepared.run_path) as store, prepared.target as tgt:
-            try:
-                with ScanBar(err) as bar:
-                    outcome = run_scan(
-                        store=store, spec=prepared.spec, target=tgt, attacks=prepared.attacks,
-                        detectors=prepared.make_detectors(store), index=prepared.index,
-                        seed=seed, batch_size=batch_size, budget=budget, progress=bar,
-                        should_stop=stop.is_set,
-                    )
-            except KeyboardInterrupt:
-                err.print(f"[yellow]interrupted.[/] Finished generations are saved in "
-                          f"{escape(str(prepared.run_path))}; resume with:\n  {resume_cmd}")
-                raise typer.Exit(130) from None
-            except TargetError as exc:
-                exc.hint = (exc.hint + "; " if exc.hint else "") + \
-                    f"finished work is saved, resume with: {resume_cmd}"
-                raise
-            paths = write_outputs(store, out, html=prepared.html_path)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    run_name = escape(visible(str(prepared.run_path)))
+    with StopSignals(err) as signals, scan_lease(prepared.run_path), \
+            RunStore.open(prepared.run_path) as store, prepared.target as tgt:
+        try:
+            with ScanBar(err) as bar:
+                outcome = run_scan(
+                    store=store, spec=prepared.spec, target=tgt, attacks=prepared.attacks,
+                    detectors=prepared.make_detectors(store), index=prepared.index,
+                    seed=seed, batch_size=batch_size, budget=budget, progress=bar,
+                    should_stop=signals.stop.is_set,
+                )
+        except KeyboardInterrupt:
+            store.set_meta("status", "stopped")
+            err.print(f"[yellow]interrupted.[/] Finished generations are saved in "
+                      f"{run_name}; resume with:\n  {escape(resume_cmd)}", soft_wrap=True)
+            raise typer.Exit(signals.exit_code) from None
+        except TargetError as exc:
+            store.set_meta("status", "incomplete")
+            exc.hint = (exc.hint + "; " if exc.hint else "") + \
+                f"finished work is saved, resume with: {resume_cmd}"
+            raise
+        paths = write_outputs(store, out, html=prepared.html_path)
     if outcome.generated == 0 and outcome.failed == 0 and not outcome.stopped:
-        err.print(f"[dim]{escape(str(prepared.run_path))} was already complete; this is its "
+        err.print(f"[dim]{run_name} was already complete; this is its "
                   "stored summary (use another --run, or delete the file, for a fresh run)[/]")
     if outcome.failed:
         err.print(f"[yellow]{outcome.failed} generation(s) failed[/] (first: "
-                  f"{escape(outcome.errors[0])}); rerun to retry them:\n  {resume_cmd}")
+                  f"{escape(visible(outcome.errors[0][:300]))}); rerun to retry them:\n"
+                  f"  {escape(resume_cmd)}", soft_wrap=True)
     if outcome.stopped:
+        again = resume_cmd
+        if outcome.stopped != "interrupted":  # a budget: the same one makes no progress
+            again = raised_budget_command(resume_cmd)
         err.print(f"[yellow]stopped: {escape(outcome.stopped)}.[/] {outcome.pending} prompt(s) "
-                  f"left; resume with:\n  {resume_cmd}")
+                  f"left; resume with:\n  {escape(again)}", soft_wrap=True)
     for p in paths:
-        out.print(f"report: {escape(str(p))}")
-    out.print(f"run: {escape(str(prepared.run_path))}")
+        out.print(f"report: {escape(visible(str(p)))}")
+    out.print(f"run: {run_name}")
     if outcome.stopped == "interrupted":
-        raise typer.Exit(130)
+        raise typer.Exit(signals.exit_code)
+    if outcome.failed:
+        raise typer.Exit(EXIT_INCOMPLETE)
 
 
 def _quiet_libraries() -> None:

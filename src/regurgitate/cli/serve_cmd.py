@@ -20,9 +20,11 @@ def serve(
         help="share of requests that fail on purpose (500, 429, stall, bad JSON, drop), "
              "for testing clients")] = 0.0,
     fault_seed: Annotated[int, typer.Option(help="seed of the fault schedule")] = 0,
+    model_name: Annotated[str | None, typer.Option(
+        help="answer only requests for this model name (default: any name)")] = None,
 ) -> None:
     """Serve a local Hugging Face model as /v1/completions and /v1/chat/completions."""
     from regurgitate.serve import run_server
 
     run_server(model, host, port, fault_rate, fault_seed=fault_seed, api_key_env=api_key_env,
-               batch_size=batch_size, device=device)
+               batch_size=batch_size, device=device, model_name=model_name)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from regurgitate.errors import CorpusError
+from regurgitate.untrusted import storable
 
 OnError = Literal["stop", "skip"]
 
@@ -96,4 +97,4 @@ def text_of(record: Any, text_field: str, source: str, where: int, sink: Sink,
         sink.bad(record_error(
             f"field {text_field!r} is {type(text).__name__}, not a string", source, where, unit))
         return None
-    return text
+    return storable(text)[0]  # a "\ud800" escape decodes to what UTF-8 cannot hold: U+FFFD

@@ -1,7 +1,9 @@
 """One self-contained HTML report: inline CSS and SVG, no external resources.
 
 Everything that comes from the model, the prompts or the corpus reaches the page only as
-Jinja2-escaped text (``autoescape=True``); the only strings marked safe are the SVG plots
+Jinja2-escaped text (``autoescape=True``), with control, bidi and invisible characters shown
+as visible markers (:mod:`regurgitate.untrusted`; a right-to-left override never reverses
+text) and long unbroken strings wrapped; the only strings marked safe are the SVG plots
 (built here from numbers and sanitised labels) and the fixed filter script, whose hash is
 in the Content-Security-Policy.
 """
@@ -11,12 +13,14 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from regurgitate import __version__
 from regurgitate.detectors.base import Item
@@ -24,7 +28,9 @@ from regurgitate.errors import ConfigError
 from regurgitate.reports.data import RunData
 from regurgitate.reports.segments import Annotation, Segment, segment
 from regurgitate.reports.summary import Summary, compute_summary
+from regurgitate.safe_paths import check_output_path, write_text_atomically
 from regurgitate.types import Finding
+from regurgitate.untrusted import html_visible, marked
 
 FLAG_KINDS = ("verbatim", "near_verbatim", "pii", "divergence", "discoverable")
 
@@ -98,11 +104,21 @@ class _GenView:
     longest: int = 0
 
 
+def _finalize(value: Any) -> Any:
+    """Every ``{{ }}`` of the template: control, bidi and invisible characters of a plain
+    string become visible ``⟨U+XXXX⟩`` markers (then Jinja2 escapes it as usual)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return marked(value)
+    return value
+
+
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("regurgitate.reports", "templates"),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        finalize=_finalize,
     )
+    env.filters["visible"] = html_visible  # text bodies: styled markers for controls
     env.filters["pct"] = lambda v, d=1: "–" if v is None else f"{100 * v:.{d}f}%"
     env.filters["num"] = lambda v: "–" if v is None else (
         f"{v:,}" if isinstance(v, int) else f"{v:,.1f}")
@@ -202,7 +218,8 @@ def _select(
     by_gen: dict[int, list[Finding]] = defaultdict(list)
     for f in run.findings:
         by_gen[f.generation_id].append(f)
-    flagged, other = [], []
+    flagged: list[tuple[Item, list[Finding]]] = []
+    other: list[tuple[Item, list[Finding]]] = []
     for it in sorted(run.items, key=lambda it: it.generation_id):
         fs = by_gen.get(it.generation_id, [])
         (flagged if _kinds(fs) else other).append((it, fs))
@@ -266,14 +283,18 @@ def render_html(
 
 def write_html_report(
     run: RunData, out: Path, summary: Summary | None = None,
-    limits: ReportLimits | None = None,
+    limits: ReportLimits | None = None, *, protect: Iterable[Path] = (),
 ) -> Path:
-    """Write the self-contained HTML report of ``run`` to ``out`` and return ``out``."""
+    """Write the self-contained HTML report of ``run`` to ``out`` and return ``out``.
+
+    Missing folders are created; the file is written atomically and never over a run
+    database (``protect`` names the run's own; see :mod:`regurgitate.safe_paths`)."""
     out = Path(out)
+    if out.parent.is_dir():  # refuse before the (slow) rendering
+        check_output_path(out, protect=protect, what="report")
     html = render_html(run, summary, limits)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot write the report to {out}: {exc.strerror}") from exc
-    return out
+    return write_text_atomically(out, html, protect=protect, what="report")

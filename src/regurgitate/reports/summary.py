@@ -16,6 +16,7 @@ from regurgitate.reports.memorized import (
     extrapolate_unique,
     unique_memorized,
 )
+from regurgitate.reports.units import in_unit, index_unit
 from regurgitate.types import Finding
 
 OVERALL = "all attacks"
@@ -60,6 +61,10 @@ class Summary:
     extrapolation: Extrapolation | None
     curve: tuple[tuple[int, int], ...]  # (generations seen, unique sequences seen)
     membership: MembershipView | None = None
+    #: what verbatim figures count (``tokens`` or ``bytes``, see reports/units.py) and
+    #: whether a reference corpus was checked at all (no --index: nothing was)
+    unit: str = "tokens"
+    corpus_checked: bool = True
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -175,9 +180,10 @@ def compute_summary(run: RunData) -> Summary:
     sequences = unique_memorized(run.findings, texts)
     names = list(run.spec.attacks)
     names += sorted({it.prompt.attack for it in items} - set(names))
+    unit = index_unit(run.index_info)
     per_attack = tuple(
-        _attack_summary(n, [it for it in items if it.prompt.attack == n], by_gen, sequences)
-        for n in names
+        in_unit(_attack_summary(n, group, by_gen, sequences), group, unit)
+        for n in names for group in ([it for it in items if it.prompt.attack == n],)
     )
     ok_order = [it.generation_id for it in items if it.generation.ok]
     curve = tuple(discovery_curve(ok_order, sequences))
@@ -185,9 +191,10 @@ def compute_summary(run: RunData) -> Summary:
         extrapolate_unique([s.frequency for s in sequences], len(ok_order)) if ok_order else None
     )
     return Summary(
-        overall=_attack_summary(OVERALL, items, by_gen, sequences), attacks=per_attack,
-        sequences=tuple(sequences), extrapolation=extrapolation, curve=curve,
-        membership=membership_view(run),
+        overall=in_unit(_attack_summary(OVERALL, items, by_gen, sequences), items, unit),
+        attacks=per_attack, sequences=tuple(sequences), extrapolation=extrapolation,
+        curve=curve, membership=membership_view(run), unit=unit,
+        corpus_checked=run.spec.index is not None or bool(run.index_info),
     )
 
 

@@ -1,4 +1,5 @@
-"""Rich tables for the terminal. Model and corpus text is passed as ``Text`` (never markup)."""
+"""Rich tables for the terminal. Model and corpus text is passed as ``Text`` (never markup),
+with control characters shown as escapes (:func:`regurgitate.untrusted.visible`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 from regurgitate.reports.summary import AttackSummary, Summary
+from regurgitate.untrusted import visible
+
+NOT_CHECKED = "not checked"
 
 
 def _pct(v: float | None, digits: int = 1) -> str:
@@ -22,7 +26,7 @@ def _n(v: int | float | None) -> str:
 
 
 def _one_line(text: str, limit: int) -> Text:
-    flat = " ".join(text.split())
+    flat = visible(" ".join(text.split()))
     if len(flat) > limit:
         flat = flat[: limit - 1] + "…"
     return Text(flat)
@@ -37,15 +41,19 @@ def _overview(s: AttackSummary, summary: Summary) -> Table:
     t = _table("Overview")
     t.add_column("Figure")
     t.add_column("Value", justify="right")
+    unit = summary.unit
+    checked = summary.corpus_checked
     rows = [
         ("Generations (ok / failed)", f"{_n(s.ok)} / {_n(s.failed)}"),
         ("Generated tokens", _n(s.generated_tokens)),
-        ("Generations with a verbatim span", f"{_pct(s.verbatim_rate)} ({_n(s.with_verbatim)})"),
-        ("Generated tokens memorized",
-         f"{_pct(s.memorized_token_rate, 2)} ({_n(s.memorized_tokens)})"),
-        ("Unique memorized sequences", _n(s.unique_sequences)),
-        ("Longest span (tokens)", _n(s.longest_span_tokens)),
-        ("Near-verbatim generations", _n(s.near_verbatim)),
+        ("Generations with a verbatim span",
+         f"{_pct(s.verbatim_rate)} ({_n(s.with_verbatim)})" if checked else NOT_CHECKED),
+        (f"Generated {unit} memorized",
+         f"{_pct(s.memorized_token_rate, 2)} ({_n(s.memorized_tokens)})" if checked
+         else NOT_CHECKED),
+        ("Unique memorized sequences", _n(s.unique_sequences) if checked else NOT_CHECKED),
+        (f"Longest span ({unit})", _n(s.longest_span_tokens) if checked else NOT_CHECKED),
+        ("Near-verbatim generations", _n(s.near_verbatim) if checked else NOT_CHECKED),
     ]
     if s.discoverable_probes:
         rows.append(("Discoverable exact matches",
@@ -72,9 +80,12 @@ def _per_attack(summary: Summary) -> Table:
     for name in ("Gens", "Fail", "Tokens", "w/span", "Mem.tok", "Uniq", "Max", "Div"):
         t.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     for i, a in enumerate((*summary.attacks, summary.overall)):
-        t.add_row(Text(a.attack), _n(a.generations), _n(a.failed), _n(a.generated_tokens),
-                  _pct(a.verbatim_rate), _pct(a.memorized_token_rate),
-                  _n(a.unique_sequences), _n(a.longest_span_tokens), _pct(a.divergence_rate),
+        ck = summary.corpus_checked  # without an index nothing was checked: "–", not 0%
+        t.add_row(Text(visible(a.attack)), _n(a.generations), _n(a.failed),
+                  _n(a.generated_tokens), _pct(a.verbatim_rate if ck else None),
+                  _pct(a.memorized_token_rate if ck else None),
+                  _n(a.unique_sequences if ck else None),
+                  _n(a.longest_span_tokens if ck else None), _pct(a.divergence_rate),
                   end_section=i == len(summary.attacks) - 1,
                   style="bold" if i == len(summary.attacks) else None)
     return t
@@ -86,7 +97,8 @@ def _pii(s: AttackSummary) -> Table:
     t.add_column("Leaked (in memorized span)", justify="right")
     t.add_column("Elsewhere", justify="right")
     for kind in sorted(set(s.pii_leaked) | set(s.pii_elsewhere)):
-        t.add_row(Text(kind), str(s.pii_leaked.get(kind, 0)), str(s.pii_elsewhere.get(kind, 0)))
+        t.add_row(Text(visible(kind)), str(s.pii_leaked.get(kind, 0)),
+                  str(s.pii_elsewhere.get(kind, 0)))
     return t
 
 
@@ -133,8 +145,8 @@ def _membership(summary: Summary) -> Table | None:
     t.add_column("TPR @ 1% FPR", justify="right")
     t.add_column("Memorized / scored", justify="right")
     for q in view.signals:
-        t.add_row(q.signal, f"{q.auc:.3f}", _pct(q.tpr_at_1pct_fpr), f"{q.memorized} / "
-                  f"{q.generations}")
+        t.add_row(Text(visible(q.signal)), f"{q.auc:.3f}", _pct(q.tpr_at_1pct_fpr),
+                  f"{q.memorized} / {q.generations}")
     if view.precision_at_top is not None:
         t.caption = (f"top {len(view.candidates)} by {view.rank_by}: "
                      f"{_pct(view.precision_at_top)} contain a verbatim span")
@@ -146,6 +158,15 @@ def render_summary(summary: Summary, console: Console, top: int = 10) -> None:
     """Print the summary tables; fits 100 columns, plain text when not a terminal."""
     o = summary.overall
     console.print(_overview(o, summary))
+    if not summary.corpus_checked:
+        console.print(Text(
+            "No corpus check was done: this scan had no reference index (--index), so no "
+            "output was compared with training data. Verbatim and near-verbatim figures are "
+            "not measured and PII cannot be told leaked from invented.", style="bold yellow"))
+    elif summary.unit != "tokens":
+        console.print(Text(f"note: the reference index is byte-level: verbatim spans, the "
+                           f"threshold and memorized shares count UTF-8 {summary.unit}, "
+                           "not model tokens", style="dim"))
     if len(summary.attacks) > 0:
         console.print(_per_attack(summary))
     if o.pii_leaked or o.pii_elsewhere:

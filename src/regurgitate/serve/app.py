@@ -1,7 +1,9 @@
 """An OpenAI-compatible HTTP server over a local Hugging Face model (stdlib only).
 
 Endpoints: ``GET /v1/models``, ``POST /v1/completions``, ``POST /v1/chat/completions``
-(non-streaming, ``logprobs`` supported). Concurrent requests are batched through one
+(non-streaming, ``logprobs`` supported). Parameters the server cannot honour (``n`` > 1,
+``stream``, ``stop``, penalties, tools, ...) get a 400 with a message, never silence.
+Concurrent requests are batched through one
 :class:`~regurgitate.serve.batcher.Batcher` in front of one target. With a
 :class:`~regurgitate.serve.faults.FaultPlan` the server misbehaves on purpose, for testing
 clients. It binds 127.0.0.1 unless told otherwise.
@@ -37,9 +39,12 @@ class _App:
     """What the request handlers share: the batcher, faults, model name and optional key."""
 
     def __init__(self, target: Target, model_name: str, batcher: Batcher,
-                 faults: FaultInjector | None, api_key: str | None) -> None:
+                 faults: FaultInjector | None, api_key: str | None,
+                 any_model: bool = False) -> None:
         self.target = target
         self.model_name = model_name
+        #: answer requests for any model name (the only model served answers them)
+        self.any_model = any_model
         self.batcher = batcher
         self.faults = faults
         self.api_key = api_key
@@ -164,12 +169,13 @@ class _Handler(BaseHTTPRequestHandler):
         if app.faults is not None and self._inject(app.faults.next_fault(), app.faults.plan):
             return
         model = body.get("model")
-        if model is not None and model != app.model_name:
+        if model is not None and model != app.model_name and not app.any_model:
             self._send_json(404, protocol.error_body(
                 f"model {model!r} not found; this server has {app.model_name!r}",
                 "model_not_found"))
             return
         try:
+            protocol.check_supported(body, chat=route != "/v1/completions")
             if route == "/v1/completions":
                 prompts = protocol.completion_prompts(body)
                 gens = app.batcher.submit(prompts)
@@ -298,10 +304,12 @@ def make_server(
     api_key: str | None = None,
     batch_size: int = 8,
     device: str = "cpu",
+    any_model: bool = False,
 ) -> Server:
     """Build (not start) a server over ``model_dir`` or an already loaded ``target``.
 
     ``port=0`` picks a free port. ``api_key`` set => requests need ``Bearer <key>``.
+    ``any_model``: answer a request naming any model (else only ``model_name``; others 404).
     """
     if target is None:
         if model_dir is None:
@@ -316,7 +324,7 @@ def make_server(
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     batcher = Batcher(target, max_batch=batch_size)
     injector = FaultInjector(faults) if faults is not None else None
-    httpd.app = _App(target, name, batcher, injector, api_key)
+    httpd.app = _App(target, name, batcher, injector, api_key, any_model=any_model)
     return Server(httpd, batcher, injector)
 
 
@@ -331,9 +339,12 @@ def run_server(
     batch_size: int = 8,
     device: str = "cpu",
     echo: Callable[[str], None] = print,
+    model_name: str | None = None,
 ) -> None:
     """Blocking entry point for ``regurgitate serve``: loads ``model`` (None = the bundled
-    reference model), prints the base URL, serves until Ctrl-C."""
+    reference model), prints the base URL, serves until Ctrl-C. Without ``model_name`` any
+    requested model name is answered (so ``?model=my-model`` works as written); with it,
+    only that name."""
     import os
 
     if model is None:
@@ -347,7 +358,9 @@ def run_server(
             raise ConfigError(f"environment variable {api_key_env} is empty or unset")
     faults = FaultPlan(rate=fault_rate, seed=fault_seed) if fault_rate > 0 else None
     server = make_server(model, host, port, faults=faults, api_key=api_key,
-                         batch_size=batch_size, device=device)
-    echo(f"serving {server.model_name} at {server.url}  (Ctrl-C to stop)")
+                         batch_size=batch_size, device=device, model_name=model_name,
+                         any_model=model_name is None)
+    names = "any model name" if model_name is None else f"model name {model_name!r}"
+    echo(f"serving {server.model_name} at {server.url} for {names}  (Ctrl-C to stop)")
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

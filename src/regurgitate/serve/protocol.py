@@ -117,3 +117,50 @@ def chat_response(model: str, gen: Generation, token_text: TokenText,
 
 def error_body(message: str, kind: str = "invalid_request_error") -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+#: request fields this server cannot honour, with the values that mean "off"
+_UNSUPPORTED: dict[str, tuple[object, ...]] = {
+    "n": (None, 1),
+    "best_of": (None, 1),
+    "stream": (None, False),
+    "echo": (None, False),
+    "suffix": (None, ""),
+    "stop": (None, "", []),
+    "presence_penalty": (None, 0, 0.0),
+    "frequency_penalty": (None, 0, 0.0),
+    "logit_bias": (None, {}),
+    "top_logprobs": (None, 0),
+    "tools": (None, []),
+    "functions": (None, []),
+    "tool_choice": (None, "none"),
+    "function_call": (None, "none"),
+    "stream_options": (None,),
+}
+
+
+def _is_off(value: object, off: tuple[object, ...]) -> bool:
+    return value is None or any(
+        value == v and isinstance(value, bool) == isinstance(v, bool) for v in off)
+
+
+def check_supported(body: Mapping[str, Any], *, chat: bool) -> None:
+    """ConfigError (a 400 answer) for any parameter the server would otherwise ignore:
+    a client asking for ``n=4`` or ``stream=true`` must not get one silent non-streamed
+    answer."""
+    for key, off in _UNSUPPORTED.items():
+        value = body.get(key)
+        if _is_off(value, off):
+            continue
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
+        allowed = ", ".join(repr(v) for v in off if v is not None)
+        raise ConfigError(f"'{key}' = {shown} is not supported by this server "
+                          f"(use {allowed} or leave it out)" if allowed else
+                          f"'{key}' is not supported by this server (leave it out)")
+    fmt = body.get("response_format")
+    if fmt is not None and not (isinstance(fmt, dict) and fmt.get("type") == "text"):
+        raise ConfigError("'response_format' other than text is not supported by this server")
+    lp = body.get("logprobs")
+    if not chat and not _is_off(lp, (False, 0, 1)):
+        raise ConfigError(f"'logprobs' = {lp!r} is not supported by this server (only the "
+                          "chosen token's log-prob: use 0 or 1)")

@@ -4,18 +4,19 @@ Columns: ``generation_id``, ``prompt_id``, ``attack``, ``prompt``, ``text``,
 ``finish_reason``, ``prompt_tokens``, ``completion_tokens``, ``elapsed_s``, ``error`` and
 ``findings``: a list of ``{detector, kind, start, end, score, data}``. In JSON lines ``data``
 is an object; in Parquet it is a JSON string (its keys differ between detectors).
-The file is written next to ``out`` and renamed into place when complete.
+The file is written next to ``out`` and renamed into place when complete, never over the
+run database (:mod:`regurgitate.safe_paths`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 from regurgitate.errors import ConfigError, StoreError
+from regurgitate.safe_paths import write_atomically
 from regurgitate.store import codec
 from regurgitate.store.runstore import RunStore
 
@@ -54,16 +55,12 @@ def export_run(store: RunStore, out: Path | str, fmt: Literal["jsonl", "parquet"
         raise ConfigError(f"unknown export format {fmt!r}", hint="use jsonl or parquet")
     out = Path(out)
     if not out.parent.is_dir():
-        raise StoreError(f"cannot write {out}: directory {out.parent} does not exist")
-    tmp = out.with_name(f".{out.name}.partial")
-    try:
-        n = _write_jsonl(store, tmp) if fmt == "jsonl" else _write_parquet(store, tmp)
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise StoreError(f"cannot write {out}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-    return n
+        raise StoreError(f"cannot write {out}: directory {out.parent} does not exist",
+                         hint=f"create it first: mkdir -p {out.parent}")
+    writer = _write_jsonl if fmt == "jsonl" else _write_parquet
+    # never over the run database (or any SQLite file), never through a symlink, atomic
+    return write_atomically(out, lambda tmp: writer(store, tmp), protect=[store.path],
+                            what="export")
 
 
 def _write_jsonl(store: RunStore, path: Path) -> int:

@@ -8,6 +8,9 @@ Guarantees:
   one for the same prompt overwrites it, keeping its row id and counting ``attempts``; once a
   prompt has a successful generation, further generations for it are ignored (their call
   returns the stored id), so a resumed run never duplicates work;
+* any string a target returns is stored: code points UTF-8 cannot hold (lone surrogates) are
+  replaced by U+FFFD (:func:`regurgitate.untrusted.repair_generation`) and the original is
+  kept, JSON-escaped, in meta ``text_repaired:PROMPT_ID`` (``{field: raw}``);
 * ``add_findings`` replaces a detector's findings for a set of generations and marks them as
   processed by that detector in the same transaction;
 * **no secrets**: :meth:`RunStore.init_run` refuses a spec whose settings hold a key named
@@ -34,6 +37,7 @@ from regurgitate.errors import StoreError
 from regurgitate.store import codec
 from regurgitate.store.schema import migrate
 from regurgitate.types import Finding, Generation, GenerationSettings, Prompt, RunSpec
+from regurgitate.untrusted import repair_generation
 
 _PAGE = 500
 _SECRET_KEYS = {"key", "token", "authorization", "password", "secret", "apikey", "api_key",
@@ -104,13 +108,19 @@ def _settings_diff(old: Any, new: Any, path: str = "settings") -> list[str]:
         out: list[str] = []
         for k in sorted(set(old) | set(new)):
             if k not in old:
-                out.append(f"{path}.{k} added ({new[k]!r})")
+                out.append(f"{path}.{k} added ({_brief(new[k])})")
             elif k not in new:
-                out.append(f"{path}.{k} removed (was {old[k]!r})")
+                out.append(f"{path}.{k} removed (was {_brief(old[k])})")
             else:
                 out.extend(_settings_diff(old[k], new[k], f"{path}.{k}"))
         return out
-    return [] if old == new else [f"{path}: stored {old!r}, now {new!r}"]
+    return [] if old == new else [f"{path}: stored {_brief(old)}, now {_brief(new)}"]
+
+
+def _brief(value: Any, limit: int = 40) -> str:
+    """A value for a one-line message: its repr, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class RunStore:
@@ -215,11 +225,12 @@ class RunStore:
         diffs: list[str] = []
         for field in ("target", "attacks", "index"):
             if old[field] != new[field]:
-                diffs.append(f"{field}: stored {old[field]!r}, now {new[field]!r}")
+                diffs.append(f"{field}: stored {_brief(old[field])}, now {_brief(new[field])}")
         diffs.extend(_settings_diff(old["settings"], new["settings"]))
         if diffs:
+            more = f"; and {len(diffs) - 3} more" if len(diffs) > 3 else ""
             raise StoreError(
-                f"{self.path} holds a different run ({'; '.join(diffs)})",
+                f"{self.path} holds a different run ({'; '.join(diffs[:3])}{more})",
                 hint=f"resume it with the same options, or pass --run NEW.db to start a fresh "
                 f"run instead of {self.path.name}",
             )
@@ -287,6 +298,11 @@ class RunStore:
         ids: list[int] = []
         with self._tx() as conn:
             for g in gens:
+                g, raws = repair_generation(g)  # never a UnicodeEncodeError from a model
+                if raws:
+                    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key)"
+                                 " DO UPDATE SET value = excluded.value",
+                                 (f"text_repaired:{g.prompt_id}", codec.dumps(raws)))
                 n_tokens = g.completion_tokens
                 if n_tokens is None:
                     n_tokens = len(g.token_ids) if g.token_ids is not None else 0

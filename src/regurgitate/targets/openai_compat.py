@@ -4,7 +4,9 @@ Requests run on a thread pool of ``concurrency`` workers sharing one ``httpx.Cli
 Each request is retried on 429, 5xx, timeouts, dropped connections and unparseable bodies,
 waiting ``Retry-After`` when the server sends it (seconds or an HTTP date, capped at
 ``backoff_max``), else ``backoff_base * 2**attempt`` capped at ``backoff_max`` with full
-jitter. Other 4xx answers are not retried; 401/403 raise :class:`TargetError` at once.
+jitter. Bodies are decoded leniently (:func:`decode_json`): any text an endpoint returns
+reaches the store, whose boundary repairs what UTF-8 cannot hold. Other 4xx answers are
+not retried; 401/403 raise :class:`TargetError` at once.
 
 The API key (from ``api_key_env`` or ``api_key_file``) is only ever put in the
 ``Authorization`` header: it is kept out of ``name``, ``repr`` and every message.
@@ -13,6 +15,7 @@ The API key (from ``api_key_env`` or ``api_key_file``) is only ever put in the
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import os
 import random
@@ -81,6 +84,13 @@ def request_body(prompt: Prompt, model: str, chat: bool) -> dict[str, Any]:
         if s.logprobs:
             body["logprobs"] = 1
     return body
+
+
+def decode_json(body: bytes) -> Any:
+    """A response body as JSON. Invalid UTF-8 bytes become U+FFFD instead of failing the
+    prompt forever (a broken multi-byte character from a server is still an answer);
+    lone surrogates from ``\\ud800`` escapes pass through and are repaired by the store."""
+    return json.loads(body.decode("utf-8", "replace"))
 
 
 def parse_response(data: Any, chat: bool) -> dict[str, Any]:
@@ -246,7 +256,7 @@ class OpenAITarget(Target):
                     )
                 if status == 200:
                     try:
-                        fields = parse_response(response.json(), chat)
+                        fields = parse_response(decode_json(response.content), chat)
                     except ValueError as exc:  # includes JSONDecodeError
                         last = _Failure(self._scrub(f"malformed response: {exc}"))
                     else:
@@ -278,10 +288,10 @@ class OpenAITarget(Target):
 
     def _error_text(self, response: httpx.Response) -> str:
         try:
-            data = response.json()
+            data = decode_json(response.content)
             message = data["error"]["message"] if isinstance(data.get("error"), dict) else data
         except (ValueError, KeyError, TypeError, AttributeError):
-            message = response.text
+            message = response.content.decode("utf-8", "replace")
         return self._scrub(str(message)[:300])
 
     def _scrub(self, text: str) -> str:

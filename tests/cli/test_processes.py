@@ -1,0 +1,90 @@
+"""Issue 9, items 7 and 9: one writer per run database (two real scan processes), stale
+leases taken over after kill -9, SIGTERM handled like Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from regurgitate.errors import StoreError
+from regurgitate.store import RunStore
+from regurgitate.store.lease import lease_path, scan_lease
+
+from .scripted import ScriptedTarget, cli_process, scan_args, serve
+
+
+def wait_for(predicate: object, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_second_scan_is_refused_and_sigterm_stops_the_first(tmp_path: Path,
+                                                            cache_dir: Path) -> None:
+    gate = threading.Event()
+    target = ScriptedTarget(gate=gate)
+    db = tmp_path / "one.db"
+    with serve(target) as server:
+        first = cli_process(scan_args(server, db, "--batch-size", "1", concurrency=1), tmp_path)
+        try:
+            wait_for(lambda: target.calls >= 1, "the first scan's first request")
+            second = cli_process(scan_args(server, db, concurrency=1), tmp_path)
+            out2, err2 = second.communicate(timeout=120)
+            assert second.returncode == 6, err2
+            flat = " ".join(err2.split())
+            assert f"is in use by pid {first.pid} on {socket.gethostname()} since" in flat
+            assert "Traceback" not in err2
+            assert target.calls == 1  # the refused scan generated nothing
+
+            first.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            gate.set()
+            out1, err1 = first.communicate(timeout=120)
+        finally:
+            gate.set()
+            if first.poll() is None:
+                first.kill()
+    assert first.returncode == 143, err1
+    assert "SIGTERM" in err1 and "resume with" in " ".join(err1.split())
+    assert "Traceback" not in err1
+    with RunStore.open(db, create=False) as store:
+        assert store.get_meta("status") == "stopped"
+        assert 1 <= store.stats()["generations"]["ok"] < 4
+    assert not lease_path(db).exists()  # released on exit
+
+
+HOLDER = """
+import sys, time
+from regurgitate.store.lease import scan_lease
+with scan_lease(sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_lease_of_a_killed_process_is_taken_over(tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(StoreError, match=f"in use by pid {holder.pid} on "), \
+                scan_lease(db):
+            pass
+    finally:
+        holder.kill()  # SIGKILL: no clean-up code runs
+        holder.wait()
+    assert lease_path(db).exists()  # left behind by the killed holder...
+    with scan_lease(db) as me:  # ...and taken over
+        assert me.host == socket.gethostname()
+        assert f'"pid": {me.pid}' in lease_path(db).read_text()
