@@ -119,8 +119,17 @@ def _extrapolation(summary: Summary) -> Table | None:
     t.add_row("Estimated total (Chao1, lower bound)", _n(ex.estimated_total) + interval)
     t.add_row("Sample coverage", _pct(ex.coverage))
     for k, v in sorted(ex.projections.items()):
-        t.add_row(f"Expected total after {k}x more generations", f"{v:,.1f}")
+        t.add_row(f"Expected seen after {k}x more generations", f"{v:,.1f}")
+    t.caption += EXTRAPOLATION_MEANING
     return t
+
+
+EXTRAPOLATION_MEANING = (
+    "\nObserved: distinct memorized sequences found so far. Estimated total: Chao1, the "
+    "least number that probably exist, from how many were seen once or twice. Expected seen "
+    "after Nx: how many distinct sequences N times as many further generations would show, "
+    "by the same model; it approaches the estimated total and never exceeds it. Sample "
+    "coverage: the chance that the next memorized sequence is one already seen.")
 
 
 def _membership(summary: Summary) -> Table | None:
