@@ -1,4 +1,4 @@
-"""`regurgitate index build|info` and `regurgitate check`."""
+"""`regurgitate index build|info` (`regurgitate check` lives in ``check_cmd``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
 from regurgitate.cli.common import CountingProgress, parse_size, stderr_console, stdout_console
 from regurgitate.errors import ConfigError, CorpusError
@@ -107,54 +106,3 @@ def info(
         sys.stdout.write(json.dumps(idx.info, indent=2, default=str) + "\n")
     else:
         _print_info(idx.info)
-
-
-def check(
-    file: Annotated[str, typer.Argument(help="text file, or - for standard input")] = "-",
-    index: Annotated[Path, typer.Option("--index", "-i", help="index directory")] = Path("."),
-    min_tokens: Annotated[int, typer.Option(help="shortest span to report, in tokens")] = 50,
-    max_docs: Annotated[int, typer.Option(help="source documents listed per span")] = 10,
-    json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-    tokenizer: Annotated[str | None, _TOKENIZER_OPT] = None,
-    token_dtype: Annotated[str | None, _DTYPE_OPT] = None,
-) -> None:
-    """Find every verbatim span of a text that occurs in the indexed corpus."""
-    if min_tokens < 1:
-        raise ConfigError("--min-tokens must be >= 1")
-    idx = _open(index, tokenizer, token_dtype)  # fail on a bad index before reading input
-    if file == "-":
-        text = sys.stdin.read()
-    else:
-        path = Path(file)
-        if not path.is_file():
-            raise ConfigError(f"no such file: {file}")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{file} is not UTF-8 text (byte {exc.start})") from None
-    spans = idx.find_spans([text], min_tokens=min_tokens, max_docs=max_docs)[0]
-    if json_out:
-        obj = {
-            "index": str(index), "min_tokens": min_tokens, "chars": len(text),
-            "spans": [
-                {"start": s.start, "end": s.end, "tokens": s.tokens, "count": s.count,
-                 "documents": list(s.documents), "text": text[s.start:s.end],
-                 "sources": [idx.doc_name(d) for d in s.documents]}
-                for s in spans
-            ],
-        }
-        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        return
-    out = stdout_console()
-    rich_text = Text(text)
-    for s in spans:
-        rich_text.stylize("bold black on yellow", s.start, s.end)
-    out.print(rich_text)
-    covered = sum(s.end - s.start for s in spans)
-    out.print(f"\n[bold]{len(spans)}[/] verbatim span(s) of >= {min_tokens} tokens, "
-              f"covering {covered:,} of {len(text):,} characters")
-    for n, s in enumerate(spans, 1):
-        names = ", ".join(escape(idx.doc_name(d)) for d in s.documents)
-        more = f" (first {max_docs} documents)" if len(s.documents) >= max_docs else ""
-        out.print(f"  {n}. chars {s.start}-{s.end}  {s.tokens} tokens  "
-                  f"{s.count}x in corpus  from {names}{more}", soft_wrap=True)
