@@ -11,8 +11,11 @@ import pytest
 from regurgitate.closeness import closeness, report_to_dict
 from regurgitate.corpus.tokenizer import ByteTokenizer
 from regurgitate.index import CorpusIndex, build_index
-from regurgitate.reports.closeness_html import render_closeness_html, safe_link, \
-    write_closeness_html
+from regurgitate.reports.closeness_html import (
+    render_closeness_html,
+    safe_link,
+    write_closeness_html,
+)
 from regurgitate.types import Document
 
 
