@@ -34,7 +34,8 @@ ALIGN_MARGIN_CHARS = 2_000
 
 
 class ClosenessIndex(Protocol):
-    tokenizer: Any
+    @property
+    def tokenizer(self) -> Any: ...
 
     def find_spans(self, texts: list[str], min_tokens: int = 50,
                    max_docs: int = 10) -> list[list[Span]]: ...
