@@ -229,14 +229,9 @@ def build_detectors(*, store: RunStore, index: CorpusIndex | None, target: Targe
     if index is not None:
         detectors.append(VerbatimDetector(index, min_tokens=min_tokens, max_docs=max_docs))
 
-    def verbatim_ranges(generation_id: int) -> list[tuple[int, int]]:
-        return [(f.start, f.end) for f in store.findings(kind="verbatim",
-                                                         generation_id=generation_id)
-                if f.start is not None and f.end is not None]
-
     names = PresidioNames(str(pii_opts["names_model"])) if "names_model" in pii_opts else None
-    detectors.append(PIIDetector(spans_for=verbatim_ranges if index is not None else None,
-                                 names=names))
+    # leaked = found in the corpus: the PII detector looks every item up in the index itself
+    detectors.append(PIIDetector(index, min_tokens=min_tokens, max_docs=max_docs, names=names))
     detectors.append(DivergenceDetector())
     from regurgitate.extraction import HFSuffixScorer
 

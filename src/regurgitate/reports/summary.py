@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from regurgitate.detectors.base import Item
 from regurgitate.reports.data import RunData
@@ -48,8 +48,10 @@ class AttackSummary:
     divergence_rate: float | None
     diverged_chars: int
     near_verbatim: int
-    pii_leaked: dict[str, int]
-    pii_elsewhere: dict[str, int]
+    pii_leaked: dict[str, int]  # found in the reference corpus (or, without a lookup,
+    #                            inside a verbatim span)
+    pii_elsewhere: dict[str, int]  # not found in the corpus: possibly invented
+    pii_in_span: dict[str, int] = field(default_factory=dict)  # leaked and inside a span
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ def _attack_summary(
     probes = exact = diverged = diverged_chars = near = 0
     leaked: Counter[str] = Counter()
     elsewhere: Counter[str] = Counter()
+    in_span: Counter[str] = Counter()
     for it in items:
         fs = by_gen.get(it.generation_id, [])
         verb = [f for f in fs if f.kind == "verbatim"]
@@ -150,7 +153,10 @@ def _attack_summary(
                 near += 1
             elif f.kind == "pii":
                 kind = str(f.data.get("type") or "unknown")
-                (leaked if f.data.get("in_verbatim") else elsewhere)[kind] += 1
+                found = pii_leaked(f.data)
+                (leaked if found else elsewhere)[kind] += 1
+                if found and f.data.get("in_verbatim"):
+                    in_span[kind] += 1
     unique = sum(1 for s in sequences if gen_ids.intersection(s.generation_ids))
     return AttackSummary(
         attack=name, generations=len(items), ok=ok, failed=len(items) - ok,
@@ -162,7 +168,16 @@ def _attack_summary(
         diverged_generations=diverged, divergence_rate=_rate(diverged, ok),
         diverged_chars=diverged_chars, near_verbatim=near,
         pii_leaked=dict(sorted(leaked.items())), pii_elsewhere=dict(sorted(elsewhere.items())),
+        pii_in_span=dict(sorted(in_span.items())),
     )
+
+
+def pii_leaked(data: dict) -> bool:
+    """Leaked = found in the reference corpus; runs recorded before corpus lookups fall back
+    to "inside a verbatim span"."""
+    if "in_corpus" in data:
+        return bool(data["in_corpus"])
+    return bool(data.get("in_verbatim"))
 
 
 def compute_summary(run: RunData) -> Summary:
