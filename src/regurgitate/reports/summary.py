@@ -47,11 +47,12 @@ class AttackSummary:
     diverged_generations: int
     divergence_rate: float | None
     diverged_chars: int
-    near_verbatim: int
+    near_verbatim: int  # generations with at least one near-verbatim passage
     pii_leaked: dict[str, int]  # found in the reference corpus (or, without a lookup,
     #                            inside a verbatim span)
     pii_elsewhere: dict[str, int]  # not found in the corpus: possibly invented
     pii_in_span: dict[str, int] = field(default_factory=dict)  # leaked and inside a span
+    near_verbatim_passages: int = 0  # near-verbatim findings (aligned passages)
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def _attack_summary(
     ok = sum(1 for it in items if it.generation.ok)
     tokens = sum(_gen_tokens(it) for it in items)
     with_verbatim = mem_tokens = spans = longest = 0
-    probes = exact = diverged = diverged_chars = near = 0
+    probes = exact = diverged = diverged_chars = near = near_passages = 0
     leaked: Counter[str] = Counter()
     elsewhere: Counter[str] = Counter()
     in_span: Counter[str] = Counter()
@@ -145,12 +146,13 @@ def _attack_summary(
         if div:
             diverged += 1
             diverged_chars += sum(int(f.data.get("diverged_chars") or 0) for f in div)
+        near_here = sum(1 for f in fs if f.kind == "near_verbatim" and f.data.get("near_verbatim"))
+        near += near_here > 0
+        near_passages += near_here
         for f in fs:
             if f.kind == "discoverable":
                 probes += 1
                 exact += bool(f.data.get("exact"))
-            elif f.kind == "near_verbatim" and f.data.get("near_verbatim"):
-                near += 1
             elif f.kind == "pii":
                 kind = str(f.data.get("type") or "unknown")
                 found = pii_leaked(f.data)
@@ -168,7 +170,7 @@ def _attack_summary(
         diverged_generations=diverged, divergence_rate=_rate(diverged, ok),
         diverged_chars=diverged_chars, near_verbatim=near,
         pii_leaked=dict(sorted(leaked.items())), pii_elsewhere=dict(sorted(elsewhere.items())),
-        pii_in_span=dict(sorted(in_span.items())),
+        pii_in_span=dict(sorted(in_span.items())), near_verbatim_passages=near_passages,
     )
 
 

@@ -45,7 +45,8 @@ def _overview(s: AttackSummary, summary: Summary) -> Table:
          f"{_pct(s.memorized_token_rate, 2)} ({_n(s.memorized_tokens)})"),
         ("Unique memorized sequences", _n(s.unique_sequences)),
         ("Longest span (tokens)", _n(s.longest_span_tokens)),
-        ("Near-verbatim generations", _n(s.near_verbatim)),
+        ("Near-verbatim generations (passages)",
+         f"{_n(s.near_verbatim)} ({_n(s.near_verbatim_passages)})"),
     ]
     if s.discoverable_probes:
         rows.append(("Discoverable exact matches",
