@@ -95,3 +95,18 @@ def test_rarefaction_curve_is_monotone_and_counts_unique():
     assert np.all(np.diff(y) >= 0) and y[-1] == len(set(obs)) and y[0] == 1
     x, y = rarefaction_curve([["a", "b"], [], ["b"], "abc", ("c", "a"), 7])
     assert y.tolist() == [2, 2, 2, 3, 4, 5]
+
+
+def test_chao_extrapolation_rises_towards_chao1_and_never_above():
+    from regurgitate.estimate import chao_extrapolation
+
+    rng = np.random.default_rng(5)
+    for n in (40, 200, 1000):
+        draw = rng.choice(ZIPF.size, size=n, p=ZIPF)
+        e = extrapolate(frequency_counts(np.bincount(draw)), n, factors=[0, 1, 2, 5, 10, 100])
+        values = [e.chao_total_at[float(t)] for t in (0, 1, 2, 5, 10, 100)]
+        assert values[0] == pytest.approx(e.observed)
+        assert all(b >= a for a, b in zip(values, values[1:], strict=False))
+        assert all(v <= e.chao1 + 1e-9 for v in values)
+        assert values[-1] == pytest.approx(e.chao1, rel=0.02)
+    assert chao_extrapolation({3: 5}, 15, 10) == 5.0

@@ -21,6 +21,13 @@ Estimators:
   Good-Toulmin estimator of Orlitsky, Suresh & Wu (PNAS 2016) with Poisson smoothing,
   ``U_L(t) = -sum_r (-t)^r P(L >= r) f_r``, ``L ~ Poisson(1/(2t) ln(n (t+1)^2 / (t-1)))``,
   whose error stays small up to t ~ ln n and grows past that.
+* Chao1-anchored extrapolation (Shen, Chao & Lin 2003; Chao et al. 2014):
+  ``S(n + m) = S_obs + f0 (1 - (1 - f1 / (n f0 + f1))^m)`` with ``f0 = Chao1 - S_obs``, the
+  expected number of sequences seen after ``m`` further samples under the same model that
+  gives Chao1. It rises towards Chao1 and never above it, so a report can draw both on one
+  chart without contradiction (:attr:`Estimate.chao_total_at`). Smoothed Good-Toulmin is a
+  different model: its projection is not bounded by Chao1 (which is a lower bound) and can
+  cross it.
 """
 
 from __future__ import annotations
@@ -154,6 +161,8 @@ class Estimate:
     Chao1 total, its standard deviation and 95% log-normal interval (a lower-bound estimator).
     new_at / total_at: for each factor t, the expected number of new sequences in ``t * samples``
     further samples (smoothed Good-Toulmin) and ``observed + new``.
+    chao_total_at: for each factor t, the expected number of unique sequences seen after
+    ``t * samples`` further samples by the Chao1-anchored extrapolation (at most ``chao1``).
     caveats: plain-language warnings about how far to trust the figures.
     """
 
@@ -169,6 +178,23 @@ class Estimate:
     new_at: dict[float, float] = field(default_factory=dict)
     total_at: dict[float, float] = field(default_factory=dict)
     caveats: tuple[str, ...] = ()
+    chao_total_at: dict[float, float] = field(default_factory=dict)
+
+
+def chao_extrapolation(freqs: Freqs, sample_count: int, t: float) -> float:
+    """Expected unique sequences after ``t * sample_count`` further samples, anchored on
+    Chao1: ``S_obs + f0 (1 - (1 - f1 / (n f0 + f1))^(t n))``; never above Chao1."""
+    if t < 0:
+        raise ConfigError(f"t must be >= 0, got {t}")
+    fr = _check(freqs)
+    s_obs = sum(fr.values())
+    est, _ = chao1(fr, sample_count)
+    f0 = est - s_obs
+    f1 = fr.get(1, 0)
+    if f0 <= 0 or f1 == 0 or sample_count < 1:
+        return float(s_obs)
+    n = sample_count
+    return float(s_obs + f0 * (1.0 - (1.0 - f1 / (n * f0 + f1)) ** (t * n)))
 
 
 def extrapolate(freqs: Freqs, sample_count: int,
@@ -210,4 +236,6 @@ def extrapolate(freqs: Freqs, sample_count: int,
         chao1_sd=math.sqrt(var), chao1_ci=chao1_interval(fr, sample_count),
         new_at=new_at, total_at={t: s_obs + u for t, u in new_at.items()},
         caveats=tuple(caveats),
+        chao_total_at={float(t): chao_extrapolation(fr, sample_count, float(t))
+                       for t in factors},
     )

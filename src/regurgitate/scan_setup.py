@@ -178,6 +178,9 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
     if req.write_html:
         html_path = req.html or run_path.with_suffix(".html")
     target = make_target(target_spec)
+    from regurgitate.attacks.discoverable import resolve_bos
+
+    attacks = [resolve_bos(a, target) for a in attacks]  # BOS as the target's documents had
     spec = RunSpec(
         target=target.name, attacks=tuple(a.name for a in attacks),
         index=str(index_path) if index_path else None,
@@ -226,16 +229,14 @@ def build_detectors(*, store: RunStore, index: CorpusIndex | None, target: Targe
     if index is not None:
         detectors.append(VerbatimDetector(index, min_tokens=min_tokens, max_docs=max_docs))
 
-    def verbatim_ranges(generation_id: int) -> list[tuple[int, int]]:
-        return [(f.start, f.end) for f in store.findings(kind="verbatim",
-                                                         generation_id=generation_id)
-                if f.start is not None and f.end is not None]
-
     names = PresidioNames(str(pii_opts["names_model"])) if "names_model" in pii_opts else None
-    detectors.append(PIIDetector(spans_for=verbatim_ranges if index is not None else None,
-                                 names=names))
+    # leaked = found in the corpus: the PII detector looks every item up in the index itself
+    detectors.append(PIIDetector(index, min_tokens=min_tokens, max_docs=max_docs, names=names))
     detectors.append(DivergenceDetector())
-    detectors.append(DiscoverableDetector(tokenizer=index.tokenizer if index else None))
+    from regurgitate.extraction import HFSuffixScorer
+
+    detectors.append(DiscoverableDetector(tokenizer=index.tokenizer if index else None,
+                                          suffix_scorer=HFSuffixScorer.from_target(target)))
     if index is not None:
         try:
             threshold = float(near_opts.get("threshold", 0.9))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -108,3 +109,68 @@ def test_registry_converts_string_options_and_suggests_names() -> None:
         make_attack("divergence", {"max_new_token": "3"})
     with pytest.raises(ConfigError, match="expects int"):
         make_attack("sample-rank", {"num_samples": "many"})
+
+
+def test_discoverable_passages_from_files_slide_windows(tmp_path) -> None:
+
+    works = tmp_path / "works.jsonl"
+    book = "".join(chr(97 + i % 26) for i in range(100))
+    works.write_text(json.dumps({"id": "book-1", "text": book}) + "\n"
+                     + json.dumps({"text": "short work of 12"}) + "\n", encoding="utf-8")
+    # as the command line gives it: --set discoverable.passages=FILE
+    attack = make_attack("discoverable", {"passages": str(works), "prefix_tokens": "10",
+                                          "suffix_tokens": "20", "tokenizer": "bytes"})
+    prompts = attack.prompts(CTX)
+    book_prompts = [p for p in prompts if p.meta["passage_id"] == "book-1"]
+    assert [p.meta["token_offset"] for p in book_prompts] == [0, 30, 60]  # back to back
+    assert book_prompts[1].text == book[30:40]
+    assert book_prompts[1].meta["true_suffix"] == book[40:60]
+    (short,) = [p for p in prompts if p.meta["passage_id"] != "book-1"]
+    assert short.meta["passage_id"] == "works.jsonl:2" and short.meta["true_suffix"] == " of 12"
+    assert len({p.id for p in prompts}) == len(prompts)
+    strided = make_attack("discoverable", {"passages": str(works), "prefix_tokens": "10",
+                                           "suffix_tokens": "20", "tokenizer": "bytes",
+                                           "stride": "25", "max_windows": "2"})
+    offsets = [p.meta["token_offset"] for p in strided.prompts(CTX)
+               if p.meta["passage_id"] == "book-1"]
+    assert offsets == [0, 25]
+    text_file = tmp_path / "novel.txt"
+    text_file.write_text(book, encoding="utf-8")
+    one = make_attack("discoverable", {"passages": str(text_file), "prefix_tokens": "10",
+                                       "suffix_tokens": "20", "tokenizer": "bytes"})
+    assert {p.meta["passage_id"] for p in one.prompts(CTX)} == {"novel.txt"}
+    with pytest.raises(ConfigError, match="no such file"):
+        make_attack("discoverable", {"passages": str(tmp_path / "missing.jsonl")})
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"body": "x"}\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="text field"):
+        make_attack("discoverable", {"passages": str(bad)})
+
+
+def test_discoverable_bos_follows_the_target_tokenizer() -> None:
+    from transformers import AutoTokenizer
+
+    from regurgitate import reference
+    from regurgitate.attacks.discoverable import resolve_bos
+
+    class Target:  # what resolve_bos reads from a target: its local tokenizer
+        tokenizer = AutoTokenizer.from_pretrained(str(reference.model_dir()),
+                                                  local_files_only=True)
+
+    text = "The quick brown fox jumps over the lazy dog while the cat watches. " * 2
+    base = DiscoverableAttack(passages=(("p1", text),), prefix_tokens=20, suffix_tokens=30,
+                              tokenizer="bytes")
+    auto = resolve_bos(base, Target())
+    (prompt,) = auto.prompts(CTX)
+    # GPT-2-style: documents were preceded by <|endoftext|>, which the tokenizer never adds
+    assert prompt.text == "<|endoftext|>" + text[:20] and prompt.meta["bos"] is True
+    assert Target.tokenizer(prompt.text)["input_ids"][0] == Target.tokenizer.bos_token_id
+    no = resolve_bos(DiscoverableAttack(passages=(("p1", text),), prefix_tokens=20,
+                                        suffix_tokens=30, tokenizer="bytes", bos="no"), Target())
+    assert no.prompts(CTX)[0].text == text[:20]
+    assert resolve_bos(base, object()).prompts(CTX)[0].text == text[:20]  # HTTP API: no BOS
+    with pytest.raises(ConfigError, match="BOS"):
+        resolve_bos(DiscoverableAttack(passages=(("p1", text),), tokenizer="bytes",
+                                       bos="yes"), object())
+    with pytest.raises(ConfigError, match="bos"):
+        DiscoverableAttack(bos="maybe")

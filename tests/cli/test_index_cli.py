@@ -40,7 +40,13 @@ def test_build_then_check_json_reports_spans_with_offsets_and_sources(
     result = json.loads(out)
     (span,) = result["spans"]
     assert text[span["start"]:span["end"]] == PASSAGE[:120]
-    assert span["tokens"] == 120 and span["count"] == 2 and sorted(span["documents"]) == [1, 2]
+    assert span["tokens"] == 120 and span["count"] == 2 and sorted(span["doc_ids"]) == [1, 2]
+    from regurgitate.index import CorpusIndex
+
+    ix = CorpusIndex.open(idx)  # documents and sources are the corpus's own names, alike
+    assert span["documents"] == span["sources"] == [ix.doc_name(1), ix.doc_name(2)]
+    assert result["coverage"] == [{"start": span["start"], "end": span["end"]}]
+    assert "verdict" in result and result["works"][0]["doc_id"] in (1, 2)
     code, out, _ = run_cli(["index", "info", str(idx), "--json"])
     assert code == 0 and json.loads(out)["num_docs"] == 3
 

@@ -22,7 +22,8 @@ def test_exact_by_token_ids():
     assert f.kind == "discoverable" and f.generation_id == 3
     assert f.score == 1.0
     assert f.data == {"exact": True, "matched_prefix_tokens": 50, "suffix_tokens": 50,
-                      "edit_similarity": 1.0, "approximate": True, "passage_id": 9}
+                      "edit_similarity": 1.0, "approximate": True, "passage_id": 9,
+                      "bos": False}
 
 
 def test_partial_by_token_ids():

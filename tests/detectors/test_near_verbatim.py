@@ -98,3 +98,42 @@ def test_core_excludes_similar_looking_unrelated_text(setup, words):
     f = flagged[0]
     assert abs(f.start - gen.index(edited)) <= 3 and abs(f.end - (gen.index(edited) + 400)) <= 3
     assert f.data["edit_similarity"] == pytest.approx(1 - 9 / 400, abs=0.01)
+
+
+def test_one_finding_per_aligned_passage(tmp_path) -> None:
+    """A long edited copy reached from many seeds is still one passage, and the summary
+    counts what the findings say."""
+    import random
+
+    from regurgitate.corpus.tokenizer import ByteTokenizer
+    from regurgitate.detectors import NearVerbatimDetector
+    from regurgitate.detectors.base import Item
+    from regurgitate.index import CorpusIndex, build_index
+    from regurgitate.reports.data import RunData
+    from regurgitate.reports.summary import compute_summary
+    from regurgitate.types import Document, Generation, GenerationSettings, Prompt, RunSpec
+
+    rng = random.Random(0)  # three edited passages from three works, back to back
+    srcs = ["".join(rng.choice("abcdefghij ") for _ in range(800)) for _ in range(3)]
+    build_index([Document(s) for s in srcs], tmp_path / "ix", ByteTokenizer())
+    ix = CorpusIndex.open(tmp_path / "ix")
+    parts = []
+    for _ in range(3):
+        s = rng.choice(srcs)
+        a = rng.randrange(0, 500)
+        piece = list(s[a:a + rng.randrange(100, 300)])
+        for i in range(len(piece)):
+            if rng.random() < rng.choice([0.02, 0.05, 0.1]):
+                piece[i] = "#"
+        parts.append("".join(piece))
+    text = rng.choice(["", "xyz "]).join(parts)
+    p = Prompt("p", "a", "x", GenerationSettings())
+    items = [Item(1, p, Generation("p", text)), Item(2, p, Generation("p", "nothing here"))]
+    found = NearVerbatimDetector(ix, margin_tokens=rng.choice([8, 16, 64])).detect(items)
+    spans = sorted((f.start, f.end) for f in found)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # no overlap
+    flagged = [f for f in found if f.data["near_verbatim"]]
+    assert flagged
+    s = compute_summary(RunData(spec=RunSpec("t", ("a",), None), items=items, findings=found))
+    assert s.overall.near_verbatim == len({f.generation_id for f in flagged}) == 1
+    assert s.overall.near_verbatim_passages == len(flagged)

@@ -17,9 +17,11 @@ def test_luhn_and_iban_checks():
     assert iban_valid("GB82 WEST 1234 5698 7654 32") and not iban_valid("GB82WEST12345698765433")
 
 
-def test_cards_only_when_luhn_valid():
+def test_cards_reported_with_luhn_validity():
     text = "pay with 4111 1111 1111 1111 or 4111-1111-1111-1112 or 5500000000000004."
-    assert types_values(text) == [("card", "4111 1111 1111 1111"), ("card", "5500000000000004")]
+    assert [(m.value, m.valid) for m in find_pii(text)] == [
+        ("4111 1111 1111 1111", True), ("4111-1111-1111-1112", False),
+        ("5500000000000004", True)]
     # Luhn-valid, but no card issuer starts with 1: an order number, not a card
     assert luhn_valid("1234567890128") and types_values("order 1234567890128") == []
 
@@ -80,3 +82,36 @@ def test_presidio_missing_is_a_clear_error():
             PresidioNames("en_core_web_sm")
     else:
         pytest.skip("presidio installed: the missing-dependency path cannot be exercised")
+
+
+@pytest.mark.parametrize("tokenizer", ["bytes", "reference"])
+def test_leaked_means_found_in_the_corpus(tmp_path, tokenizer):
+    """A phone seen 10 times in training data and emitted outside any 50-token span is
+    leaked (with its count and sources); an address absent from the corpus is possibly
+    invented; a Luhn-invalid card copied from the corpus is still reported, as invalid."""
+    from regurgitate import reference
+    from regurgitate.corpus.tokenizer import load_tokenizer
+    from regurgitate.index import CorpusIndex, build_index
+    from regurgitate.types import Document
+
+    tok = load_tokenizer("bytes" if tokenizer == "bytes" else str(reference.model_dir()))
+    docs = [Document(f"Record {i}: call +44 20 7946 0958 for the archive.", {"id": f"r{i}"})
+            for i in range(10)]
+    docs += [Document("Paid with card 4111-1111-1111-1112 at the shop.", {"id": "shop"}),
+             Document("Nothing personal in this one at all.", {"id": "plain"})]
+    build_index(docs, tmp_path / "ix", tok)
+    ix = CorpusIndex.open(tmp_path / "ix")
+    text = "You could call +44 20 7946 0958, or mail zed@nowhere-invented.io, card " \
+           "4111-1111-1111-1112."
+    p = Prompt(id="p", attack="a", text="x", settings=GenerationSettings())
+    found = {f.data["value"]: f.data for f in PIIDetector(ix, min_tokens=50).detect(
+        [Item(1, p, Generation("p", text))])}
+    phone = found["+44 20 7946 0958"]
+    assert phone["in_corpus"] and phone["corpus_count"] == 10 and not phone["in_verbatim"]
+    assert sorted(phone["documents"]) == list(range(10))
+    assert phone["sources"] == [ix.doc_name(d) for d in phone["documents"]]
+    email = found["zed@nowhere-invented.io"]
+    assert email["in_corpus"] is False and email["corpus_count"] == 0
+    card = found["4111-1111-1111-1112"]
+    assert card["type"] == "card" and card["luhn_valid"] is False
+    assert card["in_corpus"] and card["documents"] == [10]

@@ -97,7 +97,7 @@ def test_verbatim_with_bpe_tokenizer_offsets(tmp_path, words):
     assert len(src["before"]) == 30 and src["after"] == ""
 
 
-def test_merged_span_takes_sources_from_its_longest_piece(tmp_path) -> None:
+def test_overlapping_matches_are_separate_findings_with_their_own_sources(tmp_path) -> None:
     from regurgitate.corpus.tokenizer import ByteTokenizer
     from regurgitate.detectors import VerbatimDetector
     from regurgitate.detectors.base import Item
@@ -111,7 +111,12 @@ def test_merged_span_takes_sources_from_its_longest_piece(tmp_path) -> None:
     ix = CorpusIndex.open(tmp_path / "ix")
     text = "<<" + left + right[len(" in a green ledger"):] + ">>"
     item = Item(1, Prompt("p", "a", "", GenerationSettings()), Generation("p", text))
-    (finding,) = VerbatimDetector(ix, min_tokens=20).detect([item])
-    assert finding.data["text"] == left + right[len(" in a green ledger"):]
-    # the union of the two pieces occurs nowhere; its sources are those of the longest piece
-    assert [s["doc_id"] for s in finding.data["sources"]] == finding.data["documents"] == [1]
+    first, second = VerbatimDetector(ix, min_tokens=20).detect([item])
+    # the union of the two matches occurs nowhere: each is reported with its own sources
+    assert first.data["text"] == left and second.data["text"] == right
+    assert [s["doc_id"] for s in first.data["sources"]] == first.data["documents"] == [0]
+    assert [s["doc_id"] for s in second.data["sources"]] == second.data["documents"] == [1]
+    assert first.end > second.start  # they overlap by " in a green ledger"
+    for f in (first, second):
+        assert ix.count(ix.tokenizer.encode(f.data["text"])) == f.data["count"] == 1
+        assert f.data["token_end"] - f.data["token_start"] == f.data["tokens"]

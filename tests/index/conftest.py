@@ -128,6 +128,24 @@ class Oracle:
         return out
 
 
+def exact_spans(oracle: Oracle, ids: list[int], m: int, max_docs: int) -> list[tuple]:
+    """Every maximal exact match of >= m tokens, never merged: (start, end, count, docs),
+    count and documents taken by scanning the documents for exactly those tokens."""
+    lengths = oracle.longest(ids)
+    out = []
+    for i, k in enumerate(lengths):
+        if k >= m and not (i > 0 and oracle.occurs(ids[i - 1:i + k])):
+            occ = oracle.occurrences(ids[i:i + k])
+            out.append((i, i + k, len(occ), tuple(sorted({d for d, _ in occ}))[:max_docs]))
+    return out
+
+
+def oracle_coverage(oracle: Oracle, ids: list[int], m: int) -> set[int]:
+    """Positions of ``ids`` inside some window of >= m tokens that occurs in the corpus."""
+    return {j for i in range(len(ids)) for j in range(i, i + m)
+            if i + m <= len(ids) and oracle.occurs(ids[i:i + m])}
+
+
 def tokenized(tok: Tokenizer, texts: list[str]) -> list[list[int]]:
     return [[int(x) for x in ids] for ids in tok.encode_batch(texts)]
 

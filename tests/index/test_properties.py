@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from conftest import Oracle, tokenized
+from conftest import Oracle, exact_spans, oracle_coverage, tokenized
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,9 +37,13 @@ def _check(tok: Tokenizer, corpus: list[str], query: str, shard_tokens: int,
         occ = [(o.doc_id, o.token_offset) for o in ix.occurrences(q, limit=5)]
         assert occ == oracle.occurrences(q)[:5]
         assert ix.longest_matches(q).tolist() == oracle.longest(q)
-        got = [(s.token_start, s.token_end, s.piece_start, s.piece_end, s.count, s.documents)
-               for s in ix.maximal_spans(q, min_tokens=min_tokens, max_docs=3)]
-        assert got == oracle.regions(q, min_tokens, 3)
+        spans = ix.maximal_spans(q, min_tokens=min_tokens, max_docs=3)
+        got = [(s.token_start, s.token_end, s.count, s.documents) for s in spans]
+        assert got == exact_spans(oracle, q, min_tokens, 3)
+        for s in spans:  # every reported span occurs exactly `count` times
+            assert s.count == len(oracle.occurrences(q[s.token_start:s.token_end])) > 0
+        covered = {j for s in spans for j in range(s.token_start, s.token_end)}
+        assert covered == oracle_coverage(oracle, q, min_tokens)
         for d, text in enumerate(corpus):
             assert ix.document(d).text == text
             assert ix.document_tokens(d).tolist() == oracle.docs[d]
@@ -93,7 +97,7 @@ def test_long_repeated_text_spans(tmp_path: Path) -> None:
     spans = ix.maximal_spans(ids, min_tokens=50)
     oracle = Oracle(tokenized(tok, corpus))
     assert [(s.token_start, s.token_end, s.count) for s in spans] == \
-        [(r[0], r[1], r[4]) for r in oracle.regions(list(map(int, ids)), 50, 10)]
+        [(r[0], r[1], r[2]) for r in exact_spans(oracle, list(map(int, ids)), 50, 10)]
     assert any(s.tokens >= len(planted) and 3 in s.documents for s in spans)
     assert ix.longest_matches(ids).tolist() == oracle.longest(list(map(int, ids)))
 

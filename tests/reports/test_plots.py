@@ -28,7 +28,7 @@ def test_plots_are_inline_svg_without_urls():
         root = parse(svg)
         assert root.get("viewBox") and root.get("width") is None
     assert "span length (tokens)" in texts(svgs[0])
-    assert any("estimated total 3.2" in t for t in texts(svgs[1]))
+    assert any("estimated total (Chao1) 3.2" in t for t in texts(svgs[1]))
 
 
 def test_empty_inputs_give_no_plot():

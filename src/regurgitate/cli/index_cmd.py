@@ -1,11 +1,9 @@
-"""`regurgitate index build|info` and `regurgitate check`."""
+"""`regurgitate index build|info` (`regurgitate check` lives in ``check_cmd``)."""
 
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -13,16 +11,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from regurgitate.cli.common import (
-    CountingProgress,
-    highlighted,
-    parse_size,
-    stderr_console,
-    stdout_console,
-)
-from regurgitate.errors import ConfigError, CorpusError, Interrupted
-from regurgitate.reports.units import index_unit
-from regurgitate.untrusted import visible
+from regurgitate.cli.common import CountingProgress, parse_size, stderr_console, stdout_console
+from regurgitate.errors import ConfigError, CorpusError
 
 index_app = typer.Typer(no_args_is_help=True, help="Build and inspect corpus indexes.")
 
@@ -43,11 +33,12 @@ def build(
     from regurgitate.corpus.readers import read_corpus
     from regurgitate.corpus.tokenizer import load_tokenizer
     from regurgitate.index import build_index
-    from regurgitate.index.output import check_output
 
     if on_error not in ("stop", "skip"):
         raise ConfigError(f"--on-error must be 'stop' or 'skip', not '{on_error}'")
-    check_output(output, force)  # before any work: --force replaces only an index
+    if output.exists() and not force and (not output.is_dir() or any(output.iterdir())):
+        raise ConfigError(f"{output} already exists",
+                          hint="pass --force to replace it, or choose another --output")
     tok = load_tokenizer(tokenizer)
     err = stderr_console()
     skipped: list[CorpusError] = []
@@ -60,9 +51,6 @@ def build(
     docs = read_corpus(corpus, text_field=text_field, on_error=on_error,  # type: ignore[arg-type]
                        on_skip=on_skip)
     shard_tokens = max(1, parse_size(shard_size) // tok.dtype.itemsize)
-    main_thread = threading.current_thread() is threading.main_thread()
-    # SIGTERM stops a build like Ctrl-C: the partial build is removed
-    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         with CountingProgress(err, "indexing", "tokens") as bar:
             info = build_index(docs, output, tok, shard_tokens=shard_tokens, progress=bar,
@@ -71,12 +59,6 @@ def build(
         if on_error == "stop" and exc.line is not None and exc.hint is None:
             exc.hint = "fix the record, or pass --on-error skip to leave bad records out"
         raise
-    except KeyboardInterrupt:
-        raise Interrupted(f"index build interrupted; the partial build was removed and "
-                          f"{output} left as it was") from None
-    finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
     if len(skipped) > 10:
         err.print(f"[yellow]... {len(skipped) - 10} more records skipped[/]")
     size = sum(f.stat().st_size for f in Path(info.path).iterdir() if f.is_file())
@@ -86,10 +68,6 @@ def build(
         f"({info.dtype}, {info.num_shards} shard(s)) in {info.build_seconds:.1f} s "
         f"({rate:,.0f} tokens/s); {size / 2**20:.1f} MiB at {escape(str(info.path))}"
         + (f"; {len(skipped)} bad record(s) skipped" if skipped else ""), soft_wrap=True)
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def _print_info(info: dict[str, object]) -> None:
@@ -128,52 +106,3 @@ def info(
         sys.stdout.write(json.dumps(idx.info, indent=2, default=str) + "\n")
     else:
         _print_info(idx.info)
-
-
-def check(
-    file: Annotated[str, typer.Argument(help="text file, or - for standard input")] = "-",
-    index: Annotated[Path, typer.Option("--index", "-i", help="index directory")] = Path("."),
-    min_tokens: Annotated[int, typer.Option(help="shortest span to report, in tokens")] = 50,
-    max_docs: Annotated[int, typer.Option(help="source documents listed per span")] = 10,
-    json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-    tokenizer: Annotated[str | None, _TOKENIZER_OPT] = None,
-    token_dtype: Annotated[str | None, _DTYPE_OPT] = None,
-) -> None:
-    """Find every verbatim span of a text that occurs in the indexed corpus."""
-    if min_tokens < 1:
-        raise ConfigError("--min-tokens must be >= 1")
-    idx = _open(index, tokenizer, token_dtype)  # fail on a bad index before reading input
-    if file == "-":
-        text = sys.stdin.read()
-    else:
-        path = Path(file)
-        if not path.is_file():
-            raise ConfigError(f"no such file: {file}")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{file} is not UTF-8 text (byte {exc.start})") from None
-    spans = idx.find_spans([text], min_tokens=min_tokens, max_docs=max_docs)[0]
-    if json_out:
-        obj = {
-            "index": str(index), "min_tokens": min_tokens, "chars": len(text),
-            "spans": [
-                {"start": s.start, "end": s.end, "tokens": s.tokens, "count": s.count,
-                 "documents": list(s.documents), "text": text[s.start:s.end],
-                 "sources": [idx.doc_name(d) for d in s.documents]}
-                for s in spans
-            ],
-        }
-        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        return
-    out = stdout_console()
-    out.print(highlighted(text, [(s.start, s.end) for s in spans], "bold black on yellow"))
-    covered = sum(s.end - s.start for s in spans)
-    unit = index_unit(idx.info)  # a byte-level index counts bytes, not tokens
-    out.print(f"\n[bold]{len(spans)}[/] verbatim span(s) of >= {min_tokens} {unit}, "
-              f"covering {covered:,} of {len(text):,} characters")
-    for n, s in enumerate(spans, 1):
-        names = ", ".join(escape(visible(idx.doc_name(d))) for d in s.documents)
-        more = f" (first {max_docs} documents)" if len(s.documents) >= max_docs else ""
-        out.print(f"  {n}. chars {s.start}-{s.end}  {s.tokens} {unit}  "
-                  f"{s.count}x in corpus  from {names}{more}", soft_wrap=True)

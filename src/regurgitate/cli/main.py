@@ -21,10 +21,10 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from regurgitate.cli import index_cmd, report_cmd, scan_cmd, serve_cmd
+    from regurgitate.cli import check_cmd, index_cmd, report_cmd, scan_cmd, serve_cmd
 
     app.add_typer(index_cmd.index_app, name="index")
-    app.command("check")(index_cmd.check)
+    app.command("check")(check_cmd.check)
     app.command("scan")(scan_cmd.scan)
     app.add_typer(report_cmd.runs_app, name="runs")
     app.command("report")(report_cmd.report)

@@ -104,15 +104,43 @@ def report(
 
 def export(
     run: Annotated[Path, typer.Argument(help="run database")],
-    format: Annotated[str, typer.Option("--format", "-f", help="jsonl or parquet")] = "jsonl",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="file to write")] = None,
+    format: Annotated[str, typer.Option("--format", "-f",
+                                        help="jsonl, parquet or evidence")] = "jsonl",
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="file to write (a folder for evidence)")] = None,
+    index: Annotated[Path | None, typer.Option(
+        help="evidence: the run's index, if it moved since the scan")] = None,
 ) -> None:
-    """Export generations and their findings, one row per generation."""
+    """Export generations and their findings, one row per generation; or, with --format
+    evidence, one evidence packet (JSON + HTML) per memorized sequence."""
     from regurgitate.store.export import export_run
 
+    if format == "evidence":
+        _export_evidence(run, output or run.with_name(run.stem + "-evidence"), index)
+        return
     if format not in ("jsonl", "parquet"):
-        raise ConfigError(f"unknown export format '{format}'", hint="use jsonl or parquet")
+        raise ConfigError(f"unknown export format '{format}'",
+                          hint="use jsonl, parquet or evidence")
     out_path = output or run.with_suffix(f".{format}")
     with _open_existing(run) as store:
         rows = export_run(store, out_path, format)  # type: ignore[arg-type]
     stdout_console().print(f"wrote {rows} rows to {escape(visible(str(out_path)))}")
+
+
+def _export_evidence(run: Path, out_dir: Path, index_path: Path | None) -> None:
+    from regurgitate.index import CorpusIndex
+    from regurgitate.reports import load_run
+    from regurgitate.reports.evidence import write_evidence
+
+    with _open_existing(run) as store:
+        data = load_run(store)
+    path = index_path or (Path(data.spec.index) if data.spec.index else None)
+    if path is None or not path.is_dir():
+        raise ConfigError(f"evidence packets need the run's index, not found at {path}",
+                          hint="pass --index DIR")
+    if index_path is not None:
+        from dataclasses import replace
+
+        data = replace(data, spec=replace(data.spec, index=str(index_path)))
+    n = write_evidence(data, out_dir, CorpusIndex.open(path))
+    stdout_console().print(f"wrote {n} evidence packet(s) to {escape(visible(str(out_dir)))}")

@@ -14,6 +14,12 @@ of the suffix were reproduced from the start. ``edit_similarity`` compares the s
 same-length beginning of the generation (characters when the suffix text is known, else token
 ids); ``approximate`` is ``edit_similarity >= approx_threshold`` (0.9, i.e. within ~10% edit
 distance, the usual "approximate memorization" rule).
+
+(n, p)-extraction: with a ``suffix_scorer`` (:class:`regurgitate.extraction.HFSuffixScorer`
+over the target's own model), every probe also gets ``np``: the probability ``p`` that one
+sample under the prompt's ``np_sampling`` scheme (default temperature 1) emits the true suffix
+exactly, and the samples ``n50``/``n90`` needed for a 50% / 90% chance (Hayes et al. 2024).
+Targets without a local model (HTTP APIs) get no ``np``.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 
 from regurgitate.detectors.base import Detector, Item
 from regurgitate.detectors.similarity import edit_similarity
+from regurgitate.errors import ConfigError
 from regurgitate.types import Finding
 
 
@@ -39,9 +46,36 @@ def matched_prefix(truth: Sequence[Any], generated: Sequence[Any]) -> int:
 class DiscoverableDetector(Detector):
     name = "discoverable"
 
-    def __init__(self, *, tokenizer: Any | None = None, approx_threshold: float = 0.9) -> None:
+    def __init__(self, *, tokenizer: Any | None = None, approx_threshold: float = 0.9,
+                 suffix_scorer: Any | None = None) -> None:
         self.tokenizer = tokenizer
         self.approx_threshold = approx_threshold
+        self.suffix_scorer = suffix_scorer
+
+    def _np(self, items: Sequence[Item]) -> dict[int, dict[str, Any]]:
+        """(n, p) of every probe with a known suffix text, batched per sampling scheme."""
+        from regurgitate.extraction import Sampling
+
+        if self.suffix_scorer is None:
+            return {}
+        groups: dict[Sampling, list[Item]] = {}
+        for it in items:
+            if it.generation.ok and isinstance(it.prompt.meta.get("true_suffix"), str):
+                raw = it.prompt.meta.get("np_sampling") or {}
+                try:
+                    scheme = Sampling(float(raw.get("temperature", 1.0)),
+                                      int(raw.get("top_k", 0)), float(raw.get("top_p", 1.0)))
+                except (ConfigError, TypeError, ValueError, AttributeError):
+                    scheme = Sampling()
+                groups.setdefault(scheme, []).append(it)
+        out: dict[int, dict[str, Any]] = {}
+        for scheme, group in groups.items():
+            pairs = [(self.suffix_scorer.prompt_text(it.prompt), str(it.prompt.meta["true_suffix"]))
+                     for it in group]
+            for it, est in zip(group, self.suffix_scorer.suffix_logprobs(pairs, scheme),
+                               strict=True):
+                out[it.generation_id] = est.as_dict()
+        return out
 
     def _finding(self, it: Item) -> Finding | None:
         meta = it.prompt.meta
@@ -54,7 +88,7 @@ class DiscoverableDetector(Detector):
             truth: list[Any] = [int(i) for i in ids]
             same_vocab = (self.tokenizer is not None and meta.get("tokenizer") is not None
                           and getattr(self.tokenizer, "fingerprint", None) == meta["tokenizer"])
-            if same_vocab:
+            if same_vocab and self.tokenizer is not None:
                 # the suffix ids are in the index's vocabulary, which may not be the target's:
                 # compare like with like by encoding the generated text the same way
                 produced: list[Any] = [int(i) for i in self.tokenizer.encode(gen.text)]
@@ -84,15 +118,19 @@ class DiscoverableDetector(Detector):
                 "edit_similarity": sim,
                 "approximate": sim >= self.approx_threshold,
                 "passage_id": meta.get("passage_id"),
+                "bos": bool(meta.get("bos", False)),
             },
         )
 
     def detect(self, items: Sequence[Item]) -> list[Finding]:
         out = []
+        np_of = self._np(items)
         for it in items:
             if not it.generation.ok:
                 continue
             f = self._finding(it)
             if f is not None:
+                if it.generation_id in np_of:
+                    f.data["np"] = np_of[it.generation_id]
                 out.append(f)
         return out

@@ -18,6 +18,10 @@ class IndexLike(Protocol):
         self, texts: Sequence[str], min_tokens: int = 50, max_docs: int = 10
     ) -> list[list[Span]]: ...
 
+    def count(self, ids: Sequence[int]) -> int:
+        """Occurrences of the token sequence in the corpus."""
+        ...
+
     def occurrences(self, ids: Sequence[int], limit: int) -> list[Any]:
         """Objects with ``doc_id`` and ``token_offset`` attributes."""
         ...

@@ -18,7 +18,9 @@ Procedure, per generation:
    ``near_verbatim`` is ``edit_similarity >= threshold (0.9) and tokens >= min_tokens (50)``.
 
 At most ``max_seeds`` (16) seeds per generation are tried, longest first; seeds inside an
-already measured core are skipped. One finding per measured core whose generated side has at
+already measured core are skipped, and a core that overlaps one already kept (the same block
+reached from another seed) is dropped, so each aligned passage is reported once per
+generation. One finding per measured core whose generated side has at
 least ``report_min_tokens`` tokens (default ``min_tokens``: shorter chance matches are not
 reported); ``start``/``end`` are its character offsets in the generation, ``score`` its edit
 similarity. With ``flagged_only=True`` only near-verbatim cores are reported.
@@ -142,6 +144,8 @@ class NearVerbatimDetector(Detector):
             core = self._measure(text, offs, seed, doc_id, offset)
             if core is None:
                 continue
+            if any(core.gen_start < e and b < core.gen_end for b, e in covered):
+                continue  # the same block, aligned again from another seed
             covered.append((core.gen_start, core.gen_end))
             finding = self._finding(gid, core, offs, doc_id)
             if finding.data["near_verbatim"] or (

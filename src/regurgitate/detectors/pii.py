@@ -1,14 +1,24 @@
 """Personal data in generations: offline regex recognizers with checksums, optional presidio NER.
 
 :func:`find_pii` recognizes e-mail addresses, URLs, IPv4/IPv6 addresses, payment card numbers
-(13-19 digits starting with an issuer digit 2-6, Luhn-checked), IBANs (mod-97 checked), US
+(13-19 digits starting with an issuer digit 2-6; reported whether or not they pass the Luhn
+check, with ``luhn_valid`` saying which: a card number copied from training data is a leak
+even when it is not a valid card), IBANs (mod-97 checked), US
 SSN-like numbers (area/group/serial rules), and phone numbers (international ``+CC ...`` or
 US-style with separators; bare digit runs and years are not phones). When matches overlap,
 the more specific type wins (email > url > iban > card > ssn > ip > phone).
 
-:class:`PIIDetector` turns matches into ``pii`` findings; ``in_verbatim`` says whether the match
-lies inside a verbatim span of the same generation, taken from ``spans_for`` (generation id ->
-char ranges) or from the ``verbatim`` findings passed to :meth:`PIIDetector.detect_with`.
+:class:`PIIDetector` turns matches into ``pii`` findings. With a corpus ``index`` every item
+is looked up in it: ``in_corpus`` (it occurs in the reference corpus: **leaked**, wherever it
+sits in the output), ``corpus_count`` and the ``documents``/``sources`` holding it; absent from
+the corpus means possibly invented. ``in_verbatim`` is the separate, stronger flag that the
+item lies inside a verbatim span (>= ``min_tokens``) of the same generation, computed from the
+index too (or taken from ``spans_for`` / the findings passed to :meth:`PIIDetector.detect_with`
+when there is no index).
+
+Lookup rule: the item's text is encoded alone and with a leading space (BPE tokenizers encode
+a word differently after a space); the variant that occurs most often gives the count and the
+documents, a lower bound when the corpus tokenized the item in yet another way.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from regurgitate.detectors.base import Detector, Item
+from regurgitate.detectors.indexing import IndexLike
 from regurgitate.errors import ConfigError, MissingDependencyError
 from regurgitate.types import Finding
 
@@ -32,6 +43,8 @@ class PIIMatch:
     start: int
     end: int
     value: str
+    #: for cards: whether the digits pass the Luhn check (None for other types)
+    valid: bool | None = None
 
 
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.)+"
@@ -90,8 +103,8 @@ def _candidates(text: str) -> Iterable[PIIMatch]:
             yield PIIMatch("iban", m.start(), m.start() + len(value), value)
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group())
-        if 13 <= len(digits) <= 19 and digits[0] in _CARD_FIRST_DIGITS and luhn_valid(digits):
-            yield PIIMatch("card", m.start(), m.end(), m.group())
+        if 13 <= len(digits) <= 19 and digits[0] in _CARD_FIRST_DIGITS:
+            yield PIIMatch("card", m.start(), m.end(), m.group(), valid=luhn_valid(digits))
     for m in _SSN.finditer(text):
         if _ssn_valid(m):
             yield PIIMatch("ssn", m.start(), m.end(), m.group())
@@ -173,19 +186,32 @@ SpansFor = Callable[[int], Sequence[tuple[int, int]]]
 class PIIDetector(Detector):
     """``pii`` findings for every recognized match (optionally names via :class:`PresidioNames`).
 
-    ``spans_for`` maps a generation id to its verbatim char ranges; a pipeline that ran the
-    verbatim detector first can instead call :meth:`detect_with` with those findings.
+    ``index``: the reference corpus index, for the corpus lookup and the verbatim spans.
+    Without one, ``spans_for`` maps a generation id to its verbatim char ranges, or
+    :meth:`detect_with` takes verbatim findings.
     """
 
     name = "pii"
 
-    def __init__(self, *, spans_for: SpansFor | None = None,
+    def __init__(self, index: IndexLike | None = None, *, min_tokens: int = 50,
+                 max_docs: int = 10, spans_for: SpansFor | None = None,
                  names: Callable[[str], list[PIIMatch]] | None = None) -> None:
+        if min_tokens < 1 or max_docs < 0:
+            raise ConfigError("min_tokens must be >= 1 and max_docs >= 0")
+        self.index = index
+        self.min_tokens = min_tokens
+        self.max_docs = max_docs
         self.spans_for = spans_for
         self.names = names
 
     def detect(self, items: Sequence[Item]) -> list[Finding]:
-        return self._detect(items, self.spans_for)
+        if self.index is None:
+            return self._detect(items, self.spans_for)
+        texts = [it.generation.text if it.generation.ok else "" for it in items]
+        found = self.index.find_spans(texts, min_tokens=self.min_tokens, max_docs=1)
+        ranges = {it.generation_id: [(s.start, s.end) for s in spans]
+                  for it, spans in zip(items, found, strict=True)}
+        return self._detect(items, lambda gid: ranges.get(gid, []))
 
     def detect_with(self, items: Sequence[Item], verbatim: Iterable[Finding]) -> list[Finding]:
         """Like :meth:`detect`, with ``in_verbatim`` taken from these verbatim findings."""
@@ -196,7 +222,7 @@ class PIIDetector(Detector):
         return self._detect(items, lambda gid: ranges.get(gid, []))
 
     def _detect(self, items: Sequence[Item], spans_for: SpansFor | None) -> list[Finding]:
-        out: list[Finding] = []
+        found: list[tuple[int, PIIMatch, bool]] = []
         for it in items:
             if not it.generation.ok or not it.generation.text:
                 continue
@@ -211,7 +237,36 @@ class PIIDetector(Detector):
                 # inside one range: the furthest end among ranges starting at or before it
                 i = bisect.bisect_right(starts, m.start)
                 inside = i > 0 and reach[i - 1] >= m.end
-                data: dict[str, Any] = {"type": m.type, "value": m.value, "in_verbatim": inside}
-                out.append(Finding(generation_id=it.generation_id, detector=self.name,
-                                   kind="pii", start=m.start, end=m.end, score=None, data=data))
+                found.append((it.generation_id, m, inside))
+        lookups = self._lookup([m.value for _, m, _ in found])
+        out: list[Finding] = []
+        for (gid, m, inside), hit in zip(found, lookups, strict=True):
+            data: dict[str, Any] = {"type": m.type, "value": m.value, "in_verbatim": inside}
+            if m.valid is not None:
+                data["luhn_valid"] = m.valid
+            if hit is not None:
+                count, docs = hit
+                data.update(in_corpus=count > 0, corpus_count=count,
+                            documents=list(docs),
+                            sources=[self.index.doc_name(d) for d in docs] if self.index
+                            else [])
+            out.append(Finding(generation_id=gid, detector=self.name, kind="pii",
+                               start=m.start, end=m.end, score=None, data=data))
+        return out
+
+    def _lookup(self, values: Sequence[str]) -> list[tuple[int, tuple[int, ...]] | None]:
+        """(corpus count, document ids) of each value, one batched search (None: no index)."""
+        if self.index is None:
+            return [None] * len(values)
+        tok = self.index.tokenizer
+        variants = [[int(t) for t in tok.encode(v)] for val in values
+                    for v in (val, " " + val)]
+        limit = max(self.max_docs, 1) * 50
+        occs = self.index.occurrences_batch(variants, limit=limit) if variants else []
+        counts = [self.index.count(v) if v else 0 for v in variants]
+        out: list[tuple[int, tuple[int, ...]] | None] = []
+        for k in range(len(values)):
+            best = max((2 * k, 2 * k + 1), key=lambda j: counts[j])
+            docs = tuple(dict.fromkeys(int(o.doc_id) for o in occs[best]))[:self.max_docs]
+            out.append((int(counts[best]), docs))
         return out

@@ -1,8 +1,10 @@
 """Verbatim memorization: maximal spans of a generation found exactly in the reference corpus.
 
-One :class:`~regurgitate.types.Finding` per maximal span (the index merges overlapping
-qualifying windows). ``score`` is the span length in tokens; ``data`` holds the token count,
-the corpus count, the document ids and, for up to ``max_docs`` documents, the matching corpus
+One :class:`~regurgitate.types.Finding` per exact maximal span: its text occurs exactly
+``count`` times in the corpus. Overlapping matches (a text spliced from two training passages)
+are separate findings, each with its own count and sources; coverage figures take their union.
+``score`` is the span length in tokens; ``data`` holds the token count and token range, the
+corpus count, the document ids and, for up to ``max_docs`` documents, the matching corpus
 passage with about ``context_chars`` characters of context on each side.
 
 :func:`unique_sequences` merges the spans of many generations into unique memorized sequences.
@@ -56,11 +58,7 @@ class VerbatimDetector(Detector):
                 continue
             ids = [int(t) for t in self.index.tokenizer.encode(item.generation.text)]
             for span in item_spans:
-                # sources come from the span's longest exact piece: a merged span as a whole
-                # may occur nowhere
-                a = span.token_start if span.piece_start is None else span.piece_start
-                b = span.token_end if span.piece_end is None else span.piece_end
-                work.append((item, span, ids[a:b]))
+                work.append((item, span, ids[span.token_start:span.token_end]))
         # several occurrences may sit in one document: ask for more, keep one per document
         occs = self.index.occurrences_batch([piece for _, _, piece in work],
                                             limit=self.max_docs * 4) if self.max_docs else []
@@ -72,6 +70,8 @@ class VerbatimDetector(Detector):
                 start=span.start, end=span.end, score=float(span.tokens),
                 data={
                     "tokens": span.tokens,
+                    "token_start": span.token_start,
+                    "token_end": span.token_end,
                     "count": span.count,
                     "documents": [int(d) for d in span.documents],
                     "text": text[span.start:span.end],

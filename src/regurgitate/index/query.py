@@ -18,7 +18,6 @@ from regurgitate.index.spans import (
     Occurrence,
     TokenSpan,
     maximal_pieces,
-    merge_pieces,
 )
 from regurgitate.types import Document, Span
 
@@ -252,17 +251,18 @@ class CorpusIndex:
 
     def maximal_spans(self, ids: IdsLike, min_tokens: int = 50,
                       max_docs: int = 10) -> list[TokenSpan]:
-        """Maximal verbatim regions of ``ids`` at least ``min_tokens`` long.
+        """Exact maximal matches of ``ids`` at least ``min_tokens`` long, as infini-gram's
+        ``attribute`` and OLMoTrace report them.
 
-        Definition: let ``L[i]`` be :meth:`longest_matches`. A *piece* is a maximal exact
-        match ``[i, i + L[i])`` with ``L[i] >= min_tokens`` that is not contained in
-        ``[i - 1, i - 1 + L[i - 1])``: it occurs in the corpus and cannot be extended left or
-        right. Pieces sharing at least one token (matches from different places that
-        overlap) are merged into one reported region, the union; the region's ``count`` and
-        ``documents`` are those of its longest piece (the first on ties), because the union
-        itself need not occur anywhere. Each region is reported once. ``documents`` are the
-        distinct ids, ascending, of up to ``max_docs`` documents containing that piece,
-        taken from at most ``DOC_SCAN_LIMIT`` occurrences per shard.
+        Definition: let ``L[i]`` be :meth:`longest_matches`. A span is ``[i, i + L[i])``
+        with ``L[i] >= min_tokens`` that is not contained in ``[i - 1, i - 1 + L[i - 1])``:
+        it occurs in the corpus and cannot be extended left or right. Its ``count`` is the
+        number of corpus occurrences of exactly those tokens, and ``documents`` the distinct
+        ids, ascending, of up to ``max_docs`` documents containing them (taken from at most
+        ``DOC_SCAN_LIMIT`` occurrences per shard). Matches from different places may
+        overlap; each is its own span, ordered by start (never merged: a union of two
+        matches need not occur anywhere). Coverage is the union of the spans
+        (:func:`regurgitate.index.spans.union_regions`).
         """
         return self.maximal_spans_batch([ids], min_tokens=min_tokens, max_docs=max_docs)[0]
 
@@ -290,13 +290,11 @@ class CorpusIndex:
         row = 0
         for pieces in pieces_per_seq:
             spans = []
-            for s, e, best in merge_pieces(pieces):
-                r = row + best
-                count = int(sum(int(hi[r] - lo[r]) for lo, hi in ranges))
-                docs = self._documents(ranges, r, max_docs)
-                ps, pe = pieces[best]
-                spans.append(TokenSpan(s, e, count, docs, ps, pe))
-            row += len(pieces)
+            for s, e in pieces:
+                count = int(sum(int(hi[row] - lo[row]) for lo, hi in ranges))
+                docs = self._documents(ranges, row, max_docs)
+                spans.append(TokenSpan(s, e, count, docs, s, e))
+                row += 1
             out.append(spans)
         return out
 
@@ -307,8 +305,9 @@ class CorpusIndex:
 
     def find_spans(self, texts: Sequence[str], min_tokens: int = 50, max_docs: int = 10,
                    *, tokenizer: Tokenizer | None = None) -> list[list[Span]]:
-        """Maximal verbatim spans of each text with character offsets (see
-        :meth:`maximal_spans`). ``tokenizer``, if given, must be the index's."""
+        """Exact maximal spans of each text with character offsets (see
+        :meth:`maximal_spans`; overlapping spans overlap in characters too).
+        ``tokenizer``, if given, must be the index's."""
         self.check_tokenizer(tokenizer)
         encoded = [self._tokenizer.encode_offsets(t) for t in texts]
         found = self.maximal_spans_batch([ids for ids, _ in encoded], min_tokens=min_tokens,

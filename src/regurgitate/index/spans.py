@@ -17,11 +17,13 @@ class Occurrence:
 
 @dataclass(frozen=True, slots=True)
 class TokenSpan:
-    """A maximal verbatim region [token_start, token_end) of a query (see
+    """An exact maximal match [token_start, token_end) of a query (see
     :meth:`regurgitate.index.CorpusIndex.maximal_spans` for the exact definition).
 
-    ``count`` and ``documents`` describe the longest exact match inside the region
-    (``piece_start``/``piece_end``), which is the whole region unless matches overlapped.
+    The span's own tokens occur exactly ``count`` times in the corpus, in ``documents``.
+    Overlapping matches are separate spans (use :func:`union_regions` for coverage);
+    ``piece_start``/``piece_end`` equal ``token_start``/``token_end`` (kept for callers that
+    read them).
     """
 
     token_start: int
@@ -66,3 +68,23 @@ def merge_pieces(pieces: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
         else:
             regions.append((s, e, k))
     return regions
+
+
+def union_regions(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The union of half-open intervals as sorted disjoint regions. Overlapping intervals
+    merge; intervals that only touch stay separate regions (coverage is the same either
+    way, and each region then still names where one run of matches begins and ends)."""
+    regions: list[tuple[int, int]] = []
+    for s, e in sorted(intervals):
+        if e <= s:
+            continue
+        if regions and s < regions[-1][1]:
+            regions[-1] = (regions[-1][0], max(regions[-1][1], e))
+        else:
+            regions.append((s, e))
+    return regions
+
+
+def covered_length(intervals: list[tuple[int, int]]) -> int:
+    """Number of positions inside at least one interval (the size of their union)."""
+    return sum(e - s for s, e in union_regions(intervals))

@@ -27,7 +27,7 @@ from regurgitate.detectors.base import Item
 from regurgitate.errors import ConfigError
 from regurgitate.reports.data import RunData
 from regurgitate.reports.segments import Annotation, Segment, segment
-from regurgitate.reports.summary import Summary, compute_summary
+from regurgitate.reports.summary import Summary, compute_summary, pii_leaked
 from regurgitate.safe_paths import check_output_path, write_text_atomically
 from regurgitate.types import Finding
 from regurgitate.untrusted import html_visible, marked
@@ -188,9 +188,12 @@ def _gen_view(item: Item, fs: list[Finding], limits: ReportLimits) -> _GenView:
     for f in fs:
         if f.kind == "pii":
             kind = str(f.data.get("type") or "PII")
-            leaked = bool(f.data.get("in_verbatim"))
+            leaked = pii_leaked(f.data)
             view.pii.append({"type": kind, "value": str(f.data.get("value") or ""),
-                             "leaked": leaked})
+                             "leaked": leaked, "in_span": bool(f.data.get("in_verbatim")),
+                             "count": f.data.get("corpus_count"),
+                             "luhn_valid": f.data.get("luhn_valid"),
+                             "sources": [str(x) for x in f.data.get("sources") or []][:3]})
             if f.start is not None and f.end is not None:
                 anns.append(Annotation(f.start, f.end, "pii-leaked" if leaked else "pii",
                                        label=f"PII: {kind}", tag=kind))

@@ -31,7 +31,9 @@ class Extrapolation:
     """How many unique memorized sequences exist, judged from how often each was seen.
 
     ``estimated_total`` is Chao1 (a lower bound) with its 95% interval ``interval``;
-    ``projections[t]`` the expected total after ``t`` times as many further generations.
+    ``projections[t]`` the expected number of unique sequences *seen* after ``t`` times as
+    many further generations, by the Chao1-anchored extrapolation: it rises towards
+    ``estimated_total`` and never above it (see :func:`regurgitate.estimate.chao_extrapolation`).
     """
 
     observed: int
@@ -41,7 +43,7 @@ class Extrapolation:
     sample_count: int
     projections: dict[int, float]
     caveats: tuple[str, ...]
-    method: str = "Chao1 + smoothed Good-Toulmin"
+    method: str = "Chao1 + Chao1-anchored extrapolation"
 
 
 def _span_text(finding: Finding, texts: dict[int, str]) -> str:
@@ -131,6 +133,6 @@ def extrapolate_unique(
         observed=est.observed, estimated_total=float(est.chao1),
         interval=(float(est.chao1_ci[0]), float(est.chao1_ci[1])),
         coverage=float(est.coverage) if est.observed else None, sample_count=sample_count,
-        projections={int(t): float(v) for t, v in est.total_at.items()},
+        projections={int(t): float(v) for t, v in est.chao_total_at.items()},
         caveats=tuple(est.caveats),
     )

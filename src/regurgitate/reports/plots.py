@@ -84,8 +84,9 @@ def discovery_svg(
     curve: Sequence[tuple[int, int]], projections: dict[int, float] | None,
     estimated_total: float | None,
 ) -> str | None:
-    """Unique memorized sequences vs generations; ``projections[t]`` is the expected total
-    after ``t * n`` further generations (drawn at ``(1 + t) * n``)."""
+    """Unique memorized sequences vs generations; ``projections[t]`` is the expected number
+    seen after ``t * n`` further generations (drawn at ``(1 + t) * n``), anchored on the same
+    Chao1 estimate drawn as ``estimated_total``, so it approaches that line from below."""
     if not curve:
         return None
     with matplotlib.rc_context(_RC):
@@ -98,17 +99,18 @@ def discovery_svg(
         if projections:
             pts = sorted(((1 + t) * n, v) for t, v in projections.items() if t > 0)
             ax.plot([n] + [p[0] for p in pts], [ys[-1]] + [p[1] for p in pts], "--o",
-                    color=BLUE, markersize=3.5, linewidth=1.2, label="projected")
+                    color=BLUE, markersize=3.5, linewidth=1.2, label="projected (expected seen)")
         if estimated_total is not None:
             ax.axhline(estimated_total, color=GREY, linestyle=":", linewidth=1,
-                       label=f"estimated total {estimated_total:.1f}")
+                       label=f"estimated total (Chao1) {estimated_total:.1f}")
         ax.set_xlabel("generations")
         ax.set_ylabel("unique memorized sequences")
         ax.set_xlim(left=0)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(bottom=0, top=max([*ys, estimated_total or 0.0,
+                                       *(projections or {}).values()]) * 1.08 + 1)
         ax.set_title("Discovery curve", loc="left", fontsize=10)
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False, fontsize=8, loc="lower right")
         return _to_svg(fig)
 
 
@@ -138,7 +140,9 @@ def attack_comparison_svg(
         return None
     with matplotlib.rc_context(_RC):
         labels = [safe_label(n) for n in names]
-        fig = _figure(5.2, 1.3 + 0.45 * len(names), left=0.25 + 0.065 * max(map(len, labels)))
+        height = 1.3 + 0.45 * len(names) + 0.35
+        fig = _figure(5.2, height, left=0.25 + 0.065 * max(map(len, labels)))
+        fig.subplots_adjust(top=1 - 0.7 / height)  # room for the legend above the bars
         ax = fig.add_subplot()
         ys = list(range(len(names)))
         v = [100 * (r or 0.0) for r in verbatim_rates]
@@ -151,6 +155,8 @@ def attack_comparison_svg(
         ax.invert_yaxis()
         ax.set_xlabel("percent")
         ax.set_xlim(0, max(5.0, *v, *t) * 1.1)
-        ax.set_title("Attacks compared", loc="left", fontsize=10)
-        ax.legend(frameon=False, fontsize=8, loc="lower right")
+        ax.set_title("Attacks compared", loc="left", fontsize=10, pad=22)
+        # above the plotting area, so it can never cover a bar
+        ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+                  ncols=2, borderaxespad=0.2)
         return _to_svg(fig)

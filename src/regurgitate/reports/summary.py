@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from regurgitate.detectors.base import Item
 from regurgitate.reports.data import RunData
@@ -48,9 +48,12 @@ class AttackSummary:
     diverged_generations: int
     divergence_rate: float | None
     diverged_chars: int
-    near_verbatim: int
-    pii_leaked: dict[str, int]
-    pii_elsewhere: dict[str, int]
+    near_verbatim: int  # generations with at least one near-verbatim passage
+    pii_leaked: dict[str, int]  # found in the reference corpus (or, without a lookup,
+    #                            inside a verbatim span)
+    pii_elsewhere: dict[str, int]  # not found in the corpus: possibly invented
+    pii_in_span: dict[str, int] = field(default_factory=dict)  # leaked and inside a span
+    near_verbatim_passages: int = 0  # near-verbatim findings (aligned passages)
 
 
 @dataclass(frozen=True)
@@ -132,9 +135,10 @@ def _attack_summary(
     ok = sum(1 for it in items if it.generation.ok)
     tokens = sum(_gen_tokens(it) for it in items)
     with_verbatim = mem_tokens = spans = longest = 0
-    probes = exact = diverged = diverged_chars = near = 0
+    probes = exact = diverged = diverged_chars = near = near_passages = 0
     leaked: Counter[str] = Counter()
     elsewhere: Counter[str] = Counter()
+    in_span: Counter[str] = Counter()
     for it in items:
         fs = by_gen.get(it.generation_id, [])
         verb = [f for f in fs if f.kind == "verbatim"]
@@ -147,15 +151,19 @@ def _attack_summary(
         if div:
             diverged += 1
             diverged_chars += sum(int(f.data.get("diverged_chars") or 0) for f in div)
+        near_here = sum(1 for f in fs if f.kind == "near_verbatim" and f.data.get("near_verbatim"))
+        near += near_here > 0
+        near_passages += near_here
         for f in fs:
             if f.kind == "discoverable":
                 probes += 1
                 exact += bool(f.data.get("exact"))
-            elif f.kind == "near_verbatim" and f.data.get("near_verbatim"):
-                near += 1
             elif f.kind == "pii":
                 kind = str(f.data.get("type") or "unknown")
-                (leaked if f.data.get("in_verbatim") else elsewhere)[kind] += 1
+                found = pii_leaked(f.data)
+                (leaked if found else elsewhere)[kind] += 1
+                if found and f.data.get("in_verbatim"):
+                    in_span[kind] += 1
     unique = sum(1 for s in sequences if gen_ids.intersection(s.generation_ids))
     return AttackSummary(
         attack=name, generations=len(items), ok=ok, failed=len(items) - ok,
@@ -167,7 +175,16 @@ def _attack_summary(
         diverged_generations=diverged, divergence_rate=_rate(diverged, ok),
         diverged_chars=diverged_chars, near_verbatim=near,
         pii_leaked=dict(sorted(leaked.items())), pii_elsewhere=dict(sorted(elsewhere.items())),
+        pii_in_span=dict(sorted(in_span.items())), near_verbatim_passages=near_passages,
     )
+
+
+def pii_leaked(data: dict) -> bool:
+    """Leaked = found in the reference corpus; runs recorded before corpus lookups fall back
+    to "inside a verbatim span"."""
+    if "in_corpus" in data:
+        return bool(data["in_corpus"])
+    return bool(data.get("in_verbatim"))
 
 
 def compute_summary(run: RunData) -> Summary:

@@ -53,7 +53,8 @@ def _overview(s: AttackSummary, summary: Summary) -> Table:
          else NOT_CHECKED),
         ("Unique memorized sequences", _n(s.unique_sequences) if checked else NOT_CHECKED),
         (f"Longest span ({unit})", _n(s.longest_span_tokens) if checked else NOT_CHECKED),
-        ("Near-verbatim generations", _n(s.near_verbatim) if checked else NOT_CHECKED),
+        ("Near-verbatim generations (passages)",
+         f"{_n(s.near_verbatim)} ({_n(s.near_verbatim_passages)})" if checked else NOT_CHECKED),
     ]
     if s.discoverable_probes:
         rows.append(("Discoverable exact matches",
@@ -62,7 +63,7 @@ def _overview(s: AttackSummary, summary: Summary) -> Table:
     if s.diverged_generations:
         rows.append(("Diverged generations",
                      f"{_pct(s.divergence_rate)} ({_n(s.diverged_chars)} chars)"))
-    rows.append(("PII leaked / elsewhere",
+    rows.append(("PII leaked (in corpus) / possibly invented",
                  f"{sum(s.pii_leaked.values())} / {sum(s.pii_elsewhere.values())}"))
     for k, v in rows:
         t.add_row(k, v)
@@ -94,10 +95,12 @@ def _per_attack(summary: Summary) -> Table:
 def _pii(s: AttackSummary) -> Table:
     t = _table("Personal information")
     t.add_column("Type", overflow="fold")
-    t.add_column("Leaked (in memorized span)", justify="right")
-    t.add_column("Elsewhere", justify="right")
+    t.add_column("Leaked (in corpus)", justify="right")
+    t.add_column("of which in a span", justify="right")
+    t.add_column("Possibly invented", justify="right")
     for kind in sorted(set(s.pii_leaked) | set(s.pii_elsewhere)):
         t.add_row(Text(visible(kind)), str(s.pii_leaked.get(kind, 0)),
+                  str(s.pii_in_span.get(kind, 0)),
                   str(s.pii_elsewhere.get(kind, 0)))
     return t
 
@@ -109,12 +112,30 @@ def _sequences(summary: Summary, top: int, width: int) -> Table:
     t.add_column("Corpus", justify="right", no_wrap=True, min_width=6)
     t.add_column("Gens", justify="right", no_wrap=True, min_width=4)
     t.add_column("Sequence", overflow="ellipsis", no_wrap=True, ratio=3)
-    t.add_column("Source", overflow="ellipsis", no_wrap=True, ratio=1)
+    t.add_column("Source", overflow="fold", no_wrap=False, ratio=1, min_width=16)
     text_width = max(20, width - 52)
     for q in summary.sequences[:top]:
         t.add_row(str(q.tokens), _n(q.corpus_count), str(q.frequency),
-                  _one_line(q.text, text_width), _one_line(", ".join(q.sources) or "–", 30))
+                  _one_line(q.text, text_width), Text(source_label(q.sources)))
     return t
+
+
+def _middle(name: str, limit: int) -> str:
+    """A long name shortened in the middle, so both its start and its end (a path's file
+    name, an id's distinctive tail) stay readable."""
+    flat = " ".join(name.split())
+    if len(flat) <= limit:
+        return flat
+    keep = (limit - 1) // 2
+    return flat[:keep] + "…" + flat[-(limit - 1 - keep):]
+
+
+def source_label(sources: tuple[str, ...] | list[str], limit: int = 28) -> str:
+    """The first source (shortened in the middle) and how many more: '–' when none."""
+    if not sources:
+        return "–"
+    more = f" +{len(sources) - 1}" if len(sources) > 1 else ""
+    return _middle(sources[0], limit - len(more)) + more
 
 
 def _extrapolation(summary: Summary) -> Table | None:
@@ -131,8 +152,17 @@ def _extrapolation(summary: Summary) -> Table | None:
     t.add_row("Estimated total (Chao1, lower bound)", _n(ex.estimated_total) + interval)
     t.add_row("Sample coverage", _pct(ex.coverage))
     for k, v in sorted(ex.projections.items()):
-        t.add_row(f"Expected total after {k}x more generations", f"{v:,.1f}")
+        t.add_row(f"Expected seen after {k}x more generations", f"{v:,.1f}")
+    t.caption += EXTRAPOLATION_MEANING
     return t
+
+
+EXTRAPOLATION_MEANING = (
+    "\nObserved: distinct memorized sequences found so far. Estimated total: Chao1, the "
+    "least number that probably exist, from how many were seen once or twice. Expected seen "
+    "after Nx: how many distinct sequences N times as many further generations would show, "
+    "by the same model; it approaches the estimated total and never exceeds it. Sample "
+    "coverage: the chance that the next memorized sequence is one already seen.")
 
 
 def _membership(summary: Summary) -> Table | None:

@@ -1,0 +1,138 @@
+"""`regurgitate check TEXT --index IDX [--json] [--html FILE]`: the closeness report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from regurgitate.cli.common import highlighted, stdout_console
+from regurgitate.errors import ConfigError
+from regurgitate.reports.units import index_unit
+from regurgitate.untrusted import visible
+
+#: texts longer than this are not echoed to the terminal (the spans and works still are)
+ECHO_LIMIT = 20_000
+
+_TOKENIZER_OPT = typer.Option(
+    help="tokenizer of an index built by infini-gram's own indexer (ours record theirs)")
+_DTYPE_OPT = typer.Option(help="u8, u16 or u32, for an infini-gram index without a manifest")
+
+
+def _read_text(file: str) -> str:
+    if file == "-":
+        return sys.stdin.read()
+    path = Path(file)
+    if not path.is_file():
+        raise ConfigError(f"no such file: {file}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file} is not UTF-8 text (byte {exc.start})") from None
+
+
+def _short(name: str, limit: int = 40) -> str:
+    """A readable source label: the start and the end of a long id, never just a prefix."""
+    flat = visible(" ".join(name.split()))
+    if len(flat) <= limit:
+        return flat
+    keep = (limit - 1) // 2
+    return flat[:keep] + "…" + flat[-(limit - 1 - keep):]
+
+
+def check(
+    file: Annotated[str, typer.Argument(help="text file, or - for standard input")] = "-",
+    index: Annotated[Path, typer.Option("--index", "-i", help="index directory")] = Path("."),
+    min_tokens: Annotated[int, typer.Option(help="shortest verbatim span, in tokens")] = 50,
+    max_docs: Annotated[int, typer.Option(help="source documents listed per span")] = 10,
+    seed_tokens: Annotated[int | None, typer.Option(
+        help="shortest match used to find near-verbatim passages (default min(16, "
+             "min-tokens))")] = None,
+    works: Annotated[int, typer.Option(help="source works compared in detail")] = 10,
+    json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    html: Annotated[Path | None, typer.Option(help="also write an HTML closeness report")] = None,
+    tokenizer: Annotated[str | None, _TOKENIZER_OPT] = None,
+    token_dtype: Annotated[str | None, _DTYPE_OPT] = None,
+) -> None:
+    """How close is a text to the indexed corpus, and to which works? Exact verbatim spans
+    (each occurs exactly COUNT times), per-work share and near-verbatim similarity, a verdict."""
+    from regurgitate.closeness import closeness, report_to_dict
+    from regurgitate.corpus.tokenizer import load_tokenizer
+    from regurgitate.index import CorpusIndex
+
+    if min_tokens < 1 or max_docs < 1 or works < 0:
+        raise ConfigError("--min-tokens and --max-docs must be >= 1, --works >= 0")
+    tok = load_tokenizer(tokenizer) if tokenizer else None
+    # fail on a bad index before reading the input
+    idx = CorpusIndex.open(index, tokenizer=tok, token_dtype=token_dtype)
+    text = _read_text(file)
+    report = closeness(idx, text, min_tokens=min_tokens, seed_tokens=seed_tokens,
+                       max_docs=max(max_docs, 100), top_works=works)
+    data = report_to_dict(report, idx, text)
+    for span in data["spans"]:  # the listing honours --max-docs; counts stay exact
+        for key in ("documents", "doc_ids", "sources"):
+            span[key] = span[key][:max_docs]
+    if html is not None:
+        from regurgitate.reports.closeness_html import write_closeness_html
+
+        write_closeness_html(data, text, html, index=str(index))
+    if json_out:
+        data["index"] = str(index)
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        return
+    _print(data, text, min_tokens, max_docs, html, index_unit(idx.info))
+
+
+def _print(data: dict[str, Any], text: str, min_tokens: int, max_docs: int,
+           html: Path | None, unit: str) -> None:
+    out = stdout_console()
+    spans = data["spans"]
+    if len(text) <= ECHO_LIMIT:
+        regions = [(r["start"], r["end"]) for r in data["coverage"]]
+        out.print(highlighted(text, regions, "bold black on yellow"))
+        out.print()
+    out.print(f"[bold]{len(spans)}[/] verbatim span(s) of >= {min_tokens} {unit}, covering "
+              f"{data['covered_chars']:,} of {data['chars']:,} characters "
+              f"({100 * data['covered_share']:.1f}%)")
+    if spans:
+        t = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+        t.add_column("#", justify="right")
+        t.add_column("Chars", no_wrap=True)
+        t.add_column(unit.capitalize(), justify="right")
+        t.add_column("Count", justify="right")
+        t.add_column("Source", overflow="fold", min_width=24)
+        for n, s in enumerate(spans, 1):
+            names = ", ".join(_short(d) for d in s["sources"])
+            if s["count"] > len(s["sources"]) and len(s["sources"]) >= max_docs:
+                names += f" (first {max_docs})"
+            t.add_row(str(n), f"{s['start']}-{s['end']}", str(s["tokens"]), f"{s['count']:,}",
+                      Text(names))
+        out.print(t)
+    if data["works"]:
+        t = Table(title="Closest works", title_justify="left", title_style="bold",
+                  box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+        t.add_column("Source", overflow="fold", min_width=20)
+        t.add_column("Verbatim", justify="right")
+        t.add_column("Longest", justify="right")
+        t.add_column("Edit sim.", justify="right")
+        t.add_column("ROUGE-L", justify="right")
+        t.add_column("LCS", justify="right")
+        for w in data["works"]:
+            label = _short(w["name"]) + (f" — {_short(w['title'], 30)}" if w["title"] else "")
+            t.add_row(Text(label), f"{100 * w['verbatim_share']:.1f}%",
+                      str(w["longest_span_tokens"]),
+                      "–" if w["edit_similarity"] is None else f"{w['edit_similarity']:.3f}",
+                      "–" if w["rouge_l"] is None else f"{w['rouge_l']:.3f}",
+                      "–" if w["lcs_chars"] is None else f"{w['lcs_chars']:,}")
+        out.print(t)
+    out.print(Text("verdict: " + visible(data["verdict"]), style="bold"))
+    out.print(f"[dim]{data['tokens']:,} {unit} checked in {data['seconds']:.2f} s[/]")
+    if html is not None:
+        out.print(f"report: {escape(visible(str(html)))}")

@@ -1,0 +1,147 @@
+"""The closeness report (``regurgitate check --html``) as one self-contained HTML page.
+
+Every string from the text, the corpus or its metadata is escaped with :func:`html.escape`;
+links are written only for ``http``/``https`` URLs, with ``rel="noopener noreferrer"``. The
+page has no script and a Content-Security-Policy that forbids all of them. The file is
+written next to its destination and renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+from html import escape
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from regurgitate import __version__
+from regurgitate.errors import ConfigError
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+#: texts longer than this are shown only around their spans
+FULL_TEXT_LIMIT = 200_000
+
+STYLE = """
+body{font:15px/1.5 system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;
+color:#111827}
+h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
+.verdict{font-weight:600;padding:.75rem 1rem;background:#fef3c7;border-left:4px solid #b45309}
+table{border-collapse:collapse;margin:.5rem 0}td,th{padding:.25rem .6rem;
+border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+.text{white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:13px;
+background:#f9fafb;padding:1rem;border:1px solid #e5e7eb}
+mark{background:#fde68a}.mono{font-family:ui-monospace,monospace}
+.dim{color:#6b7280}
+"""
+
+
+def safe_link(url: str | None, label: str) -> str:
+    """An escaped ``<a>`` for http(s) URLs; any other scheme gives the escaped label only."""
+    if url:
+        try:
+            scheme = urlsplit(url.strip()).scheme.lower()
+        except ValueError:
+            scheme = ""
+        if scheme in ("http", "https"):
+            return (f'<a href="{escape(url.strip(), quote=True)}" rel="noopener noreferrer" '
+                    f'target="_blank">{escape(label)}</a>')
+    return escape(label)
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.1f}%"
+
+
+def _f(v: float | None) -> str:
+    return "–" if v is None else f"{v:.3f}"
+
+
+def _marked_text(text: str, coverage: list[dict[str, int]]) -> str:
+    """The text with the (disjoint, sorted) coverage regions in ``<mark>``, all escaped."""
+    parts: list[str] = []
+    at = 0
+    for r in coverage:
+        s, e = max(at, int(r["start"])), min(len(text), int(r["end"]))
+        if e <= s:
+            continue
+        parts += [escape(text[at:s]), f"<mark>{escape(text[s:e])}</mark>"]
+        at = e
+    parts.append(escape(text[at:]))
+    return "".join(parts)
+
+
+def render_closeness_html(data: dict[str, Any], text: str, *, index: str) -> str:
+    """The page for a :func:`regurgitate.closeness.report_to_dict` result."""
+    rows = []
+    for n, s in enumerate(data["spans"], 1):
+        rows.append(
+            f'<tr><td class="n">{n}</td><td class="n">{s["start"]}–{s["end"]}</td>'
+            f'<td class="n">{s["tokens"]}</td><td class="n">{s["count"]:,}</td>'
+            f'<td class="mono">{escape(", ".join(s["sources"]))}</td>'
+            f'<td class="mono">{escape(s["text"][:300])}{"…" if len(s["text"]) > 300 else ""}'
+            "</td></tr>")
+    works = []
+    for w in data["works"]:
+        label = safe_link(w.get("url"), w["name"])
+        if w.get("title"):
+            label += f' <span class="dim">{escape(w["title"])}</span>'
+        works.append(
+            f'<tr><td class="mono">{label}</td><td class="n">{_pct(w["verbatim_share"])}</td>'
+            f'<td class="n">{w["spans"]}</td><td class="n">{w["longest_span_tokens"]}</td>'
+            f'<td class="n">{_f(w["edit_similarity"])}</td><td class="n">{_f(w["rouge_l"])}'
+            f'</td><td class="n">{w["lcs_chars"] if w["lcs_chars"] is not None else "–"}</td>'
+            "</tr>")
+    if len(text) <= FULL_TEXT_LIMIT:
+        body = _marked_text(text, data["coverage"])
+        text_note = ""
+    else:
+        body = escape(text[:FULL_TEXT_LIMIT])
+        text_note = (f'<p class="dim">The first {FULL_TEXT_LIMIT:,} of {len(text):,} '
+                     "characters are shown, unmarked; the spans above list the rest.</p>")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Closeness report</title><style>{STYLE}</style></head><body>
+<h1>Closeness report</h1>
+<p class="verdict">{escape(data["verdict"])}</p>
+<p>{data["chars"]:,} characters ({data["tokens"]:,} tokens) checked against
+<span class="mono">{escape(index)}</span> in {data["seconds"]:.2f} s;
+{data["covered_chars"]:,} characters ({_pct(data["covered_share"])}) lie in
+{len(data["spans"])} exact span(s) of at least {data["min_tokens"]} tokens.
+Each span occurs exactly <em>count</em> times in the corpus; overlapping spans are listed
+separately and the share counts their union.</p>
+<h2>Closest works</h2>
+<p class="dim">Verbatim: share of the text inside verbatim spans found in that work.
+Edit similarity (normalized Levenshtein), ROUGE-L (words) and longest common substring
+(characters) measure the best-aligned passage around the work's longest match.</p>
+<table><thead><tr><th>Source</th><th class="n">Verbatim</th><th class="n">Spans</th>
+<th class="n">Longest span (tokens)</th><th class="n">Edit sim.</th><th class="n">ROUGE-L</th>
+<th class="n">LCS (chars)</th></tr></thead><tbody>{"".join(works)}</tbody></table>
+<details{" open" if len(rows) <= 50 else ""}><summary><strong>Verbatim spans
+({len(rows)})</strong></summary>
+<table><thead><tr><th class="n">#</th><th class="n">Chars</th><th class="n">Tokens</th>
+<th class="n">Count</th><th>Sources</th><th>Text</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table></details>
+<details{" open" if len(text) <= 20_000 else ""}><summary><strong>Text</strong> (verbatim
+spans marked)</summary>{text_note}<div class="text">{body}</div></details>
+<p class="dim">regurgitate {escape(__version__)}</p>
+</body></html>
+"""
+
+
+def write_closeness_html(data: dict[str, Any], text: str, path: Path, *, index: str) -> Path:
+    """Write the page to ``path`` (via a temporary file renamed into place)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ConfigError(f"cannot write {path}: directory {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        tmp.write_text(render_closeness_html(data, text, index=index), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
