@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +13,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from regurgitate.cli.common import CountingProgress, parse_size, stderr_console, stdout_console
-from regurgitate.errors import ConfigError, CorpusError
+from regurgitate.cli.common import (
+    CountingProgress,
+    parse_size,
+    stderr_console,
+    stdout_console,
+)
+from regurgitate.errors import ConfigError, CorpusError, Interrupted
 
 index_app = typer.Typer(no_args_is_help=True, help="Build and inspect corpus indexes.")
 
@@ -33,12 +40,11 @@ def build(
     from regurgitate.corpus.readers import read_corpus
     from regurgitate.corpus.tokenizer import load_tokenizer
     from regurgitate.index import build_index
+    from regurgitate.index.output import check_output
 
     if on_error not in ("stop", "skip"):
         raise ConfigError(f"--on-error must be 'stop' or 'skip', not '{on_error}'")
-    if output.exists() and not force and (not output.is_dir() or any(output.iterdir())):
-        raise ConfigError(f"{output} already exists",
-                          hint="pass --force to replace it, or choose another --output")
+    check_output(output, force)  # before any work: --force replaces only an index
     tok = load_tokenizer(tokenizer)
     err = stderr_console()
     skipped: list[CorpusError] = []
@@ -51,6 +57,9 @@ def build(
     docs = read_corpus(corpus, text_field=text_field, on_error=on_error,  # type: ignore[arg-type]
                        on_skip=on_skip)
     shard_tokens = max(1, parse_size(shard_size) // tok.dtype.itemsize)
+    main_thread = threading.current_thread() is threading.main_thread()
+    # SIGTERM stops a build like Ctrl-C: the partial build is removed
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         with CountingProgress(err, "indexing", "tokens") as bar:
             info = build_index(docs, output, tok, shard_tokens=shard_tokens, progress=bar,
@@ -59,6 +68,12 @@ def build(
         if on_error == "stop" and exc.line is not None and exc.hint is None:
             exc.hint = "fix the record, or pass --on-error skip to leave bad records out"
         raise
+    except KeyboardInterrupt:
+        raise Interrupted(f"index build interrupted; the partial build was removed and "
+                          f"{output} left as it was") from None
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     if len(skipped) > 10:
         err.print(f"[yellow]... {len(skipped) - 10} more records skipped[/]")
     size = sum(f.stat().st_size for f in Path(info.path).iterdir() if f.is_file())
@@ -68,6 +83,10 @@ def build(
         f"({info.dtype}, {info.num_shards} shard(s)) in {info.build_seconds:.1f} s "
         f"({rate:,.0f} tokens/s); {size / 2**20:.1f} MiB at {escape(str(info.path))}"
         + (f"; {len(skipped)} bad record(s) skipped" if skipped else ""), soft_wrap=True)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _print_info(info: dict[str, object]) -> None:
@@ -106,3 +125,4 @@ def info(
         sys.stdout.write(json.dumps(idx.info, indent=2, default=str) + "\n")
     else:
         _print_info(idx.info)
+

@@ -156,7 +156,8 @@ def attack_comparison_svg(
         ax.set_xlabel("percent")
         ax.set_xlim(0, max(5.0, *v, *t) * 1.1)
         ax.set_title("Attacks compared", loc="left", fontsize=10, pad=22)
-        # above the plotting area, so it can never cover a bar
-        ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+        # above the plotting area, so it can never cover a bar; anchored at the right edge
+        # so long attack names (a wide left margin) never push it off the figure
+        ax.legend(frameon=False, fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0),
                   ncols=2, borderaxespad=0.2)
         return _to_svg(fig)

@@ -122,8 +122,8 @@ def _sequences(summary: Summary, top: int, width: int) -> Table:
 
 def _middle(name: str, limit: int) -> str:
     """A long name shortened in the middle, so both its start and its end (a path's file
-    name, an id's distinctive tail) stay readable."""
-    flat = " ".join(name.split())
+    name, an id's distinctive tail) stay readable; control characters shown as escapes."""
+    flat = visible(" ".join(name.split()))
     if len(flat) <= limit:
         return flat
     keep = (limit - 1) // 2
