@@ -37,7 +37,7 @@ REFERENCE_ATTACKS = "discoverable,divergence,corpus-prompts,sample-rank"
 class ScanRequest:
     target: str | None = None
     attacks: str | None = None
-    index: Path | None = None
+    index: Path | str | None = None  # a directory or an http(s) index URL
     run: Path | None = None
     options: dict[str, dict[str, str]] = field(default_factory=dict)
     min_tokens: int = 50
@@ -150,7 +150,7 @@ def _spec_settings(req: ScanRequest, options: dict[str, dict[str, Any]]) -> dict
 
 
 def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None) -> PreparedScan:
-    from regurgitate.index import CorpusIndex
+    from regurgitate.index.remote import open_index
     from regurgitate.targets.spec import make_target
 
     if req.min_tokens < 1 or req.max_docs < 1:
@@ -171,7 +171,7 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
     wanted = attack_list(attack_names)
     check_option_groups(req.options, wanted)
     attacks = build_attacks(wanted, options)
-    index = CorpusIndex.open(index_path) if index_path is not None else None
+    index = open_index(index_path) if index_path is not None else None
     run_path = req.run or DEFAULT_OUT / f"{_slug(target_spec)}.db"
     run_path.parent.mkdir(parents=True, exist_ok=True)
     html_path = None

@@ -85,11 +85,15 @@ _TOKENIZER_OPT = typer.Option(
 _DTYPE_OPT = typer.Option(help="u8, u16 or u32, for an infini-gram index without a manifest")
 
 
-def _open(index: Path, tokenizer: str | None, token_dtype: str | None, *, verify: bool = False):
+def _open(index: Path | str, tokenizer: str | None, token_dtype: str | None, *,
+          verify: bool = False):
     from regurgitate.corpus.tokenizer import load_tokenizer
     from regurgitate.index import CorpusIndex
+    from regurgitate.index.remote import RemoteIndex, is_remote
 
     tok = load_tokenizer(tokenizer) if tokenizer else None
+    if is_remote(index):
+        return RemoteIndex.open(str(index), tokenizer=tok)
     return CorpusIndex.open(index, verify=verify, tokenizer=tok, token_dtype=token_dtype)
 
 
@@ -111,7 +115,8 @@ def info(
 
 def check(
     file: Annotated[str, typer.Argument(help="text file, or - for standard input")] = "-",
-    index: Annotated[Path, typer.Option("--index", "-i", help="index directory")] = Path("."),
+    index: Annotated[str, typer.Option("--index", "-i", help="index directory, or "
+                                       "http(s)://HOST:PORT?index=NAME")] = ".",
     min_tokens: Annotated[int, typer.Option(help="shortest span to report, in tokens")] = 50,
     max_docs: Annotated[int, typer.Option(help="source documents listed per span")] = 10,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,

@@ -20,10 +20,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from regurgitate.cli import index_cmd, report_cmd, scan_cmd, serve_cmd
+    from regurgitate.cli import dedup_cmd, index_cmd, index_serve, report_cmd, scan_cmd, serve_cmd
 
+    index_cmd.index_app.command("serve")(index_serve.serve)
     app.add_typer(index_cmd.index_app, name="index")
     app.command("check")(index_cmd.check)
+    app.command("dedup")(dedup_cmd.dedup)
     app.command("scan")(scan_cmd.scan)
     app.add_typer(report_cmd.runs_app, name="runs")
     app.command("report")(report_cmd.report)

@@ -21,9 +21,10 @@ def scan(
     attack: Annotated[str | None, typer.Option(
         help="comma-separated attacks: divergence, corpus-prompts, discoverable, sample-rank")
     ] = None,
-    index: Annotated[Path | None, typer.Option(
-        help="reference-corpus index (default with the reference target: the bundled corpus, "
-             "indexed and cached on first use)")] = None,
+    index: Annotated[str | None, typer.Option(
+        help="reference-corpus index: a directory or http(s)://HOST:PORT?index=NAME (default "
+             "with the reference target: the bundled corpus, indexed and cached on first use)")
+    ] = None,
     run: Annotated[Path | None, typer.Option(
         help="run database; the same command on the same file resumes")] = None,
     set_: Annotated[list[str] | None, typer.Option(
@@ -55,7 +56,8 @@ def scan(
     err = stderr_console()
     _quiet_libraries()
     request = ScanRequest(
-        target=target, attacks=attack, index=index, run=run,
+        target=target, attacks=attack, run=run,
+        index=index if index is None or index.startswith(("http://", "https://")) else Path(index),
         options=parse_options(set_ or []), min_tokens=min_tokens, max_docs=max_docs,
         seed=seed, html=html, write_html=not no_html,
     )
