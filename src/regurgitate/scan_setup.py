@@ -47,6 +47,10 @@ class ScanRequest:
     #: write an HTML report at all (a default path is chosen when ``html`` is None)
     write_html: bool = True
     cache_dir: Path | None = None
+    #: where generation runs: "local" or "ray" (replicas on a Ray cluster)
+    executor: str = "local"
+    ray_address: str | None = None
+    replicas: int | None = None
 
 
 @dataclass
@@ -150,8 +154,8 @@ def _spec_settings(req: ScanRequest, options: dict[str, dict[str, Any]]) -> dict
 
 
 def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None) -> PreparedScan:
+    from regurgitate.executors import make_executor
     from regurgitate.index.remote import open_index
-    from regurgitate.targets.spec import make_target
 
     if req.min_tokens < 1 or req.max_docs < 1:
         raise ConfigError("--min-tokens and --max-docs must be >= 1")
@@ -177,7 +181,8 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
     html_path = None
     if req.write_html:
         html_path = req.html or run_path.with_suffix(".html")
-    target = make_target(target_spec)
+    target = make_executor(req.executor, address=req.ray_address).make_target(
+        target_spec, replicas=req.replicas)
     spec = RunSpec(
         target=target.name, attacks=tuple(a.name for a in attacks),
         index=str(index_path) if index_path else None,

@@ -41,6 +41,12 @@ def scan(
     html: Annotated[Path | None, typer.Option(help="write the HTML report here")] = None,
     no_html: Annotated[bool, typer.Option("--no-html", help="do not write an HTML report")
                        ] = False,
+    executor: Annotated[str, typer.Option(
+        help="where generation runs: local, or ray (replicas on a Ray cluster)")] = "local",
+    ray_address: Annotated[str | None, typer.Option(
+        help="Ray cluster to join (default: start a local one)")] = None,
+    replicas: Annotated[int | None, typer.Option(
+        help="model replicas with --executor ray")] = None,
 ) -> None:
     """Run attacks against a model, find memorized text, store and report it.
 
@@ -59,7 +65,8 @@ def scan(
         target=target, attacks=attack, run=run,
         index=index if index is None or index.startswith(("http://", "https://")) else Path(index),
         options=parse_options(set_ or []), min_tokens=min_tokens, max_docs=max_docs,
-        seed=seed, html=html, write_html=not no_html,
+        seed=seed, html=html, write_html=not no_html, executor=executor,
+        ray_address=ray_address, replicas=replicas,
     )
     budget = Budget(max_generations=max_generations, max_tokens=max_tokens,
                     max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)

@@ -505,16 +505,7 @@ class RemoteIndex:
 
     def doc_name(self, doc_id: int) -> str:
         """Same labels as ``CorpusIndex.doc_name``."""
-        meta = self.document_meta(doc_id)
-        path = meta.get("path") or meta.get("source") or meta.get("file")
-        line = meta.get("line", meta.get("linenum"))
-        if path and line is not None:
-            return f"{path}:{line}"
-        if path:
-            return str(path)
-        if meta.get("id") is not None:
-            return str(meta["id"])
-        return f"doc {doc_id}"
+        return doc_label(self.document_meta(doc_id), doc_id)
 
     def context(self, doc_id: int, token_offset: int, length: int,
                 margin: int = 30) -> tuple[str, str, str]:
@@ -532,6 +523,19 @@ class RemoteIndex:
         b = min(toks.size, b)
         dec = self._tokenizer.decode
         return (dec(toks[max(0, a - margin):a]), dec(toks[a:b]), dec(toks[b:b + margin]))
+
+
+def doc_label(meta: dict[str, Any], doc_id: int) -> str:
+    """``CorpusIndex.doc_name``'s label: ``path:line``, the path, the id, or ``doc N``."""
+    path = meta.get("path") or meta.get("source") or meta.get("file")
+    line = meta.get("line", meta.get("linenum"))
+    if path and line is not None:
+        return f"{path}:{line}"
+    if path:
+        return str(path)
+    if meta.get("id") is not None:
+        return str(meta["id"])
+    return f"doc {doc_id}"
 
 
 def _parse_meta(raw: Any) -> dict[str, Any]:
