@@ -72,7 +72,7 @@ def test_infini_gram_api_path_finds_the_same_spans(
     spec = f"{server_url}?index=tiny&api=infini-gram&tokenizer={bpe.file}&max_query_tokens=40"
     with RemoteIndex.open(spec) as hosted:
         assert not hosted.extended
-        texts = make_queries(corpus, seed=5, n=5)
+        texts = make_queries(corpus, seed=5, n=3)
         seqs = [list(local_index.tokenizer.encode(t)) for t in texts]
         want = local_index.maximal_spans_batch(seqs, min_tokens=6, max_docs=10)
         got = hosted.maximal_spans_batch(seqs, min_tokens=6, max_docs=10)
