@@ -37,7 +37,7 @@ REFERENCE_ATTACKS = "discoverable,divergence,corpus-prompts,sample-rank"
 class ScanRequest:
     target: str | None = None
     attacks: str | None = None
-    index: Path | None = None
+    index: Path | str | None = None  # a directory or an http(s) index URL
     run: Path | None = None
     options: dict[str, dict[str, str]] = field(default_factory=dict)
     min_tokens: int = 50
@@ -47,6 +47,10 @@ class ScanRequest:
     #: write an HTML report at all (a default path is chosen when ``html`` is None)
     write_html: bool = True
     cache_dir: Path | None = None
+    #: where generation runs: "local" or "ray" (replicas on a Ray cluster)
+    executor: str = "local"
+    ray_address: str | None = None
+    replicas: int | None = None
 
 
 @dataclass
@@ -150,8 +154,8 @@ def _spec_settings(req: ScanRequest, options: dict[str, dict[str, Any]]) -> dict
 
 
 def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None) -> PreparedScan:
-    from regurgitate.index import CorpusIndex
-    from regurgitate.targets.spec import make_target
+    from regurgitate.executors import make_executor
+    from regurgitate.index.remote import open_index
 
     if req.min_tokens < 1 or req.max_docs < 1:
         raise ConfigError("--min-tokens and --max-docs must be >= 1")
@@ -171,13 +175,14 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
     wanted = attack_list(attack_names)
     check_option_groups(req.options, wanted)
     attacks = build_attacks(wanted, options)
-    index = CorpusIndex.open(index_path) if index_path is not None else None
+    index = open_index(index_path) if index_path is not None else None
     run_path = req.run or DEFAULT_OUT / f"{_slug(target_spec)}.db"
     run_path.parent.mkdir(parents=True, exist_ok=True)
     html_path = None
     if req.write_html:
         html_path = req.html or run_path.with_suffix(".html")
-    target = make_target(target_spec)
+    target = make_executor(req.executor, address=req.ray_address).make_target(
+        target_spec, replicas=req.replicas)
     from regurgitate.attacks.discoverable import resolve_bos
 
     attacks = [resolve_bos(a, target) for a in attacks]  # BOS as the target's documents had

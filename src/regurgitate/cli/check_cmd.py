@@ -49,7 +49,8 @@ def _short(name: str, limit: int = 40) -> str:
 
 def check(
     file: Annotated[str, typer.Argument(help="text file, or - for standard input")] = "-",
-    index: Annotated[Path, typer.Option("--index", "-i", help="index directory")] = Path("."),
+    index: Annotated[str, typer.Option("--index", "-i", help="index directory, or "
+                                       "http(s)://HOST:PORT?index=NAME")] = ".",
     min_tokens: Annotated[int, typer.Option(help="shortest verbatim span, in tokens")] = 50,
     max_docs: Annotated[int, typer.Option(help="source documents listed per span")] = 10,
     seed_tokens: Annotated[int | None, typer.Option(
@@ -66,12 +67,14 @@ def check(
     from regurgitate.closeness import closeness, report_to_dict
     from regurgitate.corpus.tokenizer import load_tokenizer
     from regurgitate.index import CorpusIndex
+    from regurgitate.index.remote import RemoteIndex, is_remote
 
     if min_tokens < 1 or max_docs < 1 or works < 0:
         raise ConfigError("--min-tokens and --max-docs must be >= 1, --works >= 0")
     tok = load_tokenizer(tokenizer) if tokenizer else None
     # fail on a bad index before reading the input
-    idx = CorpusIndex.open(index, tokenizer=tok, token_dtype=token_dtype)
+    idx = (RemoteIndex.open(index, tokenizer=tok) if is_remote(index)
+           else CorpusIndex.open(index, tokenizer=tok, token_dtype=token_dtype))
     text = _read_text(file)
     report = closeness(idx, text, min_tokens=min_tokens, seed_tokens=seed_tokens,
                        max_docs=max(max_docs, 100), top_works=works)

@@ -103,11 +103,15 @@ _TOKENIZER_OPT = typer.Option(
 _DTYPE_OPT = typer.Option(help="u8, u16 or u32, for an infini-gram index without a manifest")
 
 
-def _open(index: Path, tokenizer: str | None, token_dtype: str | None, *, verify: bool = False):
+def _open(index: Path | str, tokenizer: str | None, token_dtype: str | None, *,
+          verify: bool = False):
     from regurgitate.corpus.tokenizer import load_tokenizer
     from regurgitate.index import CorpusIndex
+    from regurgitate.index.remote import RemoteIndex, is_remote
 
     tok = load_tokenizer(tokenizer) if tokenizer else None
+    if is_remote(index):
+        return RemoteIndex.open(str(index), tokenizer=tok)
     return CorpusIndex.open(index, verify=verify, tokenizer=tok, token_dtype=token_dtype)
 
 

@@ -21,10 +21,22 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from regurgitate.cli import check_cmd, index_cmd, report_cmd, scan_cmd, serve_cmd
+    from regurgitate.cli import (
+        check_cmd,
+        dedup_cmd,
+        index_cmd,
+        index_serve,
+        index_shard_cmd,
+        report_cmd,
+        scan_cmd,
+        serve_cmd,
+    )
 
+    index_cmd.index_app.command("serve")(index_serve.serve)
+    index_cmd.index_app.command("build-sharded")(index_shard_cmd.build_sharded)
     app.add_typer(index_cmd.index_app, name="index")
     app.command("check")(check_cmd.check)
+    app.command("dedup")(dedup_cmd.dedup)
     app.command("scan")(scan_cmd.scan)
     app.add_typer(report_cmd.runs_app, name="runs")
     app.command("report")(report_cmd.report)

@@ -30,9 +30,10 @@ def scan(
     attack: Annotated[str | None, typer.Option(
         help="comma-separated attacks: divergence, corpus-prompts, discoverable, sample-rank")
     ] = None,
-    index: Annotated[Path | None, typer.Option(
-        help="reference-corpus index (default with the reference target: the bundled corpus, "
-             "indexed and cached on first use)")] = None,
+    index: Annotated[str | None, typer.Option(
+        help="reference-corpus index: a directory or http(s)://HOST:PORT?index=NAME (default "
+             "with the reference target: the bundled corpus, indexed and cached on first use)")
+    ] = None,
     run: Annotated[Path | None, typer.Option(
         help="run database; the same command on the same file resumes")] = None,
     set_: Annotated[list[str] | None, typer.Option(
@@ -51,6 +52,12 @@ def scan(
     html: Annotated[Path | None, typer.Option(help="write the HTML report here")] = None,
     no_html: Annotated[bool, typer.Option("--no-html", help="do not write an HTML report")
                        ] = False,
+    executor: Annotated[str, typer.Option(
+        help="where generation runs: local, or ray (replicas on a Ray cluster)")] = "local",
+    ray_address: Annotated[str | None, typer.Option(
+        help="Ray cluster to join (default: start a local one)")] = None,
+    replicas: Annotated[int | None, typer.Option(
+        help="model replicas with --executor ray")] = None,
 ) -> None:
     """Run attacks against a model, find memorized text, store and report it.
 
@@ -66,9 +73,11 @@ def scan(
     err = stderr_console()
     _quiet_libraries()
     request = ScanRequest(
-        target=target, attacks=attack, index=index, run=run,
+        target=target, attacks=attack, run=run,
+        index=index if index is None or index.startswith(("http://", "https://")) else Path(index),
         options=parse_options(set_ or []), min_tokens=min_tokens, max_docs=max_docs,
-        seed=seed, html=html, write_html=not no_html,
+        seed=seed, html=html, write_html=not no_html, executor=executor,
+        ray_address=ray_address, replicas=replicas,
     )
     budget = Budget(max_generations=max_generations, max_tokens=max_tokens,
                     max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)

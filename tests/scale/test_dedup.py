@@ -1,0 +1,109 @@
+"""`regurgitate dedup` strikes exactly what a brute-force reading of the semantics strikes,
+keeps ids and metadata, resumes, and never writes over an input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from regurgitate.corpus.tokenizer import ByteTokenizer
+from regurgitate.dedup import dedup_corpus
+from regurgitate.errors import ConfigError
+
+
+def oracle(docs: list[str], n: int, strike_all: bool = False) -> list[str]:
+    """Remove every n-byte window whose bytes start earlier in the corpus (any document)."""
+    data = [d.encode() for d in docs]
+    first: dict[bytes, tuple[int, int]] = {}
+    seen_twice: set[bytes] = set()
+    for k, d in enumerate(data):
+        for i in range(len(d) - n + 1):
+            w = d[i:i + n]
+            if w in first:
+                seen_twice.add(w)
+            else:
+                first[w] = (k, i)
+    out = []
+    for k, d in enumerate(data):
+        gone = [False] * len(d)
+        for i in range(len(d) - n + 1):
+            w = d[i:i + n]
+            if first[w] != (k, i) or (strike_all and w in seen_twice):
+                for j in range(i, i + n):
+                    gone[j] = True
+        out.append(bytes(b for b, g in zip(d, gone, strict=True) if not g).decode())
+    return out
+
+
+def write_jsonl(path: Path, docs: list[str]) -> None:
+    path.write_text("".join(json.dumps({"id": f"r{i}", "lang": "x", "text": t}) + "\n"
+                            for i, t in enumerate(docs)), encoding="utf-8")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+corpora = st.lists(st.text(alphabet="abc d", min_size=1, max_size=40).filter(str.strip),
+                   min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=corpora, n=st.integers(1, 6), strike_all=st.booleans())
+def test_dedup_equals_the_brute_force_oracle(tmp_path_factory: pytest.TempPathFactory,
+                                             docs: list[str], n: int,
+                                             strike_all: bool) -> None:
+    d = tmp_path_factory.mktemp("dedup")
+    write_jsonl(d / "in.jsonl", docs)
+    report = dedup_corpus([d / "in.jsonl"], d / "out.jsonl", ByteTokenizer(), min_tokens=n,
+                          strike_all=strike_all)
+    out = read_jsonl(d / "out.jsonl")
+    want = oracle(docs, n, strike_all)
+    assert [r["text"] for r in out] == want
+    assert [r["id"] for r in out] == [f"r{i}" for i in range(len(docs))]
+    assert all(r["lang"] == "x" and r["dedup"]["line"] == i + 1 for i, r in enumerate(out))
+    assert report.tokens_removed == sum(len(a.encode()) - len(b.encode())
+                                        for a, b in zip(docs, want, strict=True))
+    assert report.documents == len(docs)
+    assert not (d / "out.jsonl.dedup-work").exists() and not (d / "out.jsonl.tmp").exists()
+
+
+def test_dedup_resumes_and_refuses_to_overwrite_an_input(tmp_path: Path) -> None:
+    docs = [f"header {i} " + "the same long shared paragraph of text " * 2 for i in range(2500)]
+    write_jsonl(tmp_path / "a.jsonl", docs[:1200])
+    write_jsonl(tmp_path / "b.jsonl", docs[1200:])
+    inputs = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
+    with pytest.raises(ConfigError, match="never writes over its input"):
+        dedup_corpus(inputs, tmp_path / "a.jsonl", ByteTokenizer(), min_tokens=20)
+    full = dedup_corpus(inputs, tmp_path / "full.jsonl", ByteTokenizer(), min_tokens=20)
+    assert full.documents_changed == 2500  # the first document repeats itself too
+    assert 0 < full.tokens_removed < full.tokens_in
+
+    # an interrupted run: work state saved after 1000 documents, output written past that
+    out = tmp_path / "out.jsonl"
+    calls = {"n": 0}
+    import regurgitate.dedup as mod
+
+    real = mod._record
+
+    def dying(*args: object, **kw: object) -> dict:
+        calls["n"] += 1
+        if calls["n"] == 1500:
+            raise KeyboardInterrupt
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    mod._record = dying  # type: ignore[assignment]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            dedup_corpus(inputs, out, ByteTokenizer(), min_tokens=20)
+    finally:
+        mod._record = real
+    assert not out.exists() and (tmp_path / "out.jsonl.tmp").exists()
+    resumed = dedup_corpus(inputs, out, ByteTokenizer(), min_tokens=20)
+    assert out.read_bytes() == (tmp_path / "full.jsonl").read_bytes()
+    assert resumed == full
