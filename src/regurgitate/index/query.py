@@ -338,6 +338,9 @@ class CorpusIndex:
         return np.array(shard.tokens(start, end))
 
     def document_meta(self, doc_id: int) -> dict[str, Any]:
+        """The metadata stored for a document: its ``id``, the fields chosen with
+        ``--meta-fields`` under their own names, and where it came from (``source``,
+        ``line``/``row``/``path``); an infini-gram index's metadata line as it wrote it."""
         shard, local = self._locate(doc_id)
         raw = shard.metadata(local)
         if not raw or not raw.strip():
@@ -354,16 +357,24 @@ class CorpusIndex:
                         meta=self.document_meta(doc_id))
 
     def doc_name(self, doc_id: int) -> str:
-        """A readable label: ``path:line`` when the metadata has them, else ``doc N``."""
+        """The document's name in its corpus: the id stored at build time (the record's id
+        field, else ``path:line``/``path:row``/the file's path); for an index built by
+        infini-gram, the ``id`` among the record's fields it kept, else ``path:line``
+        (its 0-based ``linenum`` shown 1-based); ``doc N`` when nothing is known."""
         meta = self.document_meta(doc_id)
+        if meta.get("id") not in (None, ""):
+            return str(meta["id"])
+        inner = meta.get("metadata")
+        if isinstance(inner, dict) and inner.get("id") not in (None, ""):
+            return str(inner["id"])
         path = meta.get("path") or meta.get("source") or meta.get("file")
-        line = meta.get("line", meta.get("linenum"))
+        line = meta.get("line", meta.get("row"))
+        if line is None and isinstance(meta.get("linenum"), int):
+            line = meta["linenum"] + 1
         if path and line is not None:
             return f"{path}:{line}"
         if path:
             return str(path)
-        if meta.get("id") is not None:
-            return str(meta["id"])
         return f"doc {doc_id}"
 
     def context(self, doc_id: int, token_offset: int, length: int,
