@@ -24,6 +24,8 @@ from regurgitate.types import Document, Span
 
 #: At most this many occurrences are read to list the documents of a span.
 DOC_SCAN_LIMIT = 10_000
+#: At most this many rank ranges keep their document lists between queries.
+_DOC_MEMO_SIZE = 4096
 #: Every position is first searched up to this many tokens (see ``_exact_lengths``).
 LENGTH_CAP = 64
 
@@ -47,6 +49,7 @@ class CorpusIndex:
         self._dtype = shards[0].dtype
         self._m = Matcher(shards, self._dtype)
         self._doc_base = np.cumsum([0] + [s.num_docs for s in shards])
+        self._doc_memo: dict[tuple[int, ...], tuple[int, ...]] = {}
 
     # -- opening -------------------------------------------------------------------------
 
@@ -173,13 +176,23 @@ class CorpusIndex:
 
     def _documents(self, ranges: list[tuple[np.ndarray, np.ndarray]], row: int,
                    max_docs: int) -> tuple[int, ...]:
+        # repetitive text asks for the same rank ranges again and again: the answer depends
+        # only on the (immutable) index, so it is remembered (a bounded, per-index memo)
+        key: tuple[int, ...] = (max_docs, *(int(b[row]) for lo, hi in ranges
+                                            for b in (lo, hi)))
+        found = self._doc_memo.get(key)
+        if found is not None:
+            return found
         docs: list[int] = []
         for sid, ptrs in self._occ_pointers(ranges, row, DOC_SCAN_LIMIT):
             local = np.unique(self._shards[sid].doc_of(ptrs))
             docs.extend(int(d) + int(self._doc_base[sid]) for d in local)
             if len(docs) >= max_docs:
                 break
-        return tuple(docs[:max_docs])
+        if len(self._doc_memo) >= _DOC_MEMO_SIZE:
+            self._doc_memo.clear()
+        self._doc_memo[key] = result = tuple(docs[:max_docs])
+        return result
 
     # -- queries -------------------------------------------------------------------------
 
