@@ -42,7 +42,7 @@ def test_jsonl_plain_and_compressed(tmp_path: Path, name: str) -> None:
     docs = list(read_corpus([path]))
     assert _texts(docs) == [r["text"] for r in RECORDS]
     assert docs[0].meta == {
-        "source": str(path), "line": 1,
+        "source": str(path), "line": 1, "id": "1",
         "fields": {"id": 1, "lang": "en", "score": 0.5, "ok": True},
     }
     # long strings and non-scalars are left out of fields; None is kept
@@ -154,7 +154,8 @@ def test_parquet(tmp_path: Path) -> None:
     docs = list(read_corpus([path], on_error="skip", on_skip=skipped.append, stats=stats))
     assert len(docs) == 1200
     # rows are numbered from 1, like JSON lines, in metadata and in errors
-    assert docs[1].meta == {"source": str(path), "row": 4, "fields": {"n": 3}}
+    assert docs[1].meta == {"source": str(path), "row": 4, "id": f"{path}:4",
+                            "fields": {"n": 3}}
     assert docs[-1].meta["row"] == 2400
     assert len(skipped) == 600 and skipped[0].line == 2
     assert str(skipped[0]).startswith(f"{path}: row 2: field 'text' is NoneType")
@@ -210,7 +211,7 @@ def test_single_text_file(tmp_path: Path) -> None:
     path.write_text("whole file\nis one document")
     docs = list(read_corpus([path]))
     assert _texts(docs) == ["whole file\nis one document"]
-    assert docs[0].meta == {"source": str(path), "path": str(path)}
+    assert docs[0].meta == {"source": str(path), "path": str(path), "id": str(path)}
 
 
 def test_datasets_save_to_disk(tmp_path: Path) -> None:
@@ -226,7 +227,8 @@ def test_datasets_save_to_disk(tmp_path: Path) -> None:
     docs = list(read_corpus([single], stats=stats))
     assert _texts(docs) == [f"row {i}" for i in range(30)]
     assert [d.meta["row"] for d in docs] == list(range(1, 31))
-    assert docs[7].meta == {"source": str(single), "row": 8, "fields": {"label": 7}}
+    assert docs[7].meta == {"source": str(single), "row": 8, "id": f"{single}:8",
+                            "fields": {"label": 7}}
     assert stats.files == 3 and stats.empty == 1
 
     both = tmp_path / "dict"

@@ -62,7 +62,7 @@ def test_checksums_on_open_and_with_verify(built: Path) -> None:
     data = bytearray(path.read_bytes())
     data[5] ^= 0x01
     path.write_bytes(bytes(data))
-    # a small file is hashed whole on every open (large ones in 32 sampled blocks)
+    # a small file is hashed whole on every open (large ones in 64 sampled blocks)
     with pytest.raises(IndexCorruptError, match=r"tokenized\.0: sampled checksum") as exc:
         CorpusIndex.open(built)
     assert exc.value.hint is not None and "--verify" in exc.value.hint

@@ -85,7 +85,7 @@ def test_we_read_infinigram_bytes_index(tmp_path) -> None:
     ix = CorpusIndex.open(tmp_path / "ig")
     assert ix.num_docs == len(corpus)
     assert ix.document(7).text == corpus[7]
-    assert ix.doc_name(7) == "part.jsonl:7"
+    assert ix.doc_name(7) == "part.jsonl:8"  # infini-gram counts lines from 0
     tok = ByteTokenizer()
     oracle = Oracle(tokenized(tok, corpus))
     for q in _queries(ix, oracle, 11):

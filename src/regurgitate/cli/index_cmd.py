@@ -35,6 +35,11 @@ def build(
     on_error: Annotated[str, typer.Option(help="bad record: 'stop' or 'skip'")] = "stop",
     shard_size: Annotated[str, typer.Option(help="size budget per shard, e.g. 2GB")] = "4GB",
     force: Annotated[bool, typer.Option(help="replace an existing index")] = False,
+    id_field: Annotated[str | None, typer.Option(
+        help="record field holding each document's id (default: 'id' when present, else "
+             "path:line / path:row / the file's path)")] = None,
+    meta_fields: Annotated[str, typer.Option(
+        help="comma-separated record fields kept per document, e.g. url,title")] = "",
 ) -> None:
     """Tokenize a corpus and build its suffix-array index (infini-gram's on-disk layout)."""
     from regurgitate.corpus.readers import read_corpus
@@ -55,7 +60,8 @@ def build(
             err.print(f"[yellow]skipped[/] {escape(str(exc))}")
 
     docs = read_corpus(corpus, text_field=text_field, on_error=on_error,  # type: ignore[arg-type]
-                       on_skip=on_skip)
+                       on_skip=on_skip, id_field=id_field,
+                       meta_fields=[f.strip() for f in meta_fields.split(",") if f.strip()])
     shard_tokens = max(1, parse_size(shard_size) // tok.dtype.itemsize)
     main_thread = threading.current_thread() is threading.main_thread()
     # SIGTERM stops a build like Ctrl-C: the partial build is removed

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from regurgitate.corpus.records import Sink, scalar_fields, text_of
+from regurgitate.corpus.records import Sink, name_record, scalar_fields, text_of
 from regurgitate.errors import CorpusError
 from regurgitate.types import Document
 
@@ -49,6 +49,9 @@ def records_from_batches(
             if split is not None:
                 meta["split"] = split
             meta["row"] = row
+            where = f"{source}:{split}:{row}" if split is not None else f"{source}:{row}"
+            if not name_record(meta, record, where, row, "row", sink):
+                continue
             fields = scalar_fields(record, text_field)
             if fields:
                 meta["fields"] = fields

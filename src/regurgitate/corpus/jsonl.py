@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import zstandard
 
-from regurgitate.corpus.records import Sink, scalar_fields, text_of
+from regurgitate.corpus.records import Sink, name_record, scalar_fields, text_of
 from regurgitate.errors import CorpusError
 from regurgitate.types import Document
 
@@ -55,6 +55,8 @@ def read_jsonl(path: Path, source: str, text_field: str, sink: Sink) -> Iterator
             if text is None:
                 continue
             meta: dict[str, Any] = {"source": source, "line": lineno}
+            if not name_record(meta, record, f"{source}:{lineno}", lineno, "line", sink):
+                continue
             fields = scalar_fields(record, text_field)
             if fields:
                 meta["fields"] = fields

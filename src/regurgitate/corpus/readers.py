@@ -18,7 +18,11 @@ any other directory                            text files, one document per file
 sits: ``"line"`` (JSON lines, 1-based), ``"row"`` (Parquet and datasets, 1-based, with
 ``"split"`` for datasets), or ``"path"`` (text directories, relative to the directory).
 Records from JSON lines, Parquet and datasets carry their other short scalar fields in
-``meta["fields"]``.
+``meta["fields"]``. ``meta["id"]`` names every document by the corpus's own id: the record's
+``id_field`` (default: its ``id`` field when it has one), else its position (``path:line``,
+``path:row``, ``path:split:row``); a text file's id is its path (the directory as given
+joined with the file's path inside it). Fields chosen with ``meta_fields`` (e.g. url,
+title) are copied into ``meta`` under their own names.
 
 Bad records (invalid JSON, missing or non-string text field, invalid UTF-8) raise
 :class:`~regurgitate.errors.CorpusError` with path and line, or are skipped and handed to
@@ -34,9 +38,16 @@ from pathlib import Path
 
 from regurgitate.corpus.arrow import read_dataset, read_dataset_dict, read_parquet
 from regurgitate.corpus.jsonl import read_jsonl
-from regurgitate.corpus.records import MAX_FIELD_CHARS, OnError, ReadStats, Sink
+from regurgitate.corpus.records import (
+    MAX_FIELD_CHARS,
+    RESERVED_META,
+    FieldChoice,
+    OnError,
+    ReadStats,
+    Sink,
+)
 from regurgitate.corpus.textfiles import iter_text_files, read_text_dir, read_text_file
-from regurgitate.errors import CorpusError
+from regurgitate.errors import ConfigError, CorpusError
 from regurgitate.types import Document
 
 __all__ = ["MAX_FIELD_CHARS", "OnError", "ReadStats", "detect_format", "iter_text_files",
@@ -58,21 +69,30 @@ def read_corpus(
     on_error: OnError = "stop",
     on_skip: Callable[[CorpusError], None] | None = None,
     stats: ReadStats | None = None,
+    id_field: str | None = None,
+    meta_fields: Sequence[str] = (),
 ) -> Iterator[Document]:
     """The documents of every path, in order (see the module docstring for formats).
 
     Every path is checked (exists, known format) before this returns, so a typo fails at
     once rather than after hours of reading; records are read lazily while iterating.
     ``stats``, when given, is updated while iterating (files, documents, empty, skipped).
+    ``id_field`` names the record field holding each document's id (a record without it
+    is a bad record); ``meta_fields`` are copied into ``Document.meta`` under their names.
     """
     if on_error not in ("stop", "skip"):
         raise CorpusError(f"on_error must be 'stop' or 'skip', not {on_error!r}")
+    reserved = sorted(set(meta_fields) & RESERVED_META)
+    if reserved:
+        raise ConfigError(f"metadata field {reserved[0]!r} is a name regurgitate sets itself",
+                          hint=f"reserved: {', '.join(sorted(RESERVED_META))}")
     if isinstance(paths, str | Path):
         paths = [paths]
     paths = list(paths)
     for given in paths:
         _check_path(given)
-    sink = Sink(on_error, on_skip, stats if stats is not None else ReadStats())
+    choice = FieldChoice(id_field or None, tuple(dict.fromkeys(m for m in meta_fields if m)))
+    sink = Sink(on_error, on_skip, stats if stats is not None else ReadStats(), choice)
     return _iter_corpus(paths, text_field, sink)
 
 

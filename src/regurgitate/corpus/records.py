@@ -35,15 +35,32 @@ class ReadStats:
             self.errors.append(str(err))
 
 
+#: metadata keys the readers set themselves; --meta-fields may not name them
+RESERVED_META = frozenset({"source", "line", "row", "split", "path", "id", "fields"})
+#: chosen metadata strings are cut to this many characters
+MAX_META_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class FieldChoice:
+    """How documents are named: ``id_field`` (None: ``id`` when a record has it, else the
+    position, ``path:line`` / ``path:row``) and the ``meta_fields`` kept per document."""
+
+    id_field: str | None = None
+    meta_fields: tuple[str, ...] = ()
+
+
 class Sink:
-    """Applies the stop/skip policy to one bad record."""
+    """Applies the stop/skip policy to one bad record; carries the naming choice."""
 
     def __init__(
-        self, on_error: OnError, on_skip: Callable[[CorpusError], None] | None, stats: ReadStats
+        self, on_error: OnError, on_skip: Callable[[CorpusError], None] | None, stats: ReadStats,
+        choice: FieldChoice | None = None,
     ) -> None:
         self.on_error = on_error
         self.on_skip = on_skip
         self.stats = stats
+        self.choice = choice or FieldChoice()
 
     def bad(self, err: CorpusError) -> None:
         if self.on_error == "stop":
@@ -65,6 +82,29 @@ def scalar_fields(record: dict[str, Any], text_field: str) -> dict[str, Any]:
         elif value is None or isinstance(value, bool | int | float):
             out[key] = value
     return out
+
+
+def name_record(meta: dict[str, Any], record: dict[str, Any], position_id: str,
+                where: int, unit: str, sink: Sink) -> bool:
+    """Set ``meta["id"]`` and the chosen metadata fields of a record; False (after
+    reporting a bad record) when a required id field is missing or empty."""
+    choice = sink.choice
+    field = choice.id_field
+    value = record.get(field if field is not None else "id")
+    if field is not None and (value is None or value == ""):
+        sink.bad(record_error(f"record has no id field {field!r}", str(meta["source"]),
+                              where, unit, hint="choose the id field with --id-field"))
+        return False
+    meta["id"] = str(value) if isinstance(value, str | int) and value != "" else position_id
+    for name in choice.meta_fields:
+        if name in record and record[name] is not None:
+            val = record[name]
+            if isinstance(val, str):
+                val = val[:MAX_META_CHARS]
+            elif not isinstance(val, bool | int | float):
+                val = str(val)[:MAX_META_CHARS]
+            meta[name] = val
+    return True
 
 
 def record_error(message: str, source: str, where: int, unit: str = "line",

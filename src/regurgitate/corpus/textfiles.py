@@ -24,7 +24,8 @@ def read_text_file(path: Path, source: str, rel: str, sink: Sink) -> Document | 
         sink.bad(CorpusError(f"{kind} (invalid UTF-8 at byte {exc.start})", path=str(path),
                              hint=SKIP_HINT))
         return None
-    return Document(text, {"source": source, "path": rel})
+    name = source if rel == source else str(Path(source) / rel)
+    return Document(text, {"source": source, "path": rel, "id": name})
 
 
 def iter_text_files(root: Path) -> Iterator[Path]:

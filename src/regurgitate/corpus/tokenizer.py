@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -86,6 +87,9 @@ class ByteTokenizer(Tokenizer):
 class HFTokenizer(Tokenizer):
     """A Hugging Face ``tokenizers`` tokenizer loaded from a local ``tokenizer.json``."""
 
+    #: longest piece of text handed to ``tokenizers`` at once (see :meth:`encode_batch`)
+    max_chunk_chars: int = 1 << 20
+
     def __init__(self, path: str | Path, name: str | None = None) -> None:
         from tokenizers import Tokenizer as _Tok
 
@@ -109,10 +113,41 @@ class HFTokenizer(Tokenizer):
         self.vocab_size = self._tok.get_vocab_size(with_added_tokens=True)
 
     def encode_batch(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Token ids of each text, in bounded memory: ``tokenizers`` holds ~150 bytes per
+        character while encoding, so texts are cut into pieces of at most
+        ``max_chunk_chars`` and encoded ``max_chunk_chars * 2`` characters at a time.
+
+        A cut is placed where a non-space character is followed by whitespace; pre-tokenizers
+        that split there (byte-level BPE as in GPT-2/Llama, whitespace splitting) give the
+        same ids as encoding the whole text. Other tokenizers, and text without whitespace
+        for ``max_chunk_chars`` characters (cut wherever it is), may tokenize differently at
+        a cut: at most one place per ``max_chunk_chars`` characters."""
+        pieces: list[str] = []
+        owner: list[int] = []
+        for k, text in enumerate(texts):
+            for piece in split_text(text, self.max_chunk_chars):
+                pieces.append(piece)
+                owner.append(k)
+        parts: list[list[np.ndarray]] = [[] for _ in texts]
+        group: list[int] = []
+        size = 0
+        for i, piece in enumerate(pieces):
+            group.append(i)
+            size += len(piece)
+            if size >= 2 * self.max_chunk_chars or i == len(pieces) - 1:
+                for j, ids in zip(group, self._encode([pieces[j] for j in group]),
+                                  strict=True):
+                    parts[owner[j]].append(ids)
+                group, size = [], 0
         dt = self.dtype
-        encs = self._tok.encode_batch_fast(list(texts), add_special_tokens=False) \
+        return [np.concatenate(p).astype(dt, copy=False) if len(p) > 1 else
+                (p[0] if p else np.zeros(0, dtype=dt)) for p in parts]
+
+    def _encode(self, texts: list[str]) -> list[np.ndarray]:
+        dt = self.dtype
+        encs = self._tok.encode_batch_fast(texts, add_special_tokens=False) \
             if hasattr(self._tok, "encode_batch_fast") else \
-            self._tok.encode_batch(list(texts), add_special_tokens=False)
+            self._tok.encode_batch(texts, add_special_tokens=False)
         return [np.asarray(e.ids, dtype=dt) for e in encs]
 
     def encode_offsets(self, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -123,6 +158,28 @@ class HFTokenizer(Tokenizer):
 
     def decode(self, ids: Sequence[int] | np.ndarray) -> str:
         return self._tok.decode([int(i) for i in ids], skip_special_tokens=False)
+
+
+_CUT = re.compile(r"\S(?=\s)")
+
+
+def split_text(text: str, max_chars: int) -> list[str]:
+    """``text`` cut into pieces of at most ``max_chars`` characters, each cut just before
+    whitespace that follows a non-space character (in the second half of the piece), or
+    at ``max_chars`` when there is none."""
+    if len(text) <= max_chars:
+        return [text]
+    out: list[str] = []
+    start = 0
+    while len(text) - start > max_chars:
+        end = start + max_chars
+        cut = end
+        for m in _CUT.finditer(text, start + max_chars // 2, end):
+            cut = m.end()
+        out.append(text[start:cut])
+        start = cut
+    out.append(text[start:])
+    return out
 
 
 def load_tokenizer(spec: str | Path) -> Tokenizer:

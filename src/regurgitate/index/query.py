@@ -23,6 +23,8 @@ from regurgitate.types import Document, Span
 
 #: At most this many occurrences are read to list the documents of a span.
 DOC_SCAN_LIMIT = 10_000
+#: At most this many rank ranges keep their document lists between queries.
+_DOC_MEMO_SIZE = 4096
 #: Every position is first searched up to this many tokens (see ``_exact_lengths``).
 LENGTH_CAP = 64
 
@@ -46,6 +48,7 @@ class CorpusIndex:
         self._dtype = shards[0].dtype
         self._m = Matcher(shards, self._dtype)
         self._doc_base = np.cumsum([0] + [s.num_docs for s in shards])
+        self._doc_memo: dict[tuple[int, ...], tuple[int, ...]] = {}
 
     # -- opening -------------------------------------------------------------------------
 
@@ -172,13 +175,23 @@ class CorpusIndex:
 
     def _documents(self, ranges: list[tuple[np.ndarray, np.ndarray]], row: int,
                    max_docs: int) -> tuple[int, ...]:
+        # repetitive text asks for the same rank ranges again and again: the answer depends
+        # only on the (immutable) index, so it is remembered (a bounded, per-index memo)
+        key: tuple[int, ...] = (max_docs, *(int(b[row]) for lo, hi in ranges
+                                            for b in (lo, hi)))
+        found = self._doc_memo.get(key)
+        if found is not None:
+            return found
         docs: list[int] = []
         for sid, ptrs in self._occ_pointers(ranges, row, DOC_SCAN_LIMIT):
             local = np.unique(self._shards[sid].doc_of(ptrs))
             docs.extend(int(d) + int(self._doc_base[sid]) for d in local)
             if len(docs) >= max_docs:
                 break
-        return tuple(docs[:max_docs])
+        if len(self._doc_memo) >= _DOC_MEMO_SIZE:
+            self._doc_memo.clear()
+        self._doc_memo[key] = result = tuple(docs[:max_docs])
+        return result
 
     # -- queries -------------------------------------------------------------------------
 
@@ -337,6 +350,9 @@ class CorpusIndex:
         return np.array(shard.tokens(start, end))
 
     def document_meta(self, doc_id: int) -> dict[str, Any]:
+        """The metadata stored for a document: its ``id``, the fields chosen with
+        ``--meta-fields`` under their own names, and where it came from (``source``,
+        ``line``/``row``/``path``); an infini-gram index's metadata line as it wrote it."""
         shard, local = self._locate(doc_id)
         raw = shard.metadata(local)
         if not raw or not raw.strip():
@@ -353,16 +369,24 @@ class CorpusIndex:
                         meta=self.document_meta(doc_id))
 
     def doc_name(self, doc_id: int) -> str:
-        """A readable label: ``path:line`` when the metadata has them, else ``doc N``."""
+        """The document's name in its corpus: the id stored at build time (the record's id
+        field, else ``path:line``/``path:row``/the file's path); for an index built by
+        infini-gram, the ``id`` among the record's fields it kept, else ``path:line``
+        (its 0-based ``linenum`` shown 1-based); ``doc N`` when nothing is known."""
         meta = self.document_meta(doc_id)
+        if meta.get("id") not in (None, ""):
+            return str(meta["id"])
+        inner = meta.get("metadata")
+        if isinstance(inner, dict) and inner.get("id") not in (None, ""):
+            return str(inner["id"])
         path = meta.get("path") or meta.get("source") or meta.get("file")
-        line = meta.get("line", meta.get("linenum"))
+        line = meta.get("line", meta.get("row"))
+        if line is None and isinstance(meta.get("linenum"), int):
+            line = meta["linenum"] + 1
         if path and line is not None:
             return f"{path}:{line}"
         if path:
             return str(path)
-        if meta.get("id") is not None:
-            return str(meta["id"])
         return f"doc {doc_id}"
 
     def context(self, doc_id: int, token_offset: int, length: int,

@@ -97,7 +97,7 @@ class Shard:
         return fmt.corrupt(self._directory, f"{self._paths[kind]}: {what}")
 
     def check_invariants(self) -> None:
-        """Cheap structural checks, run on every open (all O(documents + 64K) or sampled):
+        """Cheap structural checks, run on every open (O(documents + 64K) or sampled):
         document offsets start at 0, increase, are token-aligned and (sampled) point at a
         separator; the prefix table is monotone; metadata offsets are monotone and inside
         the file; a sample of adjacent suffix-array entries point inside the data, sit in
@@ -109,7 +109,7 @@ class Shard:
                                     "token data")
             if self.num_docs > 1 and not bool((starts[1:] > starts[:-1]).all()):
                 raise self._corrupt("offset", "document offsets do not increase")
-            pick = np.unique(np.linspace(0, self.num_docs - 1, min(self.num_docs, 4096))
+            pick = np.unique(np.linspace(0, self.num_docs - 1, min(self.num_docs, 256))
                              .astype(np.int64))
             sep = fmt.separator(self.dtype)
             first = self.ds.view(self.dtype)[starts[pick].astype(np.int64) // w]
@@ -130,13 +130,15 @@ class Shard:
                                     f"{self._paths['metadata'].name}")
         self._check_order_sample()
 
-    def _check_order_sample(self, samples: int = 4096, span: int = 64) -> None:
-        """A sample of adjacent suffix-array entries: in range, aligned, in their prefix
-        bucket, and in byte order (compared over at most ``span`` bytes)."""
+    def _check_order_sample(self, samples: int = 1024, span: int = 48,
+                            every_below: int = 16384) -> None:
+        """Adjacent suffix-array entries (all of them in a table of fewer than
+        ``every_below`` entries, else ``samples`` evenly spaced pairs): in range, aligned,
+        in their prefix bucket, and in byte order (compared over at most ``span`` bytes)."""
         if self.n < 2:
             return
-        ranks = np.unique(np.linspace(0, self.n - 2, min(samples, self.n - 1))
-                          .astype(np.int64))
+        count = self.n - 1 if self.n <= every_below else min(samples, self.n - 1)
+        ranks = np.unique(np.linspace(0, self.n - 2, count).astype(np.int64))
         a = self.pointers(ranks)
         b = self.pointers(ranks + 1)
         if self.prefix is not None:
