@@ -22,6 +22,7 @@ from regurgitate import __version__
 from regurgitate.detectors.base import Item
 from regurgitate.errors import ConfigError
 from regurgitate.reports.data import RunData
+from regurgitate.reports.polish import index_rows, timestamp
 from regurgitate.reports.segments import Annotation, Segment, segment
 from regurgitate.reports.summary import Summary, compute_summary, pii_leaked
 from regurgitate.types import Finding
@@ -106,6 +107,7 @@ def _env() -> jinja2.Environment:
     env.filters["pct"] = lambda v, d=1: "–" if v is None else f"{100 * v:.{d}f}%"
     env.filters["num"] = lambda v: "–" if v is None else (
         f"{v:,}" if isinstance(v, int) else f"{v:,.1f}")
+    env.filters["ts"] = timestamp  # one timestamp format everywhere
     return env
 
 
@@ -260,8 +262,9 @@ def render_html(
     return _env().get_template("report.html.j2").render(
         run=run, spec=run.spec, s=summary, o=summary.overall, gens=gens, others=others,
         omitted=omitted, limits=limits, plots=_plots(run, summary), csp=_csp(script), script=script,
-        version=__version__, generated=(now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
-        index_info=run.index_info or {}, extra=run.extra, kinds=FLAG_KINDS,
+        version=__version__, generated=timestamp(now or datetime.now(UTC)),
+        index_info=run.index_info or {}, index_rows=index_rows(run.index_info),
+        extra=run.extra, kinds=FLAG_KINDS,
         sequences=summary.sequences[: limits.max_sequences],
         min_tokens=run.spec.settings.get("min_tokens", 50),
     )
