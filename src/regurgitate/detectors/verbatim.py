@@ -12,7 +12,7 @@ passage with about ``context_chars`` characters of context on each side.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +145,7 @@ def unique_sequences(findings: Iterable[Finding]) -> list[UniqueSequence]:
     # against the kept texts that contain its first k-gram (not against all of them)
     grams: dict[str, list[int]] = {}
     for text in sorted(by_text, key=len, reverse=True):
+        candidates: Iterator[str]
         if len(text) >= _GRAM:
             candidates = (reps[i] for i in grams.get(text[:_GRAM], ()))
         else:
