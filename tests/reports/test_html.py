@@ -233,3 +233,26 @@ def test_index_is_described_as_a_table() -> None:
     assert timestamp("2026-11-29T12:18:27+02:00") == "2026-11-29 10:18:27 UTC"
     assert timestamp("not a date") == "not a date"
     assert index_rows(None) == []
+
+
+def test_sources_show_title_and_only_safe_links() -> None:
+    from regurgitate.detectors.base import Item
+    from regurgitate.reports.data import RunData
+    from regurgitate.reports.html import render_html
+    from regurgitate.types import Finding, Generation, GenerationSettings, Prompt, RunSpec
+
+    text = "x" * 60
+    p = Prompt("p", "a", "q", GenerationSettings())
+    srcs = [{"doc_id": 1, "name": "t007109", "title": "The <Hobbit>", "match": text,
+             "url": 'https://ex.org/b?x=1&y="2"'},
+            {"doc_id": 2, "name": "t2", "match": text, "url": "javascript:alert(1)"}]
+    f = Finding(1, "verbatim", "verbatim", 0, 60, 60.0,
+                {"tokens": 60, "count": 2, "documents": [1, 2], "text": text,
+                 "sources": srcs})
+    run = RunData(spec=RunSpec("t", ("a",), None), items=[Item(1, p, Generation("p", text))],
+                  findings=[f])
+    page = render_html(run)
+    assert ('<a class="mono" href="https://ex.org/b?x=1&amp;y=&#34;2&#34;" '
+            'rel="noopener noreferrer" target="_blank">t007109</a>') in page
+    assert "<em>The &lt;Hobbit&gt;</em>" in page
+    assert "javascript:" not in page and '<span class="mono">t2</span>' in page

@@ -76,6 +76,8 @@ class _Source:
     before: str
     match: str
     after: str
+    title: str = ""
+    url: str = ""  # http(s) only (see ``_safe_url``); shown as a rel=noopener link
 
 
 @dataclass
@@ -117,6 +119,19 @@ def _csp(script: str) -> str:
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
         f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
     )
+
+
+def _safe_url(url: object) -> str:
+    """``url`` when it is an http(s) URL, else "" (never a javascript:/data: link)."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str):
+        return ""
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return ""
+    return url.strip() if scheme in ("http", "https") else ""
 
 
 def _cut(text: str, limit: int) -> tuple[str, bool]:
@@ -169,6 +184,7 @@ def _gen_view(item: Item, fs: list[Finding], limits: ReportLimits) -> _GenView:
                 anchor=anchor, number=i, tokens=tokens, count=count, name=str(name),
                 before=str(src.get("before") or ""), after=str(src.get("after") or ""),
                 match=str(src.get("match") or f.data.get("text") or ""),
+                title=str(src.get("title") or ""), url=_safe_url(src.get("url")),
             ))
             anchor = ""  # only the first source of a span carries the anchor
     for f in fs:
