@@ -52,4 +52,4 @@ def test_missing_run_is_a_clear_error(tmp_path: Path, run_cli: RunCli) -> None:
     code, _, err = run_cli(["report", str(tmp_path / "nope.db")])
     assert code == 2 and "no run database" in err and "Traceback" not in err
     code, _, err = run_cli(["export", str(tmp_path / "nope.db"), "-f", "csv"])
-    assert code == 2 and "jsonl or parquet" in err
+    assert code == 2 and "jsonl, parquet or evidence" in err

@@ -102,7 +102,10 @@ def test_report_content(demo_html):
     p = parse(demo_html)
     text = "".join(p.text)
     assert "hf:tiny-gpt2" in text and "corpus_prompts, divergence, discoverable" in text
-    assert "2026-11-22T10:00:00Z" in text and "regurgitate 0.1.0" in text
+    assert "2026-11-22 10:00:00 UTC" in text and "regurgitate 0.1.0" in text
+    # every timestamp in one format, none in ISO's T/Z form
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", text)
+    assert "<details" in demo_html and "<summary>" in demo_html
     assert demo_html.count('<figure><svg role="img" class="plot"') == 4
     # verbatim span of generation 3 highlighted and linked to its source
     assert re.search(r'<mark class="verbatim" title="verbatim: 70 tokens, 1× in corpus">'
@@ -213,3 +216,43 @@ def test_empty_run_renders():
     assert p.errors == [] and p.stack == []
     text = "".join(p.text)
     assert "No generation has a finding." in text and "No verbatim spans" in text
+
+
+def test_index_is_described_as_a_table() -> None:
+    from regurgitate.reports.polish import index_rows, timestamp
+
+    rows = dict(index_rows({
+        "path": "/x/ix", "format": "regurgitate-index v1",
+        "tokenizer": {"name": "model", "fingerprint": "sha256:ab", "vocab_size": 4096},
+        "dtype": "u16", "num_docs": 453, "num_tokens": 552647, "num_shards": 1,
+        "bytes": 3_300_000, "build_seconds": 3.54, "created": "2026-11-29T10:18:27Z"}))
+    assert rows["Tokenizer"] == "model (4,096 ids)" and rows["Tokens"] == "552,647"
+    assert rows["Size on disk"] == "3.1 MiB" and rows["Built"] == "2026-11-29 10:18:27 UTC"
+    assert rows["Build time"] == "3.5 s"
+    assert timestamp("2026-11-29 10:18:27.123") == "2026-11-29 10:18:27 UTC"
+    assert timestamp("2026-11-29T12:18:27+02:00") == "2026-11-29 10:18:27 UTC"
+    assert timestamp("not a date") == "not a date"
+    assert index_rows(None) == []
+
+
+def test_sources_show_title_and_only_safe_links() -> None:
+    from regurgitate.detectors.base import Item
+    from regurgitate.reports.data import RunData
+    from regurgitate.reports.html import render_html
+    from regurgitate.types import Finding, Generation, GenerationSettings, Prompt, RunSpec
+
+    text = "x" * 60
+    p = Prompt("p", "a", "q", GenerationSettings())
+    srcs = [{"doc_id": 1, "name": "t007109", "title": "The <Hobbit>", "match": text,
+             "url": 'https://ex.org/b?x=1&y="2"'},
+            {"doc_id": 2, "name": "t2", "match": text, "url": "javascript:alert(1)"}]
+    f = Finding(1, "verbatim", "verbatim", 0, 60, 60.0,
+                {"tokens": 60, "count": 2, "documents": [1, 2], "text": text,
+                 "sources": srcs})
+    run = RunData(spec=RunSpec("t", ("a",), None), items=[Item(1, p, Generation("p", text))],
+                  findings=[f])
+    page = render_html(run)
+    assert ('<a class="mono" href="https://ex.org/b?x=1&amp;y=&#34;2&#34;" '
+            'rel="noopener noreferrer" target="_blank">t007109</a>') in page
+    assert "<em>The &lt;Hobbit&gt;</em>" in page
+    assert "javascript:" not in page and '<span class="mono">t2</span>' in page

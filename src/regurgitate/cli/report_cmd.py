@@ -65,9 +65,11 @@ def runs_list(
     table.add_column("attacks", no_wrap=True, min_width=14)
     table.add_column("generations", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    table.add_column("updated (UTC)", no_wrap=True)
+    table.add_column("updated", no_wrap=True)
+    from regurgitate.reports.polish import timestamp
+
     for r in runs:
-        updated = str(r.updated)[:16].replace("T", " ")
+        updated = timestamp(r.updated) if r.updated else ""
         table.add_row(escape(visible(Path(r.path).name)), escape(visible(r.target)),
                       escape("\n".join(visible(a) for a in r.attacks)),
                       str(r.generations), escape(visible(str(r.status))), escape(updated))

@@ -125,8 +125,8 @@ def _candidates(text: str) -> Iterable[PIIMatch]:
         yield PIIMatch("ipv6", m.start(), m.end(), value)
     for rx in (_PHONE_INTL, _PHONE_US):
         for m in rx.finditer(text):
-            digits = sum(c.isdigit() for c in m.group())
-            if 7 <= digits <= 15:
+            n_digits = sum(c.isdigit() for c in m.group())
+            if 7 <= n_digits <= 15:
                 yield PIIMatch("phone", m.start(), m.end(), m.group())
 
 

@@ -12,7 +12,7 @@ passage with about ``context_chars`` characters of context on each side.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +80,15 @@ class VerbatimDetector(Detector):
             ))
         return out
 
+    def _meta(self, doc_id: int) -> dict[str, Any]:
+        """The document's metadata (the corpus's chosen fields), {} when the index keeps
+        none or cannot give it."""
+        get = getattr(self.index, "document_meta", None)
+        if get is None:
+            return {}
+        meta = get(doc_id)
+        return meta if isinstance(meta, dict) else {}
+
     def _sources(self, occs: Sequence[Any], length: int) -> list[dict[str, Any]]:
         sources: list[dict[str, Any]] = []
         seen: set[int] = set()
@@ -92,10 +101,15 @@ class VerbatimDetector(Detector):
             # every token covers >= 1 character (bytes: <= 1), so `c` tokens give >= c chars
             before, match, after = self.index.context(
                 doc_id, int(occ.token_offset), length, margin=c)
-            sources.append({
+            src: dict[str, Any] = {
                 "doc_id": doc_id, "name": self.index.doc_name(doc_id),
                 "before": before[-c:] if c else "", "match": match, "after": after[:c],
-            })
+            }
+            meta = self._meta(doc_id)
+            for key in ("title", "url"):
+                if isinstance(meta.get(key), str) and meta[key].strip():
+                    src[key] = meta[key]
+            sources.append(src)
             if len(sources) >= self.max_docs:
                 break
         return sources
@@ -145,6 +159,7 @@ def unique_sequences(findings: Iterable[Finding]) -> list[UniqueSequence]:
     # against the kept texts that contain its first k-gram (not against all of them)
     grams: dict[str, list[int]] = {}
     for text in sorted(by_text, key=len, reverse=True):
+        candidates: Iterator[str]
         if len(text) >= _GRAM:
             candidates = (reps[i] for i in grams.get(text[:_GRAM], ()))
         else:

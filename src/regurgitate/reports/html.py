@@ -26,6 +26,7 @@ from regurgitate import __version__
 from regurgitate.detectors.base import Item
 from regurgitate.errors import ConfigError
 from regurgitate.reports.data import RunData
+from regurgitate.reports.polish import index_rows, timestamp
 from regurgitate.reports.segments import Annotation, Segment, segment
 from regurgitate.reports.summary import Summary, compute_summary, pii_leaked
 from regurgitate.safe_paths import check_output_path, write_text_atomically
@@ -81,6 +82,8 @@ class _Source:
     before: str
     match: str
     after: str
+    title: str = ""
+    url: str = ""  # http(s) only (see ``_safe_url``); shown as a rel=noopener link
 
 
 @dataclass
@@ -122,6 +125,7 @@ def _env() -> jinja2.Environment:
     env.filters["pct"] = lambda v, d=1: "–" if v is None else f"{100 * v:.{d}f}%"
     env.filters["num"] = lambda v: "–" if v is None else (
         f"{v:,}" if isinstance(v, int) else f"{v:,.1f}")
+    env.filters["ts"] = timestamp  # one timestamp format everywhere
     return env
 
 
@@ -131,6 +135,19 @@ def _csp(script: str) -> str:
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
         f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
     )
+
+
+def _safe_url(url: object) -> str:
+    """``url`` when it is an http(s) URL, else "" (never a javascript:/data: link)."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str):
+        return ""
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return ""
+    return url.strip() if scheme in ("http", "https") else ""
 
 
 def _cut(text: str, limit: int) -> tuple[str, bool]:
@@ -183,6 +200,7 @@ def _gen_view(item: Item, fs: list[Finding], limits: ReportLimits) -> _GenView:
                 anchor=anchor, number=i, tokens=tokens, count=count, name=str(name),
                 before=str(src.get("before") or ""), after=str(src.get("after") or ""),
                 match=str(src.get("match") or f.data.get("text") or ""),
+                title=str(src.get("title") or ""), url=_safe_url(src.get("url")),
             ))
             anchor = ""  # only the first source of a span carries the anchor
     for f in fs:
@@ -277,8 +295,9 @@ def render_html(
     return _env().get_template("report.html.j2").render(
         run=run, spec=run.spec, s=summary, o=summary.overall, gens=gens, others=others,
         omitted=omitted, limits=limits, plots=_plots(run, summary), csp=_csp(script), script=script,
-        version=__version__, generated=(now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
-        index_info=run.index_info or {}, extra=run.extra, kinds=FLAG_KINDS,
+        version=__version__, generated=timestamp(now or datetime.now(UTC)),
+        index_info=run.index_info or {}, index_rows=index_rows(run.index_info),
+        extra=run.extra, kinds=FLAG_KINDS,
         sequences=summary.sequences[: limits.max_sequences],
         min_tokens=run.spec.settings.get("min_tokens", 50),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from statistics import median
 
 from regurgitate.detectors.base import Item
 from regurgitate.reports.data import RunData
@@ -20,6 +21,8 @@ from regurgitate.reports.units import in_unit, index_unit
 from regurgitate.types import Finding
 
 OVERALL = "all attacks"
+#: the sample budget the (n, p) summary counts against
+NP_SAMPLES = 100
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,12 @@ class AttackSummary:
     pii_elsewhere: dict[str, int]  # not found in the corpus: possibly invented
     pii_in_span: dict[str, int] = field(default_factory=dict)  # leaked and inside a span
     near_verbatim_passages: int = 0  # near-verbatim findings (aligned passages)
+    #: (n, p)-extraction over discoverable probes with a p: how many, the median p, how many
+    #: have a 90% chance of being emitted within ``NP_SAMPLES`` samples, the sampling scheme
+    np_probes: int = 0
+    np_median_p: float | None = None
+    np_likely: int = 0
+    np_sampling: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,9 @@ def _attack_summary(
     leaked: Counter[str] = Counter()
     elsewhere: Counter[str] = Counter()
     in_span: Counter[str] = Counter()
+    np_ps: list[float] = []
+    np_likely = 0
+    np_schemes: set[str] = set()
     for it in items:
         fs = by_gen.get(it.generation_id, [])
         verb = [f for f in fs if f.kind == "verbatim"]
@@ -158,6 +170,12 @@ def _attack_summary(
             if f.kind == "discoverable":
                 probes += 1
                 exact += bool(f.data.get("exact"))
+                est = f.data.get("np")
+                if isinstance(est, dict) and est.get("p") is not None:
+                    np_ps.append(float(est["p"]))
+                    n90 = est.get("n90")
+                    np_likely += n90 is not None and int(n90) <= NP_SAMPLES
+                    np_schemes.add(str(est.get("sampling")))
             elif f.kind == "pii":
                 kind = str(f.data.get("type") or "unknown")
                 found = pii_leaked(f.data)
@@ -176,6 +194,8 @@ def _attack_summary(
         diverged_chars=diverged_chars, near_verbatim=near,
         pii_leaked=dict(sorted(leaked.items())), pii_elsewhere=dict(sorted(elsewhere.items())),
         pii_in_span=dict(sorted(in_span.items())), near_verbatim_passages=near_passages,
+        np_probes=len(np_ps), np_median_p=float(median(np_ps)) if np_ps else None,
+        np_likely=np_likely, np_sampling=", ".join(sorted(np_schemes)) or None,
     )
 
 

@@ -9,7 +9,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from regurgitate.reports.summary import AttackSummary, Summary
+from regurgitate.reports.summary import NP_SAMPLES, AttackSummary, Summary
 from regurgitate.untrusted import visible
 
 NOT_CHECKED = "not checked"
@@ -60,6 +60,10 @@ def _overview(s: AttackSummary, summary: Summary) -> Table:
         rows.append(("Discoverable exact matches",
                      f"{_pct(s.discoverable_exact_rate)} ({_n(s.discoverable_exact)} of "
                      f"{_n(s.discoverable_probes)})"))
+    if s.np_probes:
+        rows.append((f"(n,p): 90% chance within {NP_SAMPLES} samples ({s.np_sampling})",
+                     f"{_n(s.np_likely)} of {_n(s.np_probes)} probes, median p "
+                     f"{s.np_median_p:.3g}"))
     if s.diverged_generations:
         rows.append(("Diverged generations",
                      f"{_pct(s.divergence_rate)} ({_n(s.diverged_chars)} chars)"))
