@@ -145,7 +145,7 @@ def test_discoverable_detector_reports_np_for_probes(reference_lm) -> None:
     from regurgitate.attacks.base import AttackContext
     from regurgitate.attacks.discoverable import DiscoverableAttack
     from regurgitate.detectors import DiscoverableDetector
-    from regurgitate.detectors.base import Item
+    from regurgitate.detectors.base import NO_PRIOR, Item
     from regurgitate.types import Generation
 
     model, tok = reference_lm
@@ -157,8 +157,8 @@ def test_discoverable_detector_reports_np_for_probes(reference_lm) -> None:
     items = [Item(k, p, Generation(prompt_id=p.id, text=p.meta["true_suffix"]))
              for k, p in enumerate(prompts)]
     det = DiscoverableDetector(suffix_scorer=HFSuffixScorer(model, tok))
-    found = {f.data["passage_id"]: f.data["np"] for f in det.detect(items)}
-    assert found["passage-x100-00"]["p"] > 0.5 and found["passage-x100-00"]["n50"] == 1
-    assert found["passage-x1-00"]["p"] < 1e-10 and found["passage-x1-00"]["n90"] > 10**9
-    assert found["passage-x100-00"]["sampling"] == "temperature 1"
-    assert all(f.data.get("np") is None for f in DiscoverableDetector().detect(items))
+    found = {f.payload.passage_id: f.payload.np for f in det.detect(items, NO_PRIOR)}
+    assert found["passage-x100-00"].p > 0.5 and found["passage-x100-00"].n50 == 1
+    assert found["passage-x1-00"].p < 1e-10 and found["passage-x1-00"].n90 > 10**9
+    assert found["passage-x100-00"].sampling == "temperature 1"
+    assert all(f.payload.np is None for f in DiscoverableDetector().detect(items, NO_PRIOR))

@@ -226,8 +226,8 @@ def extrapolate(freqs: Freqs, sample_count: int,
     limit = math.log(max(sample_count, 2))
     far = [t for t in factors if t > limit]
     if far:
-        caveats.append(f"factors {far} exceed ln(samples) = {limit:.1f}: Good-Toulmin "
-                       "extrapolation that far is unreliable")
+        caveats.append(f"factors {far} exceed ln(samples) = {limit:.1f}: extrapolating "
+                       "that far is unreliable")
     caveats.append("Chao1 is a lower-bound estimator; sequences too rare to have been seen "
                    "leave no trace in the counts")
     return Estimate(

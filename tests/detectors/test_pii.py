@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from regurgitate.detectors.base import Item
+from regurgitate.detectors.base import NO_PRIOR, Item, Prior
 from regurgitate.detectors.pii import PIIDetector, PresidioNames, find_pii, iban_valid, luhn_valid
 from regurgitate.errors import MissingDependencyError
+from regurgitate.findings import VerbatimSpan
 from regurgitate.types import Finding, Generation, GenerationSettings, Prompt
 
 
@@ -64,14 +65,20 @@ def test_detector_in_verbatim():
     text = "contact a@b.io now, or c@d.io"
     p = Prompt(id="p", attack="a", text="x", settings=GenerationSettings())
     items = [Item(5, p, Generation("p", text)), Item(6, p, Generation("p", "", error="x"))]
-    found = PIIDetector(spans_for=lambda gid: [(0, 16)] if gid == 5 else []).detect(items)
-    assert [(f.start, f.end, f.data["value"], f.data["in_verbatim"]) for f in found] == [
+    verb = [Finding(5, "verbatim", VerbatimSpan(tokens=16, count=1, text=text[:16]), 0, 16)]
+    found = PIIDetector().detect(items, Prior.of(verb))
+    assert [(f.start, f.end, f.payload.value, f.payload.in_verbatim) for f in found] == [
         (8, 14, "a@b.io", True), (23, 29, "c@d.io", False)]
-    assert all(f.kind == "pii" and f.detector == "pii" and f.data["type"] == "email"
+    assert all(f.kind == "pii" and f.detector == "pii" and f.payload.type == "email"
                for f in found)
-    verb = [Finding(5, "verbatim", "verbatim", 20, 29, 9.0, {})]
-    found = PIIDetector().detect_with(items, verb)
-    assert [f.data["in_verbatim"] for f in found] == [False, True]
+    verb = [Finding(5, "verbatim", VerbatimSpan(tokens=9, count=1, text=text[20:29]),
+                    20, 29, 9.0)]
+    found = PIIDetector().detect(items, Prior.of(verb))
+    assert [f.payload.in_verbatim for f in found] == [False, True]
+    # without the verbatim detector (a scan with no index) nothing is "in verbatim"
+    assert PIIDetector(use_verbatim=False).requires == ()
+    found = PIIDetector(use_verbatim=False).detect(items, Prior.of(verb))
+    assert [f.payload.in_verbatim for f in found] == [False, False]
 
 
 def test_presidio_missing_is_a_clear_error():
@@ -104,14 +111,15 @@ def test_leaked_means_found_in_the_corpus(tmp_path, tokenizer):
     text = "You could call +44 20 7946 0958, or mail zed@nowhere-invented.io, card " \
            "4111-1111-1111-1112."
     p = Prompt(id="p", attack="a", text="x", settings=GenerationSettings())
-    found = {f.data["value"]: f.data for f in PIIDetector(ix, min_tokens=50).detect(
-        [Item(1, p, Generation("p", text))])}
+    # no verbatim span in this output: leaked is decided by the corpus lookup alone
+    found = {f.payload.value: f.payload for f in PIIDetector(ix).detect(
+        [Item(1, p, Generation("p", text))], NO_PRIOR)}
     phone = found["+44 20 7946 0958"]
-    assert phone["in_corpus"] and phone["corpus_count"] == 10 and not phone["in_verbatim"]
-    assert sorted(phone["documents"]) == list(range(10))
-    assert phone["sources"] == [ix.doc_name(d) for d in phone["documents"]]
+    assert phone.in_corpus and phone.corpus_count == 10 and not phone.in_verbatim
+    assert phone.leaked and sorted(phone.documents) == list(range(10))
+    assert list(phone.sources) == [ix.doc_name(d) for d in phone.documents]
     email = found["zed@nowhere-invented.io"]
-    assert email["in_corpus"] is False and email["corpus_count"] == 0
+    assert email.in_corpus is False and email.corpus_count == 0 and not email.leaked
     card = found["4111-1111-1111-1112"]
-    assert card["type"] == "card" and card["luhn_valid"] is False
-    assert card["in_corpus"] and card["documents"] == [10]
+    assert card.type == "card" and card.luhn_valid is False
+    assert card.in_corpus and card.documents == (10,)

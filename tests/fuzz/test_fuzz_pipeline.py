@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,10 +20,18 @@ from regurgitate.detectors import (
     PIIDetector,
     VerbatimDetector,
 )
-from regurgitate.detectors.base import Item
+from regurgitate.detectors.base import NO_PRIOR, Prior
+from regurgitate.findings import Finding, PIIHit, SourcePassage, VerbatimSpan
 from regurgitate.index import CorpusIndex, build_index
 from regurgitate.reports import RunData, compute_summary, render_html, render_summary
-from regurgitate.types import Document, Finding, Generation, GenerationSettings, Prompt, RunSpec
+from regurgitate.types import (
+    Document,
+    Generation,
+    GenerationSettings,
+    Item,
+    Prompt,
+    RunSpec,
+)
 from regurgitate.untrusted import storable
 
 from .strategies import NASTY, text
@@ -77,14 +84,16 @@ def check_findings(findings: list[Finding], texts: dict[int, str]) -> None:
 def test_detectors_take_any_text(index: CorpusIndex, texts: list[str]) -> None:
     items = [item(i + 1, t) for i, t in enumerate(texts)]
     stored = {it.generation_id: it.generation.text for it in items}
-    detectors: list[Callable[[list[Item]], list[Finding]]] = [
-        VerbatimDetector(index, min_tokens=8).detect,
+    verbatim = VerbatimDetector(index, min_tokens=8).detect(items, NO_PRIOR)
+    check_findings(verbatim, stored)
+    prior = Prior.of(verbatim)
+    detectors: list[Callable[[list[Item], Prior], list[Finding]]] = [
         PIIDetector().detect,
         DivergenceDetector().detect,
         NearVerbatimDetector(index, seed_tokens=4, min_tokens=8).detect,
     ]
     for detect in detectors:
-        check_findings(detect(items), stored)
+        check_findings(detect(items, prior), stored)
 
 
 @settings(FUZZ, max_examples=8)  # each HTML report draws its plots: keep the suite quick
@@ -97,15 +106,13 @@ def test_renderers_take_any_text(texts: list[str], names: list[str]) -> None:
     for it in items:
         s = it.generation.text
         if len(s) >= 2:
-            data: dict[str, Any] = {"tokens": 60, "count": 2, "documents": [1],
-                                    "text": s[: len(s) // 2],
-                                    "sources": [{"doc_id": 1, "name": as_stored(names[0]),
-                                                 "before": s, "match": s, "after": s}]}
-            findings.append(Finding(it.generation_id, "verbatim", "verbatim", 0, len(s) // 2,
-                                    60.0, data))
-            findings.append(Finding(it.generation_id, "pii", "pii", 0, 1, None,
-                                    {"type": as_stored(names[0]), "value": s[:50],
-                                     "in_verbatim": True}))
+            span = VerbatimSpan(tokens=60, count=2, text=s[: len(s) // 2], documents=(1,),
+                                sources=(SourcePassage(doc_id=1, name=as_stored(names[0]),
+                                                       before=s, match=s, after=s),))
+            findings.append(Finding(it.generation_id, "verbatim", span, 0, len(s) // 2, 60.0))
+            findings.append(Finding(it.generation_id, "pii",
+                                    PIIHit(type=as_stored(names[0]), value=s[:50],
+                                           in_verbatim=True), 0, 1, None))
     failed = item(99, "", attack="divergence")
     failed = Item(99, failed.prompt, Generation(prompt_id="p99", text="",
                                                 error=as_stored(names[-1])))

@@ -3,8 +3,9 @@ long unbroken strings (issue 9, item 6)."""
 
 from __future__ import annotations
 
+from regurgitate.findings import Finding, PIIHit, SourcePassage, VerbatimSpan
 from regurgitate.reports import RunData
-from regurgitate.types import Finding, RunSpec
+from regurgitate.types import RunSpec
 
 from .runs import item
 
@@ -20,12 +21,13 @@ def hostile_run() -> RunData:
     text = f"start {SPAN} then {LONG} end \u200b\u2066zero\u2069 width"
     s = text.index(SPAN)
     findings = [
-        Finding(1, "verbatim", "verbatim", s, s + len(SPAN), 64.0,
-                {"tokens": 64, "count": 2, "documents": [1], "text": SPAN,
-                 "sources": [{"doc_id": 1, "name": f"docs/{RLO}txt.exe{LONG[:300]}",
-                              "before": ANSI + LONG, "match": SPAN, "after": RLO}]}),
-        Finding(1, "pii", "pii", s, s + 9, None,
-                {"type": f"EMAIL{ANSI}", "value": f"{RLO}moc.x@y", "in_verbatim": True}),
+        Finding(1, "verbatim", VerbatimSpan(
+            tokens=64, count=2, text=SPAN, documents=(1,),
+            sources=(SourcePassage(doc_id=1, name=f"docs/{RLO}txt.exe{LONG[:300]}",
+                                   before=ANSI + LONG, match=SPAN, after=RLO),)),
+            s, s + len(SPAN), 64.0),
+        Finding(1, "pii", PIIHit(type=f"EMAIL{ANSI}", value=f"{RLO}moc.x@y", in_verbatim=True),
+                s, s + 9, None),
     ]
     items = [
         item(1, f"corpus{RLO}prompts", text, 300, prompt=f"say {REVERSED} {LONG}"),

@@ -236,19 +236,18 @@ def test_index_is_described_as_a_table() -> None:
 
 
 def test_sources_show_title_and_only_safe_links() -> None:
-    from regurgitate.detectors.base import Item
+    from regurgitate.findings import Finding, SourcePassage, VerbatimSpan
     from regurgitate.reports.data import RunData
     from regurgitate.reports.html import render_html
-    from regurgitate.types import Finding, Generation, GenerationSettings, Prompt, RunSpec
+    from regurgitate.types import Generation, GenerationSettings, Item, Prompt, RunSpec
 
     text = "x" * 60
     p = Prompt("p", "a", "q", GenerationSettings())
-    srcs = [{"doc_id": 1, "name": "t007109", "title": "The <Hobbit>", "match": text,
-             "url": 'https://ex.org/b?x=1&y="2"'},
-            {"doc_id": 2, "name": "t2", "match": text, "url": "javascript:alert(1)"}]
-    f = Finding(1, "verbatim", "verbatim", 0, 60, 60.0,
-                {"tokens": 60, "count": 2, "documents": [1, 2], "text": text,
-                 "sources": srcs})
+    srcs = (SourcePassage(1, "t007109", match=text, title="The <Hobbit>",
+                          url='https://ex.org/b?x=1&y="2"'),
+            SourcePassage(2, "t2", match=text, url="javascript:alert(1)"))
+    f = Finding(1, "verbatim", VerbatimSpan(tokens=60, count=2, text=text, documents=(1, 2),
+                                            sources=srcs), start=0, end=60, score=60.0)
     run = RunData(spec=RunSpec("t", ("a",), None), items=[Item(1, p, Generation("p", text))],
                   findings=[f])
     page = render_html(run)

@@ -50,7 +50,8 @@ class DiscoverableAttack(Attack):
     prefix_tokens: int = 50
     suffix_tokens: int = 50
     num_prompts: int = 64
-    passages: Sequence[tuple[str, str]] = ()
+    #: (id, text) pairs, or (from the command line) file paths, comma-separated
+    passages: str | Sequence[tuple[str, str]] = ()
     prefix_npy: str | None = None
     suffix_npy: str | None = None
     tokenizer: str | None = None
@@ -95,6 +96,9 @@ class DiscoverableAttack(Attack):
         from regurgitate.extraction import Sampling
 
         Sampling(self.np_temperature, self.np_top_k, self.np_top_p)  # validates
+        if isinstance(self.passages, str):
+            object.__setattr__(self, "passages", tuple(
+                p.strip() for p in self.passages.split(",") if p.strip()))
         if self.passages and all(isinstance(p, str) for p in self.passages):
             files = [Path(str(p)) for p in self.passages]
             object.__setattr__(self, "passages", tuple(
@@ -133,7 +137,8 @@ class DiscoverableAttack(Attack):
         if self.passages:
             tok = self._tokenizer(ctx)
             out: list[Prompt] = []
-            for pid, text in self.passages:
+            pairs = [] if isinstance(self.passages, str) else self.passages  # str: loaded
+            for pid, text in pairs:
                 ids = tok.encode(text)
                 if len(ids) < k + 1:
                     raise ConfigError(f"passage '{pid}' has {len(ids)} tokens; the "

@@ -24,13 +24,15 @@ Targets without a local model (HTTP APIs) get no ``np``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from regurgitate.detectors.base import Detector, Item
+from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.detectors.similarity import edit_similarity
 from regurgitate.errors import ConfigError
-from regurgitate.types import Finding
+from regurgitate.findings import DiscoverableProbe, ExtractionEstimate, Finding
+from regurgitate.options import parse_options
 
 
 def matched_prefix(truth: Sequence[Any], generated: Sequence[Any]) -> int:
@@ -52,7 +54,7 @@ class DiscoverableDetector(Detector):
         self.approx_threshold = approx_threshold
         self.suffix_scorer = suffix_scorer
 
-    def _np(self, items: Sequence[Item]) -> dict[int, dict[str, Any]]:
+    def _np(self, items: Sequence[Item]) -> dict[int, ExtractionEstimate]:
         """(n, p) of every probe with a known suffix text, batched per sampling scheme."""
         from regurgitate.extraction import Sampling
 
@@ -68,14 +70,23 @@ class DiscoverableDetector(Detector):
                 except (ConfigError, TypeError, ValueError, AttributeError):
                     scheme = Sampling()
                 groups.setdefault(scheme, []).append(it)
-        out: dict[int, dict[str, Any]] = {}
+        out: dict[int, ExtractionEstimate] = {}
         for scheme, group in groups.items():
             pairs = [(self.suffix_scorer.prompt_text(it.prompt), str(it.prompt.meta["true_suffix"]))
                      for it in group]
             for it, est in zip(group, self.suffix_scorer.suffix_logprobs(pairs, scheme),
                                strict=True):
-                out[it.generation_id] = est.as_dict()
+                out[it.generation_id] = ExtractionEstimate(**est.as_dict())
         return out
+
+    @classmethod
+    def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> DiscoverableDetector:
+        from regurgitate.extraction import HFSuffixScorer
+
+        opts = parse_options(cls, options, owner="detector 'discoverable'",
+                             exclude=("tokenizer", "suffix_scorer"))
+        return cls(tokenizer=ctx.tokenizer, suffix_scorer=HFSuffixScorer.from_target(ctx.target),
+                   **opts)
 
     def _finding(self, it: Item) -> Finding | None:
         meta = it.prompt.meta
@@ -108,21 +119,23 @@ class DiscoverableDetector(Detector):
             sim = edit_similarity(str(text), gen.text[:len(str(text))])
         else:
             sim = edit_similarity(truth, produced[:m])
+        passage = meta.get("passage_id")
         return Finding(
-            generation_id=it.generation_id, detector=self.name, kind="discoverable",
+            generation_id=it.generation_id, detector=self.name,
             start=None, end=None, score=(matched / m) if m else 0.0,
-            data={
-                "exact": m > 0 and matched == m,
-                "matched_prefix_tokens": matched,
-                "suffix_tokens": m,
-                "edit_similarity": sim,
-                "approximate": sim >= self.approx_threshold,
-                "passage_id": meta.get("passage_id"),
-                "bos": bool(meta.get("bos", False)),
-            },
+            payload=DiscoverableProbe(
+                exact=m > 0 and matched == m,
+                matched_prefix_tokens=matched,
+                suffix_tokens=m,
+                edit_similarity=sim,
+                approximate=sim >= self.approx_threshold,
+                passage_id=passage if isinstance(passage, str | int) or passage is None
+                else str(passage),
+                bos=bool(meta.get("bos", False)),
+            ),
         )
 
-    def detect(self, items: Sequence[Item]) -> list[Finding]:
+    def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         out = []
         np_of = self._np(items)
         for it in items:
@@ -130,7 +143,8 @@ class DiscoverableDetector(Detector):
                 continue
             f = self._finding(it)
             if f is not None:
-                if it.generation_id in np_of:
-                    f.data["np"] = np_of[it.generation_id]
+                probe = f.payload_as(DiscoverableProbe)
+                if probe is not None and it.generation_id in np_of:
+                    f = replace(f, payload=replace(probe, np=np_of[it.generation_id]))
                 out.append(f)
         return out

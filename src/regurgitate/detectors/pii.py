@@ -12,9 +12,8 @@ the more specific type wins (email > url > iban > card > ssn > ip > phone).
 is looked up in it: ``in_corpus`` (it occurs in the reference corpus: **leaked**, wherever it
 sits in the output), ``corpus_count`` and the ``documents``/``sources`` holding it; absent from
 the corpus means possibly invented. ``in_verbatim`` is the separate, stronger flag that the
-item lies inside a verbatim span (>= ``min_tokens``) of the same generation, computed from the
-index too (or taken from ``spans_for`` / the findings passed to :meth:`PIIDetector.detect_with`
-when there is no index).
+item lies inside a verbatim span of the same generation (the ``verbatim`` findings it
+requires).
 
 Lookup rule: the item's text is encoded alone and with a leading space (BPE tokenizers encode
 a word differently after a space); the variant that occurs most often gives the count and the
@@ -27,14 +26,15 @@ import bisect
 import ipaddress
 import itertools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from regurgitate.detectors.base import Detector, Item
+from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.detectors.indexing import IndexLike
 from regurgitate.errors import ConfigError, MissingDependencyError
-from regurgitate.types import Finding
+from regurgitate.findings import Finding, PIIHit
+from regurgitate.options import parse_options
 
 
 @dataclass(frozen=True)
@@ -180,48 +180,39 @@ class PresidioNames:
                 for r in results]
 
 
-SpansFor = Callable[[int], Sequence[tuple[int, int]]]
-
-
 class PIIDetector(Detector):
     """``pii`` findings for every recognized match (optionally names via :class:`PresidioNames`).
 
-    ``index``: the reference corpus index, for the corpus lookup and the verbatim spans.
-    Without one, ``spans_for`` maps a generation id to its verbatim char ranges, or
-    :meth:`detect_with` takes verbatim findings.
+    ``index``: the reference corpus, where every item is looked up (None: no lookup, and
+    ``in_corpus`` stays None). It requires the ``verbatim`` detector: ``in_verbatim`` says
+    whether a match lies inside one of that generation's verbatim findings given in ``prior``.
+    Built with ``use_verbatim=False`` (a scan without an index) it requires nothing and
+    ``in_verbatim`` is always False.
     """
 
     name = "pii"
 
-    def __init__(self, index: IndexLike | None = None, *, min_tokens: int = 50,
-                 max_docs: int = 10, spans_for: SpansFor | None = None,
-                 names: Callable[[str], list[PIIMatch]] | None = None) -> None:
-        if min_tokens < 1 or max_docs < 0:
-            raise ConfigError("min_tokens must be >= 1 and max_docs >= 0")
+    requires: tuple[str, ...] = ("verbatim",)
+
+    def __init__(self, index: IndexLike | None = None, *, max_docs: int = 10,
+                 names: Callable[[str], list[PIIMatch]] | None = None,
+                 use_verbatim: bool = True) -> None:
+        if max_docs < 0:
+            raise ConfigError("max_docs must be >= 0")
         self.index = index
-        self.min_tokens = min_tokens
         self.max_docs = max_docs
-        self.spans_for = spans_for
         self.names = names
+        self.requires = ("verbatim",) if use_verbatim else ()
 
-    def detect(self, items: Sequence[Item]) -> list[Finding]:
-        if self.index is None:
-            return self._detect(items, self.spans_for)
-        texts = [it.generation.text if it.generation.ok else "" for it in items]
-        found = self.index.find_spans(texts, min_tokens=self.min_tokens, max_docs=1)
-        ranges = {it.generation_id: [(s.start, s.end) for s in spans]
-                  for it, spans in zip(items, found, strict=True)}
-        return self._detect(items, lambda gid: ranges.get(gid, []))
+    @classmethod
+    def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> PIIDetector:
+        opts = parse_options(_pii_options, options, owner="detector 'pii'")
+        model = opts.get("names_model")
+        return cls(ctx.index, max_docs=ctx.max_docs,
+                   names=PresidioNames(str(model)) if model else None,
+                   use_verbatim=ctx.index is not None)
 
-    def detect_with(self, items: Sequence[Item], verbatim: Iterable[Finding]) -> list[Finding]:
-        """Like :meth:`detect`, with ``in_verbatim`` taken from these verbatim findings."""
-        ranges: dict[int, list[tuple[int, int]]] = {}
-        for f in verbatim:
-            if f.kind == "verbatim" and f.start is not None and f.end is not None:
-                ranges.setdefault(f.generation_id, []).append((f.start, f.end))
-        return self._detect(items, lambda gid: ranges.get(gid, []))
-
-    def _detect(self, items: Sequence[Item], spans_for: SpansFor | None) -> list[Finding]:
+    def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         found: list[tuple[int, PIIMatch, bool]] = []
         for it in items:
             if not it.generation.ok or not it.generation.text:
@@ -230,7 +221,9 @@ class PIIDetector(Detector):
             matches = find_pii(text)
             if self.names is not None:
                 matches = sorted(matches + self.names(text), key=lambda m: (m.start, m.end))
-            ranges = sorted(spans_for(it.generation_id)) if spans_for else []
+            ranges = sorted((f.start, f.end) for r in self.requires
+                            for f in prior.findings(r, it.generation_id)
+                            if f.start is not None and f.end is not None)
             starts = [s for s, _ in ranges]
             reach = list(itertools.accumulate((e for _, e in ranges), max))
             for m in matches:
@@ -241,21 +234,19 @@ class PIIDetector(Detector):
         lookups = self._lookup([m.value for _, m, _ in found])
         out: list[Finding] = []
         for (gid, m, inside), hit in zip(found, lookups, strict=True):
-            data: dict[str, Any] = {"type": m.type, "value": m.value, "in_verbatim": inside}
-            if m.valid is not None:
-                data["luhn_valid"] = m.valid
-            if hit is not None:
-                count, docs = hit
-                data.update(in_corpus=count > 0, corpus_count=count,
-                            documents=list(docs),
-                            sources=[self.index.doc_name(d) for d in docs] if self.index
-                            else [])
-            out.append(Finding(generation_id=gid, detector=self.name, kind="pii",
-                               start=m.start, end=m.end, score=None, data=data))
+            count, docs = hit if hit is not None else (None, ())
+            out.append(Finding(
+                generation_id=gid, detector=self.name, start=m.start, end=m.end, score=None,
+                payload=PIIHit(
+                    type=m.type, value=m.value, in_verbatim=inside,
+                    in_corpus=None if count is None else count > 0, corpus_count=count,
+                    documents=docs,
+                    sources=tuple(self.index.doc_name(d) for d in docs) if self.index else (),
+                    luhn_valid=m.valid)))
         return out
 
     def _lookup(self, values: Sequence[str]) -> list[tuple[int, tuple[int, ...]] | None]:
-        """(corpus count, document ids) of each value, one batched search (None: no index)."""
+        """(corpus count, document ids) of each value (None: no index)."""
         if self.index is None:
             return [None] * len(values)
         tok = self.index.tokenizer
@@ -270,3 +261,8 @@ class PIIDetector(Detector):
             docs = tuple(dict.fromkeys(int(o.doc_id) for o in occs[best]))[:self.max_docs]
             out.append((int(counts[best]), docs))
         return out
+
+
+def _pii_options(*, names_model: str | None = None) -> None:
+    """The options of the ``pii`` detector: ``names_model``, a spaCy model name or path for
+    person names (extra ``pii``)."""

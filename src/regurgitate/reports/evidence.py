@@ -36,8 +36,10 @@ from typing import Any
 
 from regurgitate import __version__
 from regurgitate.errors import StoreError
+from regurgitate.findings import VerbatimSpan
 from regurgitate.reports.data import RunData
 from regurgitate.reports.memorized import unique_memorized
+from regurgitate.reports.polish import timestamp
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 STYLE = """
@@ -148,14 +150,14 @@ def build_packets(run: RunData, index: Any | None, *, max_sources: int = 10,
             "output": output, "span_start": start, "span_end": end,
             "tool_version": __version__, "index": run.spec.index,
             "index_fingerprint": fingerprint,
-            "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "created": timestamp(datetime.now(UTC)),
         }
         if index is not None:
-            if finding is not None and "token_start" in finding.data:
+            span = finding.payload_as(VerbatimSpan) if finding is not None else None
+            if span is not None and span.token_start is not None and span.token_end is not None:
                 # the span's own tokens, as the detector found them in the output
                 all_ids = index.tokenizer.encode(output)
-                ids = [int(t) for t in all_ids[int(finding.data["token_start"]):
-                                               int(finding.data["token_end"])]]
+                ids = [int(t) for t in all_ids[span.token_start:span.token_end]]
             else:
                 ids = [int(t) for t in index.tokenizer.encode(seq.text)]
             packet["corpus_count"] = int(index.count(ids))

@@ -61,13 +61,13 @@ def _overview(s: AttackSummary, summary: Summary) -> Table:
                      f"{_pct(s.discoverable_exact_rate)} ({_n(s.discoverable_exact)} of "
                      f"{_n(s.discoverable_probes)})"))
     if s.np_probes:
-        rows.append((f"(n,p): 90% chance within {NP_SAMPLES} samples ({s.np_sampling})",
-                     f"{_n(s.np_likely)} of {_n(s.np_probes)} probes, median p "
-                     f"{s.np_median_p:.3g}"))
+        rows.append((f"(n,p) >= 90% within {NP_SAMPLES} samples, {s.np_sampling}",
+                     f"{_n(s.np_likely)} of {_n(s.np_probes)}"))
+        rows.append(("(n,p) median p", f"{s.np_median_p:.2g}"))
     if s.diverged_generations:
         rows.append(("Diverged generations",
                      f"{_pct(s.divergence_rate)} ({_n(s.diverged_chars)} chars)"))
-    rows.append(("PII leaked (in corpus) / possibly invented",
+    rows.append(("PII leaked / possibly invented",
                  f"{sum(s.pii_leaked.values())} / {sum(s.pii_elsewhere.values())}"))
     for k, v in rows:
         t.add_row(k, v)

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from regurgitate.detectors.base import Item
+from regurgitate.types import Item
 
 TOKENS = "tokens"
 BYTES = "bytes"
