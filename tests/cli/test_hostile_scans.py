@@ -4,6 +4,7 @@ and shown safely, outcomes are honest, hints make progress, errors stay one line
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from regurgitate.store import RunStore
 from regurgitate.untrusted import recover
 
 from .conftest import RunCli
-from .scripted import ScriptedTarget, scan_args, serve
+from .scripted import ScriptedTarget, cli_process, scan_args, serve
 
 ANSI = "\x1b[2J\x1b[31mRED\x1b]0;owned\x07"
 
@@ -128,22 +129,29 @@ def test_serve_answers_the_readme_model_name_and_rejects_unsupported_parameters(
         server.stop()
 
 
-def test_readme_example_scan_against_serve_defaults_works(run_cli: RunCli,
-                                                          tmp_path: Path) -> None:
-    """README: `regurgitate serve` then `--target openai:...?model=my-model&chat=1`."""
-    from regurgitate.serve.app import run_server  # noqa: F401 - the CLI's own entry point
-
-    server = make_server(target=ScriptedTarget(), any_model=True).start()  # serve's default
+def test_readme_example_scan_against_serve_defaults_works(run_cli: RunCli, tmp_path: Path,
+                                                          cache_dir: Path) -> None:
+    """README, as written: `regurgitate serve` (the reference model, whose id is "model"),
+    then `scan --target "openai:http://127.0.0.1:8000/v1?model=my-model&chat=1"`."""
+    server = cli_process(["serve", "--port", "0"], tmp_path)
     try:
-        url = f"openai:{server.url}?model=my-model&chat=1&api_key_env=NO_SUCH_KEY_VAR"
-        code, out, err = run_cli(["scan", "--target", url, "--attack", "divergence",
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        url = re.search(r"(http://127\.0\.0\.1:\d+/v1)", line)
+        assert url is not None, line + (server.stderr.read() if server.poll() else "")
+        target = f"openai:{url.group(1)}?model=my-model&chat=1&api_key_env=NO_SUCH_KEY_VAR"
+        code, out, err = run_cli(["scan", "--target", target, "--attack", "divergence",
                                   "--set", "divergence.words=poem", "--set",
-                                  "divergence.repeats=1", "--run", str(tmp_path / "api.db"),
-                                  "--no-html"])
+                                  "divergence.repeats=1", "--set",
+                                  "divergence.max_new_tokens=8", "--run",
+                                  str(tmp_path / "api.db"), "--no-html"])
     finally:
-        server.stop()
+        server.terminate()
+        server.communicate(timeout=60)
     assert code == 0, err
     assert "failed" not in err
+    with RunStore.open(tmp_path / "api.db", create=False) as store:
+        assert store.stats()["generations"] == {"ok": 3, "failed": 0}
 
 
 def test_failed_faulty_server_generations_are_kept_for_retry(run_cli: RunCli,

@@ -88,3 +88,30 @@ def test_lease_of_a_killed_process_is_taken_over(tmp_path: Path) -> None:
     with scan_lease(db) as me:  # ...and taken over
         assert me.host == socket.gethostname()
         assert f'"pid": {me.pid}' in lease_path(db).read_text()
+
+
+def test_sigterm_with_a_closed_terminal_still_stops_cleanly(tmp_path: Path,
+                                                            cache_dir: Path) -> None:
+    """The parent (a terminal, a pipe reader) is gone: writing the stop message fails, yet
+    the batch in flight is kept and the run is marked stopped, not left "running"."""
+    gate = threading.Event()
+    target = ScriptedTarget(gate=gate)
+    db = tmp_path / "closed.db"
+    with serve(target) as server:
+        proc = cli_process(scan_args(server, db, "--batch-size", "1", concurrency=1), tmp_path)
+        try:
+            wait_for(lambda: target.calls >= 1, "the scan's first request")
+            assert proc.stdout is not None and proc.stderr is not None
+            proc.stdout.close()
+            proc.stderr.close()
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            gate.set()
+            assert proc.wait(timeout=120) == 143
+        finally:
+            gate.set()
+            if proc.poll() is None:
+                proc.kill()
+    with RunStore.open(db, create=False) as store:
+        assert store.get_meta("status") == "stopped"
+        assert store.stats()["generations"]["ok"] == 1  # the batch in flight was kept

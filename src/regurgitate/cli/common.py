@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import shlex
 import signal
+import sys
 import threading
 import time
-from typing import Any
+from typing import IO, Any, cast
 
 from rich.console import Console
 from rich.progress import (
@@ -25,12 +26,40 @@ from regurgitate.errors import EXIT_TERMINATED, ConfigError
 from regurgitate.untrusted import visible
 
 
+class _Tolerant:
+    """A stream whose writes never raise: a closed terminal or pipe (``scan ... | head``, a
+    parent that went away) must not turn a clean stop into a crash that loses the batch in
+    flight. Output is dropped once the stream is broken."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self._stream.write(text)
+            except (OSError, ValueError):
+                self.broken = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self.broken = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def stdout_console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return Console(file=cast(IO[str], _Tolerant(sys.stdout)), highlight=False, soft_wrap=False)
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(file=cast(IO[str], _Tolerant(sys.stderr)), highlight=False)
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)?\s*$", re.I)

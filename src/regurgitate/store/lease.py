@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import socket
@@ -130,6 +129,10 @@ def scan_lease(db: Path | str) -> Iterator[Holder]:
 
 def _lock(fd: int, db: Path) -> bool | None:
     """True when locked, False when another process holds it, None without flock."""
+    try:
+        import fcntl  # POSIX only: elsewhere the recorded holder decides
+    except ImportError:
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
