@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from regurgitate.errors import IndexCorruptError
+from regurgitate.errors import ConfigError, IndexCorruptError
 
 FORMAT_NAME = "regurgitate-index"
 FORMAT_VERSION = 1
@@ -169,3 +169,35 @@ def check_files(directory: Path, manifest: dict[str, Any], *, verify: bool) -> N
             if not verify and quick and quick_checksum(path) != quick:
                 raise corrupt(directory, f"{path}: sampled checksum does not match the "
                               "manifest (the file was changed after the build)")
+
+
+def shard_ids(path: Path) -> list[int]:
+    """Shard numbers of an index without a manifest, from its tokenized.N files."""
+    ids = sorted(int(p.name.split(".", 1)[1]) for p in path.glob("tokenized.*")
+                 if p.name.split(".", 1)[1].isdigit())
+    if not ids:
+        raise IndexCorruptError(f"{path}: no tokenized.N files: not an index directory")
+    if ids != list(range(len(ids))):
+        raise IndexCorruptError(f"{path}: shard files are not numbered 0..{len(ids) - 1}")
+    return ids
+
+
+def infer_dtype(path: Path, ids: list[int], token_dtype: str | None) -> np.dtype:
+    """The token dtype of an index without a manifest: given, or told by its file sizes."""
+    if token_dtype is not None:
+        if token_dtype not in DTYPES:
+            raise ConfigError(f"token_dtype must be one of {sorted(DTYPES)}")
+        return DTYPES[token_dtype]
+    ds = shard_file(path, "tokenized", ids[0])
+    table = shard_file(path, "table", ids[0])
+    if not table.is_file():
+        raise IndexCorruptError(f"{table}: file missing from the index")
+    size, tsize = ds.stat().st_size, table.stat().st_size
+    head = ds.read_bytes()[:4] if size else b""
+    fits = [name for name, dt in DTYPES.items()
+            if size % dt.itemsize == 0 and tsize == size // dt.itemsize * ptr_size(size)
+            and head[:dt.itemsize] == b"\xff" * min(dt.itemsize, len(head))]
+    if len(fits) != 1:
+        raise ConfigError(f"cannot tell the token dtype of index {path} from its files",
+                          hint="pass token_dtype='u8', 'u16' or 'u32'")
+    return DTYPES[fits[0]]

@@ -85,8 +85,8 @@ class CorpusIndex:
             else:
                 tok = tokenizer
         else:
-            ids = _shard_ids(path)
-            dtype = _infer_dtype(path, ids, token_dtype)
+            ids = fmt.shard_ids(path)
+            dtype = fmt.infer_dtype(path, ids, token_dtype)
             if tokenizer is None:
                 if dtype.itemsize != 1:
                     raise ConfigError(
@@ -398,32 +398,3 @@ class CorpusIndex:
         dec = self._tokenizer.decode
         return (dec(toks[max(0, a - margin):a]), dec(toks[a:b]), dec(toks[b:b + margin]))
 
-
-def _shard_ids(path: Path) -> list[int]:
-    ids = sorted(int(p.name.split(".", 1)[1]) for p in path.glob("tokenized.*")
-                 if p.name.split(".", 1)[1].isdigit())
-    if not ids:
-        raise IndexCorruptError(f"{path}: no tokenized.N files: not an index directory")
-    if ids != list(range(len(ids))):
-        raise IndexCorruptError(f"{path}: shard files are not numbered 0..{len(ids) - 1}")
-    return ids
-
-
-def _infer_dtype(path: Path, ids: list[int], token_dtype: str | None) -> np.dtype:
-    if token_dtype is not None:
-        if token_dtype not in fmt.DTYPES:
-            raise ConfigError(f"token_dtype must be one of {sorted(fmt.DTYPES)}")
-        return fmt.DTYPES[token_dtype]
-    ds = fmt.shard_file(path, "tokenized", ids[0])
-    table = fmt.shard_file(path, "table", ids[0])
-    if not table.is_file():
-        raise IndexCorruptError(f"{table}: file missing from the index")
-    size, tsize = ds.stat().st_size, table.stat().st_size
-    head = ds.read_bytes()[:4] if size else b""
-    fits = [name for name, dt in fmt.DTYPES.items()
-            if size % dt.itemsize == 0 and tsize == size // dt.itemsize * fmt.ptr_size(size)
-            and head[:dt.itemsize] == b"\xff" * min(dt.itemsize, len(head))]
-    if len(fits) != 1:
-        raise ConfigError(f"cannot tell the token dtype of index {path} from its files",
-                          hint="pass token_dtype='u8', 'u16' or 'u32'")
-    return fmt.DTYPES[fits[0]]
