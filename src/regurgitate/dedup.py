@@ -138,6 +138,8 @@ class _Work:
 def _record(doc: Document, text: str, text_field: str, removed: int) -> dict[str, Any]:
     meta = dict(doc.meta)
     rec: dict[str, Any] = dict(meta.pop("fields", {}) or {})
+    if "id" in meta:  # the corpus's own document id, when the reader names one
+        rec.setdefault("id", meta.pop("id"))
     rec[text_field] = text
     rec["dedup"] = {**meta, "removed_tokens": removed}
     return rec

@@ -65,6 +65,7 @@ class RemoteIndex:
         self._http = Transport(spec, client)
         self._views: dict[int, np.ndarray] = {}
         self._meta: dict[int, dict[str, Any]] = {}
+        self._names: dict[int, str] = {}
         info = self._probe()
         self._info = info
         self.extended = info is not None
@@ -323,8 +324,12 @@ class RemoteIndex:
     # -- documents ---------------------------------------------------------------------------
 
     def _fetch(self, doc_id: int, offset: int, length: int) -> dict[str, Any]:
-        return self._run([self._query("get_doc_by_ix", doc_ix=doc_id, offset=offset,
-                                      max_disp_len=max(1, min(length, _WINDOW)))])[0]
+        ans = self._run([self._query("get_doc_by_ix", doc_ix=doc_id, offset=offset,
+                                     max_disp_len=max(1, min(length, _WINDOW)))])[0]
+        self._meta.setdefault(doc_id, _parse_meta(ans.get("metadata")))
+        if isinstance(ans.get("name"), str):
+            self._names[doc_id] = ans["name"]
+        return ans
 
     def document_tokens(self, doc_id: int) -> np.ndarray:
         if not self.extended:
@@ -360,7 +365,12 @@ class RemoteIndex:
                         meta=self.document_meta(doc_id))
 
     def doc_name(self, doc_id: int) -> str:
-        """Same labels as ``CorpusIndex.doc_name``."""
+        """The server's ``CorpusIndex.doc_name``; from search results' metadata otherwise."""
+        if self.extended:
+            if doc_id not in self._names:
+                self._fetch(doc_id, 0, 1)
+            if doc_id in self._names:
+                return self._names[doc_id]
         return doc_label(self.document_meta(doc_id), doc_id)
 
     def context(self, doc_id: int, token_offset: int, length: int,
