@@ -173,6 +173,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--work", type=Path, default=Path("/tmp/bench_scale"))
     ap.add_argument("--keep", action="store_true", help="keep WORK (indexes) afterwards")
+    ap.add_argument("--only-small", action="store_true",
+                    help="build and query only the small index (and the remote path)")
     args = ap.parse_args()
     work = args.work
     shutil.rmtree(work, ignore_errors=True)
@@ -187,21 +189,31 @@ def main() -> None:
         size_small = write_jsonl(files, small, args.small_mb * 1e6)
         print(f"corpora: {size_small / 1e6:.0f} MB and {size_big / 1e6:.0f} MB of text from "
               f"{len(files)} files ({time.perf_counter() - t0:.0f} s to collect)", flush=True)
-        for name, jsonl in (("small", small), ("big", big)):
+        for name, jsonl in (("small", small), ("big", big))[:1 if args.only_small else 2]:
             b = measure_build(jsonl, work / f"index_{name}")
             figures[f"build_{name}"] = b
             print(name, json.dumps(b), flush=True)
         q_small, qs = bench_queries(work / "index_small", None, heldout, args.queries)
-        q_big, _ = bench_queries(work / "index_big", qs, heldout, args.queries)
-        figures["queries_small"], figures["queries_big"] = q_small, q_big
+        figures["queries_small"] = q_small
+        if not args.only_small:
+            figures["queries_big"], _ = bench_queries(work / "index_big", qs, heldout,
+                                                      args.queries)
         figures["remote_small"] = bench_remote(work / "index_small", qs)
     finally:
-        (Path(args.work.parent) / "bench_scale_figures.json").write_text(
+        (Path(args.work.parent) / f"{args.work.name}_figures.json").write_text(
             json.dumps(figures, indent=1))
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(figures, indent=1))
-    s, b = figures["build_small"], figures["build_big"]
+    r = figures["remote_small"]
+    print(f"remote (127.0.0.1, small index): spans per request median "
+          f"{r['spans_per_request']['median_ms']:.2f} ms (local "
+          f"{q_small['spans']['median_ms']:.2f}); batched {r['spans_batched_per_text_ms']:.2f} "
+          f"ms per text; short-query round trip {r['short_query_round_trip']['median_ms']:.2f}"
+          " ms")
+    if args.only_small:
+        return
+    s, b, q_big = figures["build_small"], figures["build_big"], figures["queries_big"]
     print("\n| index | MB text | tokens | build s | peak MiB | disk B/token | spans median ms "
           "| spans p90 ms | count(50) median ms |\n|---|---|---|---|---|---|---|---|---|")
     for name, bb, qq in (("small", s, q_small), ("big", b, q_big)):
@@ -213,12 +225,6 @@ def main() -> None:
     p90 = q_big["spans"]["p90_ms"] / q_small["spans"]["p90_ms"]
     print(f"\ngrowth big/small: spans median {med:.1f}x, p90 {p90:.1f}x, build "
           f"{b['wall_s'] / s['wall_s']:.1f}x for {b['tokens'] / s['tokens']:.1f}x the tokens")
-    r = figures["remote_small"]
-    print(f"remote (127.0.0.1, small index): spans per request median "
-          f"{r['spans_per_request']['median_ms']:.2f} ms (local "
-          f"{q_small['spans']['median_ms']:.2f}); batched {r['spans_batched_per_text_ms']:.2f} "
-          f"ms per text; short-query round trip {r['short_query_round_trip']['median_ms']:.2f}"
-          " ms")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from regurgitate.corpus.tokenizer import Tokenizer
-from regurgitate.errors import ConfigError
+from regurgitate.errors import ConfigError, TokenizerError
 from regurgitate.types import Document
 
 _CHUNK = 1 << 22
@@ -138,6 +138,8 @@ class _Work:
 def _record(doc: Document, text: str, text_field: str, removed: int) -> dict[str, Any]:
     meta = dict(doc.meta)
     rec: dict[str, Any] = dict(meta.pop("fields", {}) or {})
+    if "id" in meta:  # the corpus's own document id, when the reader names one
+        rec.setdefault("id", meta.pop("id"))
     rec[text_field] = text
     rec["dedup"] = {**meta, "removed_tokens": removed}
     return rec
@@ -201,7 +203,13 @@ def dedup_corpus(inputs: Sequence[Path], out: Path, tokenizer: Tokenizer, *, min
                 continue
             ids, offs = tokenizer.encode_offsets(doc.text)
             start = int(doc_starts[k])
-            mask = removed[start:start + ids.size]
+            end = int(doc_starts[k + 1]) - 1 if k + 1 < doc_starts.size else removed.size
+            if end - start != ids.size:  # the index must hold exactly these tokens
+                raise TokenizerError(f"document {k} tokenizes to {ids.size} tokens with "
+                                     f"offsets but to {end - start} in the index",
+                                     hint="use a tokenizer whose batch and offset encodings "
+                                     "agree (or --tokenizer bytes)")
+            mask = removed[start:end]
             keep = np.ones(len(doc.text), dtype=bool)
             for s, e in offs[mask]:
                 keep[s:e] = False

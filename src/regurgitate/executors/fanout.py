@@ -21,7 +21,6 @@ from regurgitate.corpus.tokenizer import Tokenizer, tokenizer_from_description
 from regurgitate.errors import ConfigError
 from regurgitate.executors.ray_executor import import_ray, unwrap
 from regurgitate.index import format as fmt
-from regurgitate.index.remote import doc_label
 from regurgitate.index.spans import Occurrence, TokenSpan, maximal_pieces, merge_pieces
 from regurgitate.types import Document, Span
 
@@ -56,6 +55,9 @@ class PartActor:
 
     def document(self, doc_id: int) -> tuple[np.ndarray, dict[str, Any]]:
         return self.index.document_tokens(doc_id), self.index.document_meta(doc_id)
+
+    def doc_name(self, doc_id: int) -> str:
+        return self.index.doc_name(doc_id)
 
 
 class FanOutIndex:
@@ -157,10 +159,13 @@ class FanOutIndex:
                           ) -> list[Occurrence | None]:
         return [o[0] if o else None for o in self.occurrences_batch(seqs, limit=1)]
 
-    def _doc(self, doc_id: int) -> tuple[np.ndarray, dict[str, Any]]:
+    def _part(self, doc_id: int) -> int:
         if not 0 <= doc_id < self.num_docs:
             raise ConfigError(f"document id {doc_id} out of range")
-        part = int(np.searchsorted(self._base, doc_id, side="right")) - 1
+        return int(np.searchsorted(self._base, doc_id, side="right")) - 1
+
+    def _doc(self, doc_id: int) -> tuple[np.ndarray, dict[str, Any]]:
+        part = self._part(doc_id)
         toks, meta = self._get([self._actors[part].document.remote(
             doc_id - int(self._base[part]))])[0]
         return np.asarray(toks), dict(meta)
@@ -173,7 +178,11 @@ class FanOutIndex:
         return Document(text=self._tokenizer.decode(toks), meta=meta)
 
     def doc_name(self, doc_id: int) -> str:
-        return doc_label(self._doc(doc_id)[1], doc_id)
+        part = self._part(doc_id)
+        local = doc_id - int(self._base[part])
+        name = str(self._get([self._actors[part].doc_name.remote(local)])[0])
+        # a part numbers its documents from 0: its fallback label must use the global id
+        return f"doc {doc_id}" if name == f"doc {local}" else name
 
     def context(self, doc_id: int, token_offset: int, length: int,
                 margin: int = 30) -> tuple[str, str, str]:

@@ -27,150 +27,33 @@ backoff (``Retry-After`` honoured); ``rate`` caps requests per second.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 import numpy as np
 
 from regurgitate.corpus.tokenizer import ByteTokenizer, HFTokenizer, Tokenizer, load_tokenizer
-from regurgitate.errors import ConfigError, IndexCorruptError, TokenizerMismatchError
-from regurgitate.index.spans import Occurrence, TokenSpan, maximal_pieces, merge_pieces
+from regurgitate.errors import ConfigError, TokenizerMismatchError
+from regurgitate.index.remote_hosted import spans_by_counting
+from regurgitate.index.remote_http import (
+    IndexLimitError,
+    RemoteIndexError,
+    RemoteSpec,
+    Transport,
+    is_remote,
+)
+from regurgitate.index.spans import Occurrence, TokenSpan
 from regurgitate.types import Document, Span
+
+__all__ = ["IndexLimitError", "RemoteIndex", "RemoteIndexError", "RemoteSpec", "is_remote",
+           "open_index"]
 
 HOSTED_MAX_QUERY_TOKENS = 500
 HOSTED_MAXNUM = 10
 _WINDOW = 10_000
-
-
-class RemoteIndexError(IndexCorruptError):
-    """The index server cannot be reached, or refused a query (exit 4, like a broken index)."""
-
-
-class IndexLimitError(ConfigError):
-    """A documented limit of the index server makes the asked-for verdict impossible."""
-
-
-def is_remote(spec: str | Path | None) -> bool:
-    return spec is not None and str(spec).startswith(("http://", "https://"))
-
-
-@dataclass(frozen=True)
-class RemoteSpec:
-    """A parsed ``--index`` URL."""
-
-    url: str
-    index: str
-    tokenizer: str | None = None
-    api: str = "auto"
-    max_query_tokens: int | None = None
-    rate: float | None = None
-    concurrency: int = 8
-    timeout: float = 60.0
-    retries: int = 5
-
-    @classmethod
-    def parse(cls, spec: str) -> RemoteSpec:
-        parts = urlsplit(spec)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(f"not an index URL: {spec}",
-                              hint="use http(s)://HOST[:PORT][/PATH]?index=NAME")
-        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        known = {"index", "tokenizer", "api", "max_query_tokens", "rate", "concurrency",
-                 "timeout", "retries"}
-        unknown = set(params) - known
-        if unknown:
-            raise ConfigError(f"unknown index URL parameter(s): {', '.join(sorted(unknown))}",
-                              hint=f"known: {', '.join(sorted(known))}")
-        if not params.get("index"):
-            raise ConfigError(f"the index URL {spec} names no index",
-                              hint="add ?index=NAME (GET on the server lists the names)")
-        if params.get("api", "auto") not in ("auto", "infini-gram"):
-            raise ConfigError("api= must be 'auto' or 'infini-gram'")
-        try:
-            return cls(
-                url=urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "", "")),
-                index=params["index"], tokenizer=params.get("tokenizer"),
-                api=params.get("api", "auto"),
-                max_query_tokens=int(params["max_query_tokens"])
-                if "max_query_tokens" in params else None,
-                rate=float(params["rate"]) if "rate" in params else None,
-                concurrency=max(1, int(params.get("concurrency", 8))),
-                timeout=float(params.get("timeout", 60)),
-                retries=max(0, int(params.get("retries", 5))))
-        except ValueError as exc:
-            raise ConfigError(f"bad index URL parameter: {exc}") from None
-
-
-class _Transport:
-    """POSTs JSON with retries, backoff and an optional request rate."""
-
-    def __init__(self, spec: RemoteSpec, client: httpx.Client | None = None) -> None:
-        self.spec = spec
-        self._client = client or httpx.Client(timeout=spec.timeout)
-        self._lock = threading.Lock()
-        self._next_at = 0.0
-
-    def close(self) -> None:
-        self._client.close()
-
-    def _pace(self) -> None:
-        if not self.spec.rate:
-            return
-        with self._lock:
-            now = time.monotonic()
-            wait = self._next_at - now
-            self._next_at = max(now, self._next_at) + 1.0 / self.spec.rate
-        if wait > 0:
-            time.sleep(wait)
-
-    def post(self, body: Any) -> Any:
-        where = f"index server {self.spec.url}"
-        delay = 0.5
-        for attempt in range(self.spec.retries + 1):
-            self._pace()
-            last = attempt == self.spec.retries
-            try:
-                resp = self._client.post(self.spec.url, json=body)
-            except httpx.HTTPError as exc:
-                if last:
-                    raise RemoteIndexError(f"{where} unreachable: {exc}",
-                                           hint="is it running? check the URL") from None
-                time.sleep(delay)
-                delay *= 2
-                continue
-            if resp.status_code == 429 or resp.status_code >= 500:
-                if last:
-                    raise RemoteIndexError(f"{where} answered HTTP {resp.status_code} "
-                                           f"{_error_text(resp)} after {attempt + 1} tries")
-                retry_after = resp.headers.get("Retry-After", "")
-                time.sleep(float(retry_after) if retry_after.isdigit() else delay)
-                delay *= 2
-                continue
-            try:
-                data = resp.json()
-            except ValueError:
-                raise RemoteIndexError(f"{where} sent HTTP {resp.status_code} that is not "
-                                       "JSON") from None
-            if resp.status_code != 200 and not isinstance(data, list):
-                raise RemoteIndexError(f"{where} refused the query: "
-                                       f"{data.get('error') if isinstance(data, dict) else data}")
-            return data
-        raise AssertionError("unreachable")
-
-
-def _error_text(resp: httpx.Response) -> str:
-    try:
-        data = resp.json()
-    except ValueError:
-        return ""
-    return f"({data.get('error')})" if isinstance(data, dict) and data.get("error") else ""
 
 
 class RemoteIndex:
@@ -179,9 +62,10 @@ class RemoteIndex:
     def __init__(self, spec: RemoteSpec, *, client: httpx.Client | None = None) -> None:
         self.spec = spec
         self.path = f"{spec.url}?index={spec.index}"
-        self._http = _Transport(spec, client)
+        self._http = Transport(spec, client)
         self._views: dict[int, np.ndarray] = {}
         self._meta: dict[int, dict[str, Any]] = {}
+        self._names: dict[int, str] = {}
         info = self._probe()
         self._info = info
         self.extended = info is not None
@@ -413,40 +297,13 @@ class RemoteIndex:
 
     def _spans_hosted(self, lists: list[list[int]], min_tokens: int,
                       max_docs: int) -> list[list[TokenSpan]]:
-        cap = self.max_query_tokens
-        # 1. which positions start a match of >= min_tokens (one count per window)
-        starts = [(k, i) for k, q in enumerate(lists) for i in range(len(q) - min_tokens + 1)]
-        found = self._counts([lists[k][i:i + min_tokens] for k, i in starts])
-        lo = {key: (min_tokens, c) for key, c in zip(starts, found, strict=True) if c > 0}
-        hi = {key: min(len(lists[key[0]]) - key[1], cap) for key in lo}
-        # 2. binary search every match's length, all positions of a round together
-        while True:
-            todo = [key for key in lo if lo[key][0] < hi[key]]
-            if not todo:
-                break
-            mids = [(lo[key][0] + hi[key] + 1) // 2 for key in todo]
-            counts = self._counts([lists[k][i:i + m] for (k, i), m in zip(todo, mids,
-                                                                         strict=True)])
-            for key, m, c in zip(todo, mids, counts, strict=True):
-                if c > 0:
-                    lo[key] = (m, c)
-                else:
-                    hi[key] = m - 1
-        out: list[list[TokenSpan]] = []
-        for k, q in enumerate(lists):
-            lengths = np.zeros(len(q), dtype=np.int64)
-            for (kk, i), (length, _) in lo.items():
-                if kk == k:
-                    lengths[i] = length
-            pieces = maximal_pieces(lengths, min_tokens)
-            regions = merge_pieces(pieces)
-            best = [pieces[b] for _, _, b in regions]
-            occs = self.occurrences_batch([q[s:e] for s, e in best], limit=max_docs) \
-                if max_docs else [[] for _ in best]
-            out.append([TokenSpan(s, e, lo[(k, ps)][1],
-                                  tuple(sorted({o.doc_id for o in oc}))[:max_docs], ps, pe)
-                        for (s, e, _), (ps, pe), oc in zip(regions, best, occs, strict=True)])
-        return out
+        def sources(pieces: list[list[int]]) -> list[list[int]]:
+            if not max_docs:
+                return [[] for _ in pieces]
+            return [[o.doc_id for o in oc] for oc in self.occurrences_batch(pieces, max_docs)]
+
+        return spans_by_counting(lists, min_tokens, max_docs, self.max_query_tokens,
+                                 self._counts, sources)
 
     def find_spans_ids(self, seqs: Sequence[Sequence[int] | np.ndarray], min_tokens: int = 50,
                        max_docs: int = 10) -> list[list[TokenSpan]]:
@@ -467,8 +324,12 @@ class RemoteIndex:
     # -- documents ---------------------------------------------------------------------------
 
     def _fetch(self, doc_id: int, offset: int, length: int) -> dict[str, Any]:
-        return self._run([self._query("get_doc_by_ix", doc_ix=doc_id, offset=offset,
-                                      max_disp_len=max(1, min(length, _WINDOW)))])[0]
+        ans = self._run([self._query("get_doc_by_ix", doc_ix=doc_id, offset=offset,
+                                     max_disp_len=max(1, min(length, _WINDOW)))])[0]
+        self._meta.setdefault(doc_id, _parse_meta(ans.get("metadata")))
+        if isinstance(ans.get("name"), str):
+            self._names[doc_id] = ans["name"]
+        return ans
 
     def document_tokens(self, doc_id: int) -> np.ndarray:
         if not self.extended:
@@ -504,7 +365,12 @@ class RemoteIndex:
                         meta=self.document_meta(doc_id))
 
     def doc_name(self, doc_id: int) -> str:
-        """Same labels as ``CorpusIndex.doc_name``."""
+        """The server's ``CorpusIndex.doc_name``; from search results' metadata otherwise."""
+        if self.extended:
+            if doc_id not in self._names:
+                self._fetch(doc_id, 0, 1)
+            if doc_id in self._names:
+                return self._names[doc_id]
         return doc_label(self.document_meta(doc_id), doc_id)
 
     def context(self, doc_id: int, token_offset: int, length: int,

@@ -28,7 +28,8 @@ Extensions (regurgitate's, same shape; what :class:`~regurgitate.index.remote.Re
   overlapping matches it belongs to (see ``CorpusIndex.maximal_spans``); ``max_docs`` <= 100;
 - ``occurrences``: ``occurrences`` ``[[doc_ix, token_offset], ...]`` in corpus order
   (``maxnum`` <= 1000);
-- ``get_doc_by_ix``: ``doc_ix`` with optional ``offset``/``max_disp_len``: a document's tokens.
+- ``get_doc_by_ix``: ``doc_ix`` with optional ``offset``/``max_disp_len``: a document's tokens,
+  metadata and ``name`` (``CorpusIndex.doc_name``).
 
 A JSON *array* of such objects is answered by an array of answers (at most ``MAX_BATCH``).
 Query lengths are capped at ``MAX_QUERY_TOKENS`` (infini-gram's hosted default is 500; ours
@@ -288,6 +289,7 @@ class IndexService:
         window = toks[offset:offset + disp]
         return {"doc_ix": doc_ix, "doc_len": int(toks.size), "disp_len": int(window.size),
                 "offset": offset, "metadata": json.dumps(index.document_meta(doc_ix)),
+                "name": index.doc_name(doc_ix),
                 "token_ids": np.asarray(window, dtype=np.int64).tolist()}
 
 
@@ -297,6 +299,9 @@ def make_server(service: IndexService, host: str = "127.0.0.1", port: int = 0
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body go out in two writes: without this, Nagle's algorithm holds the
+        # body until the client's delayed ACK (~40 ms per request on keep-alive connections)
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
             pass  # queries (possibly model output) are not logged
