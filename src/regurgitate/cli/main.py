@@ -20,8 +20,9 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from regurgitate.cli import index_cmd, report_cmd, scan_cmd, serve_cmd
+    from regurgitate.cli import images_cmd, index_cmd, report_cmd, scan_cmd, serve_cmd
 
+    index_cmd.index_app.command("build-images")(images_cmd.build_images)
     app.add_typer(index_cmd.index_app, name="index")
     app.command("check")(index_cmd.check)
     app.command("scan")(scan_cmd.scan)
