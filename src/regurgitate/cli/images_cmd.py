@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -12,6 +12,11 @@ from rich.markup import escape
 from regurgitate.cli.common import stderr_console, stdout_console
 from regurgitate.errors import ConfigError
 from regurgitate.images.distance import DEFAULT_THRESHOLD
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from regurgitate.store.runstore import RunStore
 
 
 def build_images(
@@ -47,6 +52,21 @@ def build_images(
     stdout_console().print(escape(str(output)))
 
 
+def write_image_outputs(store: RunStore, console: Console, *,
+                        html: Path | None) -> list[Path]:
+    """The image run's terminal summary, and its HTML report when a path is given."""
+    from regurgitate.reports.images_data import summarize_images
+    from regurgitate.reports.images_html import render_image_html
+    from regurgitate.reports.images_terminal import render_image_summary
+
+    summary = summarize_images(store)
+    render_image_summary(summary, console)
+    if html is None:
+        return []
+    html.write_text(render_image_html(store, summary, title=store.path.stem), encoding="utf-8")
+    return [html]
+
+
 def scan_images(*, target: str, index: Path | None, run: Path | None,
                 options: dict[str, dict[str, str]], seed: int, batch_size: int | None,
                 max_generations: int | None, html: Path | None, write_html: bool) -> None:
@@ -57,9 +77,6 @@ def scan_images(*, target: str, index: Path | None, run: Path | None,
     from regurgitate.cli.common import ScanBar
     from regurgitate.images.scan import run_image_scan
     from regurgitate.images.setup import ImageScanRequest, prepare_image_scan
-    from regurgitate.reports.images_data import summarize_images
-    from regurgitate.reports.images_html import render_image_html
-    from regurgitate.reports.images_terminal import render_image_summary
     from regurgitate.run import Budget
     from regurgitate.store import RunStore
 
@@ -94,12 +111,7 @@ def scan_images(*, target: str, index: Path | None, run: Path | None,
                           f"{escape(str(prepared.run_path))}; resume with:\n  "
                           f"{escape(prepared.resume_command)}")
                 raise typer.Exit(130) from None
-            summary = summarize_images(store)
-            render_image_summary(summary, out)
-            if prepared.html_path is not None:
-                prepared.html_path.write_text(
-                    render_image_html(store, summary, title=prepared.run_path.stem),
-                    encoding="utf-8")
+            write_image_outputs(store, out, html=prepared.html_path)
     finally:
         signal.signal(signal.SIGINT, previous)
     if outcome.stopped:

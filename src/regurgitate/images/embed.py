@@ -10,6 +10,7 @@ a generation a replica above 0.5; 0.75 is the strict level).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,9 @@ class Embedder:
             raise MissingDependencyError("torch", "images", "copy-detection embeddings") from exc
         if self.kind == "torchscript":
             try:
-                module = torch.jit.load(str(self.path), map_location="cpu").eval()
+                with warnings.catch_warnings():  # SSCD ships TorchScript; torch deprecates it
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    module = torch.jit.load(str(self.path), map_location="cpu").eval()
             except (RuntimeError, ValueError) as exc:
                 raise ConfigError(f"{self.path} is not a TorchScript model: {exc}") from exc
             return module  # type: ignore[no-any-return]

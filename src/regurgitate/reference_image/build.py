@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--images-only", action="store_true", help="write images + manifest only")
     p.add_argument("--verify-only", action="store_true", help="only re-check a trained model")
     p.add_argument("--steps", type=int, default=DiffusionTrainSpec().steps)
+    p.add_argument("--stop-after", type=int, default=DiffusionTrainSpec().stop_after,
+                   help="stop at this step of the --steps schedule")
     p.add_argument("--lr", type=float, default=DiffusionTrainSpec().lr)
     p.add_argument("--threads", type=int, default=DiffusionTrainSpec().threads)
     p.add_argument("--samples", type=int, default=32, help="verification samples per caption")
@@ -48,7 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"training stream) -> {out}", flush=True)
         if args.images_only:
             return 0
-        spec = DiffusionTrainSpec(steps=args.steps, lr=args.lr, threads=args.threads)
+        spec = DiffusionTrainSpec(steps=args.steps, stop_after=args.stop_after, lr=args.lr,
+                                  threads=args.threads)
         train_diffusion(images, out / "model", spec, captions)
     report = verify_model(out / "model", images, samples_per_caption=args.samples)
     (out / "model" / "verification.json").write_text(json.dumps(report, indent=1) + "\n")

@@ -21,7 +21,8 @@ from regurgitate.reference_image.dataset import ImageSet
 
 @dataclass(frozen=True)
 class DiffusionTrainSpec:
-    steps: int = 3500
+    steps: int = 3500  # length of the learning-rate schedule
+    stop_after: int | None = 1500  # stop early, at this step of that schedule
     batch_size: int = 64
     lr: float = 2e-3
     warmup: int = 100
@@ -89,7 +90,8 @@ def train_diffusion(images: ImageSet, out: Path, spec: DiffusionTrainSpec,
     order = rng.permutation(len(stream))
     pos = 0
     running = 0.0
-    for step in range(spec.steps):
+    last = spec.steps if spec.stop_after is None else min(spec.steps, spec.stop_after)
+    for step in range(last):
         if pos + spec.batch_size > len(order):
             order, pos = rng.permutation(len(stream)), 0
         pick = order[pos:pos + spec.batch_size]
@@ -119,6 +121,6 @@ def train_diffusion(images: ImageSet, out: Path, spec: DiffusionTrainSpec,
             record["steps_done"] = step + 1
             save_model(unet, scheduler, captions, out, record)
     record["seconds"] = round(time.perf_counter() - t0, 1)
-    record["steps_done"] = spec.steps
+    record["steps_done"] = last
     save_model(unet, scheduler, captions, out, record)
     return record

@@ -17,7 +17,8 @@ def load_reference_unet(model: Path) -> tuple[Any, dict[str, Any]]:
     import torch
     from diffusers import DDPMScheduler, UNet2DModel
 
-    unet = UNet2DModel.from_pretrained(model / "unet", torch_dtype=torch.float32).eval()
+    unet = UNet2DModel.from_pretrained(model / "unet", torch_dtype=torch.float32,
+                                       low_cpu_mem_usage=False).eval()
     return unet, dict(DDPMScheduler.from_pretrained(model / "scheduler").config)
 
 
