@@ -60,7 +60,8 @@ def test_unconditional_pipeline_folder(tmp_path: Path) -> None:
                             _prompt("p3", "else", 1, 3)])
     imgs = [decode(g.image or b"") for g in gens]
     assert imgs[0].shape == (8, 8, 3)
-    assert np.array_equal(imgs[0], imgs[2])  # same seed, same image, prompt ignored
+    # same seed, same image (to float noise across batch shapes), prompt ignored
+    assert np.abs(imgs[0].astype(int) - imgs[2].astype(int)).max() <= 1
     assert not np.array_equal(imgs[0], imgs[1])
 
 

@@ -10,13 +10,16 @@ from regurgitate.targets.diffusers_target import DEFAULT_STEPS, DiffusersTarget
 
 
 class ReferenceImageTarget(DiffusersTarget):
-    """The bundled class-conditioned UNet; options as for ``diffusers:`` targets."""
+    """The bundled class-conditioned UNet; options as for ``diffusers:`` targets.
+
+    One torch thread by default: the 16x16 model gains little from more, and on a CPU shared
+    with other work extra threads mostly wait on each other."""
 
     needs_location: ClassVar[bool] = False
 
     def __init__(self, device: str = "cpu", dtype: str = "float32", batch_size: int = 64,
                  steps: int = DEFAULT_STEPS, guidance_scale: float | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = 1) -> None:
         from regurgitate.reference_image.paths import model_dir
 
         super().__init__(str(model_dir()), device=device, dtype=dtype, batch_size=batch_size,
