@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from regurgitate.detectors.base import Item
+from regurgitate.detectors.base import NO_PRIOR, Item
 from regurgitate.detectors.membership import (
     MembershipDetector,
     min_k,
@@ -115,16 +115,17 @@ def test_detector_uses_target_logprobs_else_scorer():
         Item(2, p, Generation("p", "aaab")),
         Item(3, p, Generation("p", "", error="failed")),
     ]
-    assert [f.generation_id for f in MembershipDetector().detect(items)] == [1]
+    assert [f.generation_id for f in MembershipDetector().detect(items, NO_PRIOR)] == [1]
     scorer = UnigramScorer("aaaaaaab")
-    found = MembershipDetector(scorer=scorer, reference=scorer, lowercase=True).detect(items)
+    detector = MembershipDetector(scorer=scorer, reference=scorer, lowercase=True)
+    found = detector.detect(items, NO_PRIOR)
     assert [f.generation_id for f in found] == [1, 2]
     f1, f2 = found
     assert f1.kind == "membership" and f1.score is None
-    assert f1.data["loss"] == pytest.approx(2.0) and f1.data["min_k_plus_plus"] is None
-    assert f1.data["tokens"] == 2
-    assert f2.data["min_k_plus_plus"] is not None
-    assert f2.data["reference_ratio"] == pytest.approx(1.0)
-    assert f2.data["lowercase_ratio"] == pytest.approx(1.0)
+    assert f1.payload.loss == pytest.approx(2.0) and f1.payload.min_k_plus_plus is None
+    assert f1.payload.tokens == 2
+    assert f2.payload.min_k_plus_plus is not None
+    assert f2.payload.reference_ratio == pytest.approx(1.0)
+    assert f2.payload.lowercase_ratio == pytest.approx(1.0)
     with pytest.raises(ConfigError):
         MembershipDetector(lowercase=True)

@@ -6,9 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-# the image detectors speak the typed-findings contract (branch `contract`, issue 8)
-pytest.importorskip("regurgitate.findings")
 import torch
 
 from regurgitate.detectors.base import NO_PRIOR

@@ -7,11 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
-
-# the image detectors speak the typed-findings contract (branch `contract`, issue 8)
-pytest.importorskip("regurgitate.findings")
 
 from regurgitate.cli.main import main
 from regurgitate.reports.images_data import summarize_images

@@ -15,9 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-# the image detectors speak the typed-findings contract (branch `contract`, issue 8)
-pytest.importorskip("regurgitate.findings")
-
 from regurgitate.cli.main import main
 from regurgitate.images.distance import tiled_l2
 from regurgitate.images.imageio import decode, sha256

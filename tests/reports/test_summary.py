@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from regurgitate.findings import VerbatimSpan
 from regurgitate.reports import compute_summary, summary_to_dict
 from regurgitate.reports.summary import OVERALL, memorized_tokens
 from regurgitate.types import Finding
@@ -102,8 +103,8 @@ def test_extrapolation_numbers(summary):
 
 
 def test_memorized_tokens_scales_overlaps_by_characters():
-    a = Finding(1, "verbatim", "verbatim", 0, 100, 50.0, {"tokens": 50})
-    b = Finding(1, "verbatim", "verbatim", 50, 150, 50.0, {"tokens": 50})
+    a = Finding(1, "verbatim", VerbatimSpan(tokens=50, count=1, text=""), 0, 100, 50.0)
+    b = Finding(1, "verbatim", VerbatimSpan(tokens=50, count=1, text=""), 50, 150, 50.0)
     assert memorized_tokens([a, b]) == 75
     assert memorized_tokens([a]) == 50 and memorized_tokens([]) == 0
 

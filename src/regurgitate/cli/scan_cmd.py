@@ -88,7 +88,7 @@ def scan(
                 with ScanBar(err) as bar:
                     outcome = run_scan(
                         store=store, spec=prepared.spec, target=tgt, attacks=prepared.attacks,
-                        detectors=prepared.make_detectors(store), index=prepared.index,
+                        detectors=prepared.detectors, index=prepared.index,
                         seed=seed, batch_size=batch_size, budget=budget, progress=bar,
                         should_stop=stop.is_set,
                     )

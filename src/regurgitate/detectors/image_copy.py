@@ -8,7 +8,6 @@ the threshold (id, caption, distances, duplicate counts) and the nearest ``k`` f
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -85,6 +84,5 @@ def describe(index: ImageIndex) -> dict[str, Any]:
             heldout += 1
             continue
         by_count[str(count)] = by_count.get(str(count), 0) + 1
-    return json.loads(json.dumps({"path": str(index.path), "images": len(index),
-                                  "threshold": index.threshold, "by_count": by_count,
-                                  "heldout": heldout, "size": index.size}))
+    return {"path": str(index.path), "images": len(index), "threshold": index.threshold,
+            "by_count": by_count, "heldout": heldout, "size": index.size}

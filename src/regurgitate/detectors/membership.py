@@ -27,15 +27,16 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from regurgitate.detectors.base import Detector, Item
+from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.detectors.scoring import Scorer, TokenScores
 from regurgitate.errors import ConfigError
-from regurgitate.types import Finding
+from regurgitate.findings import Finding, MembershipSignals
+from regurgitate.options import parse_options
 
 LOGPROB_FLOOR = -100.0
 
@@ -128,7 +129,7 @@ def oriented(name: str, value: float) -> float:
 
 class MembershipDetector(Detector):
     """A ``membership`` finding per generation with token scores (``score`` None, the signals
-    in ``data``).
+    in a :class:`~regurgitate.findings.MembershipSignals` payload).
 
     Token scores come from the generation (``token_ids`` and ``logprobs`` from the target) or,
     when it has none, from ``scorer`` (which also gives min-k%++). With ``lowercase=True`` the
@@ -149,7 +150,12 @@ class MembershipDetector(Detector):
         self.lowercase = lowercase
         self.k = k
 
-    def detect(self, items: Sequence[Item]) -> list[Finding]:
+    @classmethod
+    def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> MembershipDetector:
+        opts = parse_options(_membership_options, options, owner="detector 'membership'")
+        return cls(k=float(opts.get("k", 0.2)))
+
+    def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         live = [it for it in items if it.generation.ok and it.generation.text]
         texts = [it.generation.text for it in live]
         own: list[TokenScores | None] = []
@@ -169,14 +175,17 @@ class MembershipDetector(Detector):
         ref = self._maybe(self.reference, texts)
         out: list[Finding] = []
         for i, it in enumerate(live):
-            sc = own[i]
-            if sc is None or not sc.logprobs:
+            scores = own[i]
+            if scores is None or not scores.logprobs:
                 continue
-            data: dict[str, Any] = signals(texts[i], sc, k=self.k, lowercase=lower[i],
-                                           reference=ref[i])
-            data["tokens"] = len(sc.logprobs)
+            sig = signals(texts[i], scores, k=self.k, lowercase=lower[i], reference=ref[i])
+            payload = MembershipSignals(
+                loss=sig["loss"], perplexity=sig["perplexity"], zlib=sig["zlib"],
+                min_k=sig["min_k"],
+                lowercase_ratio=sig["lowercase_ratio"], reference_ratio=sig["reference_ratio"],
+                min_k_plus_plus=sig["min_k_plus_plus"], tokens=len(scores.logprobs))
             out.append(Finding(generation_id=it.generation_id, detector=self.name,
-                               kind="membership", score=None, data=data))
+                               score=None, payload=payload))
         return out
 
     @staticmethod
@@ -184,3 +193,8 @@ class MembershipDetector(Detector):
         if scorer is None:
             return [None] * len(texts)
         return list(scorer.score(texts))
+
+
+def _membership_options(*, k: float = 0.2) -> None:
+    """The options of the ``membership`` detector: ``k``, the fraction of lowest-scored
+    tokens min-k% averages."""

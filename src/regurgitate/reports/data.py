@@ -11,9 +11,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from regurgitate.detectors.base import Item
 from regurgitate.errors import StoreError
-from regurgitate.types import Finding, RunSpec
+from regurgitate.types import Finding, Item, RunSpec
 
 #: meta keys copied from the store into ``RunData.extra`` when present
 META_KEYS: tuple[str, ...] = ("status", "started_at", "finished_at")

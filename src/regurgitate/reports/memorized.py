@@ -6,10 +6,11 @@ The only module of ``reports`` that depends on the detectors' merging rule
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from regurgitate.types import Finding
+from regurgitate.findings import Finding, VerbatimSpan
 
 DEFAULT_FACTORS: tuple[int, ...] = (1, 2, 5, 10)
 
@@ -44,26 +45,19 @@ class Extrapolation:
     method: str = "Chao1 + smoothed Good-Toulmin"
 
 
-def _span_text(finding: Finding, texts: dict[int, str]) -> str:
-    text = finding.data.get("text")
-    if isinstance(text, str) and text:
-        return text
+def _span_text(finding: Finding, span: VerbatimSpan, texts: dict[int, str]) -> str:
+    if span.text:
+        return span.text
     gen = texts.get(finding.generation_id, "")
     if finding.start is not None and finding.end is not None:
         return gen[finding.start : finding.end]
     return ""
 
 
-def _source_names(finding: Finding) -> list[str]:
-    names: list[str] = []
-    for src in finding.data.get("sources") or ():
-        name = src.get("name") if isinstance(src, dict) else None
-        if name is None and isinstance(src, dict) and src.get("doc_id") is not None:
-            name = f"doc {src['doc_id']}"
-        if name is not None:
-            names.append(str(name))
+def _source_names(span: VerbatimSpan) -> list[str]:
+    names = [src.name if src.name is not None else f"doc {src.doc_id}" for src in span.sources]
     if not names:
-        names = [f"doc {d}" for d in finding.data.get("documents") or ()]
+        names = [f"doc {d}" for d in span.documents]
     return names
 
 
@@ -80,23 +74,24 @@ def unique_memorized(
 
     verbatim: list[Finding] = []
     for f in findings:
-        if f.kind != "verbatim":
+        span = f.payload_as(VerbatimSpan)
+        if span is None:
             continue
-        text = _span_text(f, texts)
-        if text and f.data.get("text") != text:
-            f = replace(f, data={**f.data, "text": text})
+        text = _span_text(f, span, texts)
+        if text and span.text != text:
+            f = replace(f, payload=replace(span, text=text))
         if text:
             verbatim.append(f)
-    by_gen: dict[int, list[Finding]] = {}
+    by_gen: dict[int, list[VerbatimSpan]] = {}
     for f in verbatim:
-        by_gen.setdefault(f.generation_id, []).append(f)
+        by_gen.setdefault(f.generation_id, []).append(typing.cast(VerbatimSpan, f.payload))
     seqs = []
     for u in unique_sequences(verbatim):
         names: list[str] = []
         for gid in u.generation_ids:
-            for f in by_gen.get(gid, ()):
-                if str(f.data["text"]) in u.text:
-                    names += [n for n in _source_names(f) if n not in names]
+            for span in by_gen.get(gid, ()):
+                if span.text in u.text:
+                    names += [n for n in _source_names(span) if n not in names]
         seqs.append(MemorizedSequence(
             text=u.text, tokens=u.tokens, corpus_count=u.corpus_count, frequency=u.generations,
             generation_ids=tuple(u.generation_ids), sources=tuple(names),

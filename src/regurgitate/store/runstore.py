@@ -30,11 +30,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from regurgitate.detectors.base import Item
 from regurgitate.errors import StoreError
+from regurgitate.findings import Finding
 from regurgitate.store import codec
 from regurgitate.store.schema import migrate
-from regurgitate.types import Finding, Generation, GenerationSettings, Prompt, RunSpec
+from regurgitate.types import Generation, GenerationSettings, Item, Prompt, RunSpec
 
 _PAGE = 500
 _SECRET_KEYS = {"key", "token", "authorization", "password", "secret", "apikey", "api_key",
@@ -277,9 +277,6 @@ class RunStore:
             args = (attack,)
         return [_prompt(r) for r in self._conn.execute(sql + " ORDER BY p.rowid", args)]
 
-    def prompt_count(self) -> int:
-        return int(self._conn.execute("SELECT count(*) FROM prompts").fetchone()[0])
-
     # ------------------------------------------------------------------------ generations
 
     def add_generations(self, gens: Sequence[Generation]) -> list[int]:
@@ -347,6 +344,20 @@ class RunStore:
             raise StoreError(f"{self.path} has no generation {generation_id}")
         return _item(row)
 
+    def items(self, generation_ids: Sequence[int]) -> list[Item]:
+        """The generations with these ids (with their prompts), in the order asked, read
+        with one query (up to ``_PAGE`` ids)."""
+        ids = [int(i) for i in generation_ids]
+        if len(ids) > _PAGE:
+            return [it for k in range(0, len(ids), _PAGE) for it in self.items(ids[k:k + _PAGE])]
+        marks = ",".join("?" * len(ids))
+        rows = self._conn.execute(_ITEM_SQL + f" WHERE g.id IN ({marks})", ids).fetchall()
+        found = {int(r[0]): _item(r) for r in rows}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise StoreError(f"{self.path} has no generation(s) {missing[:10]}")
+        return [found[i] for i in ids]
+
     # --------------------------------------------------------------------------- findings
 
     def add_findings(
@@ -364,6 +375,7 @@ class RunStore:
                 raise StoreError(
                     f"finding from detector {f.detector!r} stored as {detector!r}"
                 )
+        encoded = [codec.encode_payload(f.payload) for f in findings]
         at = now()
         ordered = sorted(targets)
         with self._tx() as conn:
@@ -385,10 +397,10 @@ class RunStore:
                 ) from exc
             conn.executemany(
                 "INSERT INTO findings (generation_id, detector, kind, start_char, end_char,"
-                " score, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(int(f.generation_id), detector, f.kind, _opt_int(f.start), _opt_int(f.end),
-                  _opt_float(f.score), codec.dumps(f.data, f"data of a {f.kind} finding"))
-                 for f in findings],
+                " score, data, payload_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(int(f.generation_id), detector, kind, _opt_int(f.start), _opt_int(f.end),
+                  _opt_float(f.score), data, version)
+                 for f, (kind, version, data) in zip(findings, encoded, strict=True)],
             )
 
     def _has_generation(self, generation_id: int) -> bool:
@@ -406,9 +418,11 @@ class RunStore:
 
     def findings(
         self, *, kind: str | None = None, detector: str | None = None,
-        generation_id: int | None = None,
+        generation_id: int | None = None, generation_ids: Sequence[int] | None = None,
+        detectors: Sequence[str] | None = None,
     ) -> Iterator[Finding]:
-        """Stored findings, filtered, in (generation, insertion) order."""
+        """Stored findings, filtered, in insertion order. ``generation_ids`` and
+        ``detectors`` select several at once (one query a page)."""
         where: list[str] = []
         args: list[Any] = []
         for column, value in (("kind", kind), ("detector", detector),
@@ -416,19 +430,26 @@ class RunStore:
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
+        for column, selected in (("generation_id", generation_ids), ("detector", detectors)):
+            if selected is not None:
+                chosen: list[Any] = list(selected)
+                if not chosen:
+                    return
+                where.append(f"{column} IN ({','.join('?' * len(chosen))})")
+                args.extend(chosen)
         last = 0
         while True:
             clause = " AND ".join(["id > ?", *where])
             rows = self._conn.execute(
-                "SELECT id, generation_id, detector, kind, start_char, end_char, score, data"
-                f" FROM findings WHERE {clause} ORDER BY id LIMIT {_PAGE}",
+                "SELECT id, generation_id, detector, kind, start_char, end_char, score, data,"
+                f" payload_version FROM findings WHERE {clause} ORDER BY id LIMIT {_PAGE}",
                 [last, *args],
             ).fetchall()
             if not rows:
                 return
             for r in rows:
-                yield Finding(generation_id=r[1], detector=r[2], kind=r[3], start=r[4],
-                              end=r[5], score=r[6], data=codec.loads(r[7]))
+                yield Finding(generation_id=r[1], detector=r[2], start=r[4], end=r[5],
+                              score=r[6], payload=codec.decode_payload(r[3], r[8], r[7]))
             last = rows[-1][0]
 
     # ------------------------------------------------------------------------ meta, stats

@@ -95,7 +95,12 @@ MIGRATIONS: tuple[str, ...] = (
         at TEXT NOT NULL
     );
     """,
-    # 3: generated images, content-addressed (one copy of identical bytes), per generation
+    # 3: typed finding payloads: the version of each finding's payload (0 = the free-form
+    # dict written by regurgitate 0.1.0, whose keys the version-1 payloads kept)
+    """
+    ALTER TABLE findings ADD COLUMN payload_version INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 4: generated images, content-addressed (one copy of identical bytes), per generation
     """
     CREATE TABLE blobs (
         sha256 TEXT PRIMARY KEY,
