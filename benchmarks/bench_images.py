@@ -30,15 +30,14 @@ def pictures(n: int, size: int, seed: int) -> np.ndarray:
                      for k in knots])
 
 
-def bench_generation(gens: int, steps: int, batch: int) -> None:
+def bench_generation(gens: int, steps: int, batch: int, threads: int) -> None:
     import torch
 
     from regurgitate.reference_image.paths import model_dir
     from regurgitate.targets.diffusers_target import DiffusersTarget
     from regurgitate.types import GenerationSettings, Prompt
 
-    torch.set_num_threads(2)
-    target = DiffusersTarget(str(model_dir()), batch_size=batch, steps=steps)
+    target = DiffusersTarget(str(model_dir()), batch_size=batch, steps=steps, threads=threads)
     prompts = [Prompt(id=str(i), attack="bench", text=target.captions[i % len(target.captions)],
                       settings=GenerationSettings(seed=i), meta={"steps": steps})
                for i in range(gens)]
@@ -47,7 +46,8 @@ def bench_generation(gens: int, steps: int, batch: int) -> None:
     out = target.generate(prompts)
     dt = time.perf_counter() - t0
     assert all(g.ok for g in out)
-    print(f"generation: {gens} images of 16x16, {steps} DDIM steps, batch {batch}: "
+    print(f"generation: {gens} images of 16x16, {steps} DDIM steps, batch {batch}, "
+          f"{torch.get_num_threads()} thread(s): "
           f"{dt:.1f} s, {gens / dt:.1f} images/s")
 
 
@@ -90,11 +90,12 @@ def main() -> None:
     ap.add_argument("--gens", type=int, default=128)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads for generation")
     ap.add_argument("--skip-generation", action="store_true")
     args = ap.parse_args()
     bench_index(args.images, args.size, args.queries)
     if not args.skip_generation:
-        bench_generation(args.gens, args.steps, args.batch)
+        bench_generation(args.gens, args.steps, args.batch, args.threads)
 
 
 if __name__ == "__main__":

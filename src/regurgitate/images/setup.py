@@ -2,7 +2,7 @@
 
 Defaults: ``--target reference-image`` alone indexes the bundled training images (cached by
 content hash, first run only), runs the Carlini attack with 32 seeds per caption, the
-extracted-copy detector and the clique detector (k = 5 of 32), and writes
+extracted-copy detector and the clique detector (k = 3 of 32), and writes
 ``regurgitate-out/reference-image.db`` and ``.html``.
 """
 
@@ -160,7 +160,7 @@ def prepare_image_scan(req: ImageScanRequest, note: Callable[[str], None]) -> Pr
     if index.embeddings is not None:
         sim_opts = {k: float(v) for k, v in opts.get("image_similarity", {}).items()}
         detectors.append(ImageSimilarityDetector(index, **sim_opts))
-    clique_opts: dict[str, Any] = {"k": 5 if is_ref else 10, "threshold": index.threshold,
+    clique_opts: dict[str, Any] = {"k": 3 if is_ref else 10, "threshold": index.threshold,
                                    "size": index.size, "grid": int(index.meta["grid"])}
     clique_opts.update({k: _typed(v) for k, v in opts.get("image_clique", {}).items()})
     clique = ImageCliqueDetector(**clique_opts)
