@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: scan test test-slow lint bench install browser
+.PHONY: scan scan-images test test-slow lint bench install browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,10 @@ browser:
 
 scan: $(STAMP)
 	$(BIN)/regurgitate scan
+
+# the second default: the bundled tiny diffusion model against its own training images
+scan-images: $(STAMP)
+	$(BIN)/regurgitate scan --target reference-image
 
 test: $(STAMP) browser
 	$(BIN)/ruff check src tests benchmarks

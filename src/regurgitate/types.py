@@ -72,6 +72,8 @@ class Generation:
     completion_tokens: int | None = None
     elapsed_s: float = 0.0
     error: str | None = None
+    #: an image target's output, PNG-encoded (stored content-addressed in the run store)
+    image: bytes | None = None
 
     @property
     def ok(self) -> bool:

@@ -24,6 +24,7 @@ def _register() -> None:
     from regurgitate.cli import (
         check_cmd,
         dedup_cmd,
+        images_cmd,
         index_cmd,
         index_serve,
         index_shard_cmd,
@@ -34,6 +35,7 @@ def _register() -> None:
 
     index_cmd.index_app.command("serve")(index_serve.serve)
     index_cmd.index_app.command("build-sharded")(index_shard_cmd.build_sharded)
+    index_cmd.index_app.command("build-images")(images_cmd.build_images)
     app.add_typer(index_cmd.index_app, name="index")
     app.command("check")(check_cmd.check)
     app.command("dedup")(dedup_cmd.dedup)

@@ -34,6 +34,11 @@ def write_outputs(store: RunStore, console: Console, *, html: Path | None) -> li
     """Terminal summary, and the HTML report when a path is given."""
     from regurgitate.reports import compute_summary, load_run, render_summary, write_html_report
 
+    if store.get_meta("image_index") is not None:  # an image run (regurgitate.images)
+        from regurgitate.cli.images_cmd import write_image_outputs
+
+        return write_image_outputs(store, console, html=html)
+
     run = load_run(store)  # type: ignore[arg-type]  # RunStore.spec() may be None
     summary = compute_summary(run)
     render_summary(summary, console)

@@ -25,7 +25,8 @@ from regurgitate.untrusted import visible
 
 def scan(
     target: Annotated[str | None, typer.Option(
-        help="reference | hf:PATH_OR_ID | openai:URL?model=NAME | vllm:MODEL "
+        help="reference | hf:PATH_OR_ID | openai:URL?model=NAME | vllm:MODEL | "
+             "reference-image | diffusers:DIR_OR_ID | images:DIR "
              "(default: the bundled reference model)")] = None,
     attack: Annotated[str | None, typer.Option(
         help="comma-separated attacks: divergence, corpus-prompts, discoverable, sample-rank")
@@ -64,6 +65,14 @@ def scan(
     With no arguments: the bundled reference model and corpus, default attacks, a run in
     ./regurgitate-out/ and an HTML report next to it.
     """
+    from regurgitate.images.spec import is_image_target
+
+    if is_image_target(target):  # diffusion models and recorded images: the image scan
+        from regurgitate.cli.images_cmd import scan_images
+
+        return scan_images(target=str(target), index=index, run=run,
+                           options=parse_options(set_ or []), seed=seed, batch_size=batch_size,
+                           max_generations=max_generations, html=html, write_html=not no_html)
     from regurgitate.cli.report_cmd import write_outputs
     from regurgitate.run import Budget, run_scan
     from regurgitate.scan_setup import ScanRequest, prepare_scan

@@ -2,6 +2,7 @@
 
 Columns: ``generation_id``, ``prompt_id``, ``attack``, ``prompt``, ``text``,
 ``finish_reason``, ``prompt_tokens``, ``completion_tokens``, ``elapsed_s``, ``error`` and
+``image_sha256``/``image_path`` (image runs: the PNGs are written to ``OUT.images/``) and
 ``findings``: a list of ``{detector, kind, start, end, score, data}`` (``data``: the fields of
 the finding's typed payload, see :mod:`regurgitate.findings`). In JSON lines ``data``
 is an object; in Parquet it is a JSON string (its keys differ between detectors).
@@ -11,6 +12,7 @@ run database (:mod:`regurgitate.safe_paths`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +27,9 @@ FORMATS = ("jsonl", "parquet")
 _BATCH = 1000
 
 
-def export_rows(store: RunStore) -> Iterator[dict[str, Any]]:
-    """The export rows of a run, in generation id order."""
+def export_rows(store: RunStore, image_dir: Path | None = None) -> Iterator[dict[str, Any]]:
+    """The export rows of a run, in generation id order. Generated images are written to
+    ``image_dir`` as ``SHA256.png`` (``image_path`` is relative to its parent)."""
     findings: dict[int, list[dict[str, Any]]] = {}
     for f in store.findings():
         findings.setdefault(f.generation_id, []).append({
@@ -46,8 +49,22 @@ def export_rows(store: RunStore) -> Iterator[dict[str, Any]]:
             "completion_tokens": g.completion_tokens,
             "elapsed_s": g.elapsed_s,
             "error": g.error,
+            **_image_fields(g.image, image_dir),
             "findings": findings.get(item.generation_id, []),
         }
+
+
+def _image_fields(image: bytes | None, image_dir: Path | None) -> dict[str, Any]:
+    if image is None:
+        return {"image_sha256": None, "image_path": None}
+    digest = hashlib.sha256(image).hexdigest()
+    if image_dir is None:
+        return {"image_sha256": digest, "image_path": None}
+    image_dir.mkdir(parents=True, exist_ok=True)
+    path = image_dir / f"{digest}.png"
+    if not path.exists():
+        path.write_bytes(image)
+    return {"image_sha256": digest, "image_path": f"{image_dir.name}/{path.name}"}
 
 
 def export_run(store: RunStore, out: Path | str, fmt: Literal["jsonl", "parquet"]) -> int:
@@ -58,16 +75,21 @@ def export_run(store: RunStore, out: Path | str, fmt: Literal["jsonl", "parquet"
     if not out.parent.is_dir():
         raise StoreError(f"cannot write {out}: directory {out.parent} does not exist",
                          hint=f"create it first: mkdir -p {out.parent}")
+    images = out.with_name(f"{out.name}.images") if _has_images(store) else None
     writer = _write_jsonl if fmt == "jsonl" else _write_parquet
     # never over the run database (or any SQLite file), never through a symlink, atomic
-    return write_atomically(out, lambda tmp: writer(store, tmp), protect=[store.path],
+    return write_atomically(out, lambda tmp: writer(store, tmp, images), protect=[store.path],
                             what="export")
 
 
-def _write_jsonl(store: RunStore, path: Path) -> int:
+def _has_images(store: RunStore) -> bool:
+    return store.get_meta("image_index") is not None  # set by image scans
+
+
+def _write_jsonl(store: RunStore, path: Path, images: Path | None) -> int:
     n = 0
     with path.open("w", encoding="utf-8") as fh:
-        for row in export_rows(store):
+        for row in export_rows(store, images):
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             n += 1
     return n
@@ -85,11 +107,12 @@ def _parquet_schema() -> Any:
         ("prompt", pa.string()), ("text", pa.string()), ("finish_reason", pa.string()),
         ("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()),
         ("elapsed_s", pa.float64()), ("error", pa.string()),
+        ("image_sha256", pa.string()), ("image_path", pa.string()),
         ("findings", pa.list_(finding)),
     ])
 
 
-def _write_parquet(store: RunStore, path: Path) -> int:
+def _write_parquet(store: RunStore, path: Path, images: Path | None) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -97,7 +120,7 @@ def _write_parquet(store: RunStore, path: Path) -> int:
     n = 0
     batch: list[dict[str, Any]] = []
     with pq.ParquetWriter(path, schema) as writer:
-        for row in export_rows(store):
+        for row in export_rows(store, images):
             row["findings"] = [
                 {**f, "data": json.dumps(f["data"], ensure_ascii=False)} for f in row["findings"]
             ]

@@ -23,6 +23,7 @@ Guarantees:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -304,7 +305,7 @@ class RunStore:
                 if n_tokens is None:
                     n_tokens = len(g.token_ids) if g.token_ids is not None else 0
                 try:
-                    conn.execute(
+                    cur = conn.execute(
                         "INSERT INTO generations (prompt_id, ok, text, token_ids, logprobs,"
                         " finish_reason, prompt_tokens, completion_tokens, n_tokens, elapsed_s,"
                         " error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -331,6 +332,8 @@ class RunStore:
                     "SELECT id FROM generations WHERE prompt_id = ?", (g.prompt_id,)
                 ).fetchone()
                 ids.append(int(row[0]))
+                if g.image is not None and cur.rowcount:  # not when an ok row was kept
+                    _store_image(conn, int(row[0]), g.image)
         return ids
 
     def generations(self, *, attack: str | None = None, ok_only: bool = True) -> Iterator[Item]:
@@ -528,8 +531,20 @@ def collect_stats(conn: sqlite3.Connection) -> dict[str, Any]:
 _ITEM_SQL = (
     "SELECT g.id, p.id, p.attack, p.text, p.messages, p.settings, p.meta,"
     " g.text, g.token_ids, g.logprobs, g.finish_reason, g.prompt_tokens, g.completion_tokens,"
-    " g.elapsed_s, g.error FROM generations g JOIN prompts p ON p.id = g.prompt_id"
+    " g.elapsed_s, g.error, b.data FROM generations g JOIN prompts p ON p.id = g.prompt_id"
+    " LEFT JOIN generation_images gi ON gi.generation_id = g.id"
+    " LEFT JOIN blobs b ON b.sha256 = gi.sha256"
 )
+
+
+def _store_image(conn: sqlite3.Connection, generation_id: int, png: bytes) -> None:
+    """Keep a generated image once by its SHA-256 and point the generation at it."""
+    digest = hashlib.sha256(png).hexdigest()
+    conn.execute("INSERT INTO blobs (sha256, media_type, size, data) VALUES (?, 'image/png', ?, ?)"
+                 " ON CONFLICT (sha256) DO NOTHING", (digest, len(png), png))
+    conn.execute("INSERT INTO generation_images (generation_id, sha256) VALUES (?, ?)"
+                 " ON CONFLICT (generation_id) DO UPDATE SET sha256 = excluded.sha256",
+                 (generation_id, digest))
 
 
 def _opt_int(value: Any) -> int | None:
@@ -562,5 +577,6 @@ def _item(r: Sequence[Any]) -> Item:
         prompt_id=prompt.id, text=r[7], token_ids=codec.decode_ids(r[8]),
         logprobs=codec.decode_floats(r[9]), finish_reason=r[10], prompt_tokens=r[11],
         completion_tokens=r[12], elapsed_s=r[13], error=r[14],
+        image=None if r[15] is None else bytes(r[15]),
     )
     return Item(generation_id=int(r[0]), prompt=prompt, generation=gen)

@@ -100,6 +100,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE findings ADD COLUMN payload_version INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: generated images, content-addressed (one copy of identical bytes), per generation
+    """
+    CREATE TABLE blobs (
+        sha256 TEXT PRIMARY KEY,
+        media_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        data BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE generation_images (
+        generation_id INTEGER PRIMARY KEY REFERENCES generations (id) ON DELETE CASCADE,
+        sha256 TEXT NOT NULL REFERENCES blobs (sha256)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,67 @@
+"""Carlini et al.'s extraction attack on diffusion models: many seeds for duplicated captions.
+
+"Extracting Training Data from Diffusion Models" (2023) generated hundreds of images for each of
+the training captions whose images were most duplicated, then looked for generations that are
+near-copies of a training image (or, without the training set, for cliques of near-identical
+generations). This attack asks ``per_caption`` images, each with its own seed, for each of the
+``captions`` most duplicated captions of the training-image index (all of them with 0).
+Prompt ids and seeds depend only on the caption and the position, so a scan resumes exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from regurgitate.attacks.base import Attack, AttackContext
+from regurgitate.errors import ConfigError
+from regurgitate.types import GenerationSettings, Prompt
+
+
+def caption_key(caption: str) -> str:
+    return hashlib.sha256(caption.encode("utf-8")).hexdigest()[:12]
+
+
+def image_index_of(ctx: AttackContext) -> Any:
+    """The scan's training-image index (duck-typed: it ranks captions), or None."""
+    index = getattr(ctx, "image_index", None) or getattr(ctx, "index", None)
+    return index if hasattr(index, "caption_ranking") else None
+
+
+@dataclass(frozen=True)
+class CarliniAttack(Attack):
+    """N generations per caption, most duplicated captions first."""
+
+    name: str = "carlini"
+    per_caption: int = 16
+    captions: int = 0
+    steps: int = 50
+    guidance_scale: float | None = None
+    seed: int = 0
+
+    def prompts(self, ctx: AttackContext) -> list[Prompt]:
+        index = image_index_of(ctx)
+        if index is None:
+            raise ConfigError("the carlini attack needs a training-image index",
+                              hint="pass --image-index DIR (regurgitate index build-images)")
+        if self.per_caption < 1:
+            raise ConfigError("carlini.per_caption must be at least 1")
+        ranking: list[tuple[str, int]] = index.caption_ranking()
+        if self.captions > 0:
+            ranking = ranking[:self.captions]
+        meta_base: dict[str, Any] = {"steps": self.steps}
+        if self.guidance_scale is not None:
+            meta_base["guidance_scale"] = self.guidance_scale
+        out: list[Prompt] = []
+        for rank, (caption, count) in enumerate(ranking):
+            key = caption_key(caption)
+            base = int(key[:8], 16)
+            for i in range(self.per_caption):
+                seed = (base + 7919 * i + 104729 * (self.seed + ctx.seed)) % (2**31 - 1)
+                settings = GenerationSettings(max_new_tokens=0, seed=seed, logprobs=False)
+                out.append(Prompt(id=f"{self.name}:{key}:{i}", attack=self.name, text=caption,
+                                  settings=settings,
+                                  meta={**meta_base, "caption_count": count,
+                                        "caption_rank": rank, "sample": i}))
+        return out

@@ -1,0 +1,124 @@
+"""`regurgitate index build-images` and the image branch of `regurgitate scan`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from regurgitate.cli.common import stderr_console, stdout_console
+from regurgitate.errors import ConfigError
+from regurgitate.images.distance import DEFAULT_THRESHOLD
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from regurgitate.store.runstore import RunStore
+
+
+def build_images(
+    source: Annotated[Path, typer.Argument(help="a folder with captions.jsonl/captions.csv, "
+                                           "or an image-text Parquet file")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="index directory to create")],
+    size: Annotated[int, typer.Option(help="images are compared at SIZE x SIZE")] = 64,
+    threshold: Annotated[float, typer.Option(help="extraction threshold, tiled L2 (Carlini "
+                                             "et al.: 0.15)")] = DEFAULT_THRESHOLD,
+    embed: Annotated[str | None, typer.Option(help="copy-detection model from a local path: "
+                                              "torchscript:SSCD.pt or clip:DIR")] = None,
+    embed_size: Annotated[int, typer.Option(help="input size of the embedding model")] = 288,
+    force: Annotated[bool, typer.Option(help="replace an existing index")] = False,
+) -> None:
+    """Index training images for the image detectors (tiled L2, pHash, optional SSCD/CLIP)."""
+    from regurgitate.images.embed import Embedder
+    from regurgitate.images.index import IndexSettings, build_image_index
+    from regurgitate.images.sources import read_source
+
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        if not force:
+            raise ConfigError(f"{output} already exists",
+                              hint="pass --force to replace it, or choose another --output")
+        shutil.rmtree(output)
+    embedder = Embedder(embed, size=embed_size) if embed else None
+    factor = 4 if size % 4 == 0 and size >= 16 else 1
+    meta = build_image_index(read_source(source), output,
+                             IndexSettings(size=size, retrieval_factor=factor,
+                                           threshold=threshold), embedder=embedder)
+    stderr_console().print(
+        f"indexed {meta['images']:,} images ({meta['captions']:,} captions) in "
+        f"{meta['build_seconds']:.1f}s -> {escape(str(output))}")
+    stdout_console().print(escape(str(output)))
+
+
+def write_image_outputs(store: RunStore, console: Console, *,
+                        html: Path | None) -> list[Path]:
+    """The image run's terminal summary, and its HTML report when a path is given."""
+    from regurgitate.reports.images_data import summarize_images
+    from regurgitate.reports.images_html import render_image_html
+    from regurgitate.reports.images_terminal import render_image_summary
+
+    summary = summarize_images(store)
+    render_image_summary(summary, console)
+    if html is None:
+        return []
+    html.write_text(render_image_html(store, summary, title=store.path.stem), encoding="utf-8")
+    return [html]
+
+
+def scan_images(*, target: str, index: Path | None, run: Path | None,
+                options: dict[str, dict[str, str]], seed: int, batch_size: int | None,
+                max_generations: int | None, html: Path | None, write_html: bool) -> None:
+    """The image branch of ``regurgitate scan`` (a diffusion target, or recorded images)."""
+    import signal
+    import threading
+
+    from regurgitate.cli.common import ScanBar
+    from regurgitate.images.scan import run_image_scan
+    from regurgitate.images.setup import ImageScanRequest, prepare_image_scan
+    from regurgitate.run import Budget
+    from regurgitate.store import RunStore
+
+    out = stdout_console()
+    err = stderr_console()
+    prepared = prepare_image_scan(
+        ImageScanRequest(target=target, index=index, run=run, options=options, seed=seed,
+                         html=html, write_html=write_html),
+        note=lambda m: err.print(escape(m)))
+    stop = threading.Event()
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if stop.is_set():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        stop.set()
+        err.print("[yellow]stopping after the current batch (Ctrl-C again to abort it)...[/]")
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        with RunStore.open(prepared.run_path) as store, prepared.target as tgt:
+            try:
+                with ScanBar(err) as bar:
+                    outcome = run_image_scan(
+                        store=store, spec=prepared.spec, target=tgt, attacks=prepared.attacks,
+                        detectors=prepared.detectors, index=prepared.index,
+                        clique=prepared.clique, seed=seed, batch_size=batch_size,
+                        budget=Budget(max_generations=max_generations), progress=bar,
+                        should_stop=stop.is_set)
+            except KeyboardInterrupt:
+                err.print(f"[yellow]interrupted.[/] Finished images are saved in "
+                          f"{escape(str(prepared.run_path))}; resume with:\n  "
+                          f"{escape(prepared.resume_command)}")
+                raise typer.Exit(130) from None
+            write_image_outputs(store, out, html=prepared.html_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if outcome.stopped:
+        err.print(f"[yellow]stopped: {escape(outcome.stopped)}.[/] {outcome.pending} prompt(s) "
+                  f"left; resume with:\n  {escape(prepared.resume_command)}")
+    if prepared.html_path is not None:
+        out.print(f"report: {escape(str(prepared.html_path))}")
+    out.print(f"run: {escape(str(prepared.run_path))}")
+    if outcome.stopped == "interrupted":
+        raise typer.Exit(130)

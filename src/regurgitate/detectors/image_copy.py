@@ -1,0 +1,88 @@
+"""Extracted-copy detector: is a generated image a near-copy of a training image?
+
+Carlini et al. (2023): a generation is an extracted copy of a training image when their tiled L2
+distance is at most delta (0.15 by default; see :mod:`regurgitate.images.distance`). Each
+generated image gets one :class:`ImageCopy` finding: the verdict, every training image within
+the threshold (id, caption, distances, duplicate counts) and the nearest ``k`` for the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from regurgitate.detectors.base import Detector, DetectorContext, Prior
+from regurgitate.findings import Finding
+from regurgitate.images.imageio import decode, sha256
+from regurgitate.images.index import ImageIndex
+from regurgitate.images.payloads import ImageCopy, NearImage
+from regurgitate.images.records import Neighbor
+from regurgitate.types import Item
+
+
+def near_image(index: ImageIndex, n: Neighbor) -> NearImage:
+    meta = index.metas[n.row]
+    return NearImage(train_id=n.id, caption=n.caption, distance=round(n.distance, 6),
+                     whole_distance=round(n.whole, 6), phash_bits=n.phash_bits,
+                     count=int(index.counts[n.row]),
+                     caption_count=int(index.caption_counts[n.row]),
+                     split=str(meta.get("split", "train")),
+                     similarity=None if n.similarity is None else round(n.similarity, 6))
+
+
+def image_context(ctx: DetectorContext) -> ImageIndex | None:
+    """The scan's training-image index, when it has one."""
+    index = getattr(ctx, "image_index", None) or ctx.index
+    return index if isinstance(index, ImageIndex) else None
+
+
+class ImageCopyDetector(Detector):
+    """Compares each generated image with the training-image index."""
+
+    name = "image_copy"
+
+    def __init__(self, index: ImageIndex, threshold: float | None = None, k: int = 3) -> None:
+        self.index = index
+        self.threshold = index.threshold if threshold is None else float(threshold)
+        self.k = int(k)
+
+    @classmethod
+    def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> Detector | None:
+        index = image_context(ctx)
+        if index is None:
+            return None
+        opts = dict(options)
+        return cls(index, threshold=float(opts.pop("threshold", index.threshold)),
+                   k=int(opts.pop("k", 3)), **opts)
+
+    def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
+        with_image = [it for it in items if it.generation.ok and it.generation.image]
+        if not with_image:
+            return []
+        blobs = [bytes(it.generation.image or b"") for it in with_image]
+        answers = self.index.query([decode(b) for b in blobs], k=self.k,
+                                   threshold=self.threshold)
+        out: list[Finding] = []
+        for it, blob, found in zip(with_image, blobs, answers, strict=True):
+            near = tuple(near_image(self.index, n) for n in found)
+            matches = tuple(n for n, f in zip(near, found, strict=True) if f.within)
+            best = near[0].distance if near else float("inf")
+            payload = ImageCopy(extracted=bool(matches), distance=best,
+                                threshold=self.threshold, image_sha256=sha256(blob),
+                                matches=matches, nearest=near[:self.k])
+            out.append(Finding(generation_id=it.generation_id, detector=self.name,
+                               payload=payload, score=best))
+        return out
+
+
+def describe(index: ImageIndex) -> dict[str, Any]:
+    """The index facts a report needs: how many training images per duplicate count."""
+    by_count: dict[str, int] = {}
+    heldout = 0
+    for count, meta in zip(index.counts, index.metas, strict=True):
+        if meta.get("split") == "heldout" or count == 0:
+            heldout += 1
+            continue
+        by_count[str(count)] = by_count.get(str(count), 0) + 1
+    return {"path": str(index.path), "images": len(index), "threshold": index.threshold,
+            "by_count": by_count, "heldout": heldout, "size": index.size}

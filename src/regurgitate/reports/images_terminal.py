@@ -1,0 +1,57 @@
+"""Terminal tables of an image run (captions are untrusted: passed as ``Text``, never markup)."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from regurgitate.reports.images_data import ImageRunSummary
+
+
+def _table(title: str) -> Table:
+    return Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+                 header_style="bold", pad_edge=False, expand=False)
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}% ({part:,})" if whole else "–"
+
+
+def _clip(text: str, limit: int = 40) -> Text:
+    flat = " ".join(text.split())
+    return Text(flat if len(flat) <= limit else flat[:limit - 1] + "…")
+
+
+def render_image_summary(s: ImageRunSummary, console: Console) -> None:
+    t = _table("Overview (images)")
+    t.add_column("Figure")
+    t.add_column("Value", justify="right")
+    t.add_row("Generated images (ok / failed)", f"{s.generations:,} / {s.failed:,}")
+    t.add_row("Images per second (generation)", f"{s.images_per_second:.1f}")
+    t.add_row(f"Extracted copies (tiled L2 <= {s.threshold:g})", _pct(s.extracted, s.measured))
+    t.add_row("Unique training images extracted", f"{s.unique_extracted:,}")
+    t.add_row("Held-out images matched", f"{s.heldout_matched:,}")
+    t.add_row("Prompts with a clique / members", f"{s.clique_prompts:,} / {s.clique_members:,}")
+    if s.sscd_measured:
+        t.add_row("Copy-detection similar (> 0.5 / > 0.75)",
+                  f"{s.sscd_loose:,} / {s.sscd_strict:,} of {s.sscd_measured:,}")
+    console.print(t)
+    if s.by_dup:
+        d = _table("Extraction by duplication count")
+        for col in ("Duplicates", "Images", "Extracted", "Rate", "Generations"):
+            d.add_column(col, justify="right")
+        for r in s.by_dup:
+            d.add_row("held out" if r.count == 0 else f"{r.count}x", f"{r.images:,}",
+                      f"{r.extracted:,}", f"{100 * r.rate:.1f}%", f"{r.generations:,}")
+        console.print(d)
+    if s.captions:
+        c = _table(f"Per caption ({min(len(s.captions), 10)} of {len(s.captions)})")
+        c.add_column("Caption")
+        for col in ("In training", "Gens", "Extracted", "Clique"):
+            c.add_column(col, justify="right")
+        for row in s.captions[:10]:
+            c.add_row(_clip(row.caption), f"{row.caption_count:,}", f"{row.generations:,}",
+                      f"{row.extracted:,}", f"{row.clique:,}" if row.clique else "–")
+        console.print(c)

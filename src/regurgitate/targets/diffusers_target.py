@@ -1,0 +1,193 @@
+"""A diffusion model as a target (diffusers + torch): one image per prompt, one seed per image.
+
+``diffusers:DIR_OR_HUB_ID?device=cpu&dtype=float32&batch_size=16&steps=50&guidance_scale=7.5
+&threads=N`` loads, in this order of preference:
+
+* a pipeline folder (``model_index.json``) or hub id with ``DiffusionPipeline.from_pretrained``:
+  text-to-image pipelines get the prompt text; class-conditional ones (``class_labels``, e.g.
+  DiT) get the label named by the prompt through the pipeline's ``get_label_ids``; unconditional
+  ones (DDPM/DDIM) ignore the prompt;
+* a bare ``UNet2DModel`` folder (``unet/`` + ``scheduler/``), as the bundled image reference
+  ships: class-conditional when the UNet has class embeddings, its captions listed in
+  ``class_labels.json``; sampled with DDIM (eta = 0).
+
+Each image starts from noise drawn with ``torch.Generator().manual_seed(prompt.settings.seed)``,
+so an image depends only on its prompt, seed and step count, never on its batch companions.
+The number of denoising steps and the guidance scale come from ``prompt.meta`` (``steps``,
+``guidance_scale``) or the target's defaults. The PNG of each image travels on
+``Generation.image``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from regurgitate.errors import ConfigError, MissingDependencyError, TargetError
+from regurgitate.images.imageio import encode_png
+from regurgitate.targets.base import Target
+from regurgitate.types import Generation, Prompt
+
+DEFAULT_STEPS = 50
+
+
+def _torch() -> Any:
+    try:
+        import diffusers  # noqa: F401
+        import torch
+    except ImportError as exc:
+        name = "diffusers" if "diffusers" in str(exc) else "torch"
+        raise MissingDependencyError(name, "images", "the diffusers target") from exc
+    return torch
+
+
+def _as_uint8(images: Any) -> np.ndarray:
+    arr = np.asarray(images)
+    if arr.dtype != np.uint8:
+        arr = np.clip(np.round(arr.astype(np.float32) * 255.0), 0, 255).astype(np.uint8)
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    if arr.shape[-1] == 1:
+        arr = np.repeat(arr, 3, axis=-1)
+    return np.ascontiguousarray(arr[..., :3])
+
+
+class DiffusersTarget(Target):
+    """An image generator loaded with diffusers. ``mode`` is text, class or unconditional."""
+
+    def __init__(self, location: str, device: str = "cpu", dtype: str = "float32",
+                 batch_size: int = 16, steps: int = DEFAULT_STEPS,
+                 guidance_scale: float | None = None, threads: int | None = None) -> None:
+        torch = _torch()
+        if threads is not None:  # torch's intra-op threads, for CPUs shared with other work
+            torch.set_num_threads(max(1, int(threads)))
+        self.location = location
+        self.device = device
+        self.batch_size = max(1, int(batch_size))
+        self.steps = int(steps)
+        self.guidance_scale = guidance_scale
+        self.name = f"diffusers:{location}"
+        try:
+            self.torch_dtype = getattr(torch, dtype)
+        except AttributeError:
+            raise ConfigError(f"unknown dtype {dtype!r}", hint="e.g. float32, float16") from None
+        path = Path(location)
+        self.captions: list[str] = []
+        self.pipe: Any = None
+        self.unet: Any = None
+        self.scheduler_config: dict[str, Any] = {}
+        if (path / "unet" / "config.json").exists() and not (path / "model_index.json").exists():
+            self._load_unet(path)
+        else:
+            if not path.exists() and (location.startswith((".", "/")) or path.suffix):
+                raise ConfigError(f"no diffusion model at {location}",
+                                  hint="give a pipeline folder, a UNet folder or a hub id")
+            self._load_pipeline(location)
+
+    # ------------------------------------------------------------------------- loading
+
+    def _load_unet(self, path: Path) -> None:
+        from diffusers import DDPMScheduler, UNet2DModel
+
+        try:
+            self.unet = UNet2DModel.from_pretrained(path / "unet", torch_dtype=self.torch_dtype,
+                                                    low_cpu_mem_usage=False)
+            self.scheduler_config = dict(DDPMScheduler.from_pretrained(path / "scheduler").config)
+        except (OSError, ValueError) as exc:
+            raise TargetError(f"cannot load the UNet at {path}: {exc}") from exc
+        self.unet = self.unet.to(self.device).eval()
+        labels = path / "class_labels.json"
+        if self.unet.config.num_class_embeds:
+            if not labels.exists():
+                raise ConfigError(f"{path} is class-conditional but has no class_labels.json",
+                                  hint='write {"captions": ["caption of class 0", ...]}')
+            self.captions = list(json.loads(labels.read_text())["captions"])
+            self.mode = "class"
+        else:
+            self.mode = "unconditional"
+
+    def _load_pipeline(self, location: str) -> None:
+        from diffusers import DiffusionPipeline
+
+        try:
+            pipe = DiffusionPipeline.from_pretrained(location, torch_dtype=self.torch_dtype)
+        except (OSError, ValueError) as exc:
+            raise TargetError(f"cannot load the diffusion pipeline {location!r}: {exc}") from exc
+        self.pipe = pipe.to(self.device)
+        if hasattr(self.pipe, "set_progress_bar_config"):
+            self.pipe.set_progress_bar_config(disable=True)
+        params = inspect.signature(self.pipe.__call__).parameters
+        if "prompt" in params:
+            self.mode = "text"
+        elif "class_labels" in params:
+            self.mode = "class"
+        else:
+            self.mode = "unconditional"
+
+    # ------------------------------------------------------------------------- generation
+
+    def _class_id(self, caption: str) -> int:
+        if self.unet is not None:
+            try:
+                return self.captions.index(caption)
+            except ValueError:
+                raise ConfigError(f"the model has no class captioned {caption!r}",
+                                  hint=f"its captions: {', '.join(self.captions[:5])}...") from None
+        return int(self.pipe.get_label_ids([caption])[0])
+
+    def _run(self, prompts: Sequence[Prompt], steps: int, guidance: float | None) -> np.ndarray:
+        torch = _torch()
+        seeds = [int(p.settings.seed if p.settings.seed is not None else 0) for p in prompts]
+        if self.unet is not None:
+            from regurgitate.images.sampling import sample_unet
+
+            labels = ([self._class_id(p.as_text()) for p in prompts]
+                      if self.mode == "class" else None)
+            return sample_unet(self.unet, self.scheduler_config, seeds, labels, steps=steps,
+                               device=self.device)
+        gens = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
+        kwargs: dict[str, Any] = {"generator": gens, "num_inference_steps": steps,
+                                  "output_type": "np"}
+        if self.mode == "text":
+            kwargs["prompt"] = [p.as_text() for p in prompts]
+            if guidance is not None:
+                kwargs["guidance_scale"] = guidance
+        elif self.mode == "class":
+            kwargs["class_labels"] = [self._class_id(p.as_text()) for p in prompts]
+            if guidance is not None:
+                kwargs["guidance_scale"] = guidance
+        else:
+            kwargs["batch_size"] = len(prompts)
+        out = self.pipe(**kwargs)
+        return _as_uint8(out.images)
+
+    def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
+        results: dict[str, Generation] = {}
+        groups: dict[tuple[int, float | None], list[Prompt]] = {}
+        for p in prompts:
+            steps = int(p.meta.get("steps", self.steps))
+            guidance = p.meta.get("guidance_scale", self.guidance_scale)
+            groups.setdefault((steps, guidance), []).append(p)
+        for (steps, guidance), group in groups.items():
+            for start in range(0, len(group), self.batch_size):
+                batch = group[start:start + self.batch_size]
+                t0 = time.perf_counter()
+                try:
+                    images = self._run(batch, steps, guidance)
+                except ConfigError:
+                    raise
+                except (RuntimeError, ValueError) as exc:
+                    for p in batch:
+                        results[p.id] = Generation(prompt_id=p.id, text="", error=str(exc))
+                    continue
+                each = (time.perf_counter() - t0) / len(batch)
+                for p, img in zip(batch, images, strict=True):
+                    results[p.id] = Generation(prompt_id=p.id, text="", finish_reason="image",
+                                               elapsed_s=each, image=encode_png(img))
+        return [results[p.id] for p in prompts]

@@ -1,0 +1,31 @@
+"""``reference-image``: the bundled tiny diffusion model (:mod:`regurgitate.reference_image`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from regurgitate.targets.base import Target
+from regurgitate.targets.diffusers_target import DEFAULT_STEPS, DiffusersTarget
+
+
+class ReferenceImageTarget(DiffusersTarget):
+    """The bundled class-conditioned UNet; options as for ``diffusers:`` targets.
+
+    One torch thread by default: the 16x16 model gains little from more, and on a CPU shared
+    with other work extra threads mostly wait on each other."""
+
+    needs_location: ClassVar[bool] = False
+
+    def __init__(self, device: str = "cpu", dtype: str = "float32", batch_size: int = 64,
+                 steps: int = DEFAULT_STEPS, guidance_scale: float | None = None,
+                 threads: int | None = 1) -> None:
+        from regurgitate.reference_image.paths import model_dir
+
+        super().__init__(str(model_dir()), device=device, dtype=dtype, batch_size=batch_size,
+                         steps=steps, guidance_scale=guidance_scale, threads=threads)
+        self.name = "reference-image"
+
+    @classmethod
+    def from_spec(cls, location: str, options: Mapping[str, Any]) -> Target:
+        return cls(**options)

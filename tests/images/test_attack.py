@@ -1,0 +1,46 @@
+"""The Carlini attack: seeds per caption, most duplicated captions first, stable ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from regurgitate.attacks.base import AttackContext
+from regurgitate.attacks.carlini import CarliniAttack
+from regurgitate.errors import ConfigError
+from regurgitate.images.index import ImageIndex, IndexSettings, build_image_index
+from regurgitate.images.records import SourceImage
+
+from .conftest import random_images
+
+
+@pytest.fixture()
+def index(tmp_path: Path) -> ImageIndex:
+    pics = random_images(6, size=16)
+    counts = [1, 50, 1, 1, 5, 1]
+    caps = ["rare", "popular", "rare", "other", "middle", "other"]
+    build_image_index((SourceImage(id=str(i), caption=c, pixels=p, count=n)
+                       for i, (p, c, n) in enumerate(zip(pics, caps, counts, strict=True))),
+                      tmp_path / "idx", IndexSettings(size=16))
+    return ImageIndex(tmp_path / "idx")
+
+
+def test_most_duplicated_captions_first_with_distinct_seeds(index: ImageIndex) -> None:
+    ctx = AttackContext(index=index)  # type: ignore[arg-type]
+    prompts = CarliniAttack(per_caption=3, captions=2, steps=7).prompts(ctx)
+    assert [p.text for p in prompts] == ["popular"] * 3 + ["middle"] * 3
+    assert len({p.settings.seed for p in prompts}) == 6
+    assert all(p.meta["steps"] == 7 for p in prompts)
+    assert prompts[0].meta["caption_count"] == 50
+    again = CarliniAttack(per_caption=3, captions=2, steps=7).prompts(ctx)
+    assert [(p.id, p.settings.seed) for p in again] == [(p.id, p.settings.seed) for p in prompts]
+    other_seed = CarliniAttack(per_caption=3, captions=2, seed=1).prompts(ctx)
+    assert [p.id for p in other_seed] == [p.id for p in prompts]
+    assert [p.settings.seed for p in other_seed] != [p.settings.seed for p in prompts]
+    assert len(CarliniAttack(per_caption=2).prompts(ctx)) == 2 * 4  # all captions
+
+
+def test_attack_needs_an_image_index() -> None:
+    with pytest.raises(ConfigError, match="training-image index"):
+        CarliniAttack().prompts(AttackContext(index=None))

@@ -1,0 +1,55 @@
+"""Auditing images made elsewhere: `scan --target images:DIR --index IDX`, report and export.
+Captions and prompts are untrusted: they must come out escaped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from regurgitate.cli.main import main
+from regurgitate.reports.images_data import summarize_images
+from regurgitate.store import RunStore
+
+from .conftest import random_images
+
+EVIL = '<script>alert("x")</script><img src=http://example.com/t.png>'
+
+
+def test_folder_scan_finds_the_copy_and_escapes_text(tmp_path: Path, monkeypatch) -> None:
+    train = random_images(10, size=32, seed=11)
+    src = tmp_path / "train"
+    src.mkdir()
+    rows = []
+    for i, p in enumerate(train):
+        Image.fromarray(p).save(src / f"{i}.png")
+        rows.append(json.dumps({"file": f"{i}.png", "caption": EVIL if i == 2 else f"c{i}"}))
+    (src / "captions.jsonl").write_text("\n".join(rows) + "\n")
+    gen = tmp_path / "outputs"
+    gen.mkdir()
+    Image.fromarray(train[2]).save(gen / "copy.png")
+    Image.fromarray(random_images(1, size=32, seed=50)[0]).save(gen / "new.png")
+    (gen / "generations.jsonl").write_text(
+        json.dumps({"file": "copy.png", "prompt": EVIL, "seed": 1}) + "\n"
+        + json.dumps({"file": "new.png", "prompt": "something new", "seed": 2}) + "\n")
+    monkeypatch.chdir(tmp_path)
+    main(["index", "build-images", str(src), "-o", str(tmp_path / "idx"), "--size", "32"])
+    db = tmp_path / "run.db"
+    html = tmp_path / "report.html"
+    main(["scan", "--target", f"images:{gen}", "--index", str(tmp_path / "idx"),
+          "--run", str(db), "--html", str(html)])
+    with RunStore.open(db, create=False) as store:
+        s = summarize_images(store)
+    assert s.generations == 2 and s.extracted == 1 and s.unique_extracted == 1
+    page = html.read_text()
+    assert "<script" not in page and "<img src=http" not in page
+    assert "&lt;script&gt;" in page and "&lt;img src=http://example.com" in page
+    out = tmp_path / "export.jsonl"
+    main(["export", str(db), "--format", "jsonl", "-o", str(out)])
+    exported = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(len(r["image_sha256"]) == 64 for r in exported)
+    for r in exported:
+        img = np.asarray(Image.open(out.parent / r["image_path"]))
+        assert img.shape == (32, 32, 3)
