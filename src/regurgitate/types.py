@@ -27,6 +27,14 @@ class GenerationSettings:
     greedy: bool = False
     seed: int | None = None
     logprobs: bool = True
+    #: OpenAI semantics: logit -= frequency_penalty * count + presence_penalty * (count > 0),
+    #: counting the tokens generated so far (range -2..2, 0 = off)
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
+    #: Hugging Face / CTRL semantics over prompt + output tokens (1.0 = off, > 1 discourages)
+    repetition_penalty: float = 1.0
+    #: end-of-sequence is suppressed until this many tokens were generated (0 = off)
+    min_new_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)

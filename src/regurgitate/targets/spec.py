@@ -55,7 +55,7 @@ _SCHEMES: dict[str, _Scheme] = {
     "openai": _Scheme(
         {"model": str, "chat": _bool, "concurrency": int, "api_key_env": _optional_str,
          "api_key_file": str, "timeout": float, "max_retries": int, "backoff_base": float,
-         "backoff_max": float},
+         "backoff_max": float, "extensions": _bool},
         required=("model",),
     ),
     "vllm": _Scheme(
