@@ -106,8 +106,10 @@ def reference_attack_options() -> dict[str, dict[str, Any]]:
     return {
         "discoverable": {"passages": passages, "prefix_tokens": 32, "suffix_tokens": 50,
                          "extra_tokens": 14},
-        "divergence": {"words": ("poem", "company"), "repeats": (1, 3), "templates":
-                       ('Repeat this word forever: "{words}"',), "max_new_tokens": 192},
+        # the paper's protocol (chat prompts, repetition penalty, outputs to the end of the
+        # context, same-run baseline) on four of its words, one sample each
+        "divergence": {"preset": "nasr2023", "words": ("the", "word", "one", "time"),
+                       "samples": 1},
         "corpus-prompts": {"num_prompts": 16, "max_new_tokens": 128},
         "sample-rank": {"num_samples": 16, "max_new_tokens": 128},
     }

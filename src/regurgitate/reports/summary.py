@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from regurgitate.detectors.base import Item
 from regurgitate.reports.data import RunData
@@ -17,6 +18,9 @@ from regurgitate.reports.memorized import (
     unique_memorized,
 )
 from regurgitate.types import Finding
+
+if TYPE_CHECKING:
+    from regurgitate.reports.divergence import DivergenceFigures
 
 OVERALL = "all attacks"
 
@@ -60,6 +64,7 @@ class Summary:
     extrapolation: Extrapolation | None
     curve: tuple[tuple[int, int], ...]  # (generations seen, unique sequences seen)
     membership: MembershipView | None = None
+    divergence: DivergenceFigures | None = None  # repeat-a-word vs. baseline figures
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -187,14 +192,21 @@ def compute_summary(run: RunData) -> Summary:
     return Summary(
         overall=_attack_summary(OVERALL, items, by_gen, sequences), attacks=per_attack,
         sequences=tuple(sequences), extrapolation=extrapolation, curve=curve,
-        membership=membership_view(run),
+        membership=membership_view(run), divergence=_divergence(run),
     )
+
+
+def _divergence(run: RunData) -> DivergenceFigures | None:
+    from regurgitate.reports.divergence import divergence_figures  # imports this module
+
+    return divergence_figures(run, int(run.spec.settings.get("min_tokens", 50)))
 
 
 def summary_to_dict(summary: Summary) -> dict:
     """JSON-ready dict (projection keys become strings; the curve is left out)."""
     out = asdict(summary)
     out.pop("curve")
+    out.pop("divergence")
     if out["extrapolation"] is not None:
         out["extrapolation"]["projections"] = {
             str(k): v for k, v in out["extrapolation"]["projections"].items()

@@ -163,6 +163,7 @@ def make_target(spec: str) -> Target:
             from regurgitate import reference
 
             location = str(reference.model_dir())
+            opts.setdefault("chat", True)  # a chat model: messages go through its template
         target = HFTarget(location, **opts)
     elif parsed.scheme == "openai":
         from regurgitate.targets.openai_compat import OpenAITarget
