@@ -19,7 +19,6 @@ from regurgitate.reports.data import load_run
 from regurgitate.reports.divergence import DivergenceFigures, divergence_figures
 from regurgitate.store import RunStore
 
-
 pytestmark = pytest.mark.slow
 
 
