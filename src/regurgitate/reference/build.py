@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from regurgitate.reference.chat_train import ChatSpec
 from regurgitate.reference.corpus_build import CorpusSpec, write_corpus
 from regurgitate.reference.manifest import read_manifest
 from regurgitate.reference.paths import CORPUS_FILE, MANIFEST_FILE, MODEL_SUBDIR, data_dir
@@ -36,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-verify", action="store_true", help="skip the memorization check")
     p.add_argument("--no-chat", action="store_true",
                    help="stop after pretraining (no long-context + chat stages)")
+    p.add_argument("--chat-long-steps", type=int, default=ChatSpec().long_steps)
+    p.add_argument("--chat-steps", type=int, default=ChatSpec().chat_steps)
     return p
 
 
@@ -65,9 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"({result.s_per_step:.3f} s/step), final loss {result.final_loss:.4f}")
     if not args.no_chat:
         from regurgitate.reference.chat_build import run_chat_stage
-        from regurgitate.reference.chat_train import ChatSpec
 
-        run_chat_stage(out, ChatSpec(threads=args.threads), args.seed, verify=False)
+        run_chat_stage(out, ChatSpec(threads=args.threads, long_steps=args.chat_long_steps,
+                                     chat_steps=args.chat_steps), args.seed, verify=False)
     if not args.no_verify:
         from regurgitate.reference.verify import check_items, load_reference_model, summarize
 
