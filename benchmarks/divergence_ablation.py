@@ -63,7 +63,7 @@ def main() -> int:
 
     index = CorpusIndex.open(reference_index(cache_dir(), lambda m: print(m, file=sys.stderr)))
     target = HFTarget(str(reference.model_dir()), chat=True, batch_size=8)
-    detectors = [DivergenceDetector(), VerbatimDetector(index)]
+    detectors = [DivergenceDetector(), VerbatimDetector(index)]  # type: ignore[arg-type]
     common: dict[str, Any] = {"preset": "nasr2023"}
     if args.words:
         common["words"] = tuple(PRESETS["nasr2023"]["words"][: args.words])
