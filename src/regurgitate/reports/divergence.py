@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from regurgitate.detectors.base import Item
 from regurgitate.reports.data import RunData
@@ -91,16 +92,27 @@ class DivergenceFigures:
         return a / b if a is not None and b else None
 
 
+def _field(obj: Any, name: str) -> Any:
+    """A field of a finding's payload (typed payloads) or of its ``data`` dict (older runs);
+    also reads source entries, which are dicts or small dataclasses."""
+    payload = getattr(obj, "payload", None)
+    if payload is not None:
+        return getattr(payload, name, None)
+    data = getattr(obj, "data", obj)
+    if isinstance(data, dict):
+        return data.get(name)
+    return getattr(obj, name, None)
+
+
 def _span_tokens(f: Finding) -> int:
-    return int(f.data.get("tokens") or f.score or 0)
+    return int(_field(f, "tokens") or f.score or 0)
 
 
 def _source_names(f: Finding) -> tuple[str, ...]:
     out: list[str] = []
-    for s in f.data.get("sources") or ():
-        name = s.get("name") if isinstance(s, dict) else None
-        out.append(str(name if name is not None else s.get("doc_id", "?"))
-                   if isinstance(s, dict) else str(s))
+    for s in _field(f, "sources") or ():
+        name = _field(s, "name")
+        out.append(str(name if name is not None else _field(s, "doc_id")))
     return tuple(out)
 
 
@@ -125,20 +137,20 @@ def _diverged(it: Item, fs: Sequence[Finding]) -> DivergedOutput | None:
     if div is None or div.start is None:
         return None
     point = div.start
-    word = str(div.data.get("word") or it.prompt.meta.get("word") or "")
+    word = str(_field(div, "word") or it.prompt.meta.get("word") or "")
     # the last "repeat" may be the first word of the leaked text ("the the The chronicle..."),
     # so a span may start up to one repeat (plus a separator) before the point
     earliest = point - len(word) - 2
     spans = tuple(sorted(
-        (SpanAfter(f.start, f.end, _span_tokens(f), int(f.data.get("count") or 0),
-                   _source_names(f), tuple(int(x) for x in f.data.get("documents") or ()))
+        (SpanAfter(f.start, f.end, _span_tokens(f), int(_field(f, "count") or 0),
+                   _source_names(f), tuple(int(x) for x in _field(f, "documents") or ()))
          for f in fs if f.kind == "verbatim" and f.start is not None and f.end is not None
          and f.start >= earliest),
         key=lambda s: s.start))
     return DivergedOutput(
         generation_id=it.generation_id, prompt_id=it.prompt.id,
         word=word,
-        repeats=int(div.data.get("repeats") or 0), point=point, text=it.generation.text,
+        repeats=int(_field(div, "repeats") or 0), point=point, text=it.generation.text,
         spans_after=spans)
 
 
