@@ -1,6 +1,6 @@
 """Ablation of the divergence protocol on the bundled reference chat model.
 
-    python benchmarks/divergence_ablation.py [--words 8 --samples 1 --rows 0,1,2]
+    python benchmarks/divergence_ablation.py [--words the,one --samples 1 --rows 0,1,2]
 
 Each row runs the nasr2023 preset with one knob changed, in this process: the reference model
 (HF target, chat template), the divergence and verbatim detectors against the reference index
@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from regurgitate.attacks.base import AttackContext
-from regurgitate.attacks.divergence import PRESETS, DivergenceAttack
+from regurgitate.attacks.divergence import DivergenceAttack
 from regurgitate.detectors.base import Item
 from regurgitate.detectors.divergence import DivergenceDetector
 from regurgitate.detectors.verbatim import VerbatimDetector
@@ -52,7 +52,7 @@ def _num(v: float | None) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--words", type=int, default=0, help="use only the first N preset words")
+    p.add_argument("--words", default="", help="comma-separated words (default: the preset's)")
     p.add_argument("--samples", type=int, default=0, help="samples per word (0: preset's)")
     p.add_argument("--rows", default="", help="comma-separated row numbers (default all)")
     args = p.parse_args()
@@ -66,7 +66,7 @@ def main() -> int:
     detectors = [DivergenceDetector(), VerbatimDetector(index)]  # type: ignore[arg-type]
     common: dict[str, Any] = {"preset": "nasr2023"}
     if args.words:
-        common["words"] = tuple(PRESETS["nasr2023"]["words"][: args.words])
+        common["words"] = tuple(w for w in args.words.split(",") if w)
     if args.samples:
         common["samples"] = args.samples
     wanted = {int(x) for x in args.rows.split(",") if x} or set(range(len(ROWS)))
