@@ -77,6 +77,14 @@ class Generation:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def generated_tokens(self) -> int:
+        """Tokens the model generated: ``completion_tokens`` as the backend reported it, else
+        the number of ``token_ids``, else 0 (what budgets and reports count)."""
+        if self.completion_tokens is not None:
+            return int(self.completion_tokens)
+        return len(self.token_ids) if self.token_ids is not None else 0
+
 
 @dataclass(frozen=True, slots=True)
 class Span:

@@ -72,15 +72,6 @@ def _rate(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def _gen_tokens(item: Item) -> int:
-    g = item.generation
-    if g.completion_tokens is not None:
-        return int(g.completion_tokens)
-    if g.token_ids is not None:
-        return len(g.token_ids)
-    return 0
-
-
 def _span_tokens(f: Finding) -> int:
     span = f.payload_as(VerbatimSpan)
     return span.tokens if span is not None else int(f.score or 0)
@@ -135,7 +126,7 @@ def _attack_summary(
 ) -> AttackSummary:
     gen_ids = {it.generation_id for it in items}
     ok = sum(1 for it in items if it.generation.ok)
-    tokens = sum(_gen_tokens(it) for it in items)
+    tokens = sum(it.generation.generated_tokens for it in items)
     with_verbatim = mem_tokens = spans = longest = 0
     probes = exact = diverged = diverged_chars = near = 0
     leaked: Counter[str] = Counter()
@@ -192,7 +183,8 @@ def compute_summary(run: RunData) -> Summary:
     ok_order = [it.generation_id for it in items if it.generation.ok]
     curve = tuple(discovery_curve(ok_order, sequences))
     extrapolation = (
-        extrapolate_unique([s.frequency for s in sequences], len(ok_order)) if ok_order else None
+        extrapolate_unique([s.generations for s in sequences], len(ok_order)) if ok_order
+        else None
     )
     return Summary(
         overall=_attack_summary(OVERALL, items, by_gen, sequences), attacks=per_attack,
@@ -210,5 +202,6 @@ def summary_to_dict(summary: Summary) -> dict:
             str(k): v for k, v in out["extrapolation"]["projections"].items()
         }
     out["sequences"] = [dict(s, generation_ids=list(s["generation_ids"]),
-                             sources=list(s["sources"])) for s in out["sequences"]]
+                             documents=list(s["documents"]), sources=list(s["sources"]))
+                        for s in out["sequences"]]
     return out
