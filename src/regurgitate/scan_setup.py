@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shlex
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,9 @@ class ScanRequest:
     #: write an HTML report at all (a default path is chosen when ``html`` is None)
     write_html: bool = True
     cache_dir: Path | None = None
+    #: the command line that asked for the scan, after the program name (``["scan", ...]``);
+    #: repeated in the "resume with" hints
+    command: tuple[str, ...] = ("scan",)
 
 
 @dataclass
@@ -184,8 +186,8 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
                                       if a in {x.name for x in attacks}}),
         tool_version=__version__,
     )
-    resume = "regurgitate " + shlex.join(sys.argv[1:] if sys.argv[1:2] == ["scan"]
-                                         else ["scan", *sys.argv[2:]])
+    args = list(req.command)
+    resume = "regurgitate " + shlex.join(args if args[:1] == ["scan"] else ["scan", *args[1:]])
     if req.run is None and "--run" not in resume:
         resume += f" --run {shlex.quote(str(run_path))}"
 
