@@ -18,7 +18,7 @@ from typing import Any
 
 from regurgitate.attacks.base import AttackContext
 from regurgitate.attacks.divergence import DivergenceAttack
-from regurgitate.detectors.base import Item
+from regurgitate.detectors.base import Item, Prior
 from regurgitate.detectors.divergence import DivergenceDetector
 from regurgitate.detectors.verbatim import VerbatimDetector
 from regurgitate.reports.data import RunData
@@ -82,7 +82,7 @@ def main() -> int:
         gens = target.generate(prompts)
         items = [Item(generation_id=n + 1, prompt=pr, generation=g)
                  for n, (pr, g) in enumerate(zip(prompts, gens, strict=True))]
-        findings = [f for d in detectors for f in d.detect(items)]
+        findings = [f for d in detectors for f in d.detect(items, Prior())]
         run = RunData(spec=RunSpec(target="reference", attacks=("divergence",), index=None),
                       items=items, findings=findings)
         fig = divergence_figures(run)

@@ -1,7 +1,8 @@
 """The scan pipeline: the only module that knows the order of the stages.
 
 attacks -> prompts (stored) -> target.generate (batched) -> generations (stored, one
-transaction a batch) -> detectors (each batch, then anything left undetected) -> findings.
+transaction a batch) -> detectors (each batch, then anything left undetected; ordered by what
+each ``requires``, earlier findings passed in) -> findings.
 
 Resuming is a property of the store, not of this loop: prompts are idempotent by id, a
 prompt with a stored successful generation is never sent again, and every detector records
@@ -12,16 +13,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from regurgitate.attacks.base import Attack, AttackContext
-from regurgitate.detectors.base import Detector
+from regurgitate.detectors.base import Detector, Prior, order_detectors
 from regurgitate.errors import ConfigError, TargetError
+from regurgitate.findings import Finding, VerbatimSpan
+from regurgitate.store.rows import now
 from regurgitate.targets.base import Target
-from regurgitate.types import Generation, Prompt, RunSpec
+from regurgitate.types import Prompt, RunSpec
 
 if TYPE_CHECKING:
     from regurgitate.index.query import CorpusIndex
@@ -90,13 +92,6 @@ class ScanOutcome:
     errors: list[str] = field(default_factory=list)
 
 
-def _tokens(g: Generation) -> int:
-    """Generated tokens: what budgets count (prompt tokens are the attack's, not the model's)."""
-    if g.completion_tokens is not None:
-        return g.completion_tokens
-    return len(g.token_ids) if g.token_ids is not None else 0
-
-
 def plan_prompts(attacks: Sequence[Attack], ctx: AttackContext) -> list[Prompt]:
     """All prompts of all attacks; ids must be unique across attacks."""
     prompts: list[Prompt] = []
@@ -112,19 +107,40 @@ def plan_prompts(attacks: Sequence[Attack], ctx: AttackContext) -> list[Prompt]:
 
 
 def detect_pending(store: RunStore, detectors: Sequence[Detector], *,
-                   batch_size: int = 64) -> Counter[str]:
-    """Run every detector over the generations it has not processed yet, in order (later
-    detectors may read earlier detectors' stored findings). Returns findings written per
-    detector."""
-    written: Counter[str] = Counter()
-    for det in detectors:
-        pending = store.undetected(det.name)
-        for i in range(0, len(pending), batch_size):
-            ids = pending[i:i + batch_size]
-            items = [store.get_generation(g) for g in ids]
-            findings = det.detect(items)
+                   batch_size: int = 64) -> list[Finding]:
+    """Run every detector over the generations it has not processed yet; returns the
+    findings written.
+
+    Detectors run in the order their ``requires`` give (ConfigError on a cycle or a missing
+    one). Generations are read a batch at a time with one query; each detector receives the
+    findings of the detectors it requires for the same generations: those found in this batch
+    or, for generations they processed in an earlier run, those stored.
+    """
+    order = order_detectors(detectors)
+    pending = {det.name: set(store.undetected(det.name)) for det in order}
+    needed = sorted({r for det in order for r in det.requires})
+    all_ids = sorted(set().union(*pending.values())) if pending else []
+    written: list[Finding] = []
+    for k in range(0, len(all_ids), batch_size):
+        chunk = all_ids[k:k + batch_size]
+        items = {it.generation_id: it for it in store.items(chunk)}
+        known: dict[str, dict[int, list[Finding]]] = {name: {} for name in needed}
+        for f in store.findings(generation_ids=chunk, detectors=needed):
+            known[f.detector].setdefault(f.generation_id, []).append(f)
+        for det in order:
+            ids = [i for i in chunk if i in pending[det.name]]
+            if not ids:
+                continue
+            prior = Prior({r: {i: tuple(known[r].get(i, ())) for i in ids}
+                           for r in det.requires})
+            findings = det.detect([items[i] for i in ids], prior)
             store.add_findings(findings, detector=det.name, generation_ids=ids)
-            written[det.name] += len(findings)
+            written.extend(findings)
+            if det.name in known:  # fresh findings replace any stored for these ids
+                for i in ids:
+                    known[det.name][i] = []
+                for f in findings:
+                    known[det.name][f.generation_id].append(f)
     return written
 
 
@@ -147,17 +163,20 @@ def run_scan(
     progress = progress or _Silent()
     budget = budget or Budget()
     t0 = time.monotonic()
+    detectors = order_detectors(detectors)  # a bad set fails before any work
     store.init_run(spec)
     ctx = AttackContext(index=index, seed=seed, chat=target.chat)
     prompts = plan_prompts(attacks, ctx)
     store.add_prompts(prompts)
     stats = store.stats()
-    done_gens = int(stats["generations"]["ok"])
-    done_tokens = int(stats["tokens_generated"])
+    done_gens = stats.generations_ok
+    done_tokens = stats.tokens_generated
     pending = store.pending_prompts()
     outcome = ScanOutcome(prompts=len(prompts))
     progress.start(total=done_gens + len(pending), done=done_gens)
     store.set_meta("status", "running")
+    if store.get_meta("started_at") is None:
+        store.set_meta("started_at", now())
     if index is not None:
         store.set_meta("index_info", json.loads(json.dumps(index.info, default=str)))
 
@@ -188,15 +207,17 @@ def run_scan(
         outcome.generated += len(ok)
         outcome.failed += len(gens) - len(ok)
         outcome.errors.extend(f"{g.prompt_id}: {g.error}" for g in gens if not g.ok)
-        new_tokens = sum(_tokens(g) for g in ok)
+        # budgets count generated tokens (prompt tokens are the attack's, not the model's)
+        new_tokens = sum(g.generated_tokens for g in ok)
         outcome.tokens += new_tokens
-        spans = detect_pending(store, detectors)["verbatim"]
+        spans = sum(isinstance(f.payload, VerbatimSpan) for f in detect_pending(store, detectors))
         outcome.spans += spans
         progress.advance(len(gens), new_tokens, spans)
 
     outcome.pending = len(pending) - pos + outcome.failed
     if outcome.stopped is None and outcome.failed == 0:
         store.set_meta("status", "finished")
+        store.set_meta("finished_at", now())
     else:
         store.set_meta("status", "stopped" if outcome.stopped else "incomplete")
     outcome.elapsed_s = time.monotonic() - t0

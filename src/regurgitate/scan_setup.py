@@ -11,15 +11,15 @@ import json
 import os
 import re
 import shlex
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from regurgitate import __version__
+from regurgitate import __version__, registry
 from regurgitate.attacks.base import Attack
-from regurgitate.detectors.base import Detector
+from regurgitate.detectors.base import Detector, DetectorContext
+from regurgitate.detectors.defaults import default_detectors
 from regurgitate.errors import ConfigError, RegurgitateError
 from regurgitate.registry import make_attack
 from regurgitate.targets.base import Target
@@ -27,7 +27,6 @@ from regurgitate.types import RunSpec
 
 if TYPE_CHECKING:
     from regurgitate.index.query import CorpusIndex
-    from regurgitate.store import RunStore
 
 DEFAULT_OUT = Path("regurgitate-out")
 REFERENCE_ATTACKS = "discoverable,divergence,corpus-prompts,sample-rank"
@@ -47,6 +46,9 @@ class ScanRequest:
     #: write an HTML report at all (a default path is chosen when ``html`` is None)
     write_html: bool = True
     cache_dir: Path | None = None
+    #: the command line that asked for the scan, after the program name (``["scan", ...]``);
+    #: repeated in the "resume with" hints
+    command: tuple[str, ...] = ("scan",)
 
 
 @dataclass
@@ -58,7 +60,7 @@ class PreparedScan:
     run_path: Path
     html_path: Path | None
     resume_command: str
-    make_detectors: Callable[[RunStore], list[Detector]]
+    detectors: list[Detector]
 
 
 def cache_dir(explicit: Path | None = None) -> Path:
@@ -119,9 +121,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "run"
 
 
-DETECTOR_OPTION_GROUPS = frozenset({"near_verbatim", "pii"})
-
-
 def attack_list(names: str) -> list[str]:
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     if not wanted:
@@ -129,14 +128,15 @@ def attack_list(names: str) -> list[str]:
     return wanted
 
 
-def check_option_groups(user_options: dict[str, dict[str, str]], attacks: list[str]) -> None:
+def check_option_groups(user_options: dict[str, dict[str, str]], attacks: list[str],
+                        detectors: list[str]) -> None:
     """Options the user gave with --set must name an attack of this scan or a detector."""
-    unknown = set(user_options) - set(attacks) - DETECTOR_OPTION_GROUPS
+    unknown = set(user_options) - set(attacks) - set(detectors)
     if unknown:
         raise ConfigError(f"--set names a component that is not in this scan: "
                           f"{', '.join(sorted(unknown))}",
                           hint=f"attacks here: {', '.join(attacks)}; detectors: "
-                          f"{', '.join(sorted(DETECTOR_OPTION_GROUPS))}")
+                          f"{', '.join(sorted(detectors))}")
 
 
 def build_attacks(names: list[str], options: dict[str, dict[str, Any]]) -> list[Attack]:
@@ -145,10 +145,10 @@ def build_attacks(names: list[str], options: dict[str, dict[str, Any]]) -> list[
 
 def _spec_settings(req: ScanRequest, options: dict[str, dict[str, Any]]) -> dict[str, Any]:
     # stored and compared on resume; must be JSON and never carry secrets
-    return json.loads(json.dumps({
+    return cast(dict[str, Any], json.loads(json.dumps({
         "min_tokens": req.min_tokens, "max_docs": req.max_docs, "seed": req.seed,
         "options": options,
-    }, default=list))
+    }, default=list)))
 
 
 def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None) -> PreparedScan:
@@ -171,7 +171,8 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
                                    ("divergence,discoverable,corpus-prompts" if index_path
                                     else "divergence"))
     wanted = attack_list(attack_names)
-    check_option_groups(req.options, wanted)
+    detector_names = registry.detectors().names()
+    check_option_groups(req.options, wanted, detector_names)
     attacks = build_attacks(wanted, options)
     index = CorpusIndex.open(index_path) if index_path is not None else None
     run_path = req.run or DEFAULT_OUT / f"{_slug(target_spec)}.db"
@@ -187,64 +188,18 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
                                       if a in {x.name for x in attacks}}),
         tool_version=__version__,
     )
-    resume = "regurgitate " + shlex.join(sys.argv[1:] if sys.argv[1:2] == ["scan"]
-                                         else ["scan", *sys.argv[2:]])
+    args = list(req.command)
+    resume = "regurgitate " + shlex.join(args if args[:1] == ["scan"] else ["scan", *args[1:]])
     if req.run is None and "--run" not in resume:
         resume += f" --run {shlex.quote(str(run_path))}"
 
-    def make_detectors(store: RunStore) -> list[Detector]:
-        return build_detectors(store=store, index=index, target=target,
-                               min_tokens=req.min_tokens, max_docs=req.max_docs,
-                               options=options)
-
+    detectors = default_detectors(
+        DetectorContext(index=index, min_tokens=req.min_tokens, max_docs=req.max_docs,
+                        target=target),
+        # the user's --set options; a name that is both an attack of this scan and a detector
+        # sets the attack's options
+        {name: opts for name, opts in req.options.items()
+         if name in detector_names and name not in wanted})
     return PreparedScan(spec=spec, target=target, attacks=attacks, index=index,
                         run_path=run_path, html_path=html_path, resume_command=resume,
-                        make_detectors=make_detectors)
-
-
-def build_detectors(*, store: RunStore, index: CorpusIndex | None, target: Target,
-                    min_tokens: int, max_docs: int,
-                    options: dict[str, dict[str, Any]]) -> list[Detector]:
-    """Detectors in the order they must run: PII reads the verbatim spans already stored for
-    the same generation, so verbatim comes first."""
-    from regurgitate.detectors import (
-        DiscoverableDetector,
-        DivergenceDetector,
-        MembershipDetector,
-        NearVerbatimDetector,
-        PIIDetector,
-        PresidioNames,
-        VerbatimDetector,
-    )
-
-    near_opts = dict(options.get("near_verbatim", {}))
-    pii_opts = dict(options.get("pii", {}))
-    unknown = (set(near_opts) - {"threshold", "seed_tokens"}) | (set(pii_opts) - {"names_model"})
-    if unknown:
-        raise ConfigError(f"unknown detector option(s): {', '.join(sorted(unknown))}",
-                          hint="near_verbatim.threshold, near_verbatim.seed_tokens, "
-                          "pii.names_model")
-    detectors: list[Detector] = []
-    if index is not None:
-        detectors.append(VerbatimDetector(index, min_tokens=min_tokens, max_docs=max_docs))
-
-    def verbatim_ranges(generation_id: int) -> list[tuple[int, int]]:
-        return [(f.start, f.end) for f in store.findings(kind="verbatim",
-                                                         generation_id=generation_id)
-                if f.start is not None and f.end is not None]
-
-    names = PresidioNames(str(pii_opts["names_model"])) if "names_model" in pii_opts else None
-    detectors.append(PIIDetector(spans_for=verbatim_ranges if index is not None else None,
-                                 names=names))
-    detectors.append(DivergenceDetector())
-    detectors.append(DiscoverableDetector(tokenizer=index.tokenizer if index else None))
-    if index is not None:
-        try:
-            threshold = float(near_opts.get("threshold", 0.9))
-            seed_tokens = int(near_opts.get("seed_tokens", min(16, min_tokens)))
-        except ValueError as exc:
-            raise ConfigError(f"bad near_verbatim option: {exc}") from None
-        detectors.append(NearVerbatimDetector(index, seed_tokens=seed_tokens,
-                                              min_tokens=min_tokens, threshold=threshold))
-    detectors.append(MembershipDetector())
-    return detectors
+                        detectors=detectors)

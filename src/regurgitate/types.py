@@ -1,11 +1,17 @@
 """Typed records that flow between the stages (corpus -> index, attacks -> targets ->
 generations -> detectors -> store -> reports). All are frozen dataclasses; JSON-friendly
-conversion lives with the store, not here."""
+conversion lives with the store, not here. Findings and their typed payloads live in
+:mod:`regurgitate.findings` (re-exported here)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from regurgitate.findings import Finding, Payload
+
+__all__ = ["Document", "Finding", "Generation", "GenerationSettings", "Item", "Payload",
+           "Prompt", "RunSpec", "Span"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +85,14 @@ class Generation:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def generated_tokens(self) -> int:
+        """Tokens the model generated: ``completion_tokens`` as the backend reported it, else
+        the number of ``token_ids``, else 0 (what budgets and reports count)."""
+        if self.completion_tokens is not None:
+            return int(self.completion_tokens)
+        return len(self.token_ids) if self.token_ids is not None else 0
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -105,20 +119,13 @@ class Span:
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
-    """One detector verdict about one generation (or a span of it).
-
-    ``kind`` examples: ``verbatim``, ``near_verbatim``, ``divergence``, ``pii``, ``membership``.
-    ``start``/``end`` are character offsets into the generation text when the finding is local.
-    """
+class Item:
+    """A stored generation with its prompt and its row id in the run store: what detectors
+    and reports receive."""
 
     generation_id: int
-    detector: str
-    kind: str
-    start: int | None = None
-    end: int | None = None
-    score: float | None = None
-    data: dict[str, Any] = field(default_factory=dict)
+    prompt: Prompt
+    generation: Generation
 
 
 @dataclass(frozen=True, slots=True)

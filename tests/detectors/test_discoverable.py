@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from regurgitate.corpus.tokenizer import ByteTokenizer
-from regurgitate.detectors.base import Item
+from regurgitate.detectors.base import NO_PRIOR, Item
 from regurgitate.detectors.discoverable import DiscoverableDetector
 from regurgitate.types import Generation, GenerationSettings, Prompt
 
@@ -13,7 +13,7 @@ SUFFIX = list(range(10, 60))
 def run(meta, gen: Generation, **kw):  # noqa: ANN001
     p = Prompt(id="p", attack="discoverable", text="prefix", settings=GenerationSettings(),
                meta=meta)
-    return DiscoverableDetector(**kw).detect([Item(3, p, gen)])
+    return DiscoverableDetector(**kw).detect([Item(3, p, gen)], NO_PRIOR)
 
 
 def test_exact_by_token_ids():
@@ -21,24 +21,24 @@ def test_exact_by_token_ids():
               Generation("p", "x", token_ids=tuple(SUFFIX + [1, 2])))
     assert f.kind == "discoverable" and f.generation_id == 3
     assert f.score == 1.0
-    assert f.data == {"exact": True, "matched_prefix_tokens": 50, "suffix_tokens": 50,
+    assert f.payload.to_json() == {"exact": True, "matched_prefix_tokens": 50, "suffix_tokens": 50,
                       "edit_similarity": 1.0, "approximate": True, "passage_id": 9}
 
 
 def test_partial_by_token_ids():
     ids = SUFFIX[:20] + [999] + SUFFIX[21:]
     [f] = run({"true_suffix_ids": SUFFIX}, Generation("p", "x", token_ids=tuple(ids)))
-    assert f.data["matched_prefix_tokens"] == 20 and not f.data["exact"]
+    assert f.payload.matched_prefix_tokens == 20 and not f.payload.exact
     assert f.score == pytest.approx(0.4)
-    assert f.data["edit_similarity"] == pytest.approx(49 / 50)
-    assert f.data["approximate"] and f.data["passage_id"] is None
+    assert f.payload.edit_similarity == pytest.approx(49 / 50)
+    assert f.payload.approximate and f.payload.passage_id is None
 
 
 def test_none_by_text():
     truth = "the cat sat on the mat and looked at the door for a while"
     [f] = run({"true_suffix": truth}, Generation("p", "completely different words here"))
-    assert f.score == 0.0 and not f.data["exact"] and not f.data["approximate"]
-    assert f.data["suffix_tokens"] == len(truth.split())
+    assert f.score == 0.0 and not f.payload.exact and not f.payload.approximate
+    assert f.payload.suffix_tokens == len(truth.split())
 
 
 def test_text_with_tokenizer_and_approximate():
@@ -46,9 +46,9 @@ def test_text_with_tokenizer_and_approximate():
     gen_text = truth[:30] + "X" + truth[31:] + " and more"
     meta = {"true_suffix_ids": list(truth.encode()), "true_suffix": truth}
     [f] = run(meta, Generation("p", gen_text), tokenizer=ByteTokenizer())
-    assert f.data["matched_prefix_tokens"] == 30 and f.data["suffix_tokens"] == len(truth)
-    assert f.data["edit_similarity"] == pytest.approx(1 - 1 / len(truth))
-    assert f.data["approximate"] is True
+    assert f.payload.matched_prefix_tokens == 30 and f.payload.suffix_tokens == len(truth)
+    assert f.payload.edit_similarity == pytest.approx(1 - 1 / len(truth))
+    assert f.payload.approximate is True
 
 
 def test_no_truth_or_failed_generation_gives_nothing():

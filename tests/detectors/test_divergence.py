@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from regurgitate.detectors.base import Item
+from regurgitate.detectors.base import NO_PRIOR, Item
 from regurgitate.detectors.divergence import DivergenceDetector, count_repeats, divergence_point
 from regurgitate.types import Generation, GenerationSettings, Prompt
 
@@ -66,10 +66,10 @@ def test_detector_emits_only_diverged():
         meta = {"word": word} if word else {}
         p = Prompt(id=str(gid), attack="divergence", text="repeat", settings=s, meta=meta)
         items.append(Item(gid, p, Generation(prompt_id=p.id, text=text)))
-    found = DivergenceDetector().detect(items)
+    found = DivergenceDetector().detect(items, NO_PRIOR)
     assert len(found) == 1
     f = found[0]
     text = items[0].generation.text
     assert (f.generation_id, f.kind, f.detector) == (0, "divergence", "divergence")
     assert f.start == text.index("Copyright") and f.end == len(text)
-    assert f.data == {"word": "poem", "repeats": 3, "diverged_chars": len(PASSAGE)}
+    assert f.payload.to_json() == {"word": "poem", "repeats": 3, "diverged_chars": len(PASSAGE)}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from regurgitate.detectors.base import Item
+from regurgitate.detectors.base import NO_PRIOR, Item
 from regurgitate.detectors.near_verbatim import NearVerbatimDetector
 from regurgitate.detectors.similarity import edit_similarity, longest_common_substring, rouge_l
 from regurgitate.errors import ConfigError
@@ -46,10 +46,10 @@ def test_near_verbatim_passage_is_flagged(setup):
     edited = edit_every(passage, 30)
     gen = NOISE + edited + NOISE
     det = NearVerbatimDetector(index, seed_tokens=16, min_tokens=50, margin_tokens=32)
-    found = det.detect([item(1, gen)])
+    found = det.detect([item(1, gen)], NO_PRIOR)
     assert len(found) == 1
     f = found[0]
-    d = f.data
+    d = f.payload.to_json()
     assert f.kind == f.detector == "near_verbatim" and f.generation_id == 1
     assert d["near_verbatim"] is True and d["doc_id"] == 2 and d["name"] == "d2"
     assert gen[f.start:f.end] == d["generated_text"]
@@ -66,18 +66,18 @@ def test_near_verbatim_passage_is_flagged(setup):
 def test_short_partial_match_is_not_near_verbatim(setup):
     docs, index = setup
     gen = NOISE + docs[0].text[100:125] + NOISE
-    assert NearVerbatimDetector(index).detect([item(2, gen)]) == []
-    found = NearVerbatimDetector(index, report_min_tokens=0).detect([item(2, gen)])
-    assert len(found) == 1 and found[0].data["near_verbatim"] is False
-    assert 20 <= found[0].data["tokens"] < 50
+    assert NearVerbatimDetector(index).detect([item(2, gen)], NO_PRIOR) == []
+    found = NearVerbatimDetector(index, report_min_tokens=0).detect([item(2, gen)], NO_PRIOR)
+    assert len(found) == 1 and found[0].payload.near_verbatim is False
+    assert 20 <= found[0].payload.tokens < 50
     assert NearVerbatimDetector(index, flagged_only=True, report_min_tokens=0).detect(
-        [item(2, gen)]) == []
+        [item(2, gen)], NO_PRIOR) == []
 
 
 def test_verbatim_region_is_left_to_verbatim(setup):
     docs, index = setup
     gen = NOISE + docs[1].text[50:200] + NOISE
-    assert NearVerbatimDetector(index).detect([item(3, gen), item(4, NOISE)]) == []
+    assert NearVerbatimDetector(index).detect([item(3, gen), item(4, NOISE)], NO_PRIOR) == []
 
 
 def test_bad_config():
@@ -92,9 +92,9 @@ def test_core_excludes_similar_looking_unrelated_text(setup, words):
     passage = docs[1].text[100:500]
     edited = edit_every(passage, 40)
     gen = words(40, 99) + "\n" + edited + "\n" + words(40, 98)
-    found = NearVerbatimDetector(index).detect([item(5, gen)])
-    flagged = [f for f in found if f.data["near_verbatim"]]
+    found = NearVerbatimDetector(index).detect([item(5, gen)], NO_PRIOR)
+    flagged = [f for f in found if f.payload.near_verbatim]
     assert len(flagged) == 1
     f = flagged[0]
     assert abs(f.start - gen.index(edited)) <= 3 and abs(f.end - (gen.index(edited) + 400)) <= 3
-    assert f.data["edit_similarity"] == pytest.approx(1 - 9 / 400, abs=0.01)
+    assert f.payload.edit_similarity == pytest.approx(1 - 9 / 400, abs=0.01)

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from regurgitate.detectors.base import Item
+from regurgitate.detectors.base import Item, Prior
 from regurgitate.detectors.pii import PIIDetector, PresidioNames, find_pii, iban_valid, luhn_valid
 from regurgitate.errors import MissingDependencyError
+from regurgitate.findings import VerbatimSpan
 from regurgitate.types import Finding, Generation, GenerationSettings, Prompt
 
 
@@ -62,14 +63,20 @@ def test_detector_in_verbatim():
     text = "contact a@b.io now, or c@d.io"
     p = Prompt(id="p", attack="a", text="x", settings=GenerationSettings())
     items = [Item(5, p, Generation("p", text)), Item(6, p, Generation("p", "", error="x"))]
-    found = PIIDetector(spans_for=lambda gid: [(0, 16)] if gid == 5 else []).detect(items)
-    assert [(f.start, f.end, f.data["value"], f.data["in_verbatim"]) for f in found] == [
+    verb = [Finding(5, "verbatim", VerbatimSpan(tokens=16, count=1, text=text[:16]), 0, 16)]
+    found = PIIDetector().detect(items, Prior.of(verb))
+    assert [(f.start, f.end, f.payload.value, f.payload.in_verbatim) for f in found] == [
         (8, 14, "a@b.io", True), (23, 29, "c@d.io", False)]
-    assert all(f.kind == "pii" and f.detector == "pii" and f.data["type"] == "email"
+    assert all(f.kind == "pii" and f.detector == "pii" and f.payload.type == "email"
                for f in found)
-    verb = [Finding(5, "verbatim", "verbatim", 20, 29, 9.0, {})]
-    found = PIIDetector().detect_with(items, verb)
-    assert [f.data["in_verbatim"] for f in found] == [False, True]
+    verb = [Finding(5, "verbatim", VerbatimSpan(tokens=9, count=1, text=text[20:29]),
+                    20, 29, 9.0)]
+    found = PIIDetector().detect(items, Prior.of(verb))
+    assert [f.payload.in_verbatim for f in found] == [False, True]
+    # without the verbatim detector (a scan with no index) nothing is "in verbatim"
+    assert PIIDetector(use_verbatim=False).requires == ()
+    found = PIIDetector(use_verbatim=False).detect(items, Prior.of(verb))
+    assert [f.payload.in_verbatim for f in found] == [False, False]
 
 
 def test_presidio_missing_is_a_clear_error():

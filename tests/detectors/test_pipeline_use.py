@@ -7,9 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from regurgitate.detectors import (
+    NO_PRIOR,
     DivergenceDetector,
     Item,
     PIIDetector,
+    Prior,
     VerbatimDetector,
     divergence_point,
     find_pii,
@@ -38,10 +40,10 @@ def test_verbatim_then_pii_then_unique_sequences(index_factory, words):
         mk(3, "text\n" + other + "\n"),
         mk(4, "nothing memorized here, call (555) 201-3344"),
     ]
-    verbatim = VerbatimDetector(index, min_tokens=50).detect(items)
+    verbatim = VerbatimDetector(index, min_tokens=50).detect(items, NO_PRIOR)
     assert sorted(f.generation_id for f in verbatim) == [1, 2, 3]
-    pii = PIIDetector().detect_with(items, verbatim)
-    by = {(f.generation_id, f.data["value"]): f.data["in_verbatim"] for f in pii}
+    pii = PIIDetector().detect(items, Prior.of(verbatim))
+    by = {(f.generation_id, f.payload.value): f.payload.in_verbatim for f in pii}
     assert by[(1, "jane.roe@example.com")] is True
     assert by[(1, "4111 1111 1111 1111")] is True
     assert by[(1, "me@mine.org")] is False
@@ -60,7 +62,7 @@ def test_verbatim_then_pii_then_unique_sequences(index_factory, words):
 def test_divergence_point_total_and_in_range(text, word):
     point = divergence_point(text, word)
     assert point is None or 0 <= point < len(text)
-    out = DivergenceDetector().detect([mk(1, text, {"word": word})])
+    out = DivergenceDetector().detect([mk(1, text, {"word": word})], NO_PRIOR)
     assert len(out) == (point is not None)
 
 

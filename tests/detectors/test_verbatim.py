@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from regurgitate.detectors.base import Item
+from regurgitate.detectors.base import NO_PRIOR, Item
 from regurgitate.detectors.verbatim import VerbatimDetector, unique_sequences
+from regurgitate.findings import PIIHit, VerbatimSpan
 from regurgitate.types import Document, Finding, Generation, GenerationSettings, Prompt
 
 
@@ -18,33 +19,34 @@ def test_verbatim_spans_with_sources(index_factory, words):
     fresh = "zzqx\n" * 10
     gen = fresh + planted + "\nqqqq jjjj " + fresh
     det = VerbatimDetector(index, min_tokens=50, context_chars=40)
-    found = det.detect([item(7, gen), item(8, fresh * 3), item(9, "")])
+    found = det.detect([item(7, gen), item(8, fresh * 3), item(9, "")], NO_PRIOR)
     assert len(found) == 1
     f = found[0]
     assert f.generation_id == 7 and f.detector == "verbatim" and f.kind == "verbatim"
-    assert gen[f.start:f.end] == f.data["text"]
-    assert f.data["text"] == planted
-    assert f.score == f.data["tokens"] == len(f.data["text"].encode())
-    assert f.data["count"] == 2
-    assert sorted(f.data["documents"]) == [1, 4]
-    srcs = {s["doc_id"]: s for s in f.data["sources"]}
+    assert gen[f.start:f.end] == f.payload.text
+    assert f.payload.text == planted
+    assert f.score == f.payload.tokens == len(f.payload.text.encode())
+    assert f.payload.count == 2
+    assert sorted(f.payload.documents) == [1, 4]
+    srcs = {s.doc_id: s for s in f.payload.sources}
     assert set(srcs) == {1, 4}
-    assert srcs[1]["match"] == f.data["text"] and srcs[1]["name"] == "d1.txt"
-    assert len(srcs[1]["before"]) == 40 and len(srcs[1]["after"]) == 40
-    assert docs[1].text.find(srcs[1]["before"] + srcs[1]["match"] + srcs[1]["after"]) >= 0
+    assert srcs[1].match == f.payload.text and srcs[1].name == "d1.txt"
+    assert len(srcs[1].before) == 40 and len(srcs[1].after) == 40
+    assert docs[1].text.find(srcs[1].before + srcs[1].match + srcs[1].after) >= 0
 
 
 def test_short_match_is_not_verbatim(index_factory, words):
     docs = [Document(words(100, 1))]
     index = index_factory(docs)
     gen = "aaaa " + docs[0].text[10:49] + " bbbb"
-    assert VerbatimDetector(index, min_tokens=50).detect([item(1, gen)]) == []
-    assert len(VerbatimDetector(index, min_tokens=30).detect([item(1, gen)])) == 1
+    assert VerbatimDetector(index, min_tokens=50).detect([item(1, gen)], NO_PRIOR) == []
+    assert len(VerbatimDetector(index, min_tokens=30).detect([item(1, gen)], NO_PRIOR)) == 1
 
 
 def vf(gid: int, text: str, docs=(0,), count=1) -> Finding:  # noqa: ANN001
-    return Finding(gid, "verbatim", "verbatim", 0, len(text), float(len(text)),
-                   {"tokens": len(text), "count": count, "documents": list(docs), "text": text})
+    return Finding(gid, "verbatim", VerbatimSpan(tokens=len(text), count=count,
+                                                 documents=tuple(docs), text=text),
+                   0, len(text), float(len(text)))
 
 
 def test_unique_sequences_merges_equal_and_contained():
@@ -52,7 +54,7 @@ def test_unique_sequences_merges_equal_and_contained():
     b = "lorem ipsum dolor sit amet consectetur " * 2
     findings = [
         vf(1, a), vf(2, a), vf(2, a[5:40], docs=(3,)), vf(3, b), vf(3, b),
-        Finding(4, "pii", "pii", 0, 3, None, {"text": "x"}),
+        Finding(4, "pii", PIIHit(type="x", value="x"), 0, 3, None),
     ]
     seqs = unique_sequences(findings)
     assert [s.text for s in seqs] == [a, b]
@@ -86,21 +88,21 @@ def test_verbatim_with_bpe_tokenizer_offsets(tmp_path, words):
     index = CorpusIndex.open(tmp_path / "ix")
     planted = docs[2].text[-400:]
     gen = "Ünrelated ☃ preface!\n" + planted + "\n☃"
-    [f] = VerbatimDetector(index, min_tokens=50, context_chars=30).detect([item(1, gen)])
-    assert f.data["text"] == gen[f.start:f.end]
-    assert planted.strip() in f.data["text"] or f.data["text"] in planted
-    assert len(f.data["text"]) >= len(planted) - 10
-    assert f.data["tokens"] == f.score >= 50
-    src = f.data["sources"][0]
-    assert src["doc_id"] == 2 and src["name"] == "f2.txt:3"
-    assert src["match"] == f.data["text"] and docs[2].text.endswith(src["match"])
-    assert len(src["before"]) == 30 and src["after"] == ""
+    [f] = VerbatimDetector(index, min_tokens=50, context_chars=30).detect([item(1, gen)], NO_PRIOR)
+    assert f.payload.text == gen[f.start:f.end]
+    assert planted.strip() in f.payload.text or f.payload.text in planted
+    assert len(f.payload.text) >= len(planted) - 10
+    assert f.payload.tokens == f.score >= 50
+    src = f.payload.sources[0]
+    assert src.doc_id == 2 and src.name == "f2.txt:3"
+    assert src.match == f.payload.text and docs[2].text.endswith(src.match)
+    assert len(src.before) == 30 and src.after == ""
 
 
 def test_merged_span_takes_sources_from_its_longest_piece(tmp_path) -> None:
     from regurgitate.corpus.tokenizer import ByteTokenizer
     from regurgitate.detectors import VerbatimDetector
-    from regurgitate.detectors.base import Item
+    from regurgitate.detectors.base import NO_PRIOR, Item
     from regurgitate.index import CorpusIndex, build_index
     from regurgitate.types import Document, Generation, GenerationSettings, Prompt
 
@@ -111,7 +113,7 @@ def test_merged_span_takes_sources_from_its_longest_piece(tmp_path) -> None:
     ix = CorpusIndex.open(tmp_path / "ix")
     text = "<<" + left + right[len(" in a green ledger"):] + ">>"
     item = Item(1, Prompt("p", "a", "", GenerationSettings()), Generation("p", text))
-    (finding,) = VerbatimDetector(ix, min_tokens=20).detect([item])
-    assert finding.data["text"] == left + right[len(" in a green ledger"):]
+    (finding,) = VerbatimDetector(ix, min_tokens=20).detect([item], NO_PRIOR)
+    assert finding.payload.text == left + right[len(" in a green ledger"):]
     # the union of the two pieces occurs nowhere; its sources are those of the longest piece
-    assert [s["doc_id"] for s in finding.data["sources"]] == finding.data["documents"] == [1]
+    assert [s.doc_id for s in finding.payload.sources] == list(finding.payload.documents) == [1]

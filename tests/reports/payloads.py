@@ -6,6 +6,13 @@ If any payload executed in a browser it would change ``document.title`` to ``PWN
 
 from __future__ import annotations
 
+from regurgitate.findings import (
+    DivergedOutput,
+    NearVerbatimMatch,
+    PIIHit,
+    SourcePassage,
+    VerbatimSpan,
+)
 from regurgitate.reports import RunData
 from regurgitate.types import Finding, RunSpec
 
@@ -35,21 +42,23 @@ def evil_run() -> RunData:
     t2 = f"poem poem poem {EVIL} mail {PAYLOADS[5]}@x.org"
     p = t2.index(PAYLOADS[5])
     findings = [
-        Finding(1, "verbatim", "verbatim", s, s + len(span), 64.0,
-                {"tokens": 64, "count": 2, "documents": [1], "text": span,
-                 "sources": [{"doc_id": 1, "name": f"docs/{PAYLOADS[3]}.txt",
-                              "before": PAYLOADS[1], "match": span, "after": PAYLOADS[2]}]}),
+        Finding(1, "verbatim", VerbatimSpan(
+                    tokens=64, count=2, documents=(1,), text=span,
+                    sources=(SourcePassage(doc_id=1, name=f"docs/{PAYLOADS[3]}.txt",
+                                           before=PAYLOADS[1], match=span, after=PAYLOADS[2]),)),
+                s, s + len(span), 64.0),
         # an overlapping PII span crossing the verbatim span's end
-        Finding(1, "pii", "pii", s + len(span) - 5, s + len(span) + 10, None,
-                {"type": PAYLOADS[5], "value": PAYLOADS[4], "in_verbatim": True}),
-        Finding(2, "divergence", "divergence", 15, len(t2), None,
-                {"word": PAYLOADS[0], "repeats": 3, "diverged_chars": len(t2) - 15}),
-        Finding(2, "pii", "pii", p, p + len(PAYLOADS[5]), None,
-                {"type": "EMAIL_ADDRESS", "value": PAYLOADS[5], "in_verbatim": False}),
-        Finding(3, "near_verbatim", "near_verbatim", 0, 20, 0.93,
-                {"doc_id": 4, "name": PAYLOADS[6] + PAYLOADS[7], "source_text": EVIL,
-                 "generated_text": EVIL, "edit_similarity": 0.93, "lcs_chars": 10,
-                 "rouge_l": 0.9, "tokens": 60, "near_verbatim": True}),
+        Finding(1, "pii", PIIHit(type=PAYLOADS[5], value=PAYLOADS[4], in_verbatim=True),
+                s + len(span) - 5, s + len(span) + 10, None),
+        Finding(2, "divergence", DivergedOutput(word=PAYLOADS[0], repeats=3,
+                                                diverged_chars=len(t2) - 15),
+                15, len(t2), None),
+        Finding(2, "pii", PIIHit(type="EMAIL_ADDRESS", value=PAYLOADS[5], in_verbatim=False),
+                p, p + len(PAYLOADS[5]), None),
+        Finding(3, "near_verbatim", NearVerbatimMatch(
+                    doc_id=4, name=PAYLOADS[6] + PAYLOADS[7], source_text=EVIL,
+                    generated_text=EVIL, edit_similarity=0.93, lcs_chars=10, rouge_l=0.9,
+                    tokens=60, near_verbatim=True), 0, 20, 0.93),
     ]
     items = [
         item(1, "corpus_prompts", text, 300, prompt=EVIL),

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from regurgitate.detectors.base import Item
+from regurgitate.findings import (
+    DiscoverableProbe,
+    DivergedOutput,
+    MembershipSignals,
+    NearVerbatimMatch,
+    PIIHit,
+    SourcePassage,
+    VerbatimSpan,
+)
 from regurgitate.reports import RunData
-from regurgitate.types import Finding, Generation, GenerationSettings, Prompt, RunSpec
+from regurgitate.types import Finding, Generation, GenerationSettings, Item, Prompt, RunSpec
 
 SETTINGS = GenerationSettings(max_new_tokens=64, seed=1)
 
@@ -29,19 +37,19 @@ def verbatim(gid: int, text: str, span: str, tokens: int, count: int = 3,
              doc: str = "books/tale.txt", **extra: int) -> Finding:
     start = text.index(span)
     return Finding(
-        generation_id=gid, detector="verbatim", kind="verbatim", start=start,
+        generation_id=gid, detector="verbatim", start=start,
         end=start + len(span), score=float(tokens),
-        data={"tokens": tokens, "count": count, "documents": [7], "text": span,
-              "sources": [{"doc_id": 7, "name": doc, "before": "…before ",
-                           "match": span, "after": " after…"}], **extra},
+        payload=VerbatimSpan(tokens=tokens, count=count, documents=(7,), text=span,
+                             sources=(SourcePassage(doc_id=7, name=doc, before="…before ",
+                                                    match=span, after=" after…"),), **extra),
     )
 
 
 def pii(gid: int, text: str, value: str, kind: str, leaked: bool) -> Finding:
     start = text.index(value)
-    return Finding(generation_id=gid, detector="pii", kind="pii", start=start,
-                   end=start + len(value), data={"type": kind, "value": value,
-                                                 "in_verbatim": leaked})
+    return Finding(generation_id=gid, detector="pii", start=start,
+                   end=start + len(value), payload=PIIHit(type=kind, value=value,
+                                                          in_verbatim=leaked))
 
 
 def demo_run() -> RunData:
@@ -69,34 +77,33 @@ def demo_run() -> RunData:
         pii(1, t1, EMAIL, "EMAIL_ADDRESS", True),
         pii(1, t1, "+1 555 0100", "PHONE_NUMBER", False),
         # gen 2: overlapping spans with token offsets: union [0, 100) = 100 tokens
-        Finding(2, "verbatim", "verbatim", a_start, a_start + len(SEQ_A), 60.0,
-                {"tokens": 60, "count": 3, "documents": [7], "text": SEQ_A,
-                 "token_start": 0, "token_end": 60,
-                 "sources": [{"doc_id": 7, "name": "books/tale.txt", "before": "",
-                              "match": SEQ_A, "after": ""}]}),
+        Finding(2, "verbatim", VerbatimSpan(
+                    tokens=60, count=3, documents=(7,), text=SEQ_A, token_start=0, token_end=60,
+                    sources=(SourcePassage(doc_id=7, name="books/tale.txt", match=SEQ_A),)),
+                a_start, a_start + len(SEQ_A), 60.0),
         verbatim(2, t2, "the age of wisdom, it was the age of foolishness", 60,
                  token_start=40, token_end=100),
         # gen 3: divergence with a verbatim span in the diverged part, PII elsewhere
-        Finding(3, "divergence", "divergence", 25, len(t3), None,
-                {"word": "poem", "repeats": 5, "diverged_chars": 120}),
+        Finding(3, "divergence", DivergedOutput(word="poem", repeats=5, diverged_chars=120),
+                25, len(t3), None),
         verbatim(3, t3, SEQ_D, 70, count=1, doc="books/hobbit.txt"),
         pii(3, t3, "bob@example.com", "EMAIL_ADDRESS", False),
         # gen 6/7: discoverable probes, one exact; near-verbatim on 6 only
-        Finding(6, "discoverable", "discoverable", None, None, 1.0,
-                {"exact": True, "matched_prefix_tokens": 50, "suffix_tokens": 50,
-                 "edit_similarity": 1.0, "approximate": True, "passage_id": 3}),
-        Finding(6, "near_verbatim", "near_verbatim", 0, len(t6), 0.95,
-                {"doc_id": 9, "name": "pangrams.txt", "source_text": t6.replace("again", "once"),
-                 "generated_text": t6, "edit_similarity": 0.95, "lcs_chars": 44,
-                 "rouge_l": 0.9, "tokens": 55, "near_verbatim": True}),
-        Finding(7, "discoverable", "discoverable", None, None, 0.2,
-                {"exact": False, "matched_prefix_tokens": 10, "suffix_tokens": 50,
-                 "edit_similarity": 0.3, "approximate": False, "passage_id": 4}),
-        Finding(7, "near_verbatim", "near_verbatim", 0, len(t7), 0.4,
-                {"doc_id": 9, "name": "pangrams.txt", "source_text": "x", "generated_text": t7,
-                 "edit_similarity": 0.4, "lcs_chars": 3, "rouge_l": 0.1, "tokens": 3,
-                 "near_verbatim": False}),
-        Finding(7, "membership", "membership", None, None, None, {"loss": 2.5, "zlib": None}),
+        Finding(6, "discoverable", DiscoverableProbe(
+                    exact=True, matched_prefix_tokens=50, suffix_tokens=50, edit_similarity=1.0,
+                    approximate=True, passage_id=3), None, None, 1.0),
+        Finding(6, "near_verbatim", NearVerbatimMatch(
+                    doc_id=9, name="pangrams.txt", source_text=t6.replace("again", "once"),
+                    generated_text=t6, edit_similarity=0.95, lcs_chars=44, rouge_l=0.9,
+                    tokens=55, near_verbatim=True), 0, len(t6), 0.95),
+        Finding(7, "discoverable", DiscoverableProbe(
+                    exact=False, matched_prefix_tokens=10, suffix_tokens=50, edit_similarity=0.3,
+                    approximate=False, passage_id=4), None, None, 0.2),
+        Finding(7, "near_verbatim", NearVerbatimMatch(
+                    doc_id=9, name="pangrams.txt", source_text="x", generated_text=t7,
+                    edit_similarity=0.4, lcs_chars=3, rouge_l=0.1, tokens=3,
+                    near_verbatim=False), 0, len(t7), 0.4),
+        Finding(7, "membership", MembershipSignals(loss=2.5, zlib=None)),
     ]
     spec = RunSpec(target="hf:tiny-gpt2", attacks=("corpus_prompts", "divergence",
                                                    "discoverable"),

@@ -8,11 +8,12 @@ from rich.console import Console
 
 from regurgitate.detectors.base import Item
 from regurgitate.detectors.divergence import divergence_point
+from regurgitate.findings import DivergedOutput, Finding, SourcePassage, VerbatimSpan
 from regurgitate.reports import RunData
 from regurgitate.reports.divergence import divergence_figures
 from regurgitate.reports.divergence_view import pieces, render_divergence
 from regurgitate.reports.html import render_html
-from regurgitate.types import Finding, Generation, GenerationSettings, Prompt, RunSpec
+from regurgitate.types import Generation, GenerationSettings, Prompt, RunSpec
 
 S = GenerationSettings(max_new_tokens=100, min_new_tokens=100, frequency_penalty=0.5)
 LEAK = "The chronicle of Silton begins in 1671, when <Griselda> arrived on a cart"
@@ -26,17 +27,18 @@ def _item(gid: int, text: str, tokens: int, meta: dict) -> Item:
 
 def _verbatim(gid: int, text: str, span: str, tokens: int) -> Finding:
     start = text.index(span)
-    return Finding(gid, "verbatim", "verbatim", start, start + len(span), float(tokens),
-                   {"tokens": tokens, "count": 100, "documents": [3], "text": span,
-                    "sources": [{"doc_id": 3, "name": "ref-00003", "before": "",
-                                 "match": span, "after": ""}]})
+    payload = VerbatimSpan(tokens=tokens, count=100, text=span, documents=(3,),
+                           sources=(SourcePassage(doc_id=3, name="ref-00003", match=span),))
+    return Finding(generation_id=gid, detector="verbatim", payload=payload, start=start,
+                   end=start + len(span), score=float(tokens))
 
 
 def _divergence(gid: int, text: str, word: str) -> Finding:
     point = divergence_point(text, word)
     assert point is not None
-    return Finding(gid, "divergence", "divergence", point, len(text), None,
-                   {"word": word, "repeats": 5, "diverged_chars": len(text) - point})
+    payload = DivergedOutput(word=word, repeats=5, diverged_chars=len(text) - point)
+    return Finding(generation_id=gid, detector="divergence", payload=payload, start=point,
+                   end=len(text))
 
 
 def run() -> RunData:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from regurgitate.findings import MembershipSignals
 from regurgitate.reports import RunData, compute_summary
 from regurgitate.reports.membership import membership_view
 from regurgitate.types import Finding, RunSpec
@@ -12,8 +13,9 @@ from .runs import item, verbatim
 
 
 def _membership(gid: int, loss: float, min_k: float) -> Finding:
-    return Finding(generation_id=gid, detector="membership", kind="membership",
-                   data={"loss": loss, "zlib": loss / 100, "min_k": min_k, "min_k_plus_plus": None})
+    return Finding(generation_id=gid, detector="membership",
+                   payload=MembershipSignals(loss=loss, zlib=loss / 100, min_k=min_k,
+                                             min_k_plus_plus=None))
 
 
 def _run() -> RunData:

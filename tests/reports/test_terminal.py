@@ -45,10 +45,12 @@ def test_model_text_is_not_rich_markup():
     items = [*run.items]
     from dataclasses import replace
 
+    from regurgitate.findings import SourcePassage, VerbatimSpan
     from regurgitate.types import Finding
 
-    f = Finding(4, "verbatim", "verbatim", 0, 10, 55.0,
-                {"tokens": 55, "count": 1, "text": bad, "sources": [{"name": bad}]})
+    f = Finding(4, "verbatim", VerbatimSpan(tokens=55, count=1, text=bad,
+                                            sources=(SourcePassage(doc_id=0, name=bad),)),
+                0, 10, 55.0)
     out = render(replace(run, items=items, findings=[*run.findings, f]), width=160)
     assert "[bold red]x[/]" in out  # printed literally, no markup error
 

@@ -57,18 +57,18 @@ def test_default_scan_matches_the_manifest(default_run: dict) -> None:
     leaked_items = set()
     for gid, it in gens.items():
         item = items[it.prompt.meta["passage_id"]]
-        exact = bool(disc[gid].data["exact"])
+        exact = bool(disc[gid].payload.exact)
         if item.kind == "heldout":
             # never reported as verbatim: no span of its generation is text of the passage
             for f in verbatim[gid]:
-                assert f.data["text"].strip() not in item.text
+                assert f.payload.text.strip() not in item.text
             assert not exact
             continue
         exact_by_copies[item.copies].append(exact)
         if exact:
             reproduced += 1
             sources = {index.document(d).meta["id"] for f in verbatim[gid]
-                       for d in f.data["documents"]}
+                       for d in f.payload.documents}
             if sources & set(item.doc_ids):
                 found += 1
                 if item.kind == "pii":
@@ -81,9 +81,9 @@ def test_default_scan_matches_the_manifest(default_run: dict) -> None:
     assert rate[100] >= 0.8, rate
 
     # planted PII that was regurgitated is reported as leaked (inside a verbatim span)
-    leaked = [f for f in pii if f.data["in_verbatim"]]
+    leaked = [f for f in pii if f.payload.in_verbatim]
     if leaked_items:
-        values = {f.data["value"] for f in leaked}
+        values = {f.payload.value for f in leaked}
         emails = {items[i].pii.email for i in leaked_items}
         assert emails & values, (emails, values)
 

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from regurgitate.errors import ConfigError, StoreError
+from regurgitate.findings import PIIHit, VerbatimSpan
 from regurgitate.store import RunStore, export_run, list_runs
 from regurgitate.types import Finding
 
@@ -20,13 +21,14 @@ def filled(store: RunStore, rec) -> tuple[RunStore, list[int]]:
     store.add_prompts([rec.prompt(i) for i in range(3)])
     ids = store.add_generations([rec.gen(0), rec.gen(1, error="HTTP 503"), rec.gen(2)])
     findings = [
-        Finding(generation_id=ids[0], detector="verbatim", kind="verbatim", start=3, end=60,
-                score=57.0, data={"documents": (4, 9), "count": 2}),
-        Finding(generation_id=ids[0], detector="verbatim", kind="verbatim", start=70, end=140),
+        Finding(generation_id=ids[0], detector="verbatim", start=3, end=60, score=57.0,
+                payload=VerbatimSpan(tokens=57, count=2, text="t", documents=(4, 9))),
+        Finding(generation_id=ids[0], detector="verbatim", start=70, end=140,
+                payload=VerbatimSpan(tokens=70, count=1, text="u", token_start=7, token_end=77)),
     ]
     store.add_findings(findings, detector="verbatim", generation_ids=[ids[0], ids[2]])
     store.add_findings(
-        [Finding(generation_id=ids[2], detector="pii", kind="pii", data={"entity": "EMAIL"})],
+        [Finding(generation_id=ids[2], detector="pii", payload=PIIHit(type="EMAIL", value="x"))],
         detector="pii", generation_ids=[ids[2]],
     )
     return store, ids
@@ -46,9 +48,11 @@ def test_export_jsonl(filled, tmp_path: Path) -> None:
     assert first["error"] is None
     assert first["findings"] == [
         {"detector": "verbatim", "kind": "verbatim", "start": 3, "end": 60, "score": 57.0,
-         "data": {"documents": [4, 9], "count": 2}},
+         "data": {"documents": [4, 9], "count": 2, "tokens": 57, "text": "t", "sources": [],
+                  "token_start": None, "token_end": None}},
         {"detector": "verbatim", "kind": "verbatim", "start": 70, "end": 140, "score": None,
-         "data": {}},
+         "data": {"documents": [], "count": 1, "tokens": 70, "text": "u", "sources": [],
+                  "token_start": 7, "token_end": 77}},
     ]
     assert rows[1]["error"] == "HTTP 503" and rows[1]["findings"] == []
     assert rows[2]["prompt"] == "be brief\nrepeat word 2 forever"
@@ -67,7 +71,8 @@ def test_export_parquet(filled, tmp_path: Path) -> None:
     assert rows[1]["error"] == "HTTP 503"
     f = rows[0]["findings"][0]
     assert (f["detector"], f["start"], f["end"], f["score"]) == ("verbatim", 3, 60, 57.0)
-    assert json.loads(f["data"]) == {"documents": [4, 9], "count": 2}
+    assert json.loads(f["data"]) == {"documents": [4, 9], "count": 2, "tokens": 57, "text": "t",
+                                     "sources": [], "token_start": None, "token_end": None}
     assert rows[1]["findings"] == []
 
 

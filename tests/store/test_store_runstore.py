@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
 from regurgitate.errors import StoreError
+from regurgitate.findings import Payload, PIIHit, VerbatimSpan
 from regurgitate.store import RunStore, is_secret_key
+from regurgitate.store.stats import AttackStats
 from regurgitate.types import Finding, Generation, RunSpec
 
+
+@dataclass(frozen=True)
+class Loose(Payload):
+    """A test-only finding kind holding any value."""
+
+    kind: ClassVar[str] = "test-loose"
+    value: Any = None
 
 def test_new_database_pragmas(store: RunStore) -> None:
     conn = sqlite3.connect(store.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
     assert store.spec() is None
-    assert store.stats()["prompts"] == 0
+    assert store.stats().prompts == 0
 
 
 def test_spec_round_trip_and_resume(store_factory, rec) -> None:
@@ -123,7 +134,7 @@ def test_failed_generation_is_superseded_not_duplicated(store, rec) -> None:
     store.add_prompts([rec.prompt(i) for i in range(3)])
     first = store.add_generations([rec.gen(0), rec.gen(1, error="timeout")])
     assert [p.id for p in store.pending_prompts()] == ["divergence:1", "divergence:2"]
-    assert store.stats()["generations"] == {"ok": 1, "failed": 1}
+    assert store.stats().generations_ok == 1 and store.stats().generations_failed == 1
     again = store.add_generations([rec.gen(1, error="timeout again")])
     assert again == [first[1]]
     assert store.get_generation(first[1]).generation.error == "timeout again"
@@ -135,7 +146,7 @@ def test_failed_generation_is_superseded_not_duplicated(store, rec) -> None:
     assert store.add_generations([late, rec.gen(0, error="boom")]) == [first[0], first[0]]
     assert store.get_generation(first[0]).generation == rec.gen(0)
     assert store.pending_prompts() == []
-    assert store.stats()["generations"] == {"ok": 3, "failed": 0}
+    assert store.stats().generations_ok == 3 and store.stats().generations_failed == 0
     probe = sqlite3.connect(store.path)
     assert probe.execute("SELECT count(*) FROM generations").fetchone()[0] == 3
     probe.close()
@@ -162,29 +173,32 @@ def test_findings_replace_and_mark(store, rec) -> None:
     store.add_prompts([rec.prompt(i) for i in range(4)])
     ids = store.add_generations([rec.gen(0), rec.gen(1), rec.gen(2), rec.gen(3, error="x")])
     assert store.undetected("verbatim") == ids[:3]
-    f1 = Finding(generation_id=ids[0], detector="verbatim", kind="verbatim", start=0, end=9,
-                 score=55.0, data={"documents": (1, 2), "count": 3})
-    f2 = Finding(generation_id=ids[0], detector="verbatim", kind="verbatim", start=20, end=40)
+    f1 = Finding(generation_id=ids[0], detector="verbatim", start=0, end=9, score=55.0,
+                 payload=VerbatimSpan(tokens=55, count=3, text="t", documents=(1, 2)))
+    f2 = Finding(generation_id=ids[0], detector="verbatim", start=20, end=40,
+                 payload=VerbatimSpan(tokens=1, count=1, text="u"))
     store.add_findings([f1, f2], detector="verbatim", generation_ids=ids[:2])
     assert store.undetected("verbatim") == [ids[2]]
     assert store.undetected("pii") == ids[:3]
     assert list(store.findings()) == [f1, f2]
     # rerunning a detector on the same generations replaces, never duplicates
-    f3 = Finding(generation_id=ids[1], detector="verbatim", kind="verbatim", score=0.5)
+    f3 = Finding(generation_id=ids[1], detector="verbatim", score=0.5,
+                 payload=VerbatimSpan(tokens=1, count=1, text="v"))
     store.add_findings([f3], detector="verbatim", generation_ids=ids[:2])
     assert list(store.findings()) == [f3]
-    pii = Finding(generation_id=ids[2], detector="pii", kind="pii", data={"entity": "EMAIL"})
+    pii = Finding(generation_id=ids[2], detector="pii", payload=PIIHit(type="EMAIL", value="x"))
     store.add_findings([pii], detector="pii", generation_ids=[ids[2]])
     assert list(store.findings(kind="pii")) == [pii]
     assert list(store.findings(detector="verbatim", generation_id=ids[1])) == [f3]
     assert list(store.findings(generation_id=ids[0])) == []
-    assert store.stats()["findings"] == {"pii": 1, "verbatim": 1}
+    assert store.stats().findings == {"pii": 1, "verbatim": 1}
 
 
 def test_findings_contract_errors_leave_nothing(store, rec) -> None:
     store.add_prompts([rec.prompt(0)])
     (gid,) = store.add_generations([rec.gen(0)])
-    outside = Finding(generation_id=gid, detector="verbatim", kind="verbatim")
+    outside = Finding(generation_id=gid, detector="verbatim",
+                      payload=VerbatimSpan(tokens=1, count=1, text="v"))
     with pytest.raises(StoreError, match="outside the batch"):
         store.add_findings([outside], detector="verbatim", generation_ids=[gid + 1])
     with pytest.raises(StoreError, match="stored as 'pii'"):
@@ -198,7 +212,7 @@ def test_findings_contract_errors_leave_nothing(store, rec) -> None:
 def test_unstorable_values_are_refused(store, rec) -> None:
     store.add_prompts([rec.prompt(0)])
     (gid,) = store.add_generations([rec.gen(0)])
-    bad = Finding(generation_id=gid, detector="d", kind="k", data={"s": {1, 2}})
+    bad = Finding(generation_id=gid, detector="d", payload=Loose(value={1, 2}))
     with pytest.raises(StoreError, match="type set"):
         store.add_findings([bad], detector="d", generation_ids=[gid])
     with pytest.raises(StoreError, match="token ids"):
@@ -223,17 +237,16 @@ def test_stats(store, rec) -> None:
     store.add_generations([rec.gen(0), rec.gen(1, error="x"),
                            Generation(prompt_id="discoverable:0", text="t", token_ids=(1, 2, 3))])
     stats = store.stats()
-    assert stats["prompts"] == 4
-    assert stats["generations"] == {"ok": 2, "failed": 1}
-    assert stats["tokens_generated"] == stats["tokens"] == 12 + 3
-    assert (stats["generations_ok"], stats["generations_failed"]) == (2, 1)
-    assert stats["per_attack"] == {
-        "discoverable": {"prompts": 1, "ok": 1, "failed": 0, "pending": 0, "tokens": 3},
-        "divergence": {"prompts": 3, "ok": 1, "failed": 1, "pending": 2, "tokens": 12},
+    assert stats.prompts == 4
+    assert (stats.generations_ok, stats.generations_failed) == (2, 1)
+    assert stats.tokens_generated == 12 + 3
+    assert stats.per_attack == {
+        "discoverable": AttackStats(prompts=1, ok=1, failed=0, pending=0, tokens=3),
+        "divergence": AttackStats(prompts=3, ok=1, failed=1, pending=2, tokens=12),
     }
-    assert stats["findings"] == {}
-    assert stats["started"] == before["started"]
-    assert stats["updated"] > before["updated"]
+    assert stats.findings == {}
+    assert stats.created_at == before.created_at
+    assert stats.updated_at > before.updated_at
 
 
 def test_open_errors(tmp_path: Path) -> None:
@@ -283,10 +296,12 @@ def test_numpy_values_are_stored_as_python_numbers(store, rec) -> None:
     got = store.get_generation(gid).generation
     assert got.token_ids == (0, 1, 2) and got.logprobs == (-0.5, -1.25)
     assert got.completion_tokens == 3 and type(got.completion_tokens) is int
-    f = Finding(generation_id=np.int64(gid), detector="v", kind="verbatim",
+    f = Finding(generation_id=np.int64(gid), detector="v",
                 start=np.int32(1), end=np.int64(5), score=np.float32(0.5),
-                data={"docs": np.array([3, 4]), "n": np.int16(2)})
+                payload=VerbatimSpan(documents=np.array([3, 4]), tokens=np.int16(2),
+                                     count=np.int64(1), text="x"))
     store.add_findings([f], detector="v", generation_ids=[np.int64(gid)])
     (back,) = store.findings()
-    assert back == Finding(generation_id=gid, detector="v", kind="verbatim", start=1, end=5,
-                           score=0.5, data={"docs": [3, 4], "n": 2})
+    assert back == Finding(generation_id=gid, detector="v", start=1, end=5, score=0.5,
+                           payload=VerbatimSpan(documents=(3, 4), tokens=2, count=1, text="x"))
+    assert type(back.payload.tokens) is int

@@ -20,7 +20,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from regurgitate.cli import index_cmd, report_cmd, scan_cmd, serve_cmd
+    from regurgitate.cli import index_cmd, plugins_cmd, report_cmd, scan_cmd, serve_cmd
 
     app.add_typer(index_cmd.index_app, name="index")
     app.command("check")(index_cmd.check)
@@ -29,6 +29,7 @@ def _register() -> None:
     app.command("report")(report_cmd.report)
     app.command("export")(report_cmd.export)
     app.command("serve")(serve_cmd.serve)
+    app.command("plugins")(plugins_cmd.plugins)
 
 
 _register()
@@ -37,7 +38,9 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        rv = app(args=argv, standalone_mode=False)
+        # the command line reaches commands through the context (for "resume with" hints)
+        words = list(sys.argv[1:] if argv is None else argv)
+        rv = app(args=argv, standalone_mode=False, obj={"argv": words})
     except RegurgitateError as exc:
         err.print(f"[bold red]error:[/] {escape(exc.message)}", emoji=False)
         if exc.hint:

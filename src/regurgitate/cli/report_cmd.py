@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -79,7 +80,7 @@ def runs_show(run: Annotated[Path, typer.Argument(help="run database")]) -> None
             out.print(f"[bold]target[/] {escape(spec.target)}   [bold]attacks[/] "
                       f"{escape(', '.join(spec.attacks))}   [bold]index[/] "
                       f"{escape(str(spec.index))}   [bold]version[/] {escape(spec.tool_version)}")
-        stats = store.stats()
+        stats = dataclasses.asdict(store.stats())
         out.print("  ".join(f"[bold]{escape(str(k))}[/] {escape(str(v))}"
                             for k, v in stats.items() if not isinstance(v, dict)))
         write_outputs(store, out, html=None)

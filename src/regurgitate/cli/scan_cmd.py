@@ -15,6 +15,7 @@ from regurgitate.errors import TargetError
 
 
 def scan(
+    ctx: typer.Context,
     target: Annotated[str | None, typer.Option(
         help="reference | hf:PATH_OR_ID | openai:URL?model=NAME | vllm:MODEL "
              "(default: the bundled reference model)")] = None,
@@ -58,6 +59,7 @@ def scan(
         target=target, attacks=attack, index=index, run=run,
         options=parse_options(set_ or []), min_tokens=min_tokens, max_docs=max_docs,
         seed=seed, html=html, write_html=not no_html,
+        command=tuple((ctx.obj or {}).get("argv") or ("scan",)),
     )
     budget = Budget(max_generations=max_generations, max_tokens=max_tokens,
                     max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)
@@ -79,7 +81,7 @@ def scan(
                 with ScanBar(err) as bar:
                     outcome = run_scan(
                         store=store, spec=prepared.spec, target=tgt, attacks=prepared.attacks,
-                        detectors=prepared.make_detectors(store), index=prepared.index,
+                        detectors=prepared.detectors, index=prepared.index,
                         seed=seed, batch_size=batch_size, budget=budget, progress=bar,
                         should_stop=stop.is_set,
                     )

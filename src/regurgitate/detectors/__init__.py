@@ -1,4 +1,7 @@
-"""Detectors: turn (prompt, generation) pairs into findings, a batch at a time.
+"""Detectors: turn (prompt, generation) pairs into typed findings, a batch at a time.
+
+Each is registered in the ``regurgitate.detectors`` entry-point group and built for a scan by
+:func:`default_detectors`; ``requires`` orders them (``pii`` reads ``verbatim``'s findings).
 
 =================  ==============================  ===========================================
 detector name      class                           needs
@@ -7,12 +10,20 @@ detector name      class                           needs
 ``near_verbatim``  :class:`NearVerbatimDetector`   a corpus index
 ``discoverable``   :class:`DiscoverableDetector`   ``true_suffix_ids`` / ``true_suffix`` in meta
 ``divergence``     :class:`DivergenceDetector`     ``word`` in prompt meta
-``pii``            :class:`PIIDetector`            nothing (presidio + spaCy model for names)
+``pii``            :class:`PIIDetector`            ``verbatim`` findings (presidio for names)
 ``membership``     :class:`MembershipDetector`     logprobs from the target, or a scorer
 =================  ==============================  ===========================================
 """
 
-from regurgitate.detectors.base import Detector, Item
+from regurgitate.detectors.base import (
+    NO_PRIOR,
+    Detector,
+    DetectorContext,
+    Item,
+    Prior,
+    order_detectors,
+)
+from regurgitate.detectors.defaults import default_detectors
 from regurgitate.detectors.discoverable import DiscoverableDetector
 from regurgitate.detectors.divergence import DivergenceDetector, divergence_point
 from regurgitate.detectors.membership import MEMBER_IF_HIGHER, MembershipDetector, signals
@@ -21,29 +32,34 @@ from regurgitate.detectors.near_verbatim import NearVerbatimDetector
 from regurgitate.detectors.pii import PIIDetector, PIIMatch, PresidioNames, find_pii
 from regurgitate.detectors.scoring import HFScorer, Scorer, TokenScores, distribution_stats
 from regurgitate.detectors.similarity import edit_similarity, longest_common_substring, rouge_l
-from regurgitate.detectors.verbatim import UniqueSequence, VerbatimDetector, unique_sequences
+from regurgitate.detectors.verbatim import MemorizedSequence, VerbatimDetector, unique_sequences
 
 __all__ = [
     "MEMBER_IF_HIGHER",
+    "NO_PRIOR",
     "Detector",
+    "DetectorContext",
     "DiscoverableDetector",
     "DivergenceDetector",
     "HFScorer",
     "Item",
     "MembershipDetector",
+    "MemorizedSequence",
     "NearVerbatimDetector",
     "PIIDetector",
     "PIIMatch",
+    "Prior",
     "PresidioNames",
     "Scorer",
     "TokenScores",
-    "UniqueSequence",
     "VerbatimDetector",
+    "default_detectors",
     "distribution_stats",
     "divergence_point",
     "edit_similarity",
     "find_pii",
     "longest_common_substring",
+    "order_detectors",
     "roc_auc",
     "roc_curve",
     "rouge_l",

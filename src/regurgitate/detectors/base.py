@@ -1,26 +1,130 @@
-"""Detectors turn (prompt, generation) pairs into findings, a batch at a time."""
+"""The detector contract: a batch of stored generations in, typed findings out.
+
+A detector names the detectors whose findings it needs (``requires``); the pipeline runs
+those first and hands their findings for the same generations in as ``prior``. It is built
+for a scan by :meth:`Detector.create` from the scan's :class:`DetectorContext` and the
+user's options (``--set NAME.OPTION=VALUE``), and registered as an entry point in the group
+``regurgitate.detectors`` (``name = "module:Class"``), built-ins and plugins alike.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from regurgitate.types import Finding, Generation, Prompt
+from regurgitate.findings import Finding
+from regurgitate.options import parse_options
+from regurgitate.types import Item
+
+if TYPE_CHECKING:
+    from regurgitate.detectors.indexing import IndexLike
+
+__all__ = ["NO_PRIOR", "Detector", "DetectorContext", "Item", "Prior"]
 
 
 @dataclass(frozen=True)
-class Item:
-    """A stored generation with its prompt and its row id in the run store."""
+class Prior:
+    """Findings of the detectors a detector requires, for the items of its batch.
 
-    generation_id: int
-    prompt: Prompt
-    generation: Generation
+    ``Prior.of(items_findings)`` builds one from a flat list (as tests and other callers
+    that ran the required detectors themselves do)."""
+
+    by_detector: Mapping[str, Mapping[int, tuple[Finding, ...]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> Prior:
+        grouped: dict[str, dict[int, list[Finding]]] = {}
+        for f in findings:
+            grouped.setdefault(f.detector, {}).setdefault(f.generation_id, []).append(f)
+        return cls({d: {g: tuple(fs) for g, fs in by_gen.items()}
+                    for d, by_gen in grouped.items()})
+
+    def findings(self, detector: str, generation_id: int) -> tuple[Finding, ...]:
+        """``detector``'s findings for one generation (empty when it found nothing)."""
+        return tuple(self.by_detector.get(detector, {}).get(generation_id, ()))
+
+    def all(self, detector: str) -> list[Finding]:
+        return [f for fs in self.by_detector.get(detector, {}).values() for f in fs]
+
+
+NO_PRIOR = Prior()
+
+
+@dataclass(frozen=True)
+class DetectorContext:
+    """What a scan offers detectors when it builds them.
+
+    ``index`` is the reference-corpus index (None without one); ``min_tokens``/``max_docs``
+    the scan's verbatim threshold and sources per span; ``target`` the model under audit
+    (may offer a scorer of its own model)."""
+
+    index: IndexLike | None = None
+    min_tokens: int = 50
+    max_docs: int = 10
+    target: Any = None
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.index.tokenizer if self.index is not None else None
 
 
 class Detector(ABC):
+    """Turns a batch of (prompt, generation) items into findings.
+
+    ``name`` is the stored ``detector`` of its findings and its registry name; ``requires``
+    the names of detectors whose findings ``detect`` reads from ``prior``.
+    """
+
     name: str = "detector"
+    requires: tuple[str, ...] = ()
 
     @abstractmethod
-    def detect(self, items: Sequence[Item]) -> list[Finding]:
+    def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         """Findings for a batch of generations (any number per item, possibly none)."""
+
+    @classmethod
+    def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> Detector | None:
+        """This detector for a scan, or None when it does not apply there (e.g. it needs an
+        index and the scan has none). The default builds ``cls(**options)``, options
+        converted by the annotations of ``__init__``."""
+        return cls(**parse_options(cls, options, owner=f"detector {cls.name!r}"))
+
+
+def order_detectors(detectors: Sequence[Detector]) -> list[Detector]:
+    """``detectors`` in an order where each runs after the detectors it requires (otherwise
+    the given order). ConfigError on duplicate names, a missing requirement or a cycle."""
+    from regurgitate.errors import ConfigError
+
+    by_name: dict[str, Detector] = {}
+    for det in detectors:
+        if det.name in by_name:
+            raise ConfigError(f"two detectors are named {det.name!r}")
+        by_name[det.name] = det
+    for det in detectors:
+        missing = [r for r in det.requires if r not in by_name]
+        if missing:
+            raise ConfigError(
+                f"detector {det.name!r} requires {', '.join(map(repr, missing))}, which is not "
+                "in this scan", hint=f"detectors here: {', '.join(by_name) or 'none'}")
+    ordered: list[Detector] = []
+    placed: set[str] = set()
+    visiting: list[str] = []
+
+    def place(det: Detector) -> None:
+        if det.name in placed:
+            return
+        if det.name in visiting:
+            cycle = visiting[visiting.index(det.name):] + [det.name]
+            raise ConfigError(f"detectors require each other in a cycle: {' -> '.join(cycle)}")
+        visiting.append(det.name)
+        for req in det.requires:
+            place(by_name[req])
+        visiting.pop()
+        placed.add(det.name)
+        ordered.append(det)
+
+    for det in detectors:
+        place(det)
+    return ordered

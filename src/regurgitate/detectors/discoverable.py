@@ -18,12 +18,13 @@ distance, the usual "approximate memorization" rule).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from regurgitate.detectors.base import Detector, Item
+from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.detectors.similarity import edit_similarity
-from regurgitate.types import Finding
+from regurgitate.findings import DiscoverableProbe, Finding
+from regurgitate.options import parse_options
 
 
 def matched_prefix(truth: Sequence[Any], generated: Sequence[Any]) -> int:
@@ -43,6 +44,12 @@ class DiscoverableDetector(Detector):
         self.tokenizer = tokenizer
         self.approx_threshold = approx_threshold
 
+    @classmethod
+    def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> DiscoverableDetector:
+        opts = parse_options(cls, options, owner="detector 'discoverable'",
+                             exclude=("tokenizer",))
+        return cls(tokenizer=ctx.tokenizer, **opts)
+
     def _finding(self, it: Item) -> Finding | None:
         meta = it.prompt.meta
         ids = meta.get("true_suffix_ids")
@@ -54,7 +61,7 @@ class DiscoverableDetector(Detector):
             truth: list[Any] = [int(i) for i in ids]
             same_vocab = (self.tokenizer is not None and meta.get("tokenizer") is not None
                           and getattr(self.tokenizer, "fingerprint", None) == meta["tokenizer"])
-            if same_vocab:
+            if same_vocab and self.tokenizer is not None:
                 # the suffix ids are in the index's vocabulary, which may not be the target's:
                 # compare like with like by encoding the generated text the same way
                 produced: list[Any] = [int(i) for i in self.tokenizer.encode(gen.text)]
@@ -74,20 +81,22 @@ class DiscoverableDetector(Detector):
             sim = edit_similarity(str(text), gen.text[:len(str(text))])
         else:
             sim = edit_similarity(truth, produced[:m])
+        passage = meta.get("passage_id")
         return Finding(
-            generation_id=it.generation_id, detector=self.name, kind="discoverable",
+            generation_id=it.generation_id, detector=self.name,
             start=None, end=None, score=(matched / m) if m else 0.0,
-            data={
-                "exact": m > 0 and matched == m,
-                "matched_prefix_tokens": matched,
-                "suffix_tokens": m,
-                "edit_similarity": sim,
-                "approximate": sim >= self.approx_threshold,
-                "passage_id": meta.get("passage_id"),
-            },
+            payload=DiscoverableProbe(
+                exact=m > 0 and matched == m,
+                matched_prefix_tokens=matched,
+                suffix_tokens=m,
+                edit_similarity=sim,
+                approximate=sim >= self.approx_threshold,
+                passage_id=passage if isinstance(passage, str | int) or passage is None
+                else str(passage),
+            ),
         )
 
-    def detect(self, items: Sequence[Item]) -> list[Finding]:
+    def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         out = []
         for it in items:
             if not it.generation.ok:

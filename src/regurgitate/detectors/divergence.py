@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from regurgitate.detectors.base import Detector, Item
-from regurgitate.types import Finding
+from regurgitate.detectors.base import Detector, Item, Prior
+from regurgitate.findings import DivergedOutput, Finding
 
 MIN_DIVERGED_CHARS = 16
 
@@ -158,7 +158,7 @@ class DivergenceDetector(Detector):
     def __init__(self, *, min_chars: int = MIN_DIVERGED_CHARS) -> None:
         self.min_chars = min_chars
 
-    def detect(self, items: Sequence[Item]) -> list[Finding]:
+    def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         out: list[Finding] = []
         for it in items:
             word = it.prompt.meta.get("word")
@@ -169,9 +169,9 @@ class DivergenceDetector(Detector):
             if point is None:
                 continue
             out.append(Finding(
-                generation_id=it.generation_id, detector=self.name, kind="divergence",
+                generation_id=it.generation_id, detector=self.name,
                 start=point, end=len(text), score=None,
-                data={"word": word, "repeats": count_repeats(text, word),
-                      "diverged_chars": len(text) - point},
+                payload=DivergedOutput(word=word, repeats=count_repeats(text, word),
+                                       diverged_chars=len(text) - point),
             ))
         return out

@@ -12,7 +12,9 @@ from regurgitate.types import Document, Span
 
 
 class IndexLike(Protocol):
-    tokenizer: Any  # a regurgitate.corpus.tokenizer.Tokenizer
+    @property
+    def tokenizer(self) -> Any:  # a regurgitate.corpus.tokenizer.Tokenizer
+        ...
 
     def find_spans(
         self, texts: Sequence[str], min_tokens: int = 50, max_docs: int = 10

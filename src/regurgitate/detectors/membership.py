@@ -27,15 +27,16 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from regurgitate.detectors.base import Detector, Item
+from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.detectors.scoring import Scorer, TokenScores
 from regurgitate.errors import ConfigError
-from regurgitate.types import Finding
+from regurgitate.findings import Finding, MembershipSignals
+from regurgitate.options import parse_options
 
 LOGPROB_FLOOR = -100.0
 
@@ -128,7 +129,7 @@ def oriented(name: str, value: float) -> float:
 
 class MembershipDetector(Detector):
     """A ``membership`` finding per generation with token scores (``score`` None, the signals
-    in ``data``).
+    in a :class:`~regurgitate.findings.MembershipSignals` payload).
 
     Token scores come from the generation (``token_ids`` and ``logprobs`` from the target) or,
     when it has none, from ``scorer`` (which also gives min-k%++). With ``lowercase=True`` the
@@ -139,7 +140,7 @@ class MembershipDetector(Detector):
     name = "membership"
 
     def __init__(self, *, scorer: Scorer | None = None, reference: Scorer | None = None,
-                 lowercase: bool = False, k: float = 0.2) -> None:
+                 lowercase: bool = False, k: float = 0.2, rescore: bool = False) -> None:
         if lowercase and scorer is None:
             raise ConfigError("the lowercase signal needs a scorer for the target model")
         if not 0.0 < k <= 1.0:
@@ -148,15 +149,40 @@ class MembershipDetector(Detector):
         self.reference = reference
         self.lowercase = lowercase
         self.k = k
+        #: score every text with ``scorer`` (its full distributions give min-k%++), not only
+        #: those the target gave no log-probabilities for
+        self.rescore = rescore and scorer is not None
 
-    def detect(self, items: Sequence[Item]) -> list[Finding]:
+    @classmethod
+    def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> MembershipDetector:
+        """For a scan: the target's own scorer when it has one (lowercase ratio, min-k%++),
+        and ``reference=hf:DIR`` for the reference-model ratio."""
+        opts = parse_options(_membership_options, options, owner="detector 'membership'")
+        use_target = bool(opts.get("target_scorer", True))
+        scorer = ctx.target.scorer() if use_target and ctx.target is not None and \
+            hasattr(ctx.target, "scorer") else None
+        reference: Scorer | None = None
+        ref = opts.get("reference")
+        if ref:
+            scheme, _, location = str(ref).partition(":")
+            if scheme != "hf" or not location:
+                raise ConfigError(f"membership.reference must be hf:DIR, got {ref!r}",
+                                  hint="a local model directory written by save_pretrained")
+            from regurgitate.detectors.scoring import HFScorer
+
+            reference = HFScorer(location)
+        return cls(scorer=scorer, reference=reference, lowercase=scorer is not None,
+                   k=float(opts.get("k", 0.2)), rescore=scorer is not None)
+
+    def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         live = [it for it in items if it.generation.ok and it.generation.text]
         texts = [it.generation.text for it in live]
         own: list[TokenScores | None] = []
         missing: list[int] = []
         for i, it in enumerate(live):
             g = it.generation
-            if g.logprobs and g.token_ids and len(g.logprobs) == len(g.token_ids):
+            if (not self.rescore and g.logprobs and g.token_ids
+                    and len(g.logprobs) == len(g.token_ids)):
                 own.append(TokenScores(tuple(g.token_ids), tuple(g.logprobs)))
             else:
                 own.append(None)
@@ -169,14 +195,17 @@ class MembershipDetector(Detector):
         ref = self._maybe(self.reference, texts)
         out: list[Finding] = []
         for i, it in enumerate(live):
-            sc = own[i]
-            if sc is None or not sc.logprobs:
+            scores = own[i]
+            if scores is None or not scores.logprobs:
                 continue
-            data: dict[str, Any] = signals(texts[i], sc, k=self.k, lowercase=lower[i],
-                                           reference=ref[i])
-            data["tokens"] = len(sc.logprobs)
+            sig = signals(texts[i], scores, k=self.k, lowercase=lower[i], reference=ref[i])
+            payload = MembershipSignals(
+                loss=sig["loss"], perplexity=sig["perplexity"], zlib=sig["zlib"],
+                min_k=sig["min_k"],
+                lowercase_ratio=sig["lowercase_ratio"], reference_ratio=sig["reference_ratio"],
+                min_k_plus_plus=sig["min_k_plus_plus"], tokens=len(scores.logprobs))
             out.append(Finding(generation_id=it.generation_id, detector=self.name,
-                               kind="membership", score=None, data=data))
+                               score=None, payload=payload))
         return out
 
     @staticmethod
@@ -184,3 +213,11 @@ class MembershipDetector(Detector):
         if scorer is None:
             return [None] * len(texts)
         return list(scorer.score(texts))
+
+
+def _membership_options(*, k: float = 0.2, reference: str | None = None,
+                        target_scorer: bool = True) -> None:
+    """The options of the ``membership`` detector: ``k``, the fraction of lowest-scored
+    tokens min-k% averages; ``reference``, ``hf:DIR`` of a reference model for the
+    reference-model ratio; ``target_scorer``, score texts with the target's own model when
+    it offers that (lowercase ratio, min-k%++; one extra forward pass per generation)."""

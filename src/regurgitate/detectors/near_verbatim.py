@@ -26,18 +26,20 @@ similarity. With ``flagged_only=True`` only near-verbatim cores are reported.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from regurgitate.detectors.base import Detector, Item
+from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.detectors.indexing import IndexLike
 from regurgitate.detectors.similarity import edit_similarity, longest_common_substring, rouge_l
 from regurgitate.errors import ConfigError
-from regurgitate.types import Finding, Span
+from regurgitate.findings import Finding, NearVerbatimMatch
+from regurgitate.options import parse_options
+from regurgitate.types import Span
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,17 @@ class NearVerbatimDetector(Detector):
         self.report_min_tokens = min_tokens if report_min_tokens is None else report_min_tokens
         self.flagged_only = flagged_only
 
-    def detect(self, items: Sequence[Item]) -> list[Finding]:
+    @classmethod
+    def create(cls, ctx: DetectorContext,
+               options: Mapping[str, Any]) -> NearVerbatimDetector | None:
+        if ctx.index is None:
+            return None
+        opts = parse_options(cls, options, owner="detector 'near_verbatim'", skip=1)
+        opts.setdefault("min_tokens", ctx.min_tokens)
+        opts.setdefault("seed_tokens", min(16, int(opts["min_tokens"])))
+        return cls(ctx.index, **opts)
+
+    def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         texts = [it.generation.text if it.generation.ok else "" for it in items]
         seeds = self.index.find_spans(texts, min_tokens=self.seed_tokens, max_docs=1)
         work = []
@@ -144,8 +156,9 @@ class NearVerbatimDetector(Detector):
                 continue
             covered.append((core.gen_start, core.gen_end))
             finding = self._finding(gid, core, offs, doc_id)
-            if finding.data["near_verbatim"] or (
-                    not self.flagged_only and finding.data["tokens"] >= self.report_min_tokens):
+            match = finding.payload_as(NearVerbatimMatch)
+            if match is not None and (match.near_verbatim or (
+                    not self.flagged_only and match.tokens >= self.report_min_tokens)):
                 out.append(finding)
         return sorted(out, key=lambda f: f.start or 0)
 
@@ -178,16 +191,16 @@ class NearVerbatimDetector(Detector):
         in_core = (offs[:, 0] < core.gen_end) & (offs[:, 1] > core.gen_start)
         tokens = int(np.count_nonzero(in_core))
         sim = edit_similarity(core.generated, core.source)
-        data: dict[str, Any] = {
-            "doc_id": doc_id,
-            "name": self.index.doc_name(doc_id),
-            "source_text": core.source,
-            "generated_text": core.generated,
-            "edit_similarity": sim,
-            "lcs_chars": longest_common_substring(core.generated, core.source),
-            "rouge_l": rouge_l(core.generated, core.source),
-            "tokens": tokens,
-            "near_verbatim": sim >= self.threshold and tokens >= self.min_tokens,
-        }
-        return Finding(generation_id=gid, detector=self.name, kind="near_verbatim",
-                       start=core.gen_start, end=core.gen_end, score=sim, data=data)
+        payload = NearVerbatimMatch(
+            doc_id=doc_id,
+            name=self.index.doc_name(doc_id),
+            source_text=core.source,
+            generated_text=core.generated,
+            edit_similarity=sim,
+            lcs_chars=longest_common_substring(core.generated, core.source),
+            rouge_l=rouge_l(core.generated, core.source),
+            tokens=tokens,
+            near_verbatim=sim >= self.threshold and tokens >= self.min_tokens,
+        )
+        return Finding(generation_id=gid, detector=self.name,
+                       start=core.gen_start, end=core.gen_end, score=sim, payload=payload)

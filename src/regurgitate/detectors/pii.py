@@ -7,21 +7,21 @@ US-style with separators; bare digit runs and years are not phones). When matche
 the more specific type wins (email > url > iban > card > ssn > ip > phone).
 
 :class:`PIIDetector` turns matches into ``pii`` findings; ``in_verbatim`` says whether the match
-lies inside a verbatim span of the same generation, taken from ``spans_for`` (generation id ->
-char ranges) or from the ``verbatim`` findings passed to :meth:`PIIDetector.detect_with`.
+lies inside a verbatim span of the same generation (the ``verbatim`` findings it requires).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from regurgitate.detectors.base import Detector, Item
+from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.errors import ConfigError, MissingDependencyError
-from regurgitate.types import Finding
+from regurgitate.findings import Finding, PIIHit
+from regurgitate.options import parse_options
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,8 @@ def _candidates(text: str) -> Iterable[PIIMatch]:
         yield PIIMatch("ipv6", m.start(), m.end(), value)
     for rx in (_PHONE_INTL, _PHONE_US):
         for m in rx.finditer(text):
-            digits = sum(c.isdigit() for c in m.group())
-            if 7 <= digits <= 15:
+            n_digits = sum(c.isdigit() for c in m.group())
+            if 7 <= n_digits <= 15:
                 yield PIIMatch("phone", m.start(), m.end(), m.group())
 
 
@@ -159,35 +159,32 @@ class PresidioNames:
                 for r in results]
 
 
-SpansFor = Callable[[int], Sequence[tuple[int, int]]]
-
-
 class PIIDetector(Detector):
     """``pii`` findings for every recognized match (optionally names via :class:`PresidioNames`).
 
-    ``spans_for`` maps a generation id to its verbatim char ranges; a pipeline that ran the
-    verbatim detector first can instead call :meth:`detect_with` with those findings.
+    It requires the ``verbatim`` detector: ``in_verbatim`` says whether a match lies inside
+    one of that generation's verbatim findings given in ``prior``. Built with
+    ``use_verbatim=False`` (a scan without an index) it requires nothing and ``in_verbatim``
+    is always False.
     """
 
     name = "pii"
 
-    def __init__(self, *, spans_for: SpansFor | None = None,
-                 names: Callable[[str], list[PIIMatch]] | None = None) -> None:
-        self.spans_for = spans_for
+    requires: tuple[str, ...] = ("verbatim",)
+
+    def __init__(self, *, names: Callable[[str], list[PIIMatch]] | None = None,
+                 use_verbatim: bool = True) -> None:
         self.names = names
+        self.requires = ("verbatim",) if use_verbatim else ()
 
-    def detect(self, items: Sequence[Item]) -> list[Finding]:
-        return self._detect(items, self.spans_for)
+    @classmethod
+    def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> PIIDetector:
+        opts = parse_options(_pii_options, options, owner="detector 'pii'")
+        model = opts.get("names_model")
+        return cls(names=PresidioNames(str(model)) if model else None,
+                   use_verbatim=ctx.index is not None)
 
-    def detect_with(self, items: Sequence[Item], verbatim: Iterable[Finding]) -> list[Finding]:
-        """Like :meth:`detect`, with ``in_verbatim`` taken from these verbatim findings."""
-        ranges: dict[int, list[tuple[int, int]]] = {}
-        for f in verbatim:
-            if f.kind == "verbatim" and f.start is not None and f.end is not None:
-                ranges.setdefault(f.generation_id, []).append((f.start, f.end))
-        return self._detect(items, lambda gid: ranges.get(gid, []))
-
-    def _detect(self, items: Sequence[Item], spans_for: SpansFor | None) -> list[Finding]:
+    def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         out: list[Finding] = []
         for it in items:
             if not it.generation.ok or not it.generation.text:
@@ -196,10 +193,18 @@ class PIIDetector(Detector):
             matches = find_pii(text)
             if self.names is not None:
                 matches = sorted(matches + self.names(text), key=lambda m: (m.start, m.end))
-            ranges = list(spans_for(it.generation_id)) if spans_for else []
+            ranges = [(f.start, f.end) for r in self.requires
+                      for f in prior.findings(r, it.generation_id)
+                      if f.start is not None and f.end is not None]
             for m in matches:
                 inside = any(s <= m.start and m.end <= e for s, e in ranges)
-                data: dict[str, Any] = {"type": m.type, "value": m.value, "in_verbatim": inside}
                 out.append(Finding(generation_id=it.generation_id, detector=self.name,
-                                   kind="pii", start=m.start, end=m.end, score=None, data=data))
+                                   start=m.start, end=m.end, score=None,
+                                   payload=PIIHit(type=m.type, value=m.value,
+                                                  in_verbatim=inside)))
         return out
+
+
+def _pii_options(*, names_model: str | None = None) -> None:
+    """The options of the ``pii`` detector: ``names_model``, a spaCy model name or path for
+    person names (extra ``pii``)."""

@@ -1,23 +1,26 @@
 """Verbatim memorization: maximal spans of a generation found exactly in the reference corpus.
 
 One :class:`~regurgitate.types.Finding` per maximal span (the index merges overlapping
-qualifying windows). ``score`` is the span length in tokens; ``data`` holds the token count,
-the corpus count, the document ids and, for up to ``max_docs`` documents, the matching corpus
-passage with about ``context_chars`` characters of context on each side.
+qualifying windows). ``score`` is the span length in tokens; the payload
+(:class:`~regurgitate.findings.VerbatimSpan`) holds the token count and token range, the corpus
+count, the document ids and, for up to ``max_docs`` documents, the matching corpus passage with
+about ``context_chars`` characters of context on each side.
 
 :func:`unique_sequences` merges the spans of many generations into unique memorized sequences.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from regurgitate.detectors.base import Detector, Item
+from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.detectors.indexing import IndexLike
 from regurgitate.errors import ConfigError
-from regurgitate.types import Finding, Span
+from regurgitate.findings import Finding, SourcePassage, VerbatimSpan
+from regurgitate.options import parse_options
+from regurgitate.types import Span
 
 
 class VerbatimDetector(Detector):
@@ -43,7 +46,16 @@ class VerbatimDetector(Detector):
         texts = [it.generation.text if it.generation.ok else "" for it in items]
         return self.index.find_spans(texts, min_tokens=self.min_tokens, max_docs=self.max_docs)
 
-    def detect(self, items: Sequence[Item]) -> list[Finding]:
+    @classmethod
+    def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> VerbatimDetector | None:
+        if ctx.index is None:
+            return None
+        opts = parse_options(cls, options, owner="detector 'verbatim'", skip=1)
+        opts.setdefault("min_tokens", ctx.min_tokens)
+        opts.setdefault("max_docs", ctx.max_docs)
+        return cls(ctx.index, **opts)
+
+    def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         return self.findings_from_spans(items, self.spans(items))
 
     def findings_from_spans(
@@ -68,20 +80,22 @@ class VerbatimDetector(Detector):
         for k, (item, span, piece) in enumerate(work):
             text = item.generation.text
             out.append(Finding(
-                generation_id=item.generation_id, detector=self.name, kind="verbatim",
+                generation_id=item.generation_id, detector=self.name,
                 start=span.start, end=span.end, score=float(span.tokens),
-                data={
-                    "tokens": span.tokens,
-                    "count": span.count,
-                    "documents": [int(d) for d in span.documents],
-                    "text": text[span.start:span.end],
-                    "sources": self._sources(occs[k], len(piece)) if self.max_docs else [],
-                },
+                payload=VerbatimSpan(
+                    tokens=span.tokens,
+                    count=span.count,
+                    documents=tuple(int(d) for d in span.documents),
+                    text=text[span.start:span.end],
+                    sources=self._sources(occs[k], len(piece)) if self.max_docs else (),
+                    token_start=span.token_start,
+                    token_end=span.token_end,
+                ),
             ))
         return out
 
-    def _sources(self, occs: Sequence[Any], length: int) -> list[dict[str, Any]]:
-        sources: list[dict[str, Any]] = []
+    def _sources(self, occs: Sequence[Any], length: int) -> tuple[SourcePassage, ...]:
+        sources: list[SourcePassage] = []
         seen: set[int] = set()
         c = self.context_chars
         for occ in occs:
@@ -92,23 +106,25 @@ class VerbatimDetector(Detector):
             # every token covers >= 1 character (bytes: <= 1), so `c` tokens give >= c chars
             before, match, after = self.index.context(
                 doc_id, int(occ.token_offset), length, margin=c)
-            sources.append({
-                "doc_id": doc_id, "name": self.index.doc_name(doc_id),
-                "before": before[-c:] if c else "", "match": match, "after": after[:c],
-            })
+            sources.append(SourcePassage(
+                doc_id=doc_id, name=self.index.doc_name(doc_id),
+                before=before[-c:] if c else "", match=match, after=after[:c],
+            ))
             if len(sources) >= self.max_docs:
                 break
-        return sources
+        return tuple(sources)
 
 
 @dataclass(frozen=True)
-class UniqueSequence:
-    """A memorized corpus sequence seen in one or more generations.
+class MemorizedSequence:
+    """A memorized corpus sequence seen in one or more generations (what reports list and the
+    extrapolation counts).
 
     ``text`` is the longest form seen; ``occurrences`` counts the verbatim findings merged into
     it, ``generations`` the distinct generations that contained it (the incidence frequency the
     estimators of :mod:`regurgitate.estimate` consume); ``documents`` is the union of document
-    ids, ``corpus_count`` the largest corpus count reported for the longest form.
+    ids, ``corpus_count`` the largest corpus count reported for the longest form; ``sources``
+    the names of the corpus documents its findings quoted (``"doc <id>"`` when unnamed).
     """
 
     text: str
@@ -118,12 +134,18 @@ class UniqueSequence:
     generation_ids: tuple[int, ...]
     documents: tuple[int, ...]
     corpus_count: int
+    sources: tuple[str, ...] = ()
 
 
 _GRAM = 16
 
 
-def unique_sequences(findings: Iterable[Finding]) -> list[UniqueSequence]:
+def _source_names(span: VerbatimSpan) -> list[str]:
+    names = [src.name if src.name is not None else f"doc {src.doc_id}" for src in span.sources]
+    return names or [f"doc {d}" for d in span.documents]
+
+
+def unique_sequences(findings: Iterable[Finding]) -> list[MemorizedSequence]:
     """Merge verbatim findings repeated across generations into unique sequences.
 
     Rule: two findings are the same sequence when their span texts are equal, or when one text
@@ -132,19 +154,18 @@ def unique_sequences(findings: Iterable[Finding]) -> list[UniqueSequence]:
     (neither contains the other) stay separate sequences. Other detectors' findings are ignored.
     Result: longest first (ties by first appearance).
     """
-    by_text: dict[str, list[Finding]] = {}
+    by_text: dict[str, list[tuple[Finding, VerbatimSpan]]] = {}
     for f in findings:
-        if f.kind != "verbatim":
-            continue
-        text = str(f.data.get("text", ""))
-        if text:
-            by_text.setdefault(text, []).append(f)
+        span = f.payload_as(VerbatimSpan)
+        if span is not None and span.text:
+            by_text.setdefault(span.text, []).append((f, span))
     reps: list[str] = []
     members: dict[str, list[str]] = {}
     # every kept text is indexed by its character k-grams, so a shorter text is only tested
     # against the kept texts that contain its first k-gram (not against all of them)
     grams: dict[str, list[int]] = {}
     for text in sorted(by_text, key=len, reverse=True):
+        candidates: Iterator[str]
         if len(text) >= _GRAM:
             candidates = (reps[i] for i in grams.get(text[:_GRAM], ()))
         else:
@@ -157,17 +178,21 @@ def unique_sequences(findings: Iterable[Finding]) -> list[UniqueSequence]:
             members[text] = [text]
         else:
             members[home].append(text)
-    out: list[UniqueSequence] = []
+    order = {id(f): k for k, f in enumerate(f for pairs in by_text.values() for f, _ in pairs)}
+    out: list[MemorizedSequence] = []
     for rep in reps:
-        group = [f for t in members[rep] for f in by_text[t]]
-        gens = sorted({f.generation_id for f in group})
-        docs = sorted({int(d) for f in group for d in f.data.get("documents", [])})
-        rep_findings = by_text[rep]
-        out.append(UniqueSequence(
+        group = [pair for t in members[rep] for pair in by_text[t]]
+        names: list[str] = []
+        for _, span in sorted(group, key=lambda p: (p[0].generation_id, order[id(p[0])])):
+            names += [n for n in _source_names(span) if n not in names]
+        gens = sorted({f.generation_id for f, _ in group})
+        docs = sorted({int(d) for _, span in group for d in span.documents})
+        rep_spans = [span for _, span in by_text[rep]]
+        out.append(MemorizedSequence(
             text=rep,
-            tokens=max(int(f.data.get("tokens", 0)) for f in rep_findings),
+            tokens=max(span.tokens for span in rep_spans),
             occurrences=len(group), generations=len(gens), generation_ids=tuple(gens),
             documents=tuple(docs),
-            corpus_count=max(int(f.data.get("count", 0)) for f in rep_findings),
+            corpus_count=max(span.count for span in rep_spans), sources=tuple(names),
         ))
     return out

@@ -19,12 +19,19 @@ from typing import Any
 import jinja2
 
 from regurgitate import __version__
-from regurgitate.detectors.base import Item
 from regurgitate.errors import ConfigError
+from regurgitate.findings import (
+    DiscoverableProbe,
+    DivergedOutput,
+    NearVerbatimMatch,
+    PIIHit,
+    SourcePassage,
+    VerbatimSpan,
+)
 from regurgitate.reports.data import RunData
 from regurgitate.reports.segments import Annotation, Segment, segment
 from regurgitate.reports.summary import Summary, compute_summary
-from regurgitate.types import Finding
+from regurgitate.types import Finding, Item
 
 FLAG_KINDS = ("verbatim", "near_verbatim", "pii", "divergence", "discoverable")
 
@@ -126,9 +133,9 @@ def _kinds(fs: list[Finding]) -> list[str]:
     for k in FLAG_KINDS:
         hits = [f for f in fs if f.kind == k]
         if k == "near_verbatim":
-            hits = [f for f in hits if f.data.get("near_verbatim")]
+            hits = [f for f in hits if (m := f.payload_as(NearVerbatimMatch)) and m.near_verbatim]
         if k == "discoverable":
-            hits = [f for f in hits if f.data.get("exact")]
+            hits = [f for f in hits if (p := f.payload_as(DiscoverableProbe)) and p.exact]
         if hits:
             kinds.append(k)
     return kinds
@@ -146,51 +153,51 @@ def _gen_view(item: Item, fs: list[Finding], limits: ReportLimits) -> _GenView:
         tokens=item.generation.completion_tokens, finish_reason=item.generation.finish_reason,
         error=item.generation.error,
     )
-    verbatim = sorted((f for f in fs if f.kind == "verbatim"), key=lambda f: f.start or 0)
-    for i, f in enumerate(verbatim, start=1):
-        tokens = int(f.data.get("tokens") or f.score or 0)
-        count = int(f.data.get("count") or 0)
+    verbatim = sorted(((f, span) for f in fs if (span := f.payload_as(VerbatimSpan))),
+                      key=lambda pair: pair[0].start or 0)
+    for i, (f, span) in enumerate(verbatim, start=1):
+        tokens = span.tokens
+        count = span.count
         view.longest = max(view.longest, tokens)
         anchor = f"s{gid}-{i}"
         if f.start is not None and f.end is not None:
             anns.append(Annotation(f.start, f.end, "verbatim",
                                    label=f"verbatim: {tokens} tokens, {count}× in corpus",
                                    tag=str(i), ref=anchor))
-        srcs = list(f.data.get("sources") or [])[: limits.max_sources_per_span]
+        srcs: list[SourcePassage | None] = list(span.sources[: limits.max_sources_per_span])
         if not srcs:
-            srcs = [{"doc_id": d} for d in (f.data.get("documents") or [])[:1]] or [{}]
+            srcs = [SourcePassage(doc_id=d) for d in span.documents[:1]] or [None]
         for src in srcs:
-            name = src.get("name")
+            name = src.name if src is not None else None
             if name is None:
-                name = f"doc {src['doc_id']}" if src.get("doc_id") is not None else "unknown"
+                name = f"doc {src.doc_id}" if src is not None else "unknown"
             view.sources.append(_Source(
                 anchor=anchor, number=i, tokens=tokens, count=count, name=str(name),
-                before=str(src.get("before") or ""), after=str(src.get("after") or ""),
-                match=str(src.get("match") or f.data.get("text") or ""),
+                before=src.before if src else "", after=src.after if src else "",
+                match=(src.match if src else "") or span.text,
             ))
             anchor = ""  # only the first source of a span carries the anchor
     for f in fs:
-        if f.kind == "pii":
-            kind = str(f.data.get("type") or "PII")
-            leaked = bool(f.data.get("in_verbatim"))
-            view.pii.append({"type": kind, "value": str(f.data.get("value") or ""),
-                             "leaked": leaked})
+        if pii := f.payload_as(PIIHit):
+            kind = pii.type or "PII"
+            leaked = pii.in_verbatim
+            view.pii.append({"type": kind, "value": pii.value, "leaked": leaked})
             if f.start is not None and f.end is not None:
                 anns.append(Annotation(f.start, f.end, "pii-leaked" if leaked else "pii",
                                        label=f"PII: {kind}", tag=kind))
-        elif f.kind == "divergence":
-            view.divergence.append(dict(f.data))
+        elif div := f.payload_as(DivergedOutput):
+            view.divergence.append(div.to_json())
             if f.start is not None:
                 end = f.end if f.end is not None else len(text)
                 anns.append(Annotation(f.start, end, "diverged", label="diverged output"))
                 points.append((f.start, "diverged"))
-        elif f.kind == "near_verbatim" and f.data.get("near_verbatim"):
-            view.near.append(dict(f.data, score=f.score))
+        elif (near := f.payload_as(NearVerbatimMatch)) and near.near_verbatim:
+            view.near.append(dict(near.to_json(), score=f.score))
             if f.start is not None and f.end is not None:
                 anns.append(Annotation(f.start, f.end, "near",
                                        label=f"near-verbatim, edit similarity {f.score or 0:.2f}"))
-        elif f.kind == "discoverable":
-            view.discoverable.append(dict(f.data, score=f.score))
+        elif probe := f.payload_as(DiscoverableProbe):
+            view.discoverable.append(dict(probe.to_json(), score=f.score))
     view.segments = segment(text, anns, points)
     return view
 
@@ -202,14 +209,15 @@ def _select(
     by_gen: dict[int, list[Finding]] = defaultdict(list)
     for f in run.findings:
         by_gen[f.generation_id].append(f)
-    flagged, other = [], []
+    flagged: list[tuple[Item, list[Finding]]] = []
+    other: list[tuple[Item, list[Finding]]] = []
     for it in sorted(run.items, key=lambda it: it.generation_id):
         fs = by_gen.get(it.generation_id, [])
         (flagged if _kinds(fs) else other).append((it, fs))
     def rank(pair: tuple[Item, list[Finding]]) -> tuple[int, int, int]:
         it, fs = pair
-        longest = max((int(f.data.get("tokens") or f.score or 0)
-                       for f in fs if f.kind == "verbatim"), default=0)
+        longest = max((span.tokens for f in fs if (span := f.payload_as(VerbatimSpan))),
+                      default=0)
         return (-longest, -len(_kinds(fs)), it.generation_id)
 
     flagged.sort(key=rank)
@@ -228,9 +236,9 @@ def _select(
 def _plots(run: RunData, summary: Summary) -> dict[str, str | None]:
     from regurgitate.reports import plots  # matplotlib is only loaded for HTML reports
 
-    verbatim = [f for f in run.findings if f.kind == "verbatim"]
-    lengths = [int(f.data.get("tokens") or f.score or 0) for f in verbatim]
-    counts = [int(f.data.get("count") or 0) for f in verbatim]
+    verbatim = [span for f in run.findings if (span := f.payload_as(VerbatimSpan))]
+    lengths = [span.tokens for span in verbatim]
+    counts = [span.count for span in verbatim]
     ex = summary.extrapolation
     return {
         "lengths": plots.span_length_svg(lengths),

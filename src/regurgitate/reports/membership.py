@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from regurgitate.detectors.membership import MEMBER_IF_HIGHER, oriented
 from regurgitate.detectors.mia_metrics import roc_auc, tpr_at_fpr
+from regurgitate.findings import MembershipSignals, VerbatimSpan
 from regurgitate.reports.data import RunData
 
 
@@ -47,10 +48,10 @@ def membership_view(run: RunData, *, top: int = 10) -> MembershipView | None:
     values: dict[int, dict[str, float]] = {}
     memorized: set[int] = set()
     for f in run.findings:
-        if f.kind == "membership":
-            values[f.generation_id] = {k: float(v) for k, v in f.data.items()
-                                       if k in MEMBER_IF_HIGHER and v is not None}
-        elif f.kind == "verbatim":
+        if signals := f.payload_as(MembershipSignals):
+            values[f.generation_id] = {k: v for k, v in signals.signals().items()
+                                       if k in MEMBER_IF_HIGHER}
+        elif f.payload_as(VerbatimSpan):
             memorized.add(f.generation_id)
     if not values:
         return None

@@ -1,7 +1,8 @@
 """Unique memorized sequences across generations, and the estimate of how many exist in total.
 
 The only module of ``reports`` that depends on the detectors' merging rule
-(``detectors.verbatim.unique_sequences``) and on ``regurgitate.estimate``.
+(``detectors.verbatim.unique_sequences``, whose :class:`MemorizedSequence` it re-exports) and
+on ``regurgitate.estimate``.
 """
 
 from __future__ import annotations
@@ -9,21 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from regurgitate.types import Finding
+from regurgitate.detectors.verbatim import MemorizedSequence, unique_sequences
+from regurgitate.findings import Finding, VerbatimSpan
+
+__all__ = ["DEFAULT_FACTORS", "Extrapolation", "MemorizedSequence", "discovery_curve",
+           "extrapolate_unique", "unique_memorized"]
 
 DEFAULT_FACTORS: tuple[int, ...] = (1, 2, 5, 10)
-
-
-@dataclass(frozen=True)
-class MemorizedSequence:
-    """One memorized text, merged over every generation that emitted it."""
-
-    text: str
-    tokens: int
-    corpus_count: int
-    frequency: int  # number of distinct generations containing it
-    generation_ids: tuple[int, ...]
-    sources: tuple[str, ...]  # corpus document names (or "doc <id>" when no name is known)
 
 
 @dataclass(frozen=True)
@@ -44,27 +37,13 @@ class Extrapolation:
     method: str = "Chao1 + smoothed Good-Toulmin"
 
 
-def _span_text(finding: Finding, texts: dict[int, str]) -> str:
-    text = finding.data.get("text")
-    if isinstance(text, str) and text:
-        return text
+def _span_text(finding: Finding, span: VerbatimSpan, texts: dict[int, str]) -> str:
+    if span.text:
+        return span.text
     gen = texts.get(finding.generation_id, "")
     if finding.start is not None and finding.end is not None:
         return gen[finding.start : finding.end]
     return ""
-
-
-def _source_names(finding: Finding) -> list[str]:
-    names: list[str] = []
-    for src in finding.data.get("sources") or ():
-        name = src.get("name") if isinstance(src, dict) else None
-        if name is None and isinstance(src, dict) and src.get("doc_id") is not None:
-            name = f"doc {src['doc_id']}"
-        if name is not None:
-            names.append(str(name))
-    if not names:
-        names = [f"doc {d}" for d in finding.data.get("documents") or ()]
-    return names
 
 
 def unique_memorized(
@@ -76,32 +55,18 @@ def unique_memorized(
     ``texts`` maps generation ids to generation text (used when a finding lacks ``text``).
     Sorted longest first, then most frequent.
     """
-    from regurgitate.detectors.verbatim import unique_sequences
-
     verbatim: list[Finding] = []
     for f in findings:
-        if f.kind != "verbatim":
+        span = f.payload_as(VerbatimSpan)
+        if span is None:
             continue
-        text = _span_text(f, texts)
-        if text and f.data.get("text") != text:
-            f = replace(f, data={**f.data, "text": text})
+        text = _span_text(f, span, texts)
+        if text and span.text != text:
+            f = replace(f, payload=replace(span, text=text))
         if text:
             verbatim.append(f)
-    by_gen: dict[int, list[Finding]] = {}
-    for f in verbatim:
-        by_gen.setdefault(f.generation_id, []).append(f)
-    seqs = []
-    for u in unique_sequences(verbatim):
-        names: list[str] = []
-        for gid in u.generation_ids:
-            for f in by_gen.get(gid, ()):
-                if str(f.data["text"]) in u.text:
-                    names += [n for n in _source_names(f) if n not in names]
-        seqs.append(MemorizedSequence(
-            text=u.text, tokens=u.tokens, corpus_count=u.corpus_count, frequency=u.generations,
-            generation_ids=tuple(u.generation_ids), sources=tuple(names),
-        ))
-    seqs.sort(key=lambda s: (-s.tokens, -s.frequency, s.text))
+    seqs = unique_sequences(verbatim)
+    seqs.sort(key=lambda s: (-s.tokens, -s.generations, s.text))
     return seqs
 
 

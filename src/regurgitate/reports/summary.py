@@ -7,7 +7,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from regurgitate.detectors.base import Item
+from regurgitate.findings import (
+    DiscoverableProbe,
+    DivergedOutput,
+    NearVerbatimMatch,
+    PIIHit,
+    VerbatimSpan,
+)
 from regurgitate.reports.data import RunData
 from regurgitate.reports.membership import MembershipView, membership_view
 from regurgitate.reports.memorized import (
@@ -17,7 +23,7 @@ from regurgitate.reports.memorized import (
     extrapolate_unique,
     unique_memorized,
 )
-from regurgitate.types import Finding
+from regurgitate.types import Finding, Item
 
 if TYPE_CHECKING:
     from regurgitate.reports.divergence import DivergenceFigures
@@ -71,31 +77,26 @@ def _rate(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def _gen_tokens(item: Item) -> int:
-    g = item.generation
-    if g.completion_tokens is not None:
-        return int(g.completion_tokens)
-    if g.token_ids is not None:
-        return len(g.token_ids)
-    return 0
-
-
 def _span_tokens(f: Finding) -> int:
-    return int(f.data.get("tokens") or f.score or 0)
+    span = f.payload_as(VerbatimSpan)
+    return span.tokens if span is not None else int(f.score or 0)
 
 
 def memorized_tokens(verbatim: Sequence[Finding]) -> int:
     """Tokens of one generation inside the union of its verbatim spans.
 
-    With ``token_start``/``token_end`` in every finding's data the union is exact; otherwise
-    each span adds its tokens scaled by the share of its characters not already covered by an
-    earlier span (exact when spans do not overlap, which maximal spans normally do not).
+    When every span knows its token range (``token_start``/``token_end``, written since
+    0.2) the union is exact; otherwise (runs written by 0.1.0) each span adds its tokens
+    scaled by the share of its characters not already covered by an earlier span (exact when
+    spans do not overlap, which maximal spans normally do not).
     """
     if not verbatim:
         return 0
-    if all("token_start" in f.data and "token_end" in f.data for f in verbatim):
-        ivs = sorted((int(f.data["token_start"]), int(f.data["token_end"])) for f in verbatim)
-        return _union_length(ivs)
+    spans = [f.payload_as(VerbatimSpan) for f in verbatim]
+    ivs = [(s.token_start, s.token_end) for s in spans
+           if s is not None and s.token_start is not None and s.token_end is not None]
+    if len(ivs) == len(verbatim):
+        return _union_length(sorted((int(a), int(b)) for a, b in ivs))
     total = 0.0
     covered: list[tuple[int, int]] = []
     for f in sorted(verbatim, key=lambda f: (f.start or 0, -(f.end or 0))):
@@ -130,7 +131,7 @@ def _attack_summary(
 ) -> AttackSummary:
     gen_ids = {it.generation_id for it in items}
     ok = sum(1 for it in items if it.generation.ok)
-    tokens = sum(_gen_tokens(it) for it in items)
+    tokens = sum(it.generation.generated_tokens for it in items)
     with_verbatim = mem_tokens = spans = longest = 0
     probes = exact = diverged = diverged_chars = near = 0
     leaked: Counter[str] = Counter()
@@ -143,19 +144,19 @@ def _attack_summary(
             spans += len(verb)
             longest = max(longest, *(_span_tokens(f) for f in verb))
             mem_tokens += memorized_tokens(verb)
-        div = [f for f in fs if f.kind == "divergence"]
+        div = [d for f in fs if (d := f.payload_as(DivergedOutput))]
         if div:
             diverged += 1
-            diverged_chars += sum(int(f.data.get("diverged_chars") or 0) for f in div)
+            diverged_chars += sum(d.diverged_chars for d in div)
         for f in fs:
-            if f.kind == "discoverable":
+            if probe := f.payload_as(DiscoverableProbe):
                 probes += 1
-                exact += bool(f.data.get("exact"))
-            elif f.kind == "near_verbatim" and f.data.get("near_verbatim"):
+                exact += probe.exact
+            elif (match := f.payload_as(NearVerbatimMatch)) and match.near_verbatim:
                 near += 1
-            elif f.kind == "pii":
-                kind = str(f.data.get("type") or "unknown")
-                (leaked if f.data.get("in_verbatim") else elsewhere)[kind] += 1
+            elif pii := f.payload_as(PIIHit):
+                kind = pii.type or "unknown"
+                (leaked if pii.in_verbatim else elsewhere)[kind] += 1
     unique = sum(1 for s in sequences if gen_ids.intersection(s.generation_ids))
     return AttackSummary(
         attack=name, generations=len(items), ok=ok, failed=len(items) - ok,
@@ -187,7 +188,8 @@ def compute_summary(run: RunData) -> Summary:
     ok_order = [it.generation_id for it in items if it.generation.ok]
     curve = tuple(discovery_curve(ok_order, sequences))
     extrapolation = (
-        extrapolate_unique([s.frequency for s in sequences], len(ok_order)) if ok_order else None
+        extrapolate_unique([s.generations for s in sequences], len(ok_order)) if ok_order
+        else None
     )
     return Summary(
         overall=_attack_summary(OVERALL, items, by_gen, sequences), attacks=per_attack,
@@ -212,5 +214,6 @@ def summary_to_dict(summary: Summary) -> dict:
             str(k): v for k, v in out["extrapolation"]["projections"].items()
         }
     out["sequences"] = [dict(s, generation_ids=list(s["generation_ids"]),
-                             sources=list(s["sources"])) for s in out["sequences"]]
+                             documents=list(s["documents"]), sources=list(s["sources"]))
+                        for s in out["sequences"]]
     return out

@@ -100,7 +100,7 @@ def _sequences(summary: Summary, top: int, width: int) -> Table:
     t.add_column("Source", overflow="ellipsis", no_wrap=True, ratio=1)
     text_width = max(20, width - 52)
     for q in summary.sequences[:top]:
-        t.add_row(str(q.tokens), _n(q.corpus_count), str(q.frequency),
+        t.add_row(str(q.tokens), _n(q.corpus_count), str(q.generations),
                   _one_line(q.text, text_width), _one_line(", ".join(q.sources) or "–", 30))
     return t
 

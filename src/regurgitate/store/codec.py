@@ -2,7 +2,9 @@
 
 * token ids are stored as little-endian ``uint32`` bytes, logprobs as little-endian
   ``float64`` bytes (exact for Python floats); ``None`` stays NULL and ``()`` is an empty BLOB;
-* free-form dicts (prompt meta, finding data, run settings, meta values) are stored as JSON
+* finding payloads are stored as their kind tag, payload version and JSON fields
+  (:func:`encode_payload` / :func:`decode_payload`; see :mod:`regurgitate.findings`);
+* free-form dicts (prompt meta, run settings, meta values) are stored as JSON
   with tuples tagged (``{"__tuple__": [...]}``) so they come back as tuples, not lists.
   numpy scalars and arrays are accepted and come back as Python numbers and lists.
   Other types (sets, bytes, objects) and non-string dict keys raise :class:`StoreError`.
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from regurgitate.errors import StoreError
+from regurgitate.findings import Payload, UnknownPayload, payload_from_json
 
 _TUPLE = "__tuple__"
 _DICT = "__dict__"
@@ -110,3 +113,16 @@ def loads(text: str | None) -> Any:
 def plain(value: Any) -> Any:
     """A JSON-compatible copy of a value (tuples as lists), for exports."""
     return json.loads(json.dumps(_untag(_tag(value, "value")), default=str))
+
+
+def encode_payload(payload: Payload) -> tuple[str, int, str]:
+    """(kind, version, JSON text) of a finding payload."""
+    kind = payload.kind_name()
+    version = (payload.stored_version if isinstance(payload, UnknownPayload)
+               else type(payload).version)
+    return kind, version, dumps(payload.to_json(), f"data of a {kind} finding")
+
+
+def decode_payload(kind: str, version: int, text: str | None) -> Payload:
+    """The payload stored as ``kind``/``version``/``text`` (version 0: written by 0.1.0)."""
+    return payload_from_json(kind, int(version), loads(text))

@@ -2,7 +2,8 @@
 
 Columns: ``generation_id``, ``prompt_id``, ``attack``, ``prompt``, ``text``,
 ``finish_reason``, ``prompt_tokens``, ``completion_tokens``, ``elapsed_s``, ``error`` and
-``findings``: a list of ``{detector, kind, start, end, score, data}``. In JSON lines ``data``
+``findings``: a list of ``{detector, kind, start, end, score, data}`` (``data``: the fields of
+the finding's typed payload, see :mod:`regurgitate.findings`). In JSON lines ``data``
 is an object; in Parquet it is a JSON string (its keys differ between detectors).
 The file is written next to ``out`` and renamed into place when complete.
 """
@@ -29,7 +30,7 @@ def export_rows(store: RunStore) -> Iterator[dict[str, Any]]:
     for f in store.findings():
         findings.setdefault(f.generation_id, []).append({
             "detector": f.detector, "kind": f.kind, "start": f.start, "end": f.end,
-            "score": f.score, "data": codec.plain(f.data),
+            "score": f.score, "data": codec.plain(f.payload.to_json()),
         })
     for item in store.generations(ok_only=False):
         g, p = item.generation, item.prompt

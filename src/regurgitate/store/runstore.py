@@ -10,107 +10,42 @@ Guarantees:
   returns the stored id), so a resumed run never duplicates work;
 * ``add_findings`` replaces a detector's findings for a set of generations and marks them as
   processed by that detector in the same transaction;
-* **no secrets**: :meth:`RunStore.init_run` refuses a spec whose settings hold a key named
-  like a credential (``api_key``, ``key``, ``token``, ``authorization``, ``password``,
-  ``secret``, or ending in ``_key``/``_token``/``_secret``) or whose target string carries
-  one (``api_key=...``, ``Bearer ...``, ``sk-...``). Targets must describe themselves
-  key-free; read keys from the environment instead.
+* **no secrets**: :meth:`RunStore.init_run` refuses a spec whose settings or target look
+  like they carry a credential (:mod:`regurgitate.store.secrets`). Targets must describe
+  themselves key-free; read keys from the environment instead.
+
+Row conversion lives in :mod:`regurgitate.store.rows`, counts in :mod:`regurgitate.store.stats`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from regurgitate.detectors.base import Item
 from regurgitate.errors import StoreError
+from regurgitate.findings import Finding
 from regurgitate.store import codec
+from regurgitate.store.rows import (
+    ITEM_SQL,
+    item_from_row,
+    now,
+    opt_float,
+    opt_int,
+    prompt_from_row,
+)
 from regurgitate.store.schema import migrate
-from regurgitate.types import Finding, Generation, GenerationSettings, Prompt, RunSpec
+from regurgitate.store.secrets import check_no_secrets, is_secret_key, settings_diff, spec_key
+from regurgitate.store.stats import RunStats, collect_stats
+from regurgitate.types import Generation, Item, Prompt, RunSpec
+
+__all__ = ["RunStore", "collect_stats", "is_secret_key", "now"]
 
 _PAGE = 500
-_SECRET_KEYS = {"key", "token", "authorization", "password", "secret", "apikey", "api_key",
-                "bearer", "credentials"}
-_SECRET_SUFFIXES = ("_key", "_token", "_secret", "_password", "apikey")
-_SECRET_IN_TEXT = re.compile(
-    r"(?i)(api[_-]?key|access[_-]?token|auth[_-]?token|authorization|password|secret)\s*[=:]"
-    r"|bearer\s+\S|\bsk-[A-Za-z0-9_-]{16,}"
-)
-
-
-def now() -> str:
-    """UTC timestamp with milliseconds, in the same format as SQLite's ``%f`` (sortable)."""
-    t = datetime.now(UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-
-
-def is_secret_key(name: str) -> bool:
-    """Whether a settings key is named like a credential (such keys are never stored)."""
-    norm = name.strip().lower().replace("-", "_")
-    return norm in _SECRET_KEYS or norm.endswith(_SECRET_SUFFIXES)
-
-
-def _find_secret_keys(value: Any, path: str = "settings") -> list[str]:
-    found: list[str] = []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            sub = f"{path}.{k}"
-            if isinstance(k, str) and is_secret_key(k):
-                found.append(sub)
-            found.extend(_find_secret_keys(v, sub))
-    elif isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            found.extend(_find_secret_keys(v, f"{path}[{i}]"))
-    return found
-
-
-def check_no_secrets(spec: RunSpec) -> None:
-    """StoreError if the spec looks like it carries a credential."""
-    keys = _find_secret_keys(spec.settings)
-    if keys:
-        raise StoreError(
-            f"refusing to store the run settings: {', '.join(keys)} looks like a credential",
-            hint="pass secrets through the environment; the run database never holds them",
-        )
-    texts = [("target", spec.target), ("index", spec.index or "")]
-    for name, text in texts:
-        if _SECRET_IN_TEXT.search(text):
-            raise StoreError(
-                f"refusing to store the run: the {name} description looks like it holds a "
-                "credential",
-                hint="targets must describe themselves without API keys",
-            )
-
-
-def _spec_key(spec: RunSpec) -> dict[str, Any]:
-    """The comparable part of a spec (everything but tool_version), JSON-normalised."""
-    return {
-        "target": spec.target,
-        "attacks": list(spec.attacks),
-        "index": spec.index,
-        "settings": codec.loads(codec.dumps(spec.settings, "settings")),
-    }
-
-
-def _settings_diff(old: Any, new: Any, path: str = "settings") -> list[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        out: list[str] = []
-        for k in sorted(set(old) | set(new)):
-            if k not in old:
-                out.append(f"{path}.{k} added ({new[k]!r})")
-            elif k not in new:
-                out.append(f"{path}.{k} removed (was {old[k]!r})")
-            else:
-                out.extend(_settings_diff(old[k], new[k], f"{path}.{k}"))
-        return out
-    return [] if old == new else [f"{path}: stored {old!r}, now {new!r}"]
 
 
 class RunStore:
@@ -211,12 +146,12 @@ class RunStore:
         return stored is None
 
     def _check_same(self, stored: RunSpec, spec: RunSpec) -> None:
-        old, new = _spec_key(stored), _spec_key(spec)
+        old, new = spec_key(stored), spec_key(spec)
         diffs: list[str] = []
         for field in ("target", "attacks", "index"):
             if old[field] != new[field]:
                 diffs.append(f"{field}: stored {old[field]!r}, now {new[field]!r}")
-        diffs.extend(_settings_diff(old["settings"], new["settings"]))
+        diffs.extend(settings_diff(old["settings"], new["settings"]))
         if diffs:
             raise StoreError(
                 f"{self.path} holds a different run ({'; '.join(diffs)})",
@@ -274,10 +209,7 @@ class RunStore:
         if attack is not None:
             sql += " AND p.attack = ?"
             args = (attack,)
-        return [_prompt(r) for r in self._conn.execute(sql + " ORDER BY p.rowid", args)]
-
-    def prompt_count(self) -> int:
-        return int(self._conn.execute("SELECT count(*) FROM prompts").fetchone()[0])
+        return [prompt_from_row(r) for r in self._conn.execute(sql + " ORDER BY p.rowid", args)]
 
     # ------------------------------------------------------------------------ generations
 
@@ -287,9 +219,7 @@ class RunStore:
         ids: list[int] = []
         with self._tx() as conn:
             for g in gens:
-                n_tokens = g.completion_tokens
-                if n_tokens is None:
-                    n_tokens = len(g.token_ids) if g.token_ids is not None else 0
+                n_tokens = g.generated_tokens
                 try:
                     conn.execute(
                         "INSERT INTO generations (prompt_id, ok, text, token_ids, logprobs,"
@@ -306,7 +236,7 @@ class RunStore:
                         " WHERE generations.ok = 0",
                         (g.prompt_id, int(g.ok), g.text, codec.encode_ids(g.token_ids),
                          codec.encode_floats(g.logprobs), g.finish_reason,
-                         _opt_int(g.prompt_tokens), _opt_int(g.completion_tokens),
+                         opt_int(g.prompt_tokens), opt_int(g.completion_tokens),
                          int(n_tokens), float(g.elapsed_s), g.error, at),
                     )
                 except sqlite3.IntegrityError as exc:
@@ -324,7 +254,7 @@ class RunStore:
         """Stored generations with their prompts, in id order (read a page at a time)."""
         last = 0
         while True:
-            sql = _ITEM_SQL + " WHERE g.id > ?"
+            sql = ITEM_SQL + " WHERE g.id > ?"
             args: list[Any] = [last]
             if ok_only:
                 sql += " AND g.ok = 1"
@@ -335,14 +265,28 @@ class RunStore:
             if not rows:
                 return
             for r in rows:
-                yield _item(r)
+                yield item_from_row(r)
             last = rows[-1][0]
 
     def get_generation(self, generation_id: int) -> Item:
-        row = self._conn.execute(_ITEM_SQL + " WHERE g.id = ?", (generation_id,)).fetchone()
+        row = self._conn.execute(ITEM_SQL + " WHERE g.id = ?", (generation_id,)).fetchone()
         if row is None:
             raise StoreError(f"{self.path} has no generation {generation_id}")
-        return _item(row)
+        return item_from_row(row)
+
+    def items(self, generation_ids: Sequence[int]) -> list[Item]:
+        """The generations with these ids (with their prompts), in the order asked, read
+        with one query (up to ``_PAGE`` ids)."""
+        ids = [int(i) for i in generation_ids]
+        if len(ids) > _PAGE:
+            return [it for k in range(0, len(ids), _PAGE) for it in self.items(ids[k:k + _PAGE])]
+        marks = ",".join("?" * len(ids))
+        rows = self._conn.execute(ITEM_SQL + f" WHERE g.id IN ({marks})", ids).fetchall()
+        found = {int(r[0]): item_from_row(r) for r in rows}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise StoreError(f"{self.path} has no generation(s) {missing[:10]}")
+        return [found[i] for i in ids]
 
     # --------------------------------------------------------------------------- findings
 
@@ -361,6 +305,7 @@ class RunStore:
                 raise StoreError(
                     f"finding from detector {f.detector!r} stored as {detector!r}"
                 )
+        encoded = [codec.encode_payload(f.payload) for f in findings]
         at = now()
         ordered = sorted(targets)
         with self._tx() as conn:
@@ -382,10 +327,10 @@ class RunStore:
                 ) from exc
             conn.executemany(
                 "INSERT INTO findings (generation_id, detector, kind, start_char, end_char,"
-                " score, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(int(f.generation_id), detector, f.kind, _opt_int(f.start), _opt_int(f.end),
-                  _opt_float(f.score), codec.dumps(f.data, f"data of a {f.kind} finding"))
-                 for f in findings],
+                " score, data, payload_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(int(f.generation_id), detector, kind, opt_int(f.start), opt_int(f.end),
+                  opt_float(f.score), data, version)
+                 for f, (kind, version, data) in zip(findings, encoded, strict=True)],
             )
 
     def _has_generation(self, generation_id: int) -> bool:
@@ -403,9 +348,11 @@ class RunStore:
 
     def findings(
         self, *, kind: str | None = None, detector: str | None = None,
-        generation_id: int | None = None,
+        generation_id: int | None = None, generation_ids: Sequence[int] | None = None,
+        detectors: Sequence[str] | None = None,
     ) -> Iterator[Finding]:
-        """Stored findings, filtered, in (generation, insertion) order."""
+        """Stored findings, filtered, in insertion order. ``generation_ids`` and
+        ``detectors`` select several at once (one query a page)."""
         where: list[str] = []
         args: list[Any] = []
         for column, value in (("kind", kind), ("detector", detector),
@@ -413,19 +360,26 @@ class RunStore:
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
+        for column, selected in (("generation_id", generation_ids), ("detector", detectors)):
+            if selected is not None:
+                chosen: list[Any] = list(selected)
+                if not chosen:
+                    return
+                where.append(f"{column} IN ({','.join('?' * len(chosen))})")
+                args.extend(chosen)
         last = 0
         while True:
             clause = " AND ".join(["id > ?", *where])
             rows = self._conn.execute(
-                "SELECT id, generation_id, detector, kind, start_char, end_char, score, data"
-                f" FROM findings WHERE {clause} ORDER BY id LIMIT {_PAGE}",
+                "SELECT id, generation_id, detector, kind, start_char, end_char, score, data,"
+                f" payload_version FROM findings WHERE {clause} ORDER BY id LIMIT {_PAGE}",
                 [last, *args],
             ).fetchall()
             if not rows:
                 return
             for r in rows:
-                yield Finding(generation_id=r[1], detector=r[2], kind=r[3], start=r[4],
-                              end=r[5], score=r[6], data=codec.loads(r[7]))
+                yield Finding(generation_id=r[1], detector=r[2], start=r[4], end=r[5],
+                              score=r[6], payload=codec.decode_payload(r[3], r[8], r[7]))
             last = rows[-1][0]
 
     # ------------------------------------------------------------------------ meta, stats
@@ -443,87 +397,8 @@ class RunStore:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else codec.loads(row[0])
 
-    def stats(self) -> dict[str, Any]:
-        """Counts for reports and ``runs list``.
-
-        Keys: ``prompts``; ``generations`` (``{"ok", "failed"}``; a prompt whose latest
-        attempt failed counts once in ``failed``); ``tokens_generated`` (completion tokens of
-        successful generations); ``per_attack`` (``{attack: {prompts, ok, failed, pending,
-        tokens}}``); ``findings`` (``{kind: count}``); ``started``/``updated`` (UTC ISO
-        timestamps). Flat aliases for callers that want scalars: ``generations_ok``,
-        ``generations_failed``, ``tokens`` (= ``tokens_generated``).
-        """
+    def stats(self) -> RunStats:
+        """Counts for reports and ``runs show`` (see :class:`RunStats`)."""
         return collect_stats(self._conn)
 
 
-def collect_stats(conn: sqlite3.Connection) -> dict[str, Any]:
-    """The stats of a run database (works on read-only connections too)."""
-    q = conn.execute
-    created, updated = q("SELECT created_at, updated_at FROM clock WHERE id = 1").fetchone()
-    ok, failed, tokens = q(
-        "SELECT coalesce(sum(ok), 0), coalesce(sum(1 - ok), 0),"
-        " coalesce(sum(CASE WHEN ok = 1 THEN n_tokens ELSE 0 END), 0) FROM generations"
-    ).fetchone()
-    per_attack: dict[str, dict[str, int]] = {}
-    for attack, n_prompts, n_ok, n_failed, n_tok in q(
-        "SELECT p.attack, count(*), coalesce(sum(g.ok = 1), 0), coalesce(sum(g.ok = 0), 0),"
-        " coalesce(sum(CASE WHEN g.ok = 1 THEN g.n_tokens ELSE 0 END), 0)"
-        " FROM prompts p LEFT JOIN generations g ON g.prompt_id = p.id"
-        " GROUP BY p.attack ORDER BY p.attack"
-    ):
-        per_attack[attack] = {"prompts": n_prompts, "ok": n_ok, "failed": n_failed,
-                              "pending": n_prompts - n_ok, "tokens": n_tok}
-    findings = dict(q("SELECT kind, count(*) FROM findings GROUP BY kind ORDER BY kind"))
-    return {
-        "prompts": int(q("SELECT count(*) FROM prompts").fetchone()[0]),
-        "generations": {"ok": int(ok), "failed": int(failed)},
-        "tokens_generated": int(tokens),
-        "generations_ok": int(ok),
-        "generations_failed": int(failed),
-        "tokens": int(tokens),
-        "per_attack": per_attack,
-        "findings": findings,
-        "started": created,
-        "updated": updated,
-    }
-
-
-_ITEM_SQL = (
-    "SELECT g.id, p.id, p.attack, p.text, p.messages, p.settings, p.meta,"
-    " g.text, g.token_ids, g.logprobs, g.finish_reason, g.prompt_tokens, g.completion_tokens,"
-    " g.elapsed_s, g.error FROM generations g JOIN prompts p ON p.id = g.prompt_id"
-)
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-_SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(GenerationSettings))
-
-
-def _prompt(r: Sequence[Any]) -> Prompt:
-    messages = codec.loads(r[3])
-    settings = codec.loads(r[4])
-    return Prompt(
-        id=r[0], attack=r[1], text=r[2],
-        settings=GenerationSettings(
-            **{k: v for k, v in settings.items() if k in _SETTINGS_FIELDS}
-        ),
-        messages=None if messages is None else tuple(messages),
-        meta=codec.loads(r[5]),
-    )
-
-
-def _item(r: Sequence[Any]) -> Item:
-    prompt = _prompt(r[1:7])
-    gen = Generation(
-        prompt_id=prompt.id, text=r[7], token_ids=codec.decode_ids(r[8]),
-        logprobs=codec.decode_floats(r[9]), finish_reason=r[10], prompt_tokens=r[11],
-        completion_tokens=r[12], elapsed_s=r[13], error=r[14],
-    )
-    return Item(generation_id=int(r[0]), prompt=prompt, generation=gen)

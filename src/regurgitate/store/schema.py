@@ -95,6 +95,11 @@ MIGRATIONS: tuple[str, ...] = (
         at TEXT NOT NULL
     );
     """,
+    # 3: typed finding payloads: the version of each finding's payload (0 = the free-form
+    # dict written by regurgitate 0.1.0, whose keys the version-1 payloads kept)
+    """
+    ALTER TABLE findings ADD COLUMN payload_version INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

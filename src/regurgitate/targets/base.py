@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from regurgitate.types import Generation, Prompt
+
+if TYPE_CHECKING:
+    from regurgitate.detectors.scoring import Scorer
 
 
 class Target(ABC):
@@ -23,6 +27,27 @@ class Target(ABC):
     chat: bool = False
     #: how many prompts one ``generate`` call should receive for efficiency
     batch_size: int = 8
+
+    #: whether a spec must name a model or URL after ``scheme:`` (``reference`` does not)
+    needs_location: ClassVar[bool] = True
+
+    @classmethod
+    def from_spec(cls, location: str, options: Mapping[str, Any]) -> Target:
+        """Build the target a spec ``scheme:LOCATION?options`` names. The options are the
+        keyword parameters of ``__init__`` (after the location), already converted by their
+        annotations; the default calls ``cls(location, **options)``."""
+        return cast(Target, cast(Any, cls)(location, **options))
+
+    @classmethod
+    def display_location(cls, location: str) -> str:
+        """The location as shown in run names: validated, and without any secret (e.g. a
+        URL password). Raises ConfigError for a location this backend cannot use."""
+        return location
+
+    def scorer(self) -> Scorer | None:
+        """A scorer of texts under this target's own model (full next-token distributions,
+        for the lowercase ratio and min-k%++), or None when the backend cannot give one."""
+        return None
 
     @abstractmethod
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:

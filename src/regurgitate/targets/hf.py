@@ -26,12 +26,15 @@ import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regurgitate.errors import ConfigError, MissingDependencyError, TargetError
 from regurgitate.targets.base import Target
 from regurgitate.targets.settings import group_by_settings, is_greedy, wants_chat
 from regurgitate.types import Generation, GenerationSettings, Prompt
+
+if TYPE_CHECKING:
+    from regurgitate.detectors.scoring import HFScorer
 
 _ROLE_LABELS = {"system": "System", "user": "User", "assistant": "Assistant"}
 
@@ -62,6 +65,13 @@ class HFTarget(Target):
 
     ``.tokenizer`` and ``.model`` are public so membership detectors can reuse them.
     """
+
+    def scorer(self) -> HFScorer:
+        """Scores texts with this target's loaded model (no second copy is loaded)."""
+        from regurgitate.detectors.scoring import HFScorer
+
+        return HFScorer.from_loaded(self.model, self.tokenizer, device=self.device,
+                                    batch_size=self.batch_size)
 
     def __init__(
         self,

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -160,6 +161,20 @@ class _Failure:
 
 class OpenAITarget(Target):
     """A model behind an OpenAI-compatible server (OpenAI, vLLM, llama.cpp, our own)."""
+
+    @classmethod
+    def display_location(cls, location: str) -> str:
+        """The base URL without user name or password (an http(s) URL is required)."""
+        parts = urlsplit(location)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"openai targets need an http(s) URL, got {location!r}",
+                              hint="e.g. openai:http://127.0.0.1:8000/v1?model=NAME")
+        if parts.password is None and parts.username is None:
+            return location
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+        return urlunsplit(parts._replace(netloc=host))
 
     def __init__(
         self,
