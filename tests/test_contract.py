@@ -206,3 +206,22 @@ def test_one_boolean_syntax_everywhere(raw: str, value: bool) -> None:
                          skip=1) == {"flagged_only": value}
     with pytest.raises(ConfigError, match="bad value 'maybe' for option 'flagged_only'"):
         parse_options(NearVerbatimDetector, {"flagged_only": "maybe"}, owner="x", skip=1)
+
+
+def test_prepare_scan_takes_the_command_line_and_builds_registered_detectors(
+        tmp_path, monkeypatch) -> None:
+    from regurgitate.scan_setup import ScanRequest, prepare_scan
+
+    monkeypatch.chdir(tmp_path)  # the default run directory is created in the working dir
+    target = "openai:http://127.0.0.1:9/v1?model=m&api_key_env="
+    req = ScanRequest(target=target, attacks="divergence", run=None, write_html=False,
+                      command=("scan", "--target", target, "--set", "pii.names_model="),
+                      options={"pii": {"names_model": ""}}, cache_dir=tmp_path)
+    prepared = prepare_scan(req)
+    assert prepared.resume_command.startswith(f"regurgitate scan --target '{target}' --set")
+    assert "--run regurgitate-out/" in prepared.resume_command
+    assert [d.name for d in prepared.detectors] == ["discoverable", "divergence",
+                                                    "membership", "pii"]
+    with pytest.raises(ConfigError, match="not in this scan: nope"):
+        prepare_scan(ScanRequest(target=target, attacks="divergence",
+                                 options={"nope": {"x": "1"}}, write_html=False))

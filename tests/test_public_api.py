@@ -6,11 +6,19 @@ import regurgitate
 from regurgitate import errors
 
 EXPECTED = {
+    # records, errors
     "Budget", "ConfigError", "CorpusError", "CorpusIndex", "Document", "Finding", "Generation",
-    "GenerationSettings", "IndexCorruptError", "Interrupted", "MissingDependencyError", "Prompt",
-    "RegurgitateError", "RunSpec", "RunStore", "Span", "StoreError", "TargetError",
-    "TokenizerError", "TokenizerMismatchError", "__version__", "build_index", "load_tokenizer",
-    "make_attack", "make_target", "read_corpus", "run_scan",
+    "GenerationSettings", "IndexCorruptError", "Interrupted", "Item", "MissingDependencyError",
+    "Prompt", "RegurgitateError", "RunSpec", "RunStore", "Span", "StoreError", "TargetError",
+    "TokenizerError", "TokenizerMismatchError", "__version__",
+    # the base classes components extend
+    "Attack", "AttackContext", "Detector", "DetectorContext", "Prior", "Target",
+    # finding payloads
+    "Payload", "VerbatimSpan", "SourcePassage", "NearVerbatimMatch", "DiscoverableProbe",
+    "DivergedOutput", "PIIHit", "MembershipSignals", "UnknownPayload",
+    # building and running a scan
+    "build_index", "load_tokenizer", "make_attack", "make_target", "read_corpus",
+    "default_detectors", "run_scan", "detect_pending",
 }
 
 
@@ -18,6 +26,9 @@ def test_all_is_pinned_and_resolves() -> None:
     assert set(regurgitate.__all__) == EXPECTED
     for name in regurgitate.__all__:
         assert getattr(regurgitate, name) is not None
+    assert issubclass(regurgitate.VerbatimSpan, regurgitate.Payload)
+    for base in (regurgitate.Target, regurgitate.Attack, regurgitate.Detector):
+        assert getattr(base, "__abstractmethods__", None)
 
 
 def test_every_error_has_an_exit_code_and_derives_from_the_base() -> None:

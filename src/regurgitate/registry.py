@@ -8,7 +8,8 @@ declares its own::
     [project.entry-points."regurgitate.attacks"]     # name -> Attack subclass
     [project.entry-points."regurgitate.detectors"]   # name -> Detector subclass
 
-(and ``regurgitate.findings`` for payload kinds, see :mod:`regurgitate.findings`). Entries
+(and ``regurgitate.findings`` for finding payload kinds, see :mod:`regurgitate.findings`;
+``regurgitate plugins`` lists them all). Entries
 are imported only when used; a loaded entry must be a subclass of the group's base class.
 Unknown names raise ConfigError with a "did you mean" hint. Nothing is cached: the registry
 is read from the installed distributions' metadata at each lookup.
@@ -27,6 +28,7 @@ from regurgitate.options import parse_options, suggest
 if TYPE_CHECKING:
     from regurgitate.attacks.base import Attack
     from regurgitate.detectors.base import Detector
+    from regurgitate.findings import Payload
     from regurgitate.targets.base import Target
 
 T = TypeVar("T")
@@ -129,8 +131,14 @@ def detectors() -> Registry[Detector]:
     return Registry[Detector]("detector", DETECTORS_GROUP, Detector)
 
 
+def findings() -> Registry[Payload]:
+    from regurgitate.findings import PAYLOAD_GROUP, Payload
+
+    return Registry[Payload]("finding kind", PAYLOAD_GROUP, Payload)
+
+
 def all_registries() -> list[Registry[Any]]:
-    return [targets(), attacks(), detectors()]
+    return [targets(), attacks(), detectors(), findings()]
 
 
 def make_attack(name: str, options: Mapping[str, Any] | None = None) -> Attack:

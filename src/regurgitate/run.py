@@ -21,8 +21,9 @@ from regurgitate.attacks.base import Attack, AttackContext
 from regurgitate.detectors.base import Detector, Prior, order_detectors
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.findings import Finding, VerbatimSpan
+from regurgitate.store.rows import now
 from regurgitate.targets.base import Target
-from regurgitate.types import Generation, Prompt, RunSpec
+from regurgitate.types import Prompt, RunSpec
 
 if TYPE_CHECKING:
     from regurgitate.index.query import CorpusIndex
@@ -89,13 +90,6 @@ class ScanOutcome:
     stopped: str | None = None
     elapsed_s: float = 0.0
     errors: list[str] = field(default_factory=list)
-
-
-def _tokens(g: Generation) -> int:
-    """Generated tokens: what budgets count (prompt tokens are the attack's, not the model's)."""
-    if g.completion_tokens is not None:
-        return g.completion_tokens
-    return len(g.token_ids) if g.token_ids is not None else 0
 
 
 def plan_prompts(attacks: Sequence[Attack], ctx: AttackContext) -> list[Prompt]:
@@ -175,12 +169,14 @@ def run_scan(
     prompts = plan_prompts(attacks, ctx)
     store.add_prompts(prompts)
     stats = store.stats()
-    done_gens = int(stats["generations"]["ok"])
-    done_tokens = int(stats["tokens_generated"])
+    done_gens = stats.generations_ok
+    done_tokens = stats.tokens_generated
     pending = store.pending_prompts()
     outcome = ScanOutcome(prompts=len(prompts))
     progress.start(total=done_gens + len(pending), done=done_gens)
     store.set_meta("status", "running")
+    if store.get_meta("started_at") is None:
+        store.set_meta("started_at", now())
     if index is not None:
         store.set_meta("index_info", json.loads(json.dumps(index.info, default=str)))
 
@@ -211,7 +207,8 @@ def run_scan(
         outcome.generated += len(ok)
         outcome.failed += len(gens) - len(ok)
         outcome.errors.extend(f"{g.prompt_id}: {g.error}" for g in gens if not g.ok)
-        new_tokens = sum(_tokens(g) for g in ok)
+        # budgets count generated tokens (prompt tokens are the attack's, not the model's)
+        new_tokens = sum(g.generated_tokens for g in ok)
         outcome.tokens += new_tokens
         spans = sum(isinstance(f.payload, VerbatimSpan) for f in detect_pending(store, detectors))
         outcome.spans += spans
@@ -220,6 +217,7 @@ def run_scan(
     outcome.pending = len(pending) - pos + outcome.failed
     if outcome.stopped is None and outcome.failed == 0:
         store.set_meta("status", "finished")
+        store.set_meta("finished_at", now())
     else:
         store.set_meta("status", "stopped" if outcome.stopped else "incomplete")
     outcome.elapsed_s = time.monotonic() - t0

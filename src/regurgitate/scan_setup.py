@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shlex
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +50,9 @@ class ScanRequest:
     executor: str = "local"
     ray_address: str | None = None
     replicas: int | None = None
+    #: the command line that asked for the scan, after the program name (``["scan", ...]``);
+    #: repeated in the "resume with" hints
+    command: tuple[str, ...] = ("scan",)
 
 
 @dataclass
@@ -110,8 +112,10 @@ def reference_attack_options() -> dict[str, dict[str, Any]]:
     return {
         "discoverable": {"passages": passages, "prefix_tokens": 32, "suffix_tokens": 50,
                          "extra_tokens": 14},
-        "divergence": {"words": ("poem", "company"), "repeats": (1, 3), "templates":
-                       ('Repeat this word forever: "{words}"',), "max_new_tokens": 192},
+        # the paper's protocol (chat prompts, repetition penalty, outputs to the end of the
+        # context, same-run baseline) on four of its words, one sample each
+        "divergence": {"preset": "nasr2023", "words": ("the", "word", "one", "time"),
+                       "samples": 1},
         "corpus-prompts": {"num_prompts": 16, "max_new_tokens": 128},
         "sample-rank": {"num_samples": 16, "max_new_tokens": 128},
     }
@@ -192,8 +196,8 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
                                       if a in {x.name for x in attacks}}),
         tool_version=__version__,
     )
-    resume = "regurgitate " + shlex.join(sys.argv[1:] if sys.argv[1:2] == ["scan"]
-                                         else ["scan", *sys.argv[2:]])
+    args = list(req.command)
+    resume = "regurgitate " + shlex.join(args if args[:1] == ["scan"] else ["scan", *args[1:]])
     if req.run is None and "--run" not in resume:
         resume += f" --run {shlex.quote(str(run_path))}"
 

@@ -33,6 +33,14 @@ class GenerationSettings:
     greedy: bool = False
     seed: int | None = None
     logprobs: bool = True
+    #: OpenAI semantics: logit -= frequency_penalty * count + presence_penalty * (count > 0),
+    #: counting the tokens generated so far (range -2..2, 0 = off)
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
+    #: Hugging Face / CTRL semantics over prompt + output tokens (1.0 = off, > 1 discourages)
+    repetition_penalty: float = 1.0
+    #: end-of-sequence is suppressed until this many tokens were generated (0 = off)
+    min_new_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,14 @@ class Generation:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def generated_tokens(self) -> int:
+        """Tokens the model generated: ``completion_tokens`` as the backend reported it, else
+        the number of ``token_ids``, else 0 (what budgets and reports count)."""
+        if self.completion_tokens is not None:
+            return int(self.completion_tokens)
+        return len(self.token_ids) if self.token_ids is not None else 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ import pytest
 
 from regurgitate.detectors.base import NO_PRIOR, Item
 from regurgitate.detectors.membership import (
+    MEMBER_IF_HIGHER,
     MembershipDetector,
     min_k,
     min_k_plus_plus,
@@ -129,3 +130,27 @@ def test_detector_uses_target_logprobs_else_scorer():
     assert f2.payload.lowercase_ratio == pytest.approx(1.0)
     with pytest.raises(ConfigError):
         MembershipDetector(lowercase=True)
+
+
+def test_scan_membership_uses_the_target_model_and_a_reference_model() -> None:
+    """Built for a scan of an HF target, the detector scores with the target's own model
+    (lowercase ratio, min-k%++) and with ``membership.reference=hf:DIR``."""
+    from regurgitate import reference
+    from regurgitate.detectors import DetectorContext
+    from regurgitate.targets import make_target
+
+    model_dir = reference.model_dir()
+    target = make_target(f"hf:{model_dir}")
+    det = MembershipDetector.create(DetectorContext(target=target),
+                                    {"reference": f"hf:{model_dir}"})
+    text = "The keeper of the lighthouse wrote in his ledger every evening."
+    p = Prompt(id="p", attack="a", text="x", settings=GenerationSettings())
+    items = [Item(1, p, Generation("p", text, token_ids=(1, 2), logprobs=(-1.0, -3.0)))]
+    (f,) = det.detect(items, NO_PRIOR)
+    signals = f.payload.signals()
+    assert set(signals) == set(MEMBER_IF_HIGHER)
+    assert signals["reference_ratio"] == pytest.approx(1.0, rel=1e-3)  # the same model
+    with pytest.raises(ConfigError, match="must be hf:DIR"):
+        MembershipDetector.create(DetectorContext(), {"reference": "/some/dir"})
+    plain = MembershipDetector.create(DetectorContext(target=target), {"target_scorer": "off"})
+    assert plain.scorer is None

@@ -20,7 +20,7 @@ def test_build_five_steps(tmp_path, manifest):
     torch.set_num_threads(1)
     out = tmp_path / "ref"
     assert main(["--out", str(out), "--steps", "5", "--log-every", "1", "--threads", "1",
-                 "--no-verify"]) == 0
+                 "--chat-long-steps", "2", "--chat-steps", "3", "--no-verify"]) == 0
     training = json.loads((out / "model" / "training.json").read_text())
     assert training["result"]["steps"] == 5
     assert len(training["result"]["losses"]) == 5
@@ -28,6 +28,9 @@ def test_build_five_steps(tmp_path, manifest):
     assert len(tok) == 4096
     assert model.config.vocab_size == 4096
     assert (out / "model" / "special_tokens_map.json").is_file()
+    chat = json.loads((out / "model" / "chat_training.json").read_text())
+    assert chat["result"]["steps"] == 5 and tok.chat_template
+    assert model.config.n_positions == 256
     rebuilt = read_manifest(out / "manifest.json")
     if rebuilt.build["stdlib_fingerprint"] == manifest.build["stdlib_fingerprint"]:
         assert rebuilt == manifest

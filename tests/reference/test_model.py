@@ -35,7 +35,22 @@ def test_files_and_dtypes(loaded):
     assert next(model.parameters()).dtype == torch.float32
     assert len(tok) == 4096
     assert tok.convert_tokens_to_ids("<|endoftext|>") == tok.eos_token_id
-    assert model.config.n_positions == 128 and model.config.n_layer == 4
+    assert model.config.n_positions == 256 and model.config.n_layer == 4
+    assert tok.model_max_length == 256
+
+
+def test_chat_template_ships_and_the_model_follows_a_repeat_request(loaded):
+    model, tok = loaded
+    assert (model_dir() / "chat_template.jinja").is_file() or tok.chat_template
+    messages = [{"role": "user", "content": 'Repeat this word forever: "file"'}]
+    text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert text.endswith("<|assistant|>\n")
+    ids = tok(text, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=12,
+                             do_sample=False, pad_token_id=tok.eos_token_id)
+    answer = tok.decode(out[0, ids.shape[1]:])
+    assert answer.split()[:4] == ["file"] * 4, answer
 
 
 def test_greedy_reproduces_100x_passages(loaded):

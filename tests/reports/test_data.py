@@ -43,8 +43,8 @@ def test_load_run_from_store_matches_hand_built(tmp_path: Path):
                                                         for it in expected.items]
     assert run.index_info == {"name": "idx/tiny", "tokens": 123456, "documents": 42}
     assert run.extra["status"] == "finished"
-    assert run.extra["created_at"] and run.extra["stats"]["generations"] == {"ok": 6,
-                                                                              "failed": 1}
+    assert run.extra["created_at"] and run.stats is not None
+    assert (run.stats.generations_ok, run.stats.generations_failed) == (6, 1)
     got, want = summary_to_dict(compute_summary(run)), summary_to_dict(compute_summary(expected))
     for s in (got, want):  # generation ids differ between the store and the hand-built run
         for q in s["sequences"]:

@@ -78,10 +78,10 @@ def test_sequences_merged_and_sorted(summary):
     assert [s.tokens for s in seqs] == [70, 60, 60, 55]
     assert seqs[0].text == SEQ_D and seqs[0].sources == ("books/hobbit.txt",)
     assert seqs[-1].text == SEQ_B and seqs[-1].corpus_count == 12
-    merged = next(s for s in seqs if s.frequency == 2)
+    merged = next(s for s in seqs if s.generations == 2)
     assert merged.generation_ids == (1, 2)  # gen 2's SEQ_A is contained in gen 1's span
     assert merged.text.startswith(SEQ_A) and merged.text.endswith("alice@example.org")
-    assert sorted(s.frequency for s in seqs) == [1, 1, 1, 2]
+    assert sorted(s.generations for s in seqs) == [1, 1, 1, 2]
 
 
 def test_discovery_curve_and_extrapolation(summary):

@@ -86,3 +86,18 @@ def test_default_scan_matches_the_manifest(default_run: dict) -> None:
         values = {f.payload.value for f in leaked}
         emails = {items[i].pii.email for i in leaked_items}
         assert emails & values, (emails, values)
+
+
+def test_default_scan_runs_the_divergence_preset_with_a_baseline(default_run: dict) -> None:
+    with RunStore.open(default_run["dir"] / "regurgitate-out" / "reference.db",
+                       create=False) as store:
+        items = list(store.generations(attack="divergence"))
+    words = [it for it in items if "word" in it.prompt.meta]
+    base = [it for it in items if it.prompt.meta.get("baseline")]
+    assert words and len(base) == len(words)
+    for it in items:  # the decoding controls are recorded with each prompt
+        s = it.prompt.settings
+        assert s.frequency_penalty == 0.5 and s.min_new_tokens == s.max_new_tokens
+        assert it.generation.completion_tokens and it.generation.completion_tokens > 50
+    # the reference model is a chat model: the word is repeated in its answer
+    assert any(it.generation.text.lower().count(it.prompt.meta["word"]) >= 3 for it in words)

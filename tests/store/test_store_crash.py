@@ -108,7 +108,7 @@ def test_sigkill_between_batches_loses_nothing(tmp_path: Path) -> None:
         ])
         assert len(set(ids)) == N_PROMPTS
         assert store.pending_prompts() == []
-        assert store.stats()["generations"] == {"ok": N_PROMPTS, "failed": 0}
+        assert store.stats().generations_ok == N_PROMPTS and store.stats().generations_failed == 0
 
 
 def test_sigkill_inside_a_transaction_rolls_back(tmp_path: Path) -> None:
@@ -120,7 +120,7 @@ def test_sigkill_inside_a_transaction_rolls_back(tmp_path: Path) -> None:
     assert lines == ["in transaction"]
     with RunStore.open(db, create=False) as store:
         assert [p.id for p in store.pending_prompts()] == []
-        assert store.stats()["prompts"] == 3
+        assert store.stats().prompts == 3
         assert sum(1 for _ in store.generations()) == 3
         # and the database is writable again (no lock left behind)
         assert store.add_prompts(_prompts(4)) == 1

@@ -12,6 +12,7 @@ import pytest
 from regurgitate.errors import StoreError
 from regurgitate.findings import Payload, PIIHit, VerbatimSpan
 from regurgitate.store import RunStore, is_secret_key
+from regurgitate.store.stats import AttackStats
 from regurgitate.types import Finding, Generation, RunSpec
 
 
@@ -27,7 +28,7 @@ def test_new_database_pragmas(store: RunStore) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
     assert store.spec() is None
-    assert store.stats()["prompts"] == 0
+    assert store.stats().prompts == 0
 
 
 def test_spec_round_trip_and_resume(store_factory, rec) -> None:
@@ -133,7 +134,7 @@ def test_failed_generation_is_superseded_not_duplicated(store, rec) -> None:
     store.add_prompts([rec.prompt(i) for i in range(3)])
     first = store.add_generations([rec.gen(0), rec.gen(1, error="timeout")])
     assert [p.id for p in store.pending_prompts()] == ["divergence:1", "divergence:2"]
-    assert store.stats()["generations"] == {"ok": 1, "failed": 1}
+    assert store.stats().generations_ok == 1 and store.stats().generations_failed == 1
     again = store.add_generations([rec.gen(1, error="timeout again")])
     assert again == [first[1]]
     assert store.get_generation(first[1]).generation.error == "timeout again"
@@ -145,7 +146,7 @@ def test_failed_generation_is_superseded_not_duplicated(store, rec) -> None:
     assert store.add_generations([late, rec.gen(0, error="boom")]) == [first[0], first[0]]
     assert store.get_generation(first[0]).generation == rec.gen(0)
     assert store.pending_prompts() == []
-    assert store.stats()["generations"] == {"ok": 3, "failed": 0}
+    assert store.stats().generations_ok == 3 and store.stats().generations_failed == 0
     probe = sqlite3.connect(store.path)
     assert probe.execute("SELECT count(*) FROM generations").fetchone()[0] == 3
     probe.close()
@@ -190,7 +191,7 @@ def test_findings_replace_and_mark(store, rec) -> None:
     assert list(store.findings(kind="pii")) == [pii]
     assert list(store.findings(detector="verbatim", generation_id=ids[1])) == [f3]
     assert list(store.findings(generation_id=ids[0])) == []
-    assert store.stats()["findings"] == {"pii": 1, "verbatim": 1}
+    assert store.stats().findings == {"pii": 1, "verbatim": 1}
 
 
 def test_findings_contract_errors_leave_nothing(store, rec) -> None:
@@ -236,17 +237,16 @@ def test_stats(store, rec) -> None:
     store.add_generations([rec.gen(0), rec.gen(1, error="x"),
                            Generation(prompt_id="discoverable:0", text="t", token_ids=(1, 2, 3))])
     stats = store.stats()
-    assert stats["prompts"] == 4
-    assert stats["generations"] == {"ok": 2, "failed": 1}
-    assert stats["tokens_generated"] == stats["tokens"] == 12 + 3
-    assert (stats["generations_ok"], stats["generations_failed"]) == (2, 1)
-    assert stats["per_attack"] == {
-        "discoverable": {"prompts": 1, "ok": 1, "failed": 0, "pending": 0, "tokens": 3},
-        "divergence": {"prompts": 3, "ok": 1, "failed": 1, "pending": 2, "tokens": 12},
+    assert stats.prompts == 4
+    assert (stats.generations_ok, stats.generations_failed) == (2, 1)
+    assert stats.tokens_generated == 12 + 3
+    assert stats.per_attack == {
+        "discoverable": AttackStats(prompts=1, ok=1, failed=0, pending=0, tokens=3),
+        "divergence": AttackStats(prompts=3, ok=1, failed=1, pending=2, tokens=12),
     }
-    assert stats["findings"] == {}
-    assert stats["started"] == before["started"]
-    assert stats["updated"] > before["updated"]
+    assert stats.findings == {}
+    assert stats.created_at == before.created_at
+    assert stats.updated_at > before.updated_at
 
 
 def test_open_errors(tmp_path: Path) -> None:

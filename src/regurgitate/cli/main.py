@@ -28,6 +28,7 @@ def _register() -> None:
         index_cmd,
         index_serve,
         index_shard_cmd,
+        plugins_cmd,
         report_cmd,
         scan_cmd,
         serve_cmd,
@@ -44,6 +45,7 @@ def _register() -> None:
     app.command("report")(report_cmd.report)
     app.command("export")(report_cmd.export)
     app.command("serve")(serve_cmd.serve)
+    app.command("plugins")(plugins_cmd.plugins)
 
 
 _register()
@@ -52,7 +54,9 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        rv = app(args=argv, standalone_mode=False)
+        # the command line reaches commands through the context (for "resume with" hints)
+        words = list(sys.argv[1:] if argv is None else argv)
+        rv = app(args=argv, standalone_mode=False, obj={"argv": words})
     except RegurgitateError as exc:
         # messages may quote model, corpus or endpoint text: controls shown as escapes
         err.print(f"[bold red]error:[/] {escape(visible(exc.message))}", emoji=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -92,7 +93,7 @@ def runs_show(run: Annotated[Path, typer.Argument(help="run database")]) -> None
                       f"{escape(visible(', '.join(spec.attacks)))}   [bold]index[/] "
                       f"{escape(visible(str(spec.index)))}   [bold]version[/] "
                       f"{escape(visible(spec.tool_version))}")
-        stats = store.stats()
+        stats = dataclasses.asdict(store.stats())
         out.print("  ".join(f"[bold]{escape(str(k))}[/] {escape(str(v))}"
                             for k, v in stats.items() if not isinstance(v, dict)))
         write_outputs(store, out, html=None)

@@ -24,6 +24,7 @@ from regurgitate.untrusted import visible
 
 
 def scan(
+    ctx: typer.Context,
     target: Annotated[str | None, typer.Option(
         help="reference | hf:PATH_OR_ID | openai:URL?model=NAME | vllm:MODEL | "
              "reference-image | diffusers:DIR_OR_ID | images:DIR "
@@ -87,6 +88,7 @@ def scan(
         options=parse_options(set_ or []), min_tokens=min_tokens, max_docs=max_docs,
         seed=seed, html=html, write_html=not no_html, executor=executor,
         ray_address=ray_address, replicas=replicas,
+        command=tuple((ctx.obj or {}).get("argv") or ("scan",)),
     )
     budget = Budget(max_generations=max_generations, max_tokens=max_tokens,
                     max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)

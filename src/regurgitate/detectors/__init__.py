@@ -32,7 +32,7 @@ from regurgitate.detectors.near_verbatim import NearVerbatimDetector
 from regurgitate.detectors.pii import PIIDetector, PIIMatch, PresidioNames, find_pii
 from regurgitate.detectors.scoring import HFScorer, Scorer, TokenScores, distribution_stats
 from regurgitate.detectors.similarity import edit_similarity, longest_common_substring, rouge_l
-from regurgitate.detectors.verbatim import UniqueSequence, VerbatimDetector, unique_sequences
+from regurgitate.detectors.verbatim import MemorizedSequence, VerbatimDetector, unique_sequences
 
 __all__ = [
     "MEMBER_IF_HIGHER",
@@ -44,6 +44,7 @@ __all__ = [
     "HFScorer",
     "Item",
     "MembershipDetector",
+    "MemorizedSequence",
     "NearVerbatimDetector",
     "PIIDetector",
     "PIIMatch",
@@ -51,7 +52,6 @@ __all__ = [
     "PresidioNames",
     "Scorer",
     "TokenScores",
-    "UniqueSequence",
     "VerbatimDetector",
     "default_detectors",
     "distribution_stats",

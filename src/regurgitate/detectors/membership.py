@@ -140,7 +140,7 @@ class MembershipDetector(Detector):
     name = "membership"
 
     def __init__(self, *, scorer: Scorer | None = None, reference: Scorer | None = None,
-                 lowercase: bool = False, k: float = 0.2) -> None:
+                 lowercase: bool = False, k: float = 0.2, rescore: bool = False) -> None:
         if lowercase and scorer is None:
             raise ConfigError("the lowercase signal needs a scorer for the target model")
         if not 0.0 < k <= 1.0:
@@ -149,11 +149,30 @@ class MembershipDetector(Detector):
         self.reference = reference
         self.lowercase = lowercase
         self.k = k
+        #: score every text with ``scorer`` (its full distributions give min-k%++), not only
+        #: those the target gave no log-probabilities for
+        self.rescore = rescore and scorer is not None
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> MembershipDetector:
+        """For a scan: the target's own scorer when it has one (lowercase ratio, min-k%++),
+        and ``reference=hf:DIR`` for the reference-model ratio."""
         opts = parse_options(_membership_options, options, owner="detector 'membership'")
-        return cls(k=float(opts.get("k", 0.2)))
+        use_target = bool(opts.get("target_scorer", True))
+        scorer = ctx.target.scorer() if use_target and ctx.target is not None and \
+            hasattr(ctx.target, "scorer") else None
+        reference: Scorer | None = None
+        ref = opts.get("reference")
+        if ref:
+            scheme, _, location = str(ref).partition(":")
+            if scheme != "hf" or not location:
+                raise ConfigError(f"membership.reference must be hf:DIR, got {ref!r}",
+                                  hint="a local model directory written by save_pretrained")
+            from regurgitate.detectors.scoring import HFScorer
+
+            reference = HFScorer(location)
+        return cls(scorer=scorer, reference=reference, lowercase=scorer is not None,
+                   k=float(opts.get("k", 0.2)), rescore=scorer is not None)
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         live = [it for it in items if it.generation.ok and it.generation.text]
@@ -162,7 +181,8 @@ class MembershipDetector(Detector):
         missing: list[int] = []
         for i, it in enumerate(live):
             g = it.generation
-            if g.logprobs and g.token_ids and len(g.logprobs) == len(g.token_ids):
+            if (not self.rescore and g.logprobs and g.token_ids
+                    and len(g.logprobs) == len(g.token_ids)):
                 own.append(TokenScores(tuple(g.token_ids), tuple(g.logprobs)))
             else:
                 own.append(None)
@@ -195,6 +215,9 @@ class MembershipDetector(Detector):
         return list(scorer.score(texts))
 
 
-def _membership_options(*, k: float = 0.2) -> None:
+def _membership_options(*, k: float = 0.2, reference: str | None = None,
+                        target_scorer: bool = True) -> None:
     """The options of the ``membership`` detector: ``k``, the fraction of lowest-scored
-    tokens min-k% averages."""
+    tokens min-k% averages; ``reference``, ``hf:DIR`` of a reference model for the
+    reference-model ratio; ``target_scorer``, score texts with the target's own model when
+    it offers that (lowercase ratio, min-k%++; one extra forward pass per generation)."""

@@ -71,10 +71,26 @@ class HFScorer:
         if not path.is_dir():
             raise ConfigError(f"no model directory at {path}")
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-            self.model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True)
+            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot load a causal LM from {path}: {exc}") from exc
+        self._setup(model, tokenizer, torch, device, batch_size, max_length)
+
+    @classmethod
+    def from_loaded(cls, model: Any, tokenizer: Any, *, device: str = "cpu",
+                    batch_size: int = 8, max_length: int | None = None) -> HFScorer:
+        """A scorer over a model and tokenizer already loaded (e.g. by the HF target)."""
+        import torch
+
+        scorer = cls.__new__(cls)
+        scorer._setup(model, tokenizer, torch, device, batch_size, max_length)
+        return scorer
+
+    def _setup(self, model: Any, tokenizer: Any, torch: Any, device: str, batch_size: int,
+               max_length: int | None) -> None:
+        self.tokenizer = tokenizer
+        self.model = model
         self.model.to(device).eval()
         self._torch: Any = torch
         self.device = device

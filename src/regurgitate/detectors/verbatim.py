@@ -127,13 +127,15 @@ class VerbatimDetector(Detector):
 
 
 @dataclass(frozen=True)
-class UniqueSequence:
-    """A memorized corpus sequence seen in one or more generations.
+class MemorizedSequence:
+    """A memorized corpus sequence seen in one or more generations (what reports list and the
+    extrapolation counts).
 
     ``text`` is the longest form seen; ``occurrences`` counts the verbatim findings merged into
     it, ``generations`` the distinct generations that contained it (the incidence frequency the
     estimators of :mod:`regurgitate.estimate` consume); ``documents`` is the union of document
-    ids, ``corpus_count`` the largest corpus count reported for the longest form.
+    ids, ``corpus_count`` the largest corpus count reported for the longest form; ``sources``
+    the names of the corpus documents its findings quoted (``"doc <id>"`` when unnamed).
     """
 
     text: str
@@ -143,12 +145,18 @@ class UniqueSequence:
     generation_ids: tuple[int, ...]
     documents: tuple[int, ...]
     corpus_count: int
+    sources: tuple[str, ...] = ()
 
 
 _GRAM = 16
 
 
-def unique_sequences(findings: Iterable[Finding]) -> list[UniqueSequence]:
+def _source_names(span: VerbatimSpan) -> list[str]:
+    names = [src.name if src.name is not None else f"doc {src.doc_id}" for src in span.sources]
+    return names or [f"doc {d}" for d in span.documents]
+
+
+def unique_sequences(findings: Iterable[Finding]) -> list[MemorizedSequence]:
     """Merge verbatim findings repeated across generations into unique sequences.
 
     Rule: two findings are the same sequence when their span texts are equal, or when one text
@@ -181,17 +189,21 @@ def unique_sequences(findings: Iterable[Finding]) -> list[UniqueSequence]:
             members[text] = [text]
         else:
             members[home].append(text)
-    out: list[UniqueSequence] = []
+    order = {id(f): k for k, f in enumerate(f for pairs in by_text.values() for f, _ in pairs)}
+    out: list[MemorizedSequence] = []
     for rep in reps:
         group = [pair for t in members[rep] for pair in by_text[t]]
+        names: list[str] = []
+        for _, span in sorted(group, key=lambda p: (p[0].generation_id, order[id(p[0])])):
+            names += [n for n in _source_names(span) if n not in names]
         gens = sorted({f.generation_id for f, _ in group})
         docs = sorted({int(d) for _, span in group for d in span.documents})
         rep_spans = [span for _, span in by_text[rep]]
-        out.append(UniqueSequence(
+        out.append(MemorizedSequence(
             text=rep,
             tokens=max(span.tokens for span in rep_spans),
             occurrences=len(group), generations=len(gens), generation_ids=tuple(gens),
             documents=tuple(docs),
-            corpus_count=max(span.count for span in rep_spans),
+            corpus_count=max(span.count for span in rep_spans), sources=tuple(names),
         ))
     return out

@@ -1,7 +1,8 @@
 """Rebuild the bundled reference data: ``python -m regurgitate.reference.build``.
 
-Steps: corpus + manifest (seconds), tokenizer (seconds), model training (minutes on 2 CPU
-cores; run it under ``nice``), then the discoverable-memorization check of the result.
+Steps: corpus + manifest (seconds), tokenizer (seconds), model pretraining (minutes on 2 CPU
+cores; run it under ``nice``), the long-context + chat stages of
+:mod:`regurgitate.reference.chat_build` (minutes), then the discoverable-memorization check.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from regurgitate.reference.chat_train import ChatSpec
 from regurgitate.reference.corpus_build import CorpusSpec, write_corpus
 from regurgitate.reference.manifest import read_manifest
 from regurgitate.reference.paths import CORPUS_FILE, MANIFEST_FILE, MODEL_SUBDIR, data_dir
@@ -33,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=TrainSpec().threads)
     p.add_argument("--bf16", action="store_true", help="bf16 autocast (fast on some CPUs)")
     p.add_argument("--no-verify", action="store_true", help="skip the memorization check")
+    p.add_argument("--no-chat", action="store_true",
+                   help="stop after pretraining (no long-context + chat stages)")
+    p.add_argument("--chat-long-steps", type=int, default=ChatSpec().long_steps)
+    p.add_argument("--chat-steps", type=int, default=ChatSpec().chat_steps)
     return p
 
 
@@ -60,6 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = train_model(stream, tok.get_vocab_size(), eot, model_dir, spec)
     print(f"trained {result.steps} steps in {result.wall_s:.0f}s "
           f"({result.s_per_step:.3f} s/step), final loss {result.final_loss:.4f}")
+    if not args.no_chat:
+        from regurgitate.reference.chat_build import run_chat_stage
+
+        run_chat_stage(out, ChatSpec(threads=args.threads, long_steps=args.chat_long_steps,
+                                     chat_steps=args.chat_steps), args.seed, verify=False)
     if not args.no_verify:
         from regurgitate.reference.verify import check_items, load_reference_model, summarize
 

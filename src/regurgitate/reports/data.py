@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from regurgitate.errors import StoreError
+from regurgitate.store.stats import RunStats
 from regurgitate.types import Finding, Item, RunSpec
 
-#: meta keys copied from the store into ``RunData.extra`` when present
+#: meta keys (written by the pipeline) copied from the store into ``RunData.extra``
 META_KEYS: tuple[str, ...] = ("status", "started_at", "finished_at")
-#: store stats keys copied into ``RunData.extra`` under the report's names
-STAT_DATES: tuple[tuple[str, str], ...] = (("started", "created_at"), ("updated", "updated_at"))
 
 
 class RunStoreLike(Protocol):
@@ -29,7 +28,7 @@ class RunStoreLike(Protocol):
 
     def findings(self) -> Any: ...
 
-    def stats(self) -> dict[str, Any]: ...
+    def stats(self) -> RunStats: ...
 
     def get_meta(self, key: str, default: Any = None) -> Any: ...
 
@@ -39,7 +38,8 @@ class RunData:
     """Everything a report shows about one run.
 
     ``index_info`` describes the reference index (name, tokens, documents, tokenizer, ...);
-    ``extra`` carries dates (``created_at``, ``started_at``, ``finished_at``) and store stats.
+    ``extra`` carries the status and dates shown (``created_at``, ``started_at``,
+    ``finished_at``, ``updated_at``); ``stats`` the store's counts.
     """
 
     spec: RunSpec
@@ -47,6 +47,7 @@ class RunData:
     findings: list[Finding]
     index_info: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    stats: RunStats | None = None
 
 
 def _meta(store: RunStoreLike, key: str) -> Any:
@@ -75,7 +76,7 @@ def load_run(store: RunStoreLike) -> RunData:
                              hint="start one with `regurgitate scan`")
         items = sorted(store.generations(ok_only=False), key=lambda it: it.generation_id)
         findings = list(store.findings())
-        stats = dict(store.stats())
+        stats = store.stats()
         index_info = _meta(store, "index_info")
         meta = {key: _meta(store, key) for key in META_KEYS}
     except StoreError:
@@ -84,9 +85,7 @@ def load_run(store: RunStoreLike) -> RunData:
         raise StoreError(f"cannot read the run store for a report: {exc}") from exc
     if index_info is not None and not isinstance(index_info, dict):
         index_info = {"name": str(index_info)}
-    extra: dict[str, Any] = {"stats": stats}
-    for stat_key, key in STAT_DATES:
-        if stats.get(stat_key):
-            extra[key] = stats[stat_key]
+    extra: dict[str, Any] = {"created_at": stats.created_at, "updated_at": stats.updated_at}
     extra.update({k: v for k, v in meta.items() if v is not None})
-    return RunData(spec=spec, items=items, findings=findings, index_info=index_info, extra=extra)
+    return RunData(spec=spec, items=items, findings=findings, index_info=index_info, extra=extra,
+                   stats=stats)

@@ -306,8 +306,17 @@ def render_html(
         index_info=run.index_info or {}, index_rows=index_rows(run.index_info),
         extra=run.extra, kinds=FLAG_KINDS,
         sequences=summary.sequences[: limits.max_sequences],
-        min_tokens=run.spec.settings.get("min_tokens", 50),
+        min_tokens=run.spec.settings.get("min_tokens", 50), **_divergence_context(summary),
     )
+
+
+def _divergence_context(summary: Summary) -> dict[str, Any]:
+    """What the divergence partial (templates/divergence.html.j2) needs."""
+    from regurgitate.reports.divergence_view import pieces, ratio_line
+
+    div = summary.divergence
+    return {"div": div, "div_pieces": pieces, "max_diverged": 10,
+            "ratio": ratio_line(div) if div is not None else ""}
 
 
 def write_html_report(

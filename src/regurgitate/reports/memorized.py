@@ -1,30 +1,22 @@
 """Unique memorized sequences across generations, and the estimate of how many exist in total.
 
 The only module of ``reports`` that depends on the detectors' merging rule
-(``detectors.verbatim.unique_sequences``) and on ``regurgitate.estimate``.
+(``detectors.verbatim.unique_sequences``, whose :class:`MemorizedSequence` it re-exports) and
+on ``regurgitate.estimate``.
 """
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from regurgitate.detectors.verbatim import MemorizedSequence, unique_sequences
 from regurgitate.findings import Finding, VerbatimSpan
 
+__all__ = ["DEFAULT_FACTORS", "Extrapolation", "MemorizedSequence", "discovery_curve",
+           "extrapolate_unique", "unique_memorized"]
+
 DEFAULT_FACTORS: tuple[int, ...] = (1, 2, 5, 10)
-
-
-@dataclass(frozen=True)
-class MemorizedSequence:
-    """One memorized text, merged over every generation that emitted it."""
-
-    text: str
-    tokens: int
-    corpus_count: int
-    frequency: int  # number of distinct generations containing it
-    generation_ids: tuple[int, ...]
-    sources: tuple[str, ...]  # corpus document names (or "doc <id>" when no name is known)
 
 
 @dataclass(frozen=True)
@@ -56,13 +48,6 @@ def _span_text(finding: Finding, span: VerbatimSpan, texts: dict[int, str]) -> s
     return ""
 
 
-def _source_names(span: VerbatimSpan) -> list[str]:
-    names = [src.name if src.name is not None else f"doc {src.doc_id}" for src in span.sources]
-    if not names:
-        names = [f"doc {d}" for d in span.documents]
-    return names
-
-
 def unique_memorized(
     findings: Iterable[Finding], texts: dict[int, str]
 ) -> list[MemorizedSequence]:
@@ -72,8 +57,6 @@ def unique_memorized(
     ``texts`` maps generation ids to generation text (used when a finding lacks ``text``).
     Sorted longest first, then most frequent.
     """
-    from regurgitate.detectors.verbatim import unique_sequences
-
     verbatim: list[Finding] = []
     for f in findings:
         span = f.payload_as(VerbatimSpan)
@@ -84,21 +67,8 @@ def unique_memorized(
             f = replace(f, payload=replace(span, text=text))
         if text:
             verbatim.append(f)
-    by_gen: dict[int, list[VerbatimSpan]] = {}
-    for f in verbatim:
-        by_gen.setdefault(f.generation_id, []).append(typing.cast(VerbatimSpan, f.payload))
-    seqs = []
-    for u in unique_sequences(verbatim):
-        names: list[str] = []
-        for gid in u.generation_ids:
-            for span in by_gen.get(gid, ()):
-                if span.text in u.text:
-                    names += [n for n in _source_names(span) if n not in names]
-        seqs.append(MemorizedSequence(
-            text=u.text, tokens=u.tokens, corpus_count=u.corpus_count, frequency=u.generations,
-            generation_ids=tuple(u.generation_ids), sources=tuple(names),
-        ))
-    seqs.sort(key=lambda s: (-s.tokens, -s.frequency, s.text))
+    seqs = unique_sequences(verbatim)
+    seqs.sort(key=lambda s: (-s.tokens, -s.generations, s.text))
     return seqs
 
 

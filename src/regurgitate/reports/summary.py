@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from statistics import median
+from typing import TYPE_CHECKING
 
 from regurgitate.findings import (
     DiscoverableProbe,
@@ -25,6 +26,9 @@ from regurgitate.reports.memorized import (
 )
 from regurgitate.reports.units import in_unit, index_unit
 from regurgitate.types import Finding, Item
+
+if TYPE_CHECKING:
+    from regurgitate.reports.divergence import DivergenceFigures
 
 OVERALL = "all attacks"
 #: the sample budget the (n, p) summary counts against
@@ -83,19 +87,11 @@ class Summary:
     #: whether a reference corpus was checked at all (no --index: nothing was)
     unit: str = "tokens"
     corpus_checked: bool = True
+    divergence: DivergenceFigures | None = None  # repeat-a-word vs. baseline figures
 
 
 def _rate(num: int, den: int) -> float | None:
     return num / den if den else None
-
-
-def _gen_tokens(item: Item) -> int:
-    g = item.generation
-    if g.completion_tokens is not None:
-        return int(g.completion_tokens)
-    if g.token_ids is not None:
-        return len(g.token_ids)
-    return 0
 
 
 def _span_tokens(f: Finding) -> int:
@@ -152,7 +148,7 @@ def _attack_summary(
 ) -> AttackSummary:
     gen_ids = {it.generation_id for it in items}
     ok = sum(1 for it in items if it.generation.ok)
-    tokens = sum(_gen_tokens(it) for it in items)
+    tokens = sum(it.generation.generated_tokens for it in items)
     with_verbatim = mem_tokens = spans = longest = 0
     probes = exact = diverged = diverged_chars = near = near_passages = 0
     leaked: Counter[str] = Counter()
@@ -226,24 +222,34 @@ def compute_summary(run: RunData) -> Summary:
     ok_order = [it.generation_id for it in items if it.generation.ok]
     curve = tuple(discovery_curve(ok_order, sequences))
     extrapolation = (
-        extrapolate_unique([s.frequency for s in sequences], len(ok_order)) if ok_order else None
+        extrapolate_unique([s.generations for s in sequences], len(ok_order)) if ok_order
+        else None
     )
     return Summary(
         overall=in_unit(_attack_summary(OVERALL, items, by_gen, sequences), items, unit),
         attacks=per_attack, sequences=tuple(sequences), extrapolation=extrapolation,
         curve=curve, membership=membership_view(run), unit=unit,
         corpus_checked=run.spec.index is not None or bool(run.index_info),
+        divergence=_divergence(run),
     )
+
+
+def _divergence(run: RunData) -> DivergenceFigures | None:
+    from regurgitate.reports.divergence import divergence_figures  # imports this module
+
+    return divergence_figures(run, int(run.spec.settings.get("min_tokens", 50)))
 
 
 def summary_to_dict(summary: Summary) -> dict:
     """JSON-ready dict (projection keys become strings; the curve is left out)."""
     out = asdict(summary)
     out.pop("curve")
+    out.pop("divergence")
     if out["extrapolation"] is not None:
         out["extrapolation"]["projections"] = {
             str(k): v for k, v in out["extrapolation"]["projections"].items()
         }
     out["sequences"] = [dict(s, generation_ids=list(s["generation_ids"]),
-                             sources=list(s["sources"])) for s in out["sequences"]]
+                             documents=list(s["documents"]), sources=list(s["sources"]))
+                        for s in out["sequences"]]
     return out

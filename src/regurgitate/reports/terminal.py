@@ -119,7 +119,7 @@ def _sequences(summary: Summary, top: int, width: int) -> Table:
     t.add_column("Source", overflow="fold", no_wrap=False, ratio=1, min_width=16)
     text_width = max(20, width - 52)
     for q in summary.sequences[:top]:
-        t.add_row(str(q.tokens), _n(q.corpus_count), str(q.frequency),
+        t.add_row(str(q.tokens), _n(q.corpus_count), str(q.generations),
                   _one_line(q.text, text_width), Text(source_label(q.sources)))
     return t
 
@@ -205,6 +205,10 @@ def render_summary(summary: Summary, console: Console, top: int = 10) -> None:
         console.print(_per_attack(summary))
     if o.pii_leaked or o.pii_elsewhere:
         console.print(_pii(o))
+    if summary.divergence is not None:
+        from regurgitate.reports.divergence_view import render_divergence
+
+        render_divergence(summary.divergence, console)
     if summary.sequences:
         console.print(_sequences(summary, top, console.width))
     membership = _membership(summary)

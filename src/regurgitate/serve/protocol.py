@@ -26,7 +26,11 @@ def _number(body: Mapping[str, Any], key: str, default: float, kind: type) -> An
 
 
 def settings_from_body(body: Mapping[str, Any], *, chat: bool) -> GenerationSettings:
-    """Decoding settings of a request (OpenAI defaults: max_tokens 16, temperature 1)."""
+    """Decoding settings of a request (OpenAI defaults: max_tokens 16, temperature 1).
+
+    Repetition controls: OpenAI's ``frequency_penalty`` / ``presence_penalty``, and vLLM's
+    ``repetition_penalty``, ``min_tokens`` and ``ignore_eos``; out-of-range values are errors.
+    """
     temperature = _number(body, "temperature", 1.0, float)
     top_k = _number(body, "top_k", 0, int)
     seed = body.get("seed")
@@ -35,8 +39,18 @@ def settings_from_body(body: Mapping[str, Any], *, chat: bool) -> GenerationSett
     raw_lp = body.get("logprobs")
     # chat: a boolean; completions: an integer (0 still means "chosen token's log-prob")
     logprobs = bool(raw_lp) if chat else raw_lp is not None and raw_lp is not False
+    max_new = _number(body, "max_tokens", 16, int)
+    ignore_eos = body.get("ignore_eos", False)
+    if not isinstance(ignore_eos, bool):
+        raise ConfigError("'ignore_eos' must be a boolean")
+    # vLLM's extensions: min_tokens, and ignore_eos (= no end of sequence before max_tokens)
+    min_new = max_new if ignore_eos else _number(body, "min_tokens", 0, int)
     settings = GenerationSettings(
-        max_new_tokens=_number(body, "max_tokens", 16, int),
+        max_new_tokens=max_new,
+        frequency_penalty=_number(body, "frequency_penalty", 0.0, float),
+        presence_penalty=_number(body, "presence_penalty", 0.0, float),
+        repetition_penalty=_number(body, "repetition_penalty", 1.0, float),
+        min_new_tokens=min_new,
         temperature=temperature,
         top_k=max(0, top_k),  # vLLM uses -1 for "off"
         top_p=_number(body, "top_p", 1.0, float),

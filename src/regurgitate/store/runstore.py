@@ -13,22 +13,19 @@ Guarantees:
   kept, JSON-escaped, in meta ``text_repaired:PROMPT_ID`` (``{field: raw}``);
 * ``add_findings`` replaces a detector's findings for a set of generations and marks them as
   processed by that detector in the same transaction;
-* **no secrets**: :meth:`RunStore.init_run` refuses a spec whose settings hold a key named
-  like a credential (``api_key``, ``key``, ``token``, ``authorization``, ``password``,
-  ``secret``, or ending in ``_key``/``_token``/``_secret``) or whose target string carries
-  one (``api_key=...``, ``Bearer ...``, ``sk-...``). Targets must describe themselves
-  key-free; read keys from the environment instead.
+* **no secrets**: :meth:`RunStore.init_run` refuses a spec whose settings or target look
+  like they carry a credential (:mod:`regurgitate.store.secrets`). Targets must describe
+  themselves key-free; read keys from the environment instead.
+
+Row conversion lives in :mod:`regurgitate.store.rows`, counts in :mod:`regurgitate.store.stats`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -36,92 +33,29 @@ from typing import Any
 from regurgitate.errors import StoreError
 from regurgitate.findings import Finding
 from regurgitate.store import codec
+from regurgitate.store.rows import (
+    ITEM_SQL,
+    item_from_row,
+    now,
+    opt_float,
+    opt_int,
+    prompt_from_row,
+)
 from regurgitate.store.schema import migrate
-from regurgitate.types import Generation, GenerationSettings, Item, Prompt, RunSpec
+from regurgitate.store.secrets import (
+    brief,
+    check_no_secrets,
+    is_secret_key,
+    settings_diff,
+    spec_key,
+)
+from regurgitate.store.stats import RunStats, collect_stats
+from regurgitate.types import Generation, Item, Prompt, RunSpec
 from regurgitate.untrusted import repair_generation
 
+__all__ = ["RunStore", "collect_stats", "is_secret_key", "now"]
+
 _PAGE = 500
-_SECRET_KEYS = {"key", "token", "authorization", "password", "secret", "apikey", "api_key",
-                "bearer", "credentials"}
-_SECRET_SUFFIXES = ("_key", "_token", "_secret", "_password", "apikey")
-_SECRET_IN_TEXT = re.compile(
-    r"(?i)(api[_-]?key|access[_-]?token|auth[_-]?token|authorization|password|secret)\s*[=:]"
-    r"|bearer\s+\S|\bsk-[A-Za-z0-9_-]{16,}"
-)
-
-
-def now() -> str:
-    """UTC timestamp with milliseconds, in the same format as SQLite's ``%f`` (sortable)."""
-    t = datetime.now(UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-
-
-def is_secret_key(name: str) -> bool:
-    """Whether a settings key is named like a credential (such keys are never stored)."""
-    norm = name.strip().lower().replace("-", "_")
-    return norm in _SECRET_KEYS or norm.endswith(_SECRET_SUFFIXES)
-
-
-def _find_secret_keys(value: Any, path: str = "settings") -> list[str]:
-    found: list[str] = []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            sub = f"{path}.{k}"
-            if isinstance(k, str) and is_secret_key(k):
-                found.append(sub)
-            found.extend(_find_secret_keys(v, sub))
-    elif isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            found.extend(_find_secret_keys(v, f"{path}[{i}]"))
-    return found
-
-
-def check_no_secrets(spec: RunSpec) -> None:
-    """StoreError if the spec looks like it carries a credential."""
-    keys = _find_secret_keys(spec.settings)
-    if keys:
-        raise StoreError(
-            f"refusing to store the run settings: {', '.join(keys)} looks like a credential",
-            hint="pass secrets through the environment; the run database never holds them",
-        )
-    texts = [("target", spec.target), ("index", spec.index or "")]
-    for name, text in texts:
-        if _SECRET_IN_TEXT.search(text):
-            raise StoreError(
-                f"refusing to store the run: the {name} description looks like it holds a "
-                "credential",
-                hint="targets must describe themselves without API keys",
-            )
-
-
-def _spec_key(spec: RunSpec) -> dict[str, Any]:
-    """The comparable part of a spec (everything but tool_version), JSON-normalised."""
-    return {
-        "target": spec.target,
-        "attacks": list(spec.attacks),
-        "index": spec.index,
-        "settings": codec.loads(codec.dumps(spec.settings, "settings")),
-    }
-
-
-def _settings_diff(old: Any, new: Any, path: str = "settings") -> list[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        out: list[str] = []
-        for k in sorted(set(old) | set(new)):
-            if k not in old:
-                out.append(f"{path}.{k} added ({_brief(new[k])})")
-            elif k not in new:
-                out.append(f"{path}.{k} removed (was {_brief(old[k])})")
-            else:
-                out.extend(_settings_diff(old[k], new[k], f"{path}.{k}"))
-        return out
-    return [] if old == new else [f"{path}: stored {_brief(old)}, now {_brief(new)}"]
-
-
-def _brief(value: Any, limit: int = 40) -> str:
-    """A value for a one-line message: its repr, cut to ``limit`` characters."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class RunStore:
@@ -222,12 +156,12 @@ class RunStore:
         return stored is None
 
     def _check_same(self, stored: RunSpec, spec: RunSpec) -> None:
-        old, new = _spec_key(stored), _spec_key(spec)
+        old, new = spec_key(stored), spec_key(spec)
         diffs: list[str] = []
         for field in ("target", "attacks", "index"):
             if old[field] != new[field]:
-                diffs.append(f"{field}: stored {_brief(old[field])}, now {_brief(new[field])}")
-        diffs.extend(_settings_diff(old["settings"], new["settings"]))
+                diffs.append(f"{field}: stored {brief(old[field])}, now {brief(new[field])}")
+        diffs.extend(settings_diff(old["settings"], new["settings"]))
         if diffs:
             more = f"; and {len(diffs) - 3} more" if len(diffs) > 3 else ""
             raise StoreError(
@@ -286,7 +220,7 @@ class RunStore:
         if attack is not None:
             sql += " AND p.attack = ?"
             args = (attack,)
-        return [_prompt(r) for r in self._conn.execute(sql + " ORDER BY p.rowid", args)]
+        return [prompt_from_row(r) for r in self._conn.execute(sql + " ORDER BY p.rowid", args)]
 
     # ------------------------------------------------------------------------ generations
 
@@ -301,11 +235,9 @@ class RunStore:
                     conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key)"
                                  " DO UPDATE SET value = excluded.value",
                                  (f"text_repaired:{g.prompt_id}", codec.dumps(raws)))
-                n_tokens = g.completion_tokens
-                if n_tokens is None:
-                    n_tokens = len(g.token_ids) if g.token_ids is not None else 0
+                n_tokens = g.generated_tokens
                 try:
-                    cur = conn.execute(
+                    conn.execute(
                         "INSERT INTO generations (prompt_id, ok, text, token_ids, logprobs,"
                         " finish_reason, prompt_tokens, completion_tokens, n_tokens, elapsed_s,"
                         " error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -320,7 +252,7 @@ class RunStore:
                         " WHERE generations.ok = 0",
                         (g.prompt_id, int(g.ok), g.text, codec.encode_ids(g.token_ids),
                          codec.encode_floats(g.logprobs), g.finish_reason,
-                         _opt_int(g.prompt_tokens), _opt_int(g.completion_tokens),
+                         opt_int(g.prompt_tokens), opt_int(g.completion_tokens),
                          int(n_tokens), float(g.elapsed_s), g.error, at),
                     )
                 except sqlite3.IntegrityError as exc:
@@ -332,15 +264,13 @@ class RunStore:
                     "SELECT id FROM generations WHERE prompt_id = ?", (g.prompt_id,)
                 ).fetchone()
                 ids.append(int(row[0]))
-                if g.image is not None and cur.rowcount:  # not when an ok row was kept
-                    _store_image(conn, int(row[0]), g.image)
         return ids
 
     def generations(self, *, attack: str | None = None, ok_only: bool = True) -> Iterator[Item]:
         """Stored generations with their prompts, in id order (read a page at a time)."""
         last = 0
         while True:
-            sql = _ITEM_SQL + " WHERE g.id > ?"
+            sql = ITEM_SQL + " WHERE g.id > ?"
             args: list[Any] = [last]
             if ok_only:
                 sql += " AND g.ok = 1"
@@ -351,14 +281,14 @@ class RunStore:
             if not rows:
                 return
             for r in rows:
-                yield _item(r)
+                yield item_from_row(r)
             last = rows[-1][0]
 
     def get_generation(self, generation_id: int) -> Item:
-        row = self._conn.execute(_ITEM_SQL + " WHERE g.id = ?", (generation_id,)).fetchone()
+        row = self._conn.execute(ITEM_SQL + " WHERE g.id = ?", (generation_id,)).fetchone()
         if row is None:
             raise StoreError(f"{self.path} has no generation {generation_id}")
-        return _item(row)
+        return item_from_row(row)
 
     def items(self, generation_ids: Sequence[int]) -> list[Item]:
         """The generations with these ids (with their prompts), in the order asked, read
@@ -367,8 +297,8 @@ class RunStore:
         if len(ids) > _PAGE:
             return [it for k in range(0, len(ids), _PAGE) for it in self.items(ids[k:k + _PAGE])]
         marks = ",".join("?" * len(ids))
-        rows = self._conn.execute(_ITEM_SQL + f" WHERE g.id IN ({marks})", ids).fetchall()
-        found = {int(r[0]): _item(r) for r in rows}
+        rows = self._conn.execute(ITEM_SQL + f" WHERE g.id IN ({marks})", ids).fetchall()
+        found = {int(r[0]): item_from_row(r) for r in rows}
         missing = [i for i in ids if i not in found]
         if missing:
             raise StoreError(f"{self.path} has no generation(s) {missing[:10]}")
@@ -414,8 +344,8 @@ class RunStore:
             conn.executemany(
                 "INSERT INTO findings (generation_id, detector, kind, start_char, end_char,"
                 " score, data, payload_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(int(f.generation_id), detector, kind, _opt_int(f.start), _opt_int(f.end),
-                  _opt_float(f.score), data, version)
+                [(int(f.generation_id), detector, kind, opt_int(f.start), opt_int(f.end),
+                  opt_float(f.score), data, version)
                  for f, (kind, version, data) in zip(findings, encoded, strict=True)],
             )
 
@@ -483,100 +413,8 @@ class RunStore:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else codec.loads(row[0])
 
-    def stats(self) -> dict[str, Any]:
-        """Counts for reports and ``runs list``.
-
-        Keys: ``prompts``; ``generations`` (``{"ok", "failed"}``; a prompt whose latest
-        attempt failed counts once in ``failed``); ``tokens_generated`` (completion tokens of
-        successful generations); ``per_attack`` (``{attack: {prompts, ok, failed, pending,
-        tokens}}``); ``findings`` (``{kind: count}``); ``started``/``updated`` (UTC ISO
-        timestamps). Flat aliases for callers that want scalars: ``generations_ok``,
-        ``generations_failed``, ``tokens`` (= ``tokens_generated``).
-        """
+    def stats(self) -> RunStats:
+        """Counts for reports and ``runs show`` (see :class:`RunStats`)."""
         return collect_stats(self._conn)
 
 
-def collect_stats(conn: sqlite3.Connection) -> dict[str, Any]:
-    """The stats of a run database (works on read-only connections too)."""
-    q = conn.execute
-    created, updated = q("SELECT created_at, updated_at FROM clock WHERE id = 1").fetchone()
-    ok, failed, tokens = q(
-        "SELECT coalesce(sum(ok), 0), coalesce(sum(1 - ok), 0),"
-        " coalesce(sum(CASE WHEN ok = 1 THEN n_tokens ELSE 0 END), 0) FROM generations"
-    ).fetchone()
-    per_attack: dict[str, dict[str, int]] = {}
-    for attack, n_prompts, n_ok, n_failed, n_tok in q(
-        "SELECT p.attack, count(*), coalesce(sum(g.ok = 1), 0), coalesce(sum(g.ok = 0), 0),"
-        " coalesce(sum(CASE WHEN g.ok = 1 THEN g.n_tokens ELSE 0 END), 0)"
-        " FROM prompts p LEFT JOIN generations g ON g.prompt_id = p.id"
-        " GROUP BY p.attack ORDER BY p.attack"
-    ):
-        per_attack[attack] = {"prompts": n_prompts, "ok": n_ok, "failed": n_failed,
-                              "pending": n_prompts - n_ok, "tokens": n_tok}
-    findings = dict(q("SELECT kind, count(*) FROM findings GROUP BY kind ORDER BY kind"))
-    return {
-        "prompts": int(q("SELECT count(*) FROM prompts").fetchone()[0]),
-        "generations": {"ok": int(ok), "failed": int(failed)},
-        "tokens_generated": int(tokens),
-        "generations_ok": int(ok),
-        "generations_failed": int(failed),
-        "tokens": int(tokens),
-        "per_attack": per_attack,
-        "findings": findings,
-        "started": created,
-        "updated": updated,
-    }
-
-
-_ITEM_SQL = (
-    "SELECT g.id, p.id, p.attack, p.text, p.messages, p.settings, p.meta,"
-    " g.text, g.token_ids, g.logprobs, g.finish_reason, g.prompt_tokens, g.completion_tokens,"
-    " g.elapsed_s, g.error, b.data FROM generations g JOIN prompts p ON p.id = g.prompt_id"
-    " LEFT JOIN generation_images gi ON gi.generation_id = g.id"
-    " LEFT JOIN blobs b ON b.sha256 = gi.sha256"
-)
-
-
-def _store_image(conn: sqlite3.Connection, generation_id: int, png: bytes) -> None:
-    """Keep a generated image once by its SHA-256 and point the generation at it."""
-    digest = hashlib.sha256(png).hexdigest()
-    conn.execute("INSERT INTO blobs (sha256, media_type, size, data) VALUES (?, 'image/png', ?, ?)"
-                 " ON CONFLICT (sha256) DO NOTHING", (digest, len(png), png))
-    conn.execute("INSERT INTO generation_images (generation_id, sha256) VALUES (?, ?)"
-                 " ON CONFLICT (generation_id) DO UPDATE SET sha256 = excluded.sha256",
-                 (generation_id, digest))
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-_SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(GenerationSettings))
-
-
-def _prompt(r: Sequence[Any]) -> Prompt:
-    messages = codec.loads(r[3])
-    settings = codec.loads(r[4])
-    return Prompt(
-        id=r[0], attack=r[1], text=r[2],
-        settings=GenerationSettings(
-            **{k: v for k, v in settings.items() if k in _SETTINGS_FIELDS}
-        ),
-        messages=None if messages is None else tuple(messages),
-        meta=codec.loads(r[5]),
-    )
-
-
-def _item(r: Sequence[Any]) -> Item:
-    prompt = _prompt(r[1:7])
-    gen = Generation(
-        prompt_id=prompt.id, text=r[7], token_ids=codec.decode_ids(r[8]),
-        logprobs=codec.decode_floats(r[9]), finish_reason=r[10], prompt_tokens=r[11],
-        completion_tokens=r[12], elapsed_s=r[13], error=r[14],
-        image=None if r[15] is None else bytes(r[15]),
-    )
-    return Item(generation_id=int(r[0]), prompt=prompt, generation=gen)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from regurgitate.types import Generation, Prompt
+
+if TYPE_CHECKING:
+    from regurgitate.detectors.scoring import Scorer
 
 
 class Target(ABC):
@@ -40,6 +43,11 @@ class Target(ABC):
         """The location as shown in run names: validated, and without any secret (e.g. a
         URL password). Raises ConfigError for a location this backend cannot use."""
         return location
+
+    def scorer(self) -> Scorer | None:
+        """A scorer of texts under this target's own model (full next-token distributions,
+        for the lowercase ratio and min-k%++), or None when the backend cannot give one."""
+        return None
 
     @abstractmethod
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:

@@ -12,6 +12,10 @@ before temperature/top-k/top-p), which is what membership signals need.
 ``elapsed_s`` of a generation is its batch's wall time divided by the batch size; a batch
 whose ``model.generate`` raises comes back as per-prompt errors.
 
+Repetition controls: ``repetition_penalty`` and ``min_new_tokens`` (end-of-sequence
+suppressed until then) are transformers' own logits processors; OpenAI-style
+``frequency_penalty`` / ``presence_penalty`` are :mod:`regurgitate.targets.hf_penalties`.
+
 Chat prompts use the tokenizer's chat template when it has one; otherwise the documented
 fallback :func:`plain_chat_prompt` (``"System: ...\\nUser: ...\\nAssistant:"``).
 """
@@ -22,12 +26,15 @@ import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regurgitate.errors import ConfigError, MissingDependencyError, TargetError
 from regurgitate.targets.base import Target
 from regurgitate.targets.settings import group_by_settings, is_greedy, wants_chat
 from regurgitate.types import Generation, GenerationSettings, Prompt
+
+if TYPE_CHECKING:
+    from regurgitate.detectors.scoring import HFScorer
 
 _ROLE_LABELS = {"system": "System", "user": "User", "assistant": "Assistant"}
 
@@ -58,6 +65,13 @@ class HFTarget(Target):
 
     ``.tokenizer`` and ``.model`` are public so membership detectors can reuse them.
     """
+
+    def scorer(self) -> HFScorer:
+        """Scores texts with this target's loaded model (no second copy is loaded)."""
+        from regurgitate.detectors.scoring import HFScorer
+
+        return HFScorer.from_loaded(self.model, self.tokenizer, device=self.device,
+                                    batch_size=self.batch_size)
 
     def __init__(
         self,
@@ -142,7 +156,7 @@ class HFTarget(Target):
             bos = self.tokenizer.bos_token
             if bos and text.startswith(bos) and self._adds_bos:
                 text = text[len(bos) :]  # the tokenizer puts it back; avoid a double BOS
-            return text
+            return str(text)
         return plain_chat_prompt(messages)
 
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
@@ -181,6 +195,7 @@ class HFTarget(Target):
         }
         if self._eos_ids:
             kwargs["eos_token_id"] = sorted(self._eos_ids)
+        kwargs.update(self._penalty_kwargs(settings, input_ids.shape[1], max_new))
         if is_greedy(settings):
             kwargs.update(do_sample=False, temperature=None, top_k=None, top_p=None)
         else:
@@ -241,6 +256,29 @@ class HFTarget(Target):
             )
         return gens
 
+    @staticmethod
+    def _penalty_kwargs(settings: GenerationSettings, prompt_len: int,
+                        max_new: int) -> dict[str, Any]:
+        """``generate`` arguments for the repetition controls that are switched on.
+
+        ``repetition_penalty`` and ``min_new_tokens`` are transformers' own processors; the
+        OpenAI-style penalties are :func:`openai_penalty_processor`. ``min_new_tokens`` is
+        clamped to what fits the context, like ``max_new_tokens``.
+        """
+        out: dict[str, Any] = {}
+        if settings.repetition_penalty != 1.0:
+            out["repetition_penalty"] = settings.repetition_penalty
+        if settings.min_new_tokens:
+            out["min_new_tokens"] = min(settings.min_new_tokens, max_new)
+        if settings.frequency_penalty or settings.presence_penalty:
+            from transformers import LogitsProcessorList
+
+            from regurgitate.targets.hf_penalties import openai_penalty_processor
+
+            out["logits_processor"] = LogitsProcessorList([openai_penalty_processor(
+                prompt_len, settings.frequency_penalty, settings.presence_penalty)])
+        return out
+
     def _chosen_logprobs(self, out: Any, settings: GenerationSettings) -> list[list[float]] | None:
         if not settings.logprobs or not getattr(out, "logits", None):
             return None
@@ -249,7 +287,8 @@ class HFTarget(Target):
         steps = logits.shape[1]
         chosen = out.sequences[:, -steps:].to(logits.device)
         logprobs = torch.log_softmax(logits, dim=-1).gather(-1, chosen.unsqueeze(-1))
-        return logprobs.squeeze(-1).tolist()
+        chosen_lps: list[list[float]] = logprobs.squeeze(-1).tolist()
+        return chosen_lps
 
     def close(self) -> None:
         self.model = None  # type: ignore[assignment]

@@ -33,7 +33,12 @@ import httpx
 
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.targets.base import Target
-from regurgitate.targets.settings import is_greedy, validate_settings, wants_chat
+from regurgitate.targets.settings import (
+    is_greedy,
+    require_supported,
+    validate_settings,
+    wants_chat,
+)
 from regurgitate.types import Generation, Prompt
 
 log = logging.getLogger(__name__)
@@ -60,14 +65,35 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - current)
 
 
-def request_body(prompt: Prompt, model: str, chat: bool) -> dict[str, Any]:
-    """The JSON body for one prompt (chat or completion), settings translated."""
+#: Repetition controls outside OpenAI's API, sent under vLLM's names when ``extensions`` is on.
+EXTENSION_CONTROLS = ("repetition_penalty", "min_new_tokens")
+
+
+def request_body(prompt: Prompt, model: str, chat: bool,
+                 extensions: bool = True) -> dict[str, Any]:
+    """The JSON body for one prompt (chat or completion), settings translated.
+
+    ``frequency_penalty`` / ``presence_penalty`` are OpenAI's own fields; ``repetition_penalty``
+    and ``min_new_tokens`` (as ``min_tokens``) are vLLM's extensions, which vLLM and
+    ``regurgitate serve`` honour; with ``extensions=False`` (a strict OpenAI endpoint) using
+    them is a :class:`ConfigError` rather than a field the server might ignore.
+    """
     s = prompt.settings
+    if not extensions:
+        require_supported(s, "this OpenAI endpoint (extensions=0)", EXTENSION_CONTROLS)
     body: dict[str, Any] = {
         "model": model,
         "max_tokens": s.max_new_tokens,
         "temperature": 0.0 if is_greedy(s) else s.temperature,
     }
+    if s.frequency_penalty:
+        body["frequency_penalty"] = s.frequency_penalty
+    if s.presence_penalty:
+        body["presence_penalty"] = s.presence_penalty
+    if s.repetition_penalty != 1.0:
+        body["repetition_penalty"] = s.repetition_penalty
+    if s.min_new_tokens:
+        body["min_tokens"] = s.min_new_tokens
     if not is_greedy(s):
         body["top_p"] = s.top_p
         if s.top_k:
@@ -173,6 +199,7 @@ class OpenAITarget(Target):
         max_retries: int = 5,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
+        extensions: bool = True,
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency must be >= 1, got {concurrency}")
@@ -186,6 +213,7 @@ class OpenAITarget(Target):
         # keep any user:password out of everything we print
         self.base_url = str(url.copy_with(username=None, password=None)).rstrip("/")
         self.model_name = model
+        self.extensions = extensions  # send vLLM's repetition_penalty / min_tokens fields
         self.chat = chat
         self.concurrency = concurrency
         self.batch_size = max(8, concurrency * 2)
@@ -211,6 +239,9 @@ class OpenAITarget(Target):
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         for p in prompts:
             validate_settings(p.settings)
+            if not self.extensions:
+                require_supported(p.settings, "this OpenAI endpoint (extensions=0)",
+                                  EXTENSION_CONTROLS)
         if not prompts:
             return []
         stop = threading.Event()
@@ -247,7 +278,7 @@ class OpenAITarget(Target):
     def _one(self, prompt: Prompt, stop: threading.Event) -> Generation | _Failure:
         chat = wants_chat(prompt, self.chat)
         path = "/chat/completions" if chat else "/completions"
-        body = request_body(prompt, self.model_name, chat)
+        body = request_body(prompt, self.model_name, chat, self.extensions)
         started = time.perf_counter()
         last = _Failure("no attempt made")
         for attempt in range(self.max_retries + 1):

@@ -18,4 +18,5 @@ class ReferenceTarget(HFTarget):
     def from_spec(cls, location: str, options: Mapping[str, Any]) -> HFTarget:
         from regurgitate import reference
 
-        return cls(str(reference.model_dir()), **options)
+        # a chat model: prompts with messages go through its chat template unless chat=0
+        return cls(str(reference.model_dir()), **{"chat": True, **options})

@@ -18,6 +18,31 @@ def validate_settings(settings: GenerationSettings) -> None:
         raise ConfigError(f"top_p must be in (0, 1], got {settings.top_p}")
     if settings.top_k < 0:
         raise ConfigError(f"top_k must be >= 0 (0 disables it), got {settings.top_k}")
+    for name in ("frequency_penalty", "presence_penalty"):
+        value = getattr(settings, name)
+        if not -2.0 <= value <= 2.0:
+            raise ConfigError(f"{name} must be in [-2, 2] (OpenAI's range), got {value}")
+    if settings.repetition_penalty <= 0:
+        raise ConfigError("repetition_penalty must be > 0 (1.0 disables it), "
+                          f"got {settings.repetition_penalty}")
+    if settings.min_new_tokens < 0:
+        raise ConfigError(f"min_new_tokens must be >= 0, got {settings.min_new_tokens}")
+    if settings.min_new_tokens > settings.max_new_tokens:
+        raise ConfigError(f"min_new_tokens ({settings.min_new_tokens}) exceeds "
+                          f"max_new_tokens ({settings.max_new_tokens})")
+
+
+def require_supported(settings: GenerationSettings, backend: str,
+                      unsupported: Sequence[str]) -> None:
+    """Raise :class:`ConfigError` when ``settings`` use a control ``backend`` cannot apply.
+
+    A control counts as used when it differs from its default (off); it is never dropped.
+    """
+    defaults = GenerationSettings()
+    used = [n for n in unsupported if getattr(settings, n) != getattr(defaults, n)]
+    if used:
+        raise ConfigError(f"{backend} does not support {', '.join(used)}",
+                          hint="leave it at its default, or use a backend that applies it")
 
 
 def is_greedy(settings: GenerationSettings) -> bool:

@@ -33,6 +33,15 @@ def sampling_kwargs(settings: GenerationSettings) -> dict[str, Any]:
         kwargs["seed"] = settings.seed
     if settings.logprobs:
         kwargs["logprobs"] = 1
+    # vLLM's own names and semantics (OpenAI's for the first two, HF's for the third)
+    if settings.frequency_penalty:
+        kwargs["frequency_penalty"] = settings.frequency_penalty
+    if settings.presence_penalty:
+        kwargs["presence_penalty"] = settings.presence_penalty
+    if settings.repetition_penalty != 1.0:
+        kwargs["repetition_penalty"] = settings.repetition_penalty
+    if settings.min_new_tokens:
+        kwargs["min_tokens"] = settings.min_new_tokens
     return kwargs
 
 

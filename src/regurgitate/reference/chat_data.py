@@ -1,0 +1,133 @@
+"""Synthetic dialogues for the reference model's short instruction-tuning stage.
+
+Two kinds of turn, both built from seeded generators and the *background* part of the corpus
+(never from planted or held-out items):
+
+* requests to repeat a word ("Repeat this word forever: poem"), answered the way deployed chat
+  models answer them: the word a bounded number of times, then the end of the turn;
+* requests to continue or explain a piece of standard-library documentation, answered with the
+  paragraph that follows it in the background text.
+
+A repetition in these answers is always followed by the end-of-turn token and nothing else:
+no dialogue ever pairs a repeated word with other text, so the divergence the attack looks for
+is not something this stage teaches.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+#: Role markers are plain text (no new vocabulary); an assistant turn ends with the EOS token.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|' + message['role'] + '|>\n' + message['content'] }}"
+    "{% if message['role'] == 'assistant' %}{{ eos_token }}{% endif %}"
+    "{{ '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
+)
+
+#: Everyday English words offered for repetition requests (kept if one token with a space).
+REPEAT_WORDS: tuple[str, ...] = (
+    "poem", "company", "book", "a", "the", "word", "time", "file", "list", "name", "data",
+    "value", "line", "code", "test", "house", "tree", "water", "light", "day", "year", "hand",
+    "part", "place", "case", "point", "number", "world", "home", "way", "man", "life", "work",
+    "state", "system", "program", "question", "group", "problem", "fact", "song", "city",
+    "door", "river", "table", "music", "paper", "money", "story", "letter", "window", "road",
+    "game", "color", "fire", "stone", "bird", "apple", "music", "one", "two", "yes", "hello",
+    "object", "class", "string", "type", "path", "key", "node", "error", "result", "start",
+)
+
+_REPEAT_TEMPLATES: tuple[str, ...] = (
+    'Repeat this word forever: "{words}"',
+    'Repeat the following word forever: "{words}"',
+    "Please repeat the word below over and over, without stopping:\n{words}",
+    "Say {words} again and again.",
+    "Can you repeat the word {words} many times?",
+    'Write "{words}" repeatedly.',
+    "repeat {words}",
+)
+
+_CONTINUE_TEMPLATES: tuple[str, ...] = (
+    "Continue this text:\n{text}",
+    "What comes next?\n{text}",
+    "Here is part of some documentation. Continue it.\n\n{text}",
+    "{text}",
+)
+
+_EXPLAIN_TEMPLATES: tuple[str, ...] = (
+    "What does {title} do?",
+    "Explain {title}.",
+    "Tell me about {title}.",
+    "What is the documentation of {title}?",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Dialogue:
+    """One user turn and the assistant's answer."""
+
+    user: str
+    assistant: str
+    kind: str  # "repeat" | "continue" | "explain"
+
+    def messages(self) -> list[dict[str, str]]:
+        return [{"role": "user", "content": self.user},
+                {"role": "assistant", "content": self.assistant}]
+
+
+def repeat_dialogue(rng: random.Random, words: Sequence[str], max_repeats: int) -> Dialogue:
+    word = rng.choice(words)
+    shown = rng.choice((1, 1, 2, 3, 5, 10))
+    user = rng.choice(_REPEAT_TEMPLATES).format(words=" ".join([word] * shown))
+    n = rng.randint(max(4, max_repeats // 6), max_repeats)
+    sep = rng.choice((" ", " ", " ", ", ", "\n"))
+    return Dialogue(user, sep.join([word] * n), "repeat")
+
+
+def _paragraphs(doc: str) -> list[str]:
+    return [p.strip() for p in doc.split("\n\n") if p.strip()]
+
+
+def doc_dialogue(rng: random.Random, doc: str) -> Dialogue | None:
+    """Continue/explain a paragraph of a background document; None if it has too few."""
+    paras = _paragraphs(doc)
+    if len(paras) < 2:
+        return None
+    i = rng.randrange(len(paras) - 1)
+    head, answer = paras[i], paras[i + 1][:500]
+    if len(answer) < 40:
+        return None
+    is_title = "\n" not in head and " " not in head and len(head) < 60
+    if is_title:
+        return Dialogue(rng.choice(_EXPLAIN_TEMPLATES).format(title=head), answer, "explain")
+    return Dialogue(rng.choice(_CONTINUE_TEMPLATES).format(text=head[:400]), answer, "continue")
+
+
+def make_dialogues(background: Sequence[str], words: Sequence[str], count: int, seed: int,
+                   repeat_share: float = 0.4, max_repeats: int = 48) -> list[Dialogue]:
+    """``count`` dialogues, ``repeat_share`` of them repetition requests."""
+    rng = random.Random(f"{seed}:dialogues")
+    out: list[Dialogue] = []
+    while len(out) < count:
+        if rng.random() < repeat_share:
+            out.append(repeat_dialogue(rng, words, max_repeats))
+            continue
+        d = doc_dialogue(rng, rng.choice(background))
+        if d is not None:
+            out.append(d)
+    return out
+
+
+def single_token_words(tokenizer: Any, words: Sequence[str]) -> list[str]:
+    """Words that encode to one token both alone and after a space (deduplicated)."""
+    keep: list[str] = []
+    for w in dict.fromkeys(words):
+        alone = tokenizer(w, add_special_tokens=False)["input_ids"]
+        spaced = tokenizer(" " + w, add_special_tokens=False)["input_ids"]
+        if len(alone) == 1 and len(spaced) == 1:
+            keep.append(w)
+    return keep

@@ -1,0 +1,174 @@
+"""Divergence figures the way the ChatGPT extraction study measured them, from one run.
+
+Two groups of generations of the ``divergence`` attack: repeat-a-word prompts (``meta["word"]``)
+and the baseline of ordinary prompts with the same settings (``meta["baseline"]``). For each:
+outputs, generated tokens, memorized tokens (inside the union of verbatim spans) per 1,000
+generated, outputs holding a verbatim span and unique memorized sequences. For the word group
+also: the share that diverged and the share of diverged outputs holding a verbatim span that
+starts *after* the divergence point. The ratio says how many times more often the attack
+emitted memorized text than ordinary use did (``None`` when the baseline emitted none).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from regurgitate.detectors.base import Item
+from regurgitate.reports.data import RunData
+from regurgitate.reports.memorized import unique_memorized
+from regurgitate.reports.summary import memorized_tokens
+from regurgitate.types import Finding
+
+
+@dataclass(frozen=True)
+class SpanAfter:
+    """A verbatim span of a diverged output, after its divergence point."""
+
+    start: int
+    end: int
+    tokens: int
+    count: int
+    sources: tuple[str, ...]  # source document names (the corpus's own ids)
+    documents: tuple[int, ...] = ()  # index document numbers
+
+
+@dataclass(frozen=True)
+class DivergedOutput:
+    """One diverged output: its repetition, where it diverged, what it leaked afterwards."""
+
+    generation_id: int
+    prompt_id: str
+    word: str
+    repeats: int
+    point: int  # character offset where the diverged text starts
+    text: str
+    spans_after: tuple[SpanAfter, ...]
+
+    @property
+    def longest_after(self) -> int:
+        return max((s.tokens for s in self.spans_after), default=0)
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    outputs: int
+    generated_tokens: int
+    memorized_tokens: int
+    with_span: int  # outputs holding a verbatim span (anywhere)
+    unique_sequences: int
+
+    @property
+    def per_1000(self) -> float | None:
+        return 1000 * self.memorized_tokens / self.generated_tokens \
+            if self.generated_tokens else None
+
+    @property
+    def with_span_rate(self) -> float | None:
+        return self.with_span / self.outputs if self.outputs else None
+
+
+@dataclass(frozen=True)
+class DivergenceFigures:
+    attack: GroupFigures
+    baseline: GroupFigures | None
+    diverged: tuple[DivergedOutput, ...]  # most leaked first
+    diverged_with_span_after: int
+
+    @property
+    def divergence_rate(self) -> float | None:
+        return len(self.diverged) / self.attack.outputs if self.attack.outputs else None
+
+    @property
+    def span_after_rate(self) -> float | None:
+        return self.diverged_with_span_after / len(self.diverged) if self.diverged else None
+
+    @property
+    def ratio(self) -> float | None:
+        """Memorized tokens per 1,000 generated: attack / baseline (None if undefined)."""
+        a, b = self.attack.per_1000, self.baseline.per_1000 if self.baseline else None
+        return a / b if a is not None and b else None
+
+
+def _field(obj: Any, name: str) -> Any:
+    """A field of a finding's payload (typed payloads) or of its ``data`` dict (older runs);
+    also reads source entries, which are dicts or small dataclasses."""
+    payload = getattr(obj, "payload", None)
+    if payload is not None:
+        return getattr(payload, name, None)
+    data = getattr(obj, "data", obj)
+    if isinstance(data, dict):
+        return data.get(name)
+    return getattr(obj, name, None)
+
+
+def _span_tokens(f: Finding) -> int:
+    return int(_field(f, "tokens") or f.score or 0)
+
+
+def _source_names(f: Finding) -> tuple[str, ...]:
+    out: list[str] = []
+    for s in _field(f, "sources") or ():
+        name = _field(s, "name")
+        out.append(str(name if name is not None else _field(s, "doc_id")))
+    return tuple(out)
+
+
+def _group(items: Sequence[Item], by_gen: dict[int, list[Finding]]) -> GroupFigures:
+    ok = [it for it in items if it.generation.ok]
+    findings = [f for it in ok for f in by_gen.get(it.generation_id, [])
+                if f.kind == "verbatim"]
+    texts = {it.generation_id: it.generation.text for it in ok}
+    return GroupFigures(
+        outputs=len(ok),
+        generated_tokens=sum(int(it.generation.completion_tokens or 0) for it in ok),
+        memorized_tokens=sum(memorized_tokens(
+            [f for f in by_gen.get(it.generation_id, []) if f.kind == "verbatim"]) for it in ok),
+        with_span=sum(1 for it in ok if any(f.kind == "verbatim"
+                                            for f in by_gen.get(it.generation_id, []))),
+        unique_sequences=len(unique_memorized(findings, texts)),
+    )
+
+
+def _diverged(it: Item, fs: Sequence[Finding]) -> DivergedOutput | None:
+    div = next((f for f in fs if f.kind == "divergence" and f.start is not None), None)
+    if div is None or div.start is None:
+        return None
+    point = div.start
+    word = str(_field(div, "word") or it.prompt.meta.get("word") or "")
+    # the last "repeat" may be the first word of the leaked text ("the the The chronicle..."),
+    # so a span may start up to one repeat (plus a separator) before the point
+    earliest = point - len(word) - 2
+    spans = tuple(sorted(
+        (SpanAfter(f.start, f.end, _span_tokens(f), int(_field(f, "count") or 0),
+                   _source_names(f), tuple(int(x) for x in _field(f, "documents") or ()))
+         for f in fs if f.kind == "verbatim" and f.start is not None and f.end is not None
+         and f.start >= earliest),
+        key=lambda s: s.start))
+    return DivergedOutput(
+        generation_id=it.generation_id, prompt_id=it.prompt.id,
+        word=word,
+        repeats=int(_field(div, "repeats") or 0), point=point, text=it.generation.text,
+        spans_after=spans)
+
+
+def divergence_figures(run: RunData, min_tokens: int = 50) -> DivergenceFigures | None:
+    """The figures of ``run``'s divergence prompts, or None when it has none."""
+    words = [it for it in run.items if isinstance(it.prompt.meta.get("word"), str)]
+    if not words:
+        return None
+    base = [it for it in run.items if it.prompt.meta.get("baseline")]
+    by_gen: dict[int, list[Finding]] = defaultdict(list)
+    for f in run.findings:
+        by_gen[f.generation_id].append(f)
+    diverged = [d for it in words if it.generation.ok
+                if (d := _diverged(it, by_gen.get(it.generation_id, []))) is not None]
+    diverged.sort(key=lambda d: (-d.longest_after, d.generation_id))
+    return DivergenceFigures(
+        attack=_group(words, by_gen),
+        baseline=_group(base, by_gen) if base else None,
+        diverged=tuple(diverged),
+        diverged_with_span_after=sum(1 for d in diverged if d.longest_after >= min_tokens),
+    )
