@@ -116,7 +116,7 @@ def test_serve_answers_the_readme_model_name_and_rejects_unsupported_parameters(
                 "model": "my-model", "messages": [{"role": "user", "content": "hi"}]})
             assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "ok"
             for extra in ({"n": 2}, {"stream": True}, {"best_of": 3}, {"stop": ["\n"]},
-                          {"presence_penalty": 0.5}, {"logprobs": 5}, {"echo": True},
+                          {"top_logprobs": 3}, {"logprobs": 5}, {"echo": True},
                           {"logit_bias": {"1": 5}}):
                 r = http.post("/completions", json={"model": "x", "prompt": "a", **extra})
                 key = next(iter(extra))

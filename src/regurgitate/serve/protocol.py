@@ -141,8 +141,6 @@ _UNSUPPORTED: dict[str, tuple[object, ...]] = {
     "echo": (None, False),
     "suffix": (None, ""),
     "stop": (None, "", []),
-    "presence_penalty": (None, 0, 0.0),
-    "frequency_penalty": (None, 0, 0.0),
     "logit_bias": (None, {}),
     "top_logprobs": (None, 0),
     "tools": (None, []),
