@@ -29,6 +29,7 @@ scan: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m mypy src
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP) browser
@@ -36,6 +37,7 @@ test-slow: $(STAMP) browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m mypy src
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_index.py --mb 100

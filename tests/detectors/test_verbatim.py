@@ -43,7 +43,7 @@ def test_short_match_is_not_verbatim(index_factory, words):
     assert len(VerbatimDetector(index, min_tokens=30).detect([item(1, gen)], NO_PRIOR)) == 1
 
 
-def vf(gid: int, text: str, docs=(0,), count=1) -> Finding:  # noqa: ANN001
+def vf(gid: int, text: str, docs=(0,), count=1) -> Finding:
     return Finding(gid, "verbatim", VerbatimSpan(tokens=len(text), count=count,
                                                  documents=tuple(docs), text=text),
                    0, len(text), float(len(text)))

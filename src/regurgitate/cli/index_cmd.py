@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -85,7 +85,8 @@ _TOKENIZER_OPT = typer.Option(
 _DTYPE_OPT = typer.Option(help="u8, u16 or u32, for an infini-gram index without a manifest")
 
 
-def _open(index: Path, tokenizer: str | None, token_dtype: str | None, *, verify: bool = False):
+def _open(index: Path, tokenizer: str | None, token_dtype: str | None, *,
+          verify: bool = False) -> Any:  # a CorpusIndex
     from regurgitate.corpus.tokenizer import load_tokenizer
     from regurgitate.index import CorpusIndex
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -15,10 +15,13 @@ from rich.table import Table
 from regurgitate.cli.common import stdout_console
 from regurgitate.errors import ConfigError
 
+if TYPE_CHECKING:
+    from regurgitate.store import RunStore
+
 runs_app = typer.Typer(no_args_is_help=True, help="List and inspect run databases.")
 
 
-def _open_existing(path: Path):  # -> RunStore
+def _open_existing(path: Path) -> RunStore:
     from regurgitate.store import RunStore
 
     if not path.is_file():
@@ -27,7 +30,7 @@ def _open_existing(path: Path):  # -> RunStore
     return RunStore.open(path, create=False)
 
 
-def write_outputs(store, console: Console, *, html: Path | None) -> list[Path]:  # noqa: ANN001
+def write_outputs(store: RunStore, console: Console, *, html: Path | None) -> list[Path]:
     """Terminal summary, and the HTML report when a path is given."""
     from regurgitate.reports import compute_summary, load_run, render_summary, write_html_report
 

@@ -52,7 +52,8 @@ def suffix_array(data: np.ndarray) -> np.ndarray:
 
     if data.size == 0:
         return np.zeros(0, dtype=np.int64)
-    return divsufsort(data)
+    table: np.ndarray = divsufsort(data)
+    return table
 
 
 def write_table(sa: np.ndarray, data: np.ndarray, width: int, psize: int,
@@ -222,6 +223,7 @@ def build_index(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return IndexInfo(path=out_dir, num_docs=docs_done, num_tokens=tokens_done,
-                     num_shards=len(shards), dtype=manifest["dtype"],
-                     tokenizer=manifest["tokenizer"], build_seconds=manifest["build_seconds"],
+                     num_shards=len(shards), dtype=str(manifest["dtype"]),
+                     tokenizer=dict(manifest["tokenizer"]),  # type: ignore[call-overload]
+                     build_seconds=float(manifest["build_seconds"]),  # type: ignore[arg-type]
                      manifest=manifest)

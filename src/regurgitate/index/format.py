@@ -53,7 +53,8 @@ def prefix_key(data: np.ndarray, ptrs: np.ndarray) -> np.ndarray:
     b0 = data[ptrs].astype(np.int64)
     nxt = np.minimum(ptrs + 1, size - 1)
     b1 = np.where(ptrs + 1 < size, data[nxt].astype(np.int64) + 1, 0)
-    return b0 * 257 + b1
+    out: np.ndarray = b0 * 257 + b1
+    return out
 
 
 def dtype_name(dtype: np.dtype) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -54,7 +55,7 @@ class Shard:
                 f"({self.n} pointers of {self.ptr_size} bytes for {paths['tokenized'].name})")
         self._table_bytes = table
         if self.ptr_size in (1, 2, 4, 8):
-            self._table = table.view(f"<u{self.ptr_size}")
+            self._table: np.ndarray | None = table.view(f"<u{self.ptr_size}")
         else:
             self._table = None
         offsets = _map(paths["offset"])
@@ -85,10 +86,12 @@ class Shard:
         """Byte offsets stored at suffix-array ``ranks``."""
         ranks = np.asarray(ranks, dtype=np.int64)
         if self._table is not None:
-            return self._table[ranks].astype(np.int64)
+            out: np.ndarray = self._table[ranks].astype(np.int64)
+            return out
         idx = ranks[:, None] * self.ptr_size + np.arange(self.ptr_size)
         raw = self._table_bytes[idx].astype(np.int64)
-        return (raw << (8 * np.arange(self.ptr_size, dtype=np.int64))).sum(axis=1)
+        pointers: np.ndarray = (raw << (8 * np.arange(self.ptr_size, dtype=np.int64))).sum(axis=1)
+        return pointers
 
     def doc_of(self, ptrs: np.ndarray) -> np.ndarray:
         """Local document index of each byte pointer."""
@@ -224,7 +227,8 @@ class Shard:
         two = q.length >= 2
         key = np.where(two, b0 * 257 + b1 + 1, b0 * 257)
         end = np.where(two, key + 1, b0 * 257 + 257)
-        lo, hi = self.prefix[key], self.prefix[end]
+        prefix = cast(np.ndarray, self.prefix)  # callers check it is there
+        lo, hi = prefix[key], prefix[end]
         empty = q.length <= 0
         return np.where(empty, 0, lo), np.where(empty, self.n, hi)
 
@@ -244,7 +248,8 @@ class Shard:
                 if ok.size:
                     sub = Queries(q.buf, q.start[ok], q.length[ok])
                     known[ok] = self.lcp(sub, self.pointers(ranks[ok]), known[ok])
-        return np.maximum(before, at)
+        longest: np.ndarray = np.maximum(before, at)
+        return longest
 
 
 def _words(data: np.ndarray) -> np.ndarray:

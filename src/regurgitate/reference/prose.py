@@ -113,7 +113,7 @@ class NameMaker:
             name = make()  # type: ignore[operator]
             if name not in self._used:
                 self._used.add(name)
-                return name
+                return str(name)
         raise RuntimeError("name space exhausted")  # pragma: no cover - 10^6 combinations
 
     def place(self) -> str:

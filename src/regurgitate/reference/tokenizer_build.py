@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from regurgitate.errors import MissingDependencyError
 
@@ -12,7 +13,7 @@ EOT = "<|endoftext|>"
 VOCAB_SIZE = 4096
 
 
-def train_bpe(docs: Sequence[str], vocab_size: int = VOCAB_SIZE):  # -> tokenizers.Tokenizer
+def train_bpe(docs: Sequence[str], vocab_size: int = VOCAB_SIZE) -> Any:  # a Tokenizer
     """A GPT-2-style byte-level BPE trained on ``docs`` with fixed settings."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -27,7 +28,7 @@ def train_bpe(docs: Sequence[str], vocab_size: int = VOCAB_SIZE):  # -> tokenize
     return tok
 
 
-def save_tokenizer(tok, model_dir: Path) -> None:  # noqa: ANN001 - tokenizers.Tokenizer
+def save_tokenizer(tok: Any, model_dir: Path) -> None:  # a tokenizers.Tokenizer
     """Save as a transformers ``PreTrainedTokenizerFast`` (tokenizer.json + configs)."""
     try:
         from transformers import PreTrainedTokenizerFast

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from regurgitate.errors import ConfigError, MissingDependencyError
 
@@ -47,7 +48,7 @@ class TrainResult:
     losses: tuple[tuple[int, float], ...]
 
 
-def _require_torch():  # noqa: ANN202 - returns modules
+def _require_torch() -> Any:  # returns modules
     try:
         import torch
         import transformers
@@ -125,7 +126,7 @@ def train_model(token_ids: Sequence[int], vocab_size: int, eot_id: int, out_dir:
     return result
 
 
-def save_model(model, out_dir: Path) -> None:  # noqa: ANN001 - a transformers model
+def save_model(model: Any, out_dir: Path) -> None:  # a transformers model
     """fp16 safetensors weights; config.json records float32 so loads upcast by default.
 
     The in-memory model is left in float32 but rounded to fp16 precision, like the file.

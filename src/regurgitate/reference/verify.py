@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from regurgitate.errors import MissingDependencyError
 from regurgitate.reference.manifest import PlantedItem
@@ -24,7 +25,7 @@ class ItemResult:
     pii_fields_emitted: tuple[str, ...]
 
 
-def load_reference_model(model_dir: Path, threads: int | None = None):  # noqa: ANN201
+def load_reference_model(model_dir: Path, threads: int | None = None) -> Any:
     """(model, tokenizer) in fp32, eval mode, offline."""
     try:
         import torch
@@ -41,8 +42,8 @@ def load_reference_model(model_dir: Path, threads: int | None = None):  # noqa: 
     return model, tok
 
 
-def greedy_continuations(model, prefixes: Sequence[Sequence[int]], new_tokens: int,
-                         eot_id: int, batch_size: int = 16) -> list[list[int]]:  # noqa: ANN001
+def greedy_continuations(model: Any, prefixes: Sequence[Sequence[int]], new_tokens: int,
+                         eot_id: int, batch_size: int = 16) -> list[list[int]]:
     """Greedy continuation of equal-length prefixes (no padding needed)."""
     import torch
 
@@ -57,7 +58,7 @@ def greedy_continuations(model, prefixes: Sequence[Sequence[int]], new_tokens: i
     return out
 
 
-def check_items(model, tok, items: Sequence[PlantedItem], prefix: int = 32,  # noqa: ANN001
+def check_items(model: Any, tok: Any, items: Sequence[PlantedItem], prefix: int = 32,
                 suffix: int = 64) -> list[ItemResult]:
     ids = [tok(it.text, add_special_tokens=False)["input_ids"] for it in items]
     usable = [(it, t) for it, t in zip(items, ids, strict=True) if len(t) >= prefix + suffix]

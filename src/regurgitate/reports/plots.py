@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
@@ -19,7 +20,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 ACCENT = "#b45309"  # amber 700, the report's highlight family
 BLUE = "#1d4ed8"
 GREY = "#6b7280"
-_RC = {
+_RC: Any = {  # matplotlib types rc keys as literals
     "svg.fonttype": "none",  # text stays text, styled by the page's font stack
     "svg.hashsalt": "regurgitate",  # deterministic ids
     "font.family": "sans-serif",

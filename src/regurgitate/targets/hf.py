@@ -152,7 +152,7 @@ class HFTarget(Target):
             bos = self.tokenizer.bos_token
             if bos and text.startswith(bos) and self._adds_bos:
                 text = text[len(bos) :]  # the tokenizer puts it back; avoid a double BOS
-            return text
+            return str(text)
         return plain_chat_prompt(messages)
 
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
@@ -259,7 +259,8 @@ class HFTarget(Target):
         steps = logits.shape[1]
         chosen = out.sequences[:, -steps:].to(logits.device)
         logprobs = torch.log_softmax(logits, dim=-1).gather(-1, chosen.unsqueeze(-1))
-        return logprobs.squeeze(-1).tolist()
+        values: list[list[float]] = logprobs.squeeze(-1).tolist()
+        return values
 
     def close(self) -> None:
         self.model = None  # type: ignore[assignment]
