@@ -27,6 +27,7 @@ def test_verbatim_spans_with_sources(index_factory, words):
     assert f.payload.text == planted
     assert f.score == f.payload.tokens == len(f.payload.text.encode())
     assert f.payload.count == 2
+    assert f.payload.token_end - f.payload.token_start == f.payload.tokens  # exact range
     assert sorted(f.payload.documents) == [1, 4]
     srcs = {s.doc_id: s for s in f.payload.sources}
     assert set(srcs) == {1, 4}
