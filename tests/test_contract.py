@@ -258,3 +258,21 @@ def test_scan_writes_run_times_and_typed_findings_the_report_shows(tmp_path) -> 
     page = render_html(run)
     assert f"<dt>Run started</dt><dd>{started}</dd>" in page
     assert f"<dt>Run finished</dt><dd>{finished}</dd>" in page
+
+
+def test_registry_checks_what_an_entry_point_names(tmp_path, monkeypatch) -> None:
+    info = tmp_path / "bad_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: bad-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[regurgitate.detectors]\nnot_a_detector = json:dumps\nmissing = json:nothing_here\n"
+        "verbatim = json:loads\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reg = registry.detectors()
+    with pytest.raises(ConfigError, match="not a subclass of Detector"):
+        reg.load("not_a_detector")
+    with pytest.raises(ConfigError, match="does not exist"):
+        reg.load("missing")
+    with pytest.raises(ConfigError, match="two installed packages register the detector "
+                                          "'verbatim'.*bad-plugin 1.0"):
+        reg.load("verbatim")
