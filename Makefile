@@ -33,6 +33,7 @@ scan-images: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m mypy src
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP) browser
@@ -40,6 +41,7 @@ test-slow: $(STAMP) browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m mypy src
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_index.py --mb 100

@@ -34,6 +34,7 @@ from regurgitate.findings import (
 from regurgitate.options import parse_bool
 from regurgitate.run import detect_pending
 from regurgitate.store import RunStore
+from regurgitate.targets.base import Target
 from regurgitate.types import Generation, GenerationSettings, Item, Prompt, RunSpec
 
 PAYLOADS: tuple[Payload, ...] = (
@@ -225,3 +226,53 @@ def test_prepare_scan_takes_the_command_line_and_builds_registered_detectors(
     with pytest.raises(ConfigError, match="not in this scan: nope"):
         prepare_scan(ScanRequest(target=target, attacks="divergence",
                                  options={"nope": {"x": "1"}}, write_html=False))
+
+
+class _Scripted(Target):
+    """A target that answers every prompt with the same repeat-then-diverge text."""
+
+    name = "scripted"
+
+    def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
+        text = "poem poem poem poem and then the keeper wrote to jane@example.org every night"
+        return [Generation(prompt_id=p.id, text=text, completion_tokens=20) for p in prompts]
+
+
+def test_scan_writes_run_times_and_typed_findings_the_report_shows(tmp_path) -> None:
+    from regurgitate.attacks.divergence import DivergenceAttack
+    from regurgitate.reports import load_run, render_html
+    from regurgitate.run import run_scan
+
+    spec = RunSpec(target="scripted", attacks=("divergence",), index=None)
+    with RunStore.open(tmp_path / "run.db") as store:
+        outcome = run_scan(store=store, spec=spec, target=_Scripted(),
+                           attacks=[DivergenceAttack(words=("poem",), repeats=(1,))],
+                           detectors=default_detectors(DetectorContext()), index=None)
+        assert outcome.generated == 3 and store.get_meta("status") == "finished"
+        started, finished = store.get_meta("started_at"), store.get_meta("finished_at")
+        run = load_run(store)
+    assert started and finished and started <= finished
+    assert run.extra["started_at"] == started and run.extra["finished_at"] == finished
+    kinds = {f.kind: type(f.payload) for f in run.findings}
+    assert kinds == {"divergence": DivergedOutput, "pii": PIIHit}
+    page = render_html(run)
+    assert f"<dt>Run started</dt><dd>{started}</dd>" in page
+    assert f"<dt>Run finished</dt><dd>{finished}</dd>" in page
+
+
+def test_registry_checks_what_an_entry_point_names(tmp_path, monkeypatch) -> None:
+    info = tmp_path / "bad_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: bad-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[regurgitate.detectors]\nnot_a_detector = json:dumps\nmissing = json:nothing_here\n"
+        "verbatim = json:loads\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reg = registry.detectors()
+    with pytest.raises(ConfigError, match="not a subclass of Detector"):
+        reg.load("not_a_detector")
+    with pytest.raises(ConfigError, match="does not exist"):
+        reg.load("missing")
+    with pytest.raises(ConfigError, match="two installed packages register the detector "
+                                          "'verbatim'.*bad-plugin 1.0"):
+        reg.load("verbatim")

@@ -71,7 +71,7 @@ def _binomial_central(n: int, p: float, alpha: float) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def reference_lm():  # noqa: ANN201 - (model, tokenizer)
+def reference_lm():
     pytest.importorskip("torch")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -83,7 +83,7 @@ def reference_lm():  # noqa: ANN201 - (model, tokenizer)
     return model, tok
 
 
-def _pair(tok, text: str, k: int, m: int) -> tuple[str, str, list[int]]:  # noqa: ANN001
+def _pair(tok, text: str, k: int, m: int) -> tuple[str, str, list[int]]:
     ids = tok(text)["input_ids"]
     return "<|endoftext|>" + tok.decode(ids[:k]), tok.decode(ids[k:k + m]), ids[k:k + m]
 

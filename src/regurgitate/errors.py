@@ -107,7 +107,7 @@ class StoreError(RegurgitateError):
     exit_code = 6
 
 
-class Interrupted(Exception):  # noqa: N818 - a signal, not an error
+class Interrupted(Exception):
     """A clean stop requested by the user (Ctrl-C) or a budget; finished work is kept."""
 
     exit_code = 130

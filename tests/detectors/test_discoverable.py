@@ -10,7 +10,7 @@ from regurgitate.types import Generation, GenerationSettings, Prompt
 SUFFIX = list(range(10, 60))
 
 
-def run(meta, gen: Generation, **kw):  # noqa: ANN001
+def run(meta, gen: Generation, **kw):
     p = Prompt(id="p", attack="discoverable", text="prefix", settings=GenerationSettings(),
                meta=meta)
     return DiscoverableDetector(**kw).detect([Item(3, p, gen)], NO_PRIOR)

@@ -27,6 +27,7 @@ def test_verbatim_spans_with_sources(index_factory, words):
     assert f.payload.text == planted
     assert f.score == f.payload.tokens == len(f.payload.text.encode())
     assert f.payload.count == 2
+    assert f.payload.token_end - f.payload.token_start == f.payload.tokens  # exact range
     assert sorted(f.payload.documents) == [1, 4]
     srcs = {s.doc_id: s for s in f.payload.sources}
     assert set(srcs) == {1, 4}
@@ -43,7 +44,7 @@ def test_short_match_is_not_verbatim(index_factory, words):
     assert len(VerbatimDetector(index, min_tokens=30).detect([item(1, gen)], NO_PRIOR)) == 1
 
 
-def vf(gid: int, text: str, docs=(0,), count=1) -> Finding:  # noqa: ANN001
+def vf(gid: int, text: str, docs=(0,), count=1) -> Finding:
     return Finding(gid, "verbatim", VerbatimSpan(tokens=len(text), count=count,
                                                  documents=tuple(docs), text=text),
                    0, len(text), float(len(text)))

@@ -138,7 +138,7 @@ class _Flaky:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 flaky.calls += 1
                 if flaky.calls % 2 == 1:

@@ -95,7 +95,7 @@ def test_request_body_sends_openai_fields_and_vllm_extensions() -> None:
                 "min_tokens"} & set(plain)
 
 
-def test_strict_openai_target_refuses_extensions_before_sending(server) -> None:  # noqa: ANN001
+def test_strict_openai_target_refuses_extensions_before_sending(server) -> None:
     s = GenerationSettings(max_new_tokens=4, repetition_penalty=1.2)
     before = server.stats.requests
     with OpenAITarget(server.url, server.model_name, api_key_env=None,
@@ -104,7 +104,7 @@ def test_strict_openai_target_refuses_extensions_before_sending(server) -> None:
     assert server.stats.requests == before
 
 
-def test_controls_over_http_match_the_local_model(server, hf_target: HFTarget) -> None:  # noqa: ANN001
+def test_controls_over_http_match_the_local_model(server, hf_target: HFTarget) -> None:
     s = _greedy(20, frequency_penalty=1.5, presence_penalty=0.5, repetition_penalty=1.2,
                 min_new_tokens=20)
     prompts = text_prompts(["The quick brown fox"], s)
@@ -115,7 +115,7 @@ def test_controls_over_http_match_the_local_model(server, hf_target: HFTarget) -
     assert remote.text == local.text and remote.completion_tokens == 20
 
 
-def test_serve_maps_ignore_eos_and_rejects_bad_controls(server) -> None:  # noqa: ANN001
+def test_serve_maps_ignore_eos_and_rejects_bad_controls(server) -> None:
     base = {"model": server.model_name, "prompt": "fox", "max_tokens": 7, "temperature": 0}
     r = httpx.post(f"{server.url}/completions", json={**base, "ignore_eos": True})
     assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] == 7

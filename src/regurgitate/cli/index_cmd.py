@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -110,7 +110,7 @@ _DTYPE_OPT = typer.Option(help="u8, u16 or u32, for an infini-gram index without
 
 
 def _open(index: Path | str, tokenizer: str | None, token_dtype: str | None, *,
-          verify: bool = False):
+          verify: bool = False) -> Any:  # a CorpusIndex or a RemoteIndex
     from regurgitate.corpus.tokenizer import load_tokenizer
     from regurgitate.index import CorpusIndex
     from regurgitate.index.remote import RemoteIndex, is_remote

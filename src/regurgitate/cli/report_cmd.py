@@ -19,6 +19,9 @@ from regurgitate.untrusted import visible
 if TYPE_CHECKING:
     from regurgitate.store import RunStore
 
+if TYPE_CHECKING:
+    from regurgitate.store import RunStore
+
 runs_app = typer.Typer(no_args_is_help=True, help="List and inspect run databases.")
 
 

@@ -71,7 +71,7 @@ def scan(
     if is_image_target(target):  # diffusion models and recorded images: the image scan
         from regurgitate.cli.images_cmd import scan_images
 
-        return scan_images(target=str(target), index=index, run=run,
+        return scan_images(target=str(target), index=Path(index) if index else None, run=run,
                            options=parse_options(set_ or []), seed=seed, batch_size=batch_size,
                            max_generations=max_generations, html=html, write_html=not no_html)
     from regurgitate.cli.report_cmd import write_outputs

@@ -311,11 +311,6 @@ class CorpusIndex:
             out.append(spans)
         return out
 
-    def find_spans_ids(self, seqs: Sequence[IdsLike], min_tokens: int = 50,
-                       max_docs: int = 10) -> list[list[TokenSpan]]:
-        """Alias of :meth:`maximal_spans_batch` for pre-tokenized queries."""
-        return self.maximal_spans_batch(seqs, min_tokens=min_tokens, max_docs=max_docs)
-
     def find_spans(self, texts: Sequence[str], min_tokens: int = 50, max_docs: int = 10,
                    *, tokenizer: Tokenizer | None = None) -> list[list[Span]]:
         """Exact maximal spans of each text with character offsets (see

@@ -303,7 +303,7 @@ def make_server(service: IndexService, host: str = "127.0.0.1", port: int = 0
         # body until the client's delayed ACK (~40 ms per request on keep-alive connections)
         disable_nagle_algorithm = True
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # queries (possibly model output) are not logged
 
         def _send(self, status: int, body: Any) -> None:
@@ -314,10 +314,10 @@ def make_server(service: IndexService, host: str = "127.0.0.1", port: int = 0
             self.end_headers()
             self.wfile.write(raw)
 
-        def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        def do_GET(self) -> None:
             self._send(200, sorted(service.indexes))
 
-        def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length <= 0 or length > MAX_BODY:
                 self._send(400, {"error": f"a JSON body of at most {MAX_BODY} bytes is needed"})

@@ -93,7 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _HTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
     # -- plumbing ------------------------------------------------------------------------
@@ -141,7 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
         return body
 
     # -- routes --------------------------------------------------------------------------
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         if self.path.rstrip("/") != "/v1/models":
             self._send_json(404, protocol.error_body(f"no route {self.path}"))
             return
@@ -152,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
             {"id": app.model_name, "object": "model", "created": 0, "owned_by": "regurgitate"}
         ]})
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         route = self.path.rstrip("/")
         if route not in ("/v1/completions", "/v1/chat/completions"):
             self.close_connection = True  # its body stays unread: do not reuse the connection

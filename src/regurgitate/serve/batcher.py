@@ -70,7 +70,7 @@ class Batcher:
         prompts = [p for p, _ in items]
         try:
             generations = self.target.generate(prompts)
-        except Exception as exc:  # noqa: BLE001 - handed to each waiting request
+        except Exception as exc:
             for _, fut in items:
                 fut.set_exception(exc)
             return

@@ -115,7 +115,7 @@ class VLLMTarget(Target):
         self.batch_size = batch_size
         try:
             self.llm = vllm.LLM(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - vLLM raises many kinds
+        except Exception as exc:
             raise TargetError(f"vLLM could not load {model!r}: {exc}",
                               hint="vLLM needs a supported GPU") from exc
 
