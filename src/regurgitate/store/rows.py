@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +22,9 @@ def now() -> str:
 ITEM_SQL = (
     "SELECT g.id, p.id, p.attack, p.text, p.messages, p.settings, p.meta,"
     " g.text, g.token_ids, g.logprobs, g.finish_reason, g.prompt_tokens, g.completion_tokens,"
-    " g.elapsed_s, g.error FROM generations g JOIN prompts p ON p.id = g.prompt_id"
+    " g.elapsed_s, g.error, b.data FROM generations g JOIN prompts p ON p.id = g.prompt_id"
+    " LEFT JOIN generation_images gi ON gi.generation_id = g.id"
+    " LEFT JOIN blobs b ON b.sha256 = gi.sha256"
 )
 
 
@@ -54,5 +58,16 @@ def item_from_row(r: Sequence[Any]) -> Item:
         prompt_id=prompt.id, text=r[7], token_ids=codec.decode_ids(r[8]),
         logprobs=codec.decode_floats(r[9]), finish_reason=r[10], prompt_tokens=r[11],
         completion_tokens=r[12], elapsed_s=r[13], error=r[14],
+        image=None if r[15] is None else bytes(r[15]),
     )
     return Item(generation_id=int(r[0]), prompt=prompt, generation=gen)
+
+
+def store_image(conn: sqlite3.Connection, generation_id: int, png: bytes) -> None:
+    """Keep a generated image once by its SHA-256 and point the generation at it."""
+    digest = hashlib.sha256(png).hexdigest()
+    conn.execute("INSERT INTO blobs (sha256, media_type, size, data) VALUES (?, 'image/png', ?, ?)"
+                 " ON CONFLICT (sha256) DO NOTHING", (digest, len(png), png))
+    conn.execute("INSERT INTO generation_images (generation_id, sha256) VALUES (?, ?)"
+                 " ON CONFLICT (generation_id) DO UPDATE SET sha256 = excluded.sha256",
+                 (generation_id, digest))

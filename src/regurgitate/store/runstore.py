@@ -40,6 +40,7 @@ from regurgitate.store.rows import (
     opt_float,
     opt_int,
     prompt_from_row,
+    store_image,
 )
 from regurgitate.store.schema import migrate
 from regurgitate.store.secrets import (
@@ -237,7 +238,7 @@ class RunStore:
                                  (f"text_repaired:{g.prompt_id}", codec.dumps(raws)))
                 n_tokens = g.generated_tokens
                 try:
-                    conn.execute(
+                    cur = conn.execute(
                         "INSERT INTO generations (prompt_id, ok, text, token_ids, logprobs,"
                         " finish_reason, prompt_tokens, completion_tokens, n_tokens, elapsed_s,"
                         " error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -264,6 +265,8 @@ class RunStore:
                     "SELECT id FROM generations WHERE prompt_id = ?", (g.prompt_id,)
                 ).fetchone()
                 ids.append(int(row[0]))
+                if g.image is not None and cur.rowcount:  # not when an ok row was kept
+                    store_image(conn, int(row[0]), g.image)
         return ids
 
     def generations(self, *, attack: str | None = None, ok_only: bool = True) -> Iterator[Item]:
