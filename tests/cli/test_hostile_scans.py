@@ -88,7 +88,7 @@ def test_budget_resume_hint_makes_progress(run_cli: RunCli, tmp_path: Path,
         code, _, _ = run_cli(words[1:])  # exactly the hinted command
         assert code == 0
     with RunStore.open(db, create=False) as store:
-        assert store.stats()["generations"]["ok"] == 4  # the hinted command made progress
+        assert store.stats().generations_ok == 4  # the hinted command made progress
 
 
 def test_changed_spec_on_resume_is_one_short_line(run_cli: RunCli, tmp_path: Path) -> None:
@@ -151,7 +151,7 @@ def test_readme_example_scan_against_serve_defaults_works(run_cli: RunCli, tmp_p
     assert code == 0, err
     assert "failed" not in err
     with RunStore.open(tmp_path / "api.db", create=False) as store:
-        assert store.stats()["generations"] == {"ok": 3, "failed": 0}
+        assert (store.stats().generations_ok, store.stats().generations_failed) == (3, 0)
 
 
 def test_failed_faulty_server_generations_are_kept_for_retry(run_cli: RunCli,
@@ -168,7 +168,7 @@ def test_failed_faulty_server_generations_are_kept_for_retry(run_cli: RunCli,
     finally:
         server.stop()
     with RunStore.open(db, create=False) as store:
-        assert store.stats()["generations"] == {"ok": 4, "failed": 0}
+        assert (store.stats().generations_ok, store.stats().generations_failed) == (4, 0)
         assert store.get_meta("status") == "finished"
     assert json.dumps(err)  # printable
 

@@ -59,7 +59,7 @@ def test_second_scan_is_refused_and_sigterm_stops_the_first(tmp_path: Path,
     assert "Traceback" not in err1
     with RunStore.open(db, create=False) as store:
         assert store.get_meta("status") == "stopped"
-        assert 1 <= store.stats()["generations"]["ok"] < 4
+        assert 1 <= store.stats().generations_ok < 4
     assert not lease_path(db).exists()  # released on exit
 
 
@@ -114,4 +114,4 @@ def test_sigterm_with_a_closed_terminal_still_stops_cleanly(tmp_path: Path,
                 proc.kill()
     with RunStore.open(db, create=False) as store:
         assert store.get_meta("status") == "stopped"
-        assert store.stats()["generations"]["ok"] == 1  # the batch in flight was kept
+        assert store.stats().generations_ok == 1  # the batch in flight was kept

@@ -80,7 +80,7 @@ def test_scan_refuses_html_onto_its_own_run_database(run_cli: RunCli, tmp_path: 
     assert code == 2 and "refusing to write the report" in err
     assert db.read_bytes() == before and intact(db)
     with RunStore.open(db, create=False) as store:  # still a healthy run database
-        assert store.stats()["generations"]["ok"] == 4
+        assert store.stats().generations_ok == 4
 
 
 def test_any_sqlite_file_is_protected(run_cli: RunCli, finished_run: Path,
