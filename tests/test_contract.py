@@ -32,6 +32,7 @@ from regurgitate.findings import (
     payload_kinds,
 )
 from regurgitate.options import parse_bool
+from regurgitate.reports.polish import timestamp
 from regurgitate.run import detect_pending
 from regurgitate.store import RunStore
 from regurgitate.targets.base import Target
@@ -256,8 +257,9 @@ def test_scan_writes_run_times_and_typed_findings_the_report_shows(tmp_path) -> 
     kinds = {f.kind: type(f.payload) for f in run.findings}
     assert kinds == {"divergence": DivergedOutput, "pii": PIIHit}
     page = render_html(run)
-    assert f"<dt>Run started</dt><dd>{started}</dd>" in page
-    assert f"<dt>Run finished</dt><dd>{finished}</dd>" in page
+    # shown in the report's one timestamp format (reports/polish.py)
+    assert f"<dt>Run started</dt><dd>{timestamp(started)}</dd>" in page
+    assert f"<dt>Run finished</dt><dd>{timestamp(finished)}</dd>" in page
 
 
 def test_registry_checks_what_an_entry_point_names(tmp_path, monkeypatch) -> None:
