@@ -193,12 +193,15 @@ def unique_sequences(findings: Iterable[Finding]) -> list[MemorizedSequence]:
     out: list[MemorizedSequence] = []
     for rep in reps:
         group = [pair for t in members[rep] for pair in by_text[t]]
+        # count, documents and sources are the representative text's own (an exact span);
+        # shorter spans merged into it occur elsewhere too, and are not its sources
+        own = by_text[rep]
         names: list[str] = []
-        for _, span in sorted(group, key=lambda p: (p[0].generation_id, order[id(p[0])])):
+        for _, span in sorted(own, key=lambda p: (p[0].generation_id, order[id(p[0])])):
             names += [n for n in _source_names(span) if n not in names]
         gens = sorted({f.generation_id for f, _ in group})
-        docs = sorted({int(d) for _, span in group for d in span.documents})
-        rep_spans = [span for _, span in by_text[rep]]
+        docs = sorted({int(d) for _, span in own for d in span.documents})
+        rep_spans = [span for _, span in own]
         out.append(MemorizedSequence(
             text=rep,
             tokens=max(span.tokens for span in rep_spans),
