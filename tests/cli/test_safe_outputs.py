@@ -137,3 +137,21 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path: Path) -> N
     assert out.read_text() == "old" and not list(tmp_path.glob(".*partial"))
     write_text_atomically(out, "new")
     assert out.read_text() == "new" and (out.stat().st_mode & 0o777) == 0o640
+
+
+def test_closeness_and_evidence_writers_refuse_a_run_database(finished_run: Path,
+                                                               tmp_path: Path) -> None:
+    """The closeness report and evidence packets go through the same safe writer: a path
+    that is a run database (any SQLite file) is refused and the database stays intact."""
+    from regurgitate.errors import ConfigError
+    from regurgitate.reports.closeness_html import write_closeness_html
+    from regurgitate.reports.evidence import _write
+
+    db = copy_run(finished_run, tmp_path)
+    data = {"spans": [], "coverage": [], "works": [], "verdict": "none", "chars": 1,
+            "tokens": 1, "covered_chars": 0, "covered_share": 0.0, "seconds": 0.0}
+    with pytest.raises(ConfigError):
+        write_closeness_html(data, "x", db, index="idx")
+    with pytest.raises(ConfigError):
+        _write(db, "<html></html>")
+    assert intact(db)

@@ -63,7 +63,11 @@ def write_image_outputs(store: RunStore, console: Console, *,
     render_image_summary(summary, console)
     if html is None:
         return []
-    html.write_text(render_image_html(store, summary, title=store.path.stem), encoding="utf-8")
+    from regurgitate.safe_paths import write_text_atomically
+
+    # never over the run database (or any SQLite file), never through a symlink, atomic
+    write_text_atomically(html, render_image_html(store, summary, title=store.path.stem),
+                          protect=[store.path], what="report")
     return [html]
 
 

@@ -8,14 +8,13 @@ written next to its destination and renamed into place.
 
 from __future__ import annotations
 
-import os
 from html import escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from regurgitate import __version__
-from regurgitate.errors import ConfigError
+from regurgitate.safe_paths import check_output_path, write_text_atomically
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 #: texts longer than this are shown only around their spans
@@ -133,15 +132,6 @@ spans marked)</summary>{text_note}<div class="text">{body}</div></details>
 
 def write_closeness_html(data: dict[str, Any], text: str, path: Path, *, index: str) -> Path:
     """Write the page to ``path`` (via a temporary file renamed into place)."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise ConfigError(f"cannot write {path}: directory {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        tmp.write_text(render_closeness_html(data, text, index=index), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    path = check_output_path(Path(path), what="closeness report")  # refuse before rendering
+    return write_text_atomically(path, render_closeness_html(data, text, index=index),
+                                 what="closeness report")

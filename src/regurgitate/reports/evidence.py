@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -40,6 +39,7 @@ from regurgitate.findings import VerbatimSpan
 from regurgitate.reports.data import RunData
 from regurgitate.reports.memorized import unique_memorized
 from regurgitate.reports.polish import timestamp
+from regurgitate.safe_paths import write_text_atomically
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 STYLE = """
@@ -227,12 +227,7 @@ occurrences)</h2><ol>{"".join(sources)}</ol>
 
 
 def _write(path: Path, content: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        tmp.write_text(content, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomically(path, content, what="evidence packet")
 
 
 def write_evidence(run: RunData, out_dir: Path, index: Any | None) -> int:
