@@ -19,7 +19,6 @@ Newlines and tabs are kept where a view shows multi-line text (``keep_newlines=T
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import unicodedata
 from typing import Any
@@ -56,19 +55,17 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 
 def storable(text: str) -> tuple[str, str | None]:
     """``(text, None)`` when ``text`` is valid UTF-8 material; else ``(repaired, raw)``:
-    every lone surrogate replaced by U+FFFD and ``raw`` the original as an ASCII JSON
-    string literal (see :func:`recover`)."""
+    every lone surrogate replaced by U+FFFD and ``raw`` the original in Python's ASCII
+    ``unicode_escape`` form (see :func:`recover`). Not JSON: a JSON reader joins an escaped
+    high + low surrogate into one character, which would not give the original back."""
     if not _SURROGATES.search(text):
         return text, None
-    return _SURROGATES.sub(REPLACEMENT, text), json.dumps(text, ensure_ascii=True)
+    return _SURROGATES.sub(REPLACEMENT, text), text.encode("unicode_escape").decode("ascii")
 
 
 def recover(raw: str) -> str:
     """The original string from the ``raw`` form returned by :func:`storable`."""
-    value = json.loads(raw)
-    if not isinstance(value, str):
-        raise ValueError("not a stored raw string")
-    return value
+    return raw.encode("ascii").decode("unicode_escape")
 
 
 _SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}

@@ -85,3 +85,11 @@ def test_corpus_readers_yield_documents_or_corpus_errors(records: list[str], raw
                     continue
                 for doc in docs:
                     doc.text.encode("utf-8")  # every document can be tokenized and indexed
+
+
+def test_surrogate_pair_is_recovered_as_two_code_points() -> None:
+    """Found by the fuzzer: a high + low surrogate stored as two code points must come back
+    as two, not joined into U+10000 (as a JSON reader would join them)."""
+    s = "a\ud800\udc00\\u0041"
+    clean, raw = storable(s)
+    assert clean == "a\ufffd\ufffd\\u0041" and raw is not None and recover(raw) == s

@@ -10,7 +10,7 @@ Guarantees:
   returns the stored id), so a resumed run never duplicates work;
 * any string a target returns is stored: code points UTF-8 cannot hold (lone surrogates) are
   replaced by U+FFFD (:func:`regurgitate.untrusted.repair_generation`) and the original is
-  kept, JSON-escaped, in meta ``text_repaired:PROMPT_ID`` (``{field: raw}``);
+  kept, escaped (``unicode_escape``), in meta ``text_repaired:PROMPT_ID`` (``{field: raw}``);
 * ``add_findings`` replaces a detector's findings for a set of generations and marks them as
   processed by that detector in the same transaction;
 * **no secrets**: :meth:`RunStore.init_run` refuses a spec whose settings or target look
