@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_index import query_texts  # the same seen/held-out query mix as bench_index
 
 HERE = Path(__file__).resolve()
 BENCH_INDEX = HERE.with_name("bench_index.py")
@@ -95,26 +96,6 @@ def measure_build(jsonl: Path, out: Path) -> dict:
     return {"wall_s": res["wall_s"], "peak_mib": res["peak_mib"], "disk_bytes": disk,
             "tokens": tokens, "docs": int(manifest["num_docs"]),
             "disk_bytes_per_token": disk / tokens, "shards": len(manifest["shards"])}
-
-
-def query_texts(index, heldout: list[Path], n: int, length: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(1)
-    seen: list[np.ndarray] = []
-    tries = 0
-    while len(seen) < n // 2 and tries < 200 * n:
-        tries += 1
-        toks = index.document_tokens(int(rng.integers(index.num_docs)))
-        if toks.size >= length:
-            a = int(rng.integers(toks.size - length + 1))
-            seen.append(np.asarray(toks[a:a + length]))
-    unseen: list[np.ndarray] = []
-    for p in heldout:
-        toks = index.tokenizer.encode(p.read_text(encoding="utf-8", errors="replace"))
-        if toks.size >= length:
-            unseen.append(toks[:length])
-        if len(unseen) >= n - len(seen):
-            break
-    return seen + unseen
 
 
 def timed(fn, items) -> list[float]:
