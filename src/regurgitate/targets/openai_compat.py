@@ -35,6 +35,7 @@ from regurgitate.errors import ConfigError, TargetError
 from regurgitate.targets.base import Target
 from regurgitate.targets.settings import (
     is_greedy,
+    penalty_fields,
     require_supported,
     validate_settings,
     wants_chat,
@@ -86,14 +87,7 @@ def request_body(prompt: Prompt, model: str, chat: bool,
         "max_tokens": s.max_new_tokens,
         "temperature": 0.0 if is_greedy(s) else s.temperature,
     }
-    if s.frequency_penalty:
-        body["frequency_penalty"] = s.frequency_penalty
-    if s.presence_penalty:
-        body["presence_penalty"] = s.presence_penalty
-    if s.repetition_penalty != 1.0:
-        body["repetition_penalty"] = s.repetition_penalty
-    if s.min_new_tokens:
-        body["min_tokens"] = s.min_new_tokens
+    body.update(penalty_fields(s))
     if not is_greedy(s):
         body["top_p"] = s.top_p
         if s.top_k:

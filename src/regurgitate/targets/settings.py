@@ -45,6 +45,22 @@ def require_supported(settings: GenerationSettings, backend: str,
                           hint="leave it at its default, or use a backend that applies it")
 
 
+def penalty_fields(settings: GenerationSettings) -> dict[str, float | int]:
+    """The repetition controls that are on, under the names OpenAI's API and vLLM use
+    (``frequency_penalty``/``presence_penalty`` as OpenAI, ``repetition_penalty`` as Hugging
+    Face, ``min_tokens`` for ``min_new_tokens``); off controls are left out."""
+    fields: dict[str, float | int] = {}
+    if settings.frequency_penalty:
+        fields["frequency_penalty"] = settings.frequency_penalty
+    if settings.presence_penalty:
+        fields["presence_penalty"] = settings.presence_penalty
+    if settings.repetition_penalty != 1.0:
+        fields["repetition_penalty"] = settings.repetition_penalty
+    if settings.min_new_tokens:
+        fields["min_tokens"] = settings.min_new_tokens
+    return fields
+
+
 def is_greedy(settings: GenerationSettings) -> bool:
     """Greedy decoding was asked for explicitly or by a zero temperature."""
     return settings.greedy or settings.temperature == 0.0

@@ -14,7 +14,13 @@ from typing import Any
 
 from regurgitate.errors import ConfigError, MissingDependencyError, TargetError
 from regurgitate.targets.base import Target
-from regurgitate.targets.settings import group_by_settings, is_greedy, validate_settings, wants_chat
+from regurgitate.targets.settings import (
+    group_by_settings,
+    is_greedy,
+    penalty_fields,
+    validate_settings,
+    wants_chat,
+)
 from regurgitate.types import Generation, GenerationSettings, Prompt
 
 
@@ -34,14 +40,7 @@ def sampling_kwargs(settings: GenerationSettings) -> dict[str, Any]:
     if settings.logprobs:
         kwargs["logprobs"] = 1
     # vLLM's own names and semantics (OpenAI's for the first two, HF's for the third)
-    if settings.frequency_penalty:
-        kwargs["frequency_penalty"] = settings.frequency_penalty
-    if settings.presence_penalty:
-        kwargs["presence_penalty"] = settings.presence_penalty
-    if settings.repetition_penalty != 1.0:
-        kwargs["repetition_penalty"] = settings.repetition_penalty
-    if settings.min_new_tokens:
-        kwargs["min_tokens"] = settings.min_new_tokens
+    kwargs.update(penalty_fields(settings))
     return kwargs
 
 
