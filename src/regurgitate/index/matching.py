@@ -69,9 +69,10 @@ class Matcher:
         return best
 
     def occurs(self, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """Whether each token range [start, end) of the query buffer occurs in the corpus."""
+        """Whether each token range [start, end) of the query buffer occurs in the corpus
+        (an empty range, also one with ``end < start``, occurs)."""
         w = self.dtype.itemsize
-        q = Queries(buf, starts * w, (ends - starts) * w)
+        q = Queries(buf, starts * w, np.maximum(ends - starts, 0) * w)
         found = np.zeros(starts.size, dtype=bool)
         for shard in self.shards:
             todo = np.flatnonzero(~found)

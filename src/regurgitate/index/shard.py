@@ -1,11 +1,11 @@
-"""One memory-mapped shard and the vectorised suffix-array searches over it.
+"""One memory-mapped shard and the suffix-array searches over it.
 
 All comparisons work on bytes: a query of token ids becomes its little-endian bytes, and the
 suffix array is ordered by the bytes of ``tokenized.s`` (see :mod:`regurgitate.index.format`).
-A longest common prefix in bytes, floored to whole tokens, is the token LCP. Each search
-runs many queries at once: one binary search step for all of them is a handful of numpy
-operations, and the suffix comparisons proceed in blocks of growing size so that a long match
-costs O(log length) numpy calls rather than one per token.
+A longest common prefix in bytes, floored to whole tokens, is the token LCP. Searches take
+many queries at once and run each one's binary search in compiled code
+(:mod:`regurgitate.index.kernels`); this class maps the files, checks their structure and
+turns the kernels' error codes into :class:`~regurgitate.errors.IndexCorruptError`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ import numpy as np
 
 from regurgitate.errors import IndexCorruptError
 from regurgitate.index import format as fmt
-
-#: at most about this many u64 words are compared per step of a batched LCP (bounds memory)
-_LCP_BUDGET = 1 << 21
+from regurgitate.index import kernels
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,6 @@ class Shard:
                 raise fmt.corrupt(directory, f"{paths[k]}: file missing from the index")
         self.ds = _map(paths["tokenized"])
         self.size = int(self.ds.size)
-        self._words = _words(self.ds)
         if self.size % self.width:
             raise fmt.corrupt(directory, f"{paths['tokenized']}: size {self.size} is not a "
                               f"multiple of the token width {self.width}")
@@ -59,11 +56,6 @@ class Shard:
                 f"{paths['table']}: size {table.size} bytes, expected {self.n * self.ptr_size} "
                 f"({self.n} pointers of {self.ptr_size} bytes for {paths['tokenized'].name})")
         self._table_bytes = table
-        self._table: np.ndarray | None
-        if self.ptr_size in (1, 2, 4, 8):
-            self._table = table.view(f"<u{self.ptr_size}")
-        else:
-            self._table = None
         offsets = _map(paths["offset"])
         if offsets.size % 8:
             raise fmt.corrupt(directory, f"{paths['offset']}: size {offsets.size} is not a "
@@ -89,6 +81,9 @@ class Shard:
                 raise fmt.corrupt(directory, f"{paths['metaoff']}: size {metaoff.size} is not "
                                   "a multiple of 8")
             self.meta_offsets = metaoff.view("<u8")
+        #: the prefix table as the compiled searches take it (empty: none)
+        self._prefix_arg = self.prefix if self.prefix is not None else \
+            np.zeros(0, dtype=np.int64)
         self.check_invariants()
 
     # -- integrity -----------------------------------------------------------------------
@@ -164,21 +159,18 @@ class Shard:
 
     def pointers(self, ranks: np.ndarray) -> np.ndarray:
         """Byte offsets stored at suffix-array ``ranks``."""
-        ranks = np.asarray(ranks, dtype=np.int64)
-        if ranks.size and (int(ranks.min()) < 0 or int(ranks.max()) >= self.n):
+        ranks = np.ascontiguousarray(ranks, dtype=np.int64)
+        ptrs, err = kernels.pointers(self._table_bytes, self.ptr_size, self.n, self.size,
+                                     self.width, ranks)
+        self._check(err)
+        return np.asarray(ptrs)
+
+    def _check(self, err: int) -> None:
+        if err == kernels.BAD_RANK:
             raise self._corrupt("prefix", "a search left the suffix array")
-        ptrs: np.ndarray
-        if self._table is not None:
-            ptrs = self._table[ranks].astype(np.int64)
-        else:
-            idx = ranks[:, None] * self.ptr_size + np.arange(self.ptr_size)
-            raw = self._table_bytes[idx].astype(np.int64)
-            ptrs = (raw << (8 * np.arange(self.ptr_size, dtype=np.int64))).sum(axis=1)
-        if ptrs.size and (int(ptrs.min()) < 0 or int(ptrs.max()) >= self.size
-                          or (self.width > 1 and bool((ptrs % self.width).any()))):
+        if err == kernels.BAD_POINTER:
             raise self._corrupt("table", "a suffix-array entry points outside the token "
                                 "data")
-        return ptrs
 
     def doc_of(self, ptrs: np.ndarray) -> np.ndarray:
         """Local document index of each byte pointer."""
@@ -209,120 +201,35 @@ class Shard:
     # -- batched searches ----------------------------------------------------------------
 
     def lcp(self, q: Queries, ptrs: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
-        """Common prefix length in bytes of each query with the suffix at its pointer;
-        ``known`` bytes per row are already known to match and are not compared again.
-
-        Compares 8 bytes at a time through unaligned u64 views of both buffers."""
-        limit = np.minimum(q.length, self.size - ptrs)
-        done = np.zeros(ptrs.size, dtype=np.int64) if known is None else \
-            np.minimum(known, limit)
-        active = np.flatnonzero(limit > done)
-        if not active.size:
-            return done
-        if self.size < 8:
-            return self._lcp_bytes(q, ptrs, done, limit, active)
-        qwords = _words(np.concatenate([q.buf, np.zeros(8, np.uint8)]))
-        last = self.size - 8
-        block = 2
-        while active.size:
-            k = done[active]
-            room = limit[active] - k
-            offs = np.arange(block, dtype=np.int64) * 8
-            qi = np.minimum(q.start[active, None] + k[:, None] + offs, qwords.size - 1)
-            ci = ptrs[active, None] + k[:, None] + offs
-            over = np.maximum(ci - last, 0)
-            cw = self._words[np.minimum(ci, last)] >> (over.astype(np.uint64) * np.uint64(8))
-            diff = qwords[qi] ^ cw
-            nbytes = np.minimum(np.maximum(room[:, None] - offs, 0), 8)
-            stop = (diff != 0) | (nbytes < 8)
-            ended = stop.any(axis=1)
-            j = np.argmax(stop, axis=1)
-            rows = np.flatnonzero(ended)
-            dj = diff[rows, j[rows]]
-            byte = np.argmax(dj[:, None].view(np.uint8).reshape(-1, 8) != 0, axis=1)
-            byte = np.where(dj != 0, byte, 8)
-            matched = np.where(ended, 0, block * 8)
-            matched[rows] = 8 * j[rows] + np.minimum(byte, nbytes[rows, j[rows]])
-            done[active] = k + matched
-            active = active[~ended]
-            block = max(2, min(block * 2, _LCP_BUDGET // max(active.size, 1)))
-        return done
-
-    def _lcp_bytes(self, q: Queries, ptrs: np.ndarray, done: np.ndarray, limit: np.ndarray,
-                   active: np.ndarray) -> np.ndarray:
-        """Byte-at-a-time LCP, for shards too small for the u64 view."""
-        for r in active:
-            k = int(done[r])
-            while k < limit[r] and q.buf[q.start[r] + k] == self.ds[ptrs[r] + k]:
-                k += 1
-            done[r] = k
-        return done
-
-    def _compare(self, q: Queries, ranks: np.ndarray,
-                 known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(lcp bytes, sign) of each query vs the suffix at its rank; sign in {-1, 0, 1}:
-        -1 suffix sorts before the query, 0 the query is a prefix of it, 1 it sorts after."""
-        ptrs = self.pointers(ranks)
-        lcp = self.lcp(q, ptrs, known)
-        sign = np.zeros(ranks.size, dtype=np.int8)
-        short = lcp < q.length
-        ended = short & (ptrs + lcp >= self.size)
-        sign[ended] = -1
-        cmp = np.flatnonzero(short & ~ended)
-        if cmp.size:
-            qb = q.buf[q.start[cmp] + lcp[cmp]]
-            cb = self.ds[ptrs[cmp] + lcp[cmp]]
-            sign[cmp] = np.where(cb < qb, -1, 1)
-        return lcp, sign
+        """Common prefix length in bytes of each query with the suffix at its pointer
+        (checked pointers, e.g. from :meth:`pointers`); ``known`` bytes per row are already
+        known to match and are not compared again."""
+        start, length = _checked(q)
+        ptrs = np.ascontiguousarray(ptrs, dtype=np.int64)
+        known = np.zeros(ptrs.size, np.int64) if known is None else \
+            np.ascontiguousarray(known, dtype=np.int64)
+        return np.asarray(kernels.lcp(self.ds, ptrs, q.buf, start, length, known))
 
     def search(self, q: Queries, *, upper: bool = False
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Binary search of every query at once.
+        """Binary search of every query.
 
         Returns ``(rank, lcp_before, lcp_at)``: ``rank`` is the first rank whose suffix does
         not sort before the query (``upper``: that sorts after it), comparing only the
         query's length, so [lower, upper) are the matching ranks; ``lcp_before``/``lcp_at``
         are the query's common prefix (bytes) with the suffixes at ``rank - 1`` and ``rank``
-        (0 where there is none). Every suffix ranked between two others shares their common
-        prefix with the query, so each comparison starts after
-        ``min(lcp with the lower end, lcp with the upper end)``: a long match costs
-        O(log n + length) byte comparisons, not O(length log n).
+        as far as the search compared them (0 where it did not). Every suffix ranked
+        between two others shares their common prefix with the query, so each comparison
+        starts after ``min(lcp with the lower end, lcp with the upper end)``: a long match
+        costs O(log n + length) byte comparisons, not O(length log n). The loops are
+        compiled (:mod:`regurgitate.index.kernels`).
         """
-        m = q.start.size
-        lo = np.zeros(m, dtype=np.int64)
-        hi = np.full(m, self.n, dtype=np.int64)
-        if self.prefix is not None:
-            lo, hi = self._bucket(q)
-        llo = np.zeros(m, dtype=np.int64)
-        lhi = np.zeros(m, dtype=np.int64)
-        active = np.flatnonzero(lo < hi)
-        while active.size:
-            mid = (lo[active] + hi[active]) // 2
-            sub = Queries(q.buf, q.start[active], q.length[active])
-            lcp, sign = self._compare(sub, mid, np.minimum(llo[active], lhi[active]))
-            right = sign <= 0 if upper else sign < 0
-            go, stay = active[right], active[~right]
-            lo[go] = mid[right] + 1
-            llo[go] = lcp[right]
-            hi[stay] = mid[~right]
-            lhi[stay] = lcp[~right]
-            active = active[lo[active] < hi[active]]
-        return lo, llo, lhi
-
-    def _bucket(self, q: Queries) -> tuple[np.ndarray, np.ndarray]:
-        """Rank range of the suffixes sharing each query's first two bytes (first byte for
-        one-byte queries); every match lies inside it."""
-        b0 = q.buf[np.minimum(q.start, q.buf.size - 1)].astype(np.int64)
-        b1 = q.buf[np.minimum(q.start + 1, q.buf.size - 1)].astype(np.int64)
-        two = q.length >= 2
-        key = np.where(two, b0 * 257 + b1 + 1, b0 * 257)
-        end = np.where(two, key + 1, b0 * 257 + 257)
-        prefix = self.prefix
-        if prefix is None:
-            return np.zeros(q.start.size, np.int64), np.full(q.start.size, self.n, np.int64)
-        lo, hi = prefix[key], prefix[end]
-        empty = q.length <= 0
-        return np.where(empty, 0, lo), np.where(empty, self.n, hi)
+        start, length = _checked(q)
+        rank, before, at, err = kernels.search(self.ds, self._table_bytes, self.ptr_size,
+                                               self.n, self.width, self._prefix_arg,
+                                               q.buf, start, length, upper)
+        self._check(err)
+        return np.asarray(rank), np.asarray(before), np.asarray(at)
 
     def bound(self, q: Queries, *, upper: bool) -> np.ndarray:
         return self.search(q, upper=upper)[0]
@@ -336,23 +243,24 @@ class Shard:
     def longest(self, q: Queries) -> np.ndarray:
         """For each query, the longest prefix (bytes) occurring in the shard: the best
         common prefix is with a neighbour of the query's insertion rank."""
-        rank, before, at = self.search(q)
-        if self.prefix is not None:  # bucket ends were never compared: lcp may be missing
-            for ranks, known in ((rank - 1, before), (rank, at)):
-                ok = np.flatnonzero((ranks >= 0) & (ranks < self.n))
-                if ok.size:
-                    sub = Queries(q.buf, q.start[ok], q.length[ok])
-                    known[ok] = self.lcp(sub, self.pointers(ranks[ok]), known[ok])
-        return np.asarray(np.maximum(before, at), dtype=np.int64)
+        start, length = _checked(q)
+        best, err = kernels.longest(self.ds, self._table_bytes, self.ptr_size, self.n,
+                                    self.width, self._prefix_arg, q.buf, start, length)
+        self._check(err)
+        return np.asarray(best)
 
 
-def _words(data: np.ndarray) -> np.ndarray:
-    """u64 view starting at every byte (unaligned, stride 1) of ``data``: element i is the
-    little-endian word of bytes i..i+7."""
-    if data.size < 8:
-        return np.zeros(0, dtype="<u8")
-    return np.ndarray(shape=(data.size - 7,), dtype="<u8", buffer=data, offset=0,
-                      strides=(1,))
+def _checked(q: Queries) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous int64 starts and lengths of ``q``, checked to lie inside its buffer (the
+    compiled loops read without bounds checks)."""
+    start = np.ascontiguousarray(q.start, dtype=np.int64)
+    length = np.ascontiguousarray(q.length, dtype=np.int64)
+    if start.size and (int(start.min()) < 0 or int(length.min()) < 0
+                       or int((start + length).max()) > q.buf.size):
+        raise ValueError("query slices outside their buffer")
+    if q.buf.dtype != np.uint8 or not q.buf.flags.c_contiguous:
+        raise ValueError("query buffer must be contiguous uint8")
+    return start, length
 
 
 def _map(path: Path) -> np.ndarray:

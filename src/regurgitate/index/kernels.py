@@ -1,0 +1,179 @@
+"""Compiled suffix-array searches (numba): the inner loops of :mod:`regurgitate.index.shard`.
+
+A batched numpy search pays a dozen array operations per binary-search step whatever the
+batch size, which dominated queries of one text (a few hundred positions). These loops run
+each query's binary search to the end in machine code instead. The semantics are exactly
+those documented on :class:`~regurgitate.index.shard.Shard`; corruption found on the way
+(a pointer outside the token data or off a token boundary, a rank outside the table) is
+reported through an error code, never by reading out of bounds.
+
+Functions are compiled on first use and cached on disk (numba's ``cache=True``); they
+release the GIL, so an index server answers concurrent requests in parallel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+#: error codes returned by the batch functions
+OK = 0
+BAD_RANK = 1
+BAD_POINTER = 2
+
+_JIT: dict[str, Any] = {"cache": True, "nogil": True, "boundscheck": False}
+
+
+@njit(**_JIT)
+def _pointer(table: np.ndarray, psize: int, rank: int) -> int:
+    base = rank * psize
+    value = 0
+    for b in range(psize):
+        value |= int(table[base + b]) << (8 * b)
+    return value
+
+
+@njit(**_JIT)
+def _lcp(ds: np.ndarray, ptr: int, qbuf: np.ndarray, qstart: int, qlen: int,
+         known: int) -> int:
+    """Common prefix (bytes) of query bytes ``qbuf[qstart:qstart + qlen]`` and the suffix at
+    ``ptr``, starting the comparison after ``known`` bytes that already match."""
+    limit = min(qlen, ds.size - ptr)
+    k = min(known, limit)
+    while k < limit and qbuf[qstart + k] == ds[ptr + k]:
+        k += 1
+    return k
+
+
+@njit(**_JIT)
+def _bucket(prefix: np.ndarray, n: int, qbuf: np.ndarray, qstart: int,
+            qlen: int) -> tuple[int, int]:
+    """Rank range of the suffixes sharing the query's first two bytes (first byte for a
+    one-byte query); the whole table without a prefix table or for an empty query."""
+    if prefix.size == 0 or qlen <= 0:
+        return 0, n
+    b0 = np.int64(qbuf[qstart])
+    if qlen >= 2:
+        key = b0 * 257 + np.int64(qbuf[qstart + 1]) + 1
+        return prefix[key], prefix[key + 1]
+    return prefix[b0 * 257], prefix[b0 * 257 + 257]
+
+
+@njit(**_JIT)
+def _search_one(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
+                prefix: np.ndarray, qbuf: np.ndarray, qstart: int, qlen: int,
+                upper: bool, out: np.ndarray) -> int:
+    """Binary search of one query; writes (rank, lcp_before, lcp_at) into ``out``.
+    Every suffix between two compared ones shares their common prefix with the query, so a
+    comparison starts after the smaller of the two known prefixes."""
+    lo, hi = _bucket(prefix, n, qbuf, qstart, qlen)
+    llo = 0
+    lhi = 0
+    size = ds.size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if mid < 0 or mid >= n:
+            return BAD_RANK
+        ptr = _pointer(table, psize, mid)
+        if ptr >= size or ptr % width != 0:
+            return BAD_POINTER
+        lcp = _lcp(ds, ptr, qbuf, qstart, qlen, min(llo, lhi))
+        if lcp >= qlen:
+            sign = 0
+        elif ptr + lcp >= size or ds[ptr + lcp] < qbuf[qstart + lcp]:
+            sign = -1
+        else:
+            sign = 1
+        if sign < 0 or (upper and sign == 0):
+            lo = mid + 1
+            llo = lcp
+        else:
+            hi = mid
+            lhi = lcp
+    out[0] = lo
+    out[1] = llo
+    out[2] = lhi
+    return OK
+
+
+@njit(**_JIT)
+def search(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
+           prefix: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray, qlen: np.ndarray,
+           upper: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(rank, lcp_before, lcp_at, error) of every query (see ``Shard.search``)."""
+    m = qstart.size
+    rank = np.zeros(m, dtype=np.int64)
+    before = np.zeros(m, dtype=np.int64)
+    at = np.zeros(m, dtype=np.int64)
+    out = np.zeros(3, dtype=np.int64)
+    for r in range(m):
+        err = _search_one(ds, table, psize, n, width, prefix, qbuf, qstart[r], qlen[r],
+                          upper, out)
+        if err != OK:
+            return rank, before, at, err
+        rank[r] = out[0]
+        before[r] = out[1]
+        at[r] = out[2]
+    return rank, before, at, OK
+
+
+@njit(**_JIT)
+def longest(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
+            prefix: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray,
+            qlen: np.ndarray) -> tuple[np.ndarray, int]:
+    """Longest prefix (bytes) of every query occurring in the shard, and an error code:
+    the best common prefix is with a neighbour of the query's insertion rank."""
+    m = qstart.size
+    best = np.zeros(m, dtype=np.int64)
+    out = np.zeros(3, dtype=np.int64)
+    size = ds.size
+    for r in range(m):
+        err = _search_one(ds, table, psize, n, width, prefix, qbuf, qstart[r], qlen[r],
+                          False, out)
+        if err != OK:
+            return best, err
+        rank, before, at = out[0], out[1], out[2]
+        if prefix.size:  # bucket ends were never compared: their prefixes may be missing
+            for k in range(2):
+                nb = rank - 1 + k
+                if 0 <= nb < n:
+                    ptr = _pointer(table, psize, nb)
+                    if ptr >= size or ptr % width != 0:
+                        return best, BAD_POINTER
+                    known = before if k == 0 else at
+                    found = _lcp(ds, ptr, qbuf, qstart[r], qlen[r], known)
+                    if k == 0:
+                        before = found
+                    else:
+                        at = found
+        best[r] = max(before, at)
+    return best, OK
+
+
+@njit(**_JIT)
+def pointers(table: np.ndarray, psize: int, n: int, size: int, width: int,
+             ranks: np.ndarray) -> tuple[np.ndarray, int]:
+    """Byte offsets stored at ``ranks``, and an error code."""
+    ptrs = np.zeros(ranks.size, dtype=np.int64)
+    for i in range(ranks.size):
+        r = ranks[i]
+        if r < 0 or r >= n:
+            return ptrs, BAD_RANK
+        p = _pointer(table, psize, r)
+        if p >= size or p % width != 0:
+            return ptrs, BAD_POINTER
+        ptrs[i] = p
+    return ptrs, OK
+
+
+@njit(**_JIT)
+def lcp(ds: np.ndarray, ptrs: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray,
+        qlen: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Common prefix (bytes) of each query with the suffix at its pointer (pointers must
+    already be checked)."""
+    out = np.zeros(ptrs.size, dtype=np.int64)
+    for r in range(ptrs.size):
+        out[r] = _lcp(ds, ptrs[r], qbuf, qstart[r], qlen[r], known[r])
+    return out
