@@ -24,7 +24,7 @@ import numpy as np
 from regurgitate.corpus.tokenizer import Tokenizer
 from regurgitate.errors import ConfigError, CorpusError
 from regurgitate.index import format as fmt
-from regurgitate.index import output
+from regurgitate.index import kernels, output
 from regurgitate.types import Document
 
 ProgressFn = Callable[[int, int], None]
@@ -86,14 +86,19 @@ def write_table(sa: np.ndarray, data: np.ndarray, width: int, psize: int,
     are written as ``psize``-byte little-endian integers, chunk by chunk (no full copy).
 
     Returns the two-byte prefix table (see :func:`regurgitate.index.format.prefix_key`)."""
-    counts = np.zeros(fmt.PREFIX_KEYS, dtype=np.int64)
+    buf = np.empty(min(sa.size, _TABLE_CHUNK) * psize, dtype=np.uint8)
     for start in range(0, sa.size, _TABLE_CHUNK):
-        chunk = sa[start:start + _TABLE_CHUNK]
-        if width > 1:
-            chunk = chunk[chunk % width == 0]
-        wide = chunk.astype(np.int64)
-        counts += np.bincount(fmt.prefix_key(data, wide), minlength=fmt.PREFIX_KEYS)
-        out.write(wide.astype("<u8").view(np.uint8).reshape(-1, 8)[:, :psize].tobytes())
+        chunk = np.ascontiguousarray(sa[start:start + _TABLE_CHUNK])
+        written = kernels.pack_table(chunk, width, psize, buf)
+        out.write(buf[:written * psize].tobytes())
+    # the bucket sizes do not depend on the order: count the keys of all token-aligned
+    # offsets in one sequential pass over the data
+    b0 = data[0::width].astype(np.int32)
+    b1 = np.zeros(b0.size, dtype=np.int32)  # a one-byte suffix (the last byte) has b1 = 0
+    nxt = data[1::width]
+    b1[:nxt.size] = nxt
+    b1[:nxt.size] += 1
+    counts = np.bincount(b0 * 257 + b1, minlength=fmt.PREFIX_KEYS)
     return np.concatenate(([0], np.cumsum(counts))).astype("<u8")
 
 

@@ -177,3 +177,22 @@ def lcp(ds: np.ndarray, ptrs: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray,
     for r in range(ptrs.size):
         out[r] = _lcp(ds, ptrs[r], qbuf, qstart[r], qlen[r], known[r])
     return out
+
+
+@njit(**_JIT)
+def pack_table(sa: np.ndarray, width: int, psize: int, out: np.ndarray) -> int:
+    """Building: write the token-aligned entries of suffix-array chunk ``sa`` (byte
+    offsets) to ``out`` as ``psize``-byte little-endian pointers, in order. Returns the
+    number of pointers written."""
+    k = 0
+    for i in range(sa.size):
+        p = sa[i]
+        if p % width != 0:
+            continue
+        v = p
+        base = k * psize
+        for b in range(psize):
+            out[base + b] = v & 0xFF
+            v >>= 8
+        k += 1
+    return k
