@@ -113,9 +113,11 @@ class CountingProgress:
 
 
 class ScanBar:
-    """Progress of a scan: generations/s, tokens/s, ETA, memorized spans so far."""
+    """Progress of a scan: generations/s, tokens/s, ETA, memorized spans so far (for an
+    image scan, ``images=True``: images/s and ETA; its copies are found after generation)."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, images: bool = False) -> None:
+        self._images = images
         self._t0 = time.monotonic()
         self._tokens = 0
         self._gens = 0
@@ -144,6 +146,10 @@ class ScanBar:
         self._tokens += tokens
         self._spans += spans
         dt = max(time.monotonic() - self._t0, 1e-9)
+        if self._images:
+            self._bar.update(self._task, advance=generations,
+                             rates=f"{self._gens / dt:.1f} images/s")
+            return
         self._bar.update(
             self._task, advance=generations,
             rates=f"{self._gens / dt:.1f} gen/s {self._tokens / dt:,.0f} tok/s",

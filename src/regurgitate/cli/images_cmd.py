@@ -103,7 +103,7 @@ def scan_images(*, target: str, index: Path | None, run: Path | None,
     try:
         with RunStore.open(prepared.run_path) as store, prepared.target as tgt:
             try:
-                with ScanBar(err) as bar:
+                with ScanBar(err, images=True) as bar:
                     outcome = run_image_scan(
                         store=store, spec=prepared.spec, target=tgt, attacks=prepared.attacks,
                         detectors=prepared.detectors, index=prepared.index,
