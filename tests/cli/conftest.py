@@ -1,4 +1,4 @@
-"""The real CLI entry point run in-process, and a session cache for the reference index."""
+"""A session cache for the reference index (``run_cli`` comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from regurgitate.cli.main import main
-
+#: the type of the ``run_cli`` fixture (tests/conftest.py)
 RunCli = Callable[[list[str]], tuple[int, str, str]]
-
-
-@pytest.fixture()
-def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
-    def run(args: list[str]) -> tuple[int, str, str]:
-        try:
-            main(args)
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.fixture(scope="session")

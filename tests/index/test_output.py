@@ -9,24 +9,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from regurgitate.cli.main import main
 from regurgitate.corpus.tokenizer import ByteTokenizer
 from regurgitate.index import CorpusIndex, build_index
 from regurgitate.types import Document
 
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+RunCli = Callable[[list[str]], tuple[int, str, str]]  # the fixture in tests/conftest.py
 
 
 @pytest.fixture()
@@ -38,61 +30,61 @@ def corpus(tmp_path: Path) -> Path:
 
 
 def test_force_keeps_a_folder_that_is_not_an_index(corpus: Path, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+                                                  run_cli: RunCli) -> None:
     d = tmp_path / "d"
     d.mkdir()
     (d / "thesis.txt").write_text("x\n")
-    code, _, err = run(["index", "build", str(corpus), "-o", str(d), "--force"], capsys)
+    code, _, err = run_cli(["index", "build", str(corpus), "-o", str(d), "--force"])
     assert code == 2 and "not an index" in err and "Traceback" not in err
     assert (d / "thesis.txt").read_text() == "x\n"
     assert sorted(p.name for p in d.iterdir()) == ["thesis.txt"]
 
 
 def test_force_keeps_foreign_files_inside_an_index(corpus: Path, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+                                                   run_cli: RunCli) -> None:
     ix = tmp_path / "ix"
-    assert run(["index", "build", str(corpus), "-o", str(ix)], capsys)[0] == 0
+    assert run_cli(["index", "build", str(corpus), "-o", str(ix)])[0] == 0
     (ix / "notes.md").write_text("mine")
-    code, _, err = run(["index", "build", str(corpus), "-o", str(ix), "--force"], capsys)
+    code, _, err = run_cli(["index", "build", str(corpus), "-o", str(ix), "--force"])
     assert code == 2 and "notes.md" in err
     assert (ix / "notes.md").read_text() == "mine"
     (ix / "notes.md").unlink()
-    assert run(["index", "build", str(corpus), "-o", str(ix), "--force"], capsys)[0] == 0
+    assert run_cli(["index", "build", str(corpus), "-o", str(ix), "--force"])[0] == 0
     assert CorpusIndex.open(ix).num_docs == 5
 
 
 def test_force_refuses_the_working_directory_and_its_parents(
-        corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        corpus: Path, tmp_path: Path, run_cli: RunCli,
         monkeypatch: pytest.MonkeyPatch) -> None:
     work = tmp_path / "work" / "deeper"
     work.mkdir(parents=True)
     (work / "keep.txt").write_text("k")
     monkeypatch.chdir(work)
     for target in (".", str(work), "..", str(tmp_path)):
-        code, _, err = run(["index", "build", str(corpus), "-o", target, "--force"], capsys)
+        code, _, err = run_cli(["index", "build", str(corpus), "-o", target, "--force"])
         assert code == 2 and "refusing" in err and "Traceback" not in err, target
     assert (work / "keep.txt").read_text() == "k"
     assert corpus.exists()
 
 
 def test_output_that_is_a_file_is_a_clear_error(corpus: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+                                                run_cli: RunCli) -> None:
     f = tmp_path / "out.bin"
     f.write_bytes(b"data")
     for extra in ([], ["--force"]):
-        code, _, err = run(["index", "build", str(corpus), "-o", str(f), *extra], capsys)
+        code, _, err = run_cli(["index", "build", str(corpus), "-o", str(f), *extra])
         assert code == 2 and "is a file" in err and "Traceback" not in err
         assert len(err.strip().splitlines()) == 2  # the error and its hint
     assert f.read_bytes() == b"data"
 
 
 def test_force_replaces_an_infinigram_index(corpus: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+                                            run_cli: RunCli) -> None:
     ix = tmp_path / "ig"
     build_index([Document("other text")], ix, ByteTokenizer())
     (ix / "manifest.json").unlink()
     (ix / "tokenizer.json").unlink(missing_ok=True)
-    assert run(["index", "build", str(corpus), "-o", str(ix), "--force"], capsys)[0] == 0
+    assert run_cli(["index", "build", str(corpus), "-o", str(ix), "--force"])[0] == 0
     assert CorpusIndex.open(ix).num_docs == 5
 
 

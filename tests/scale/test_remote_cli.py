@@ -9,12 +9,12 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from regurgitate.cli.main import main
 from regurgitate.index import CorpusIndex
 from regurgitate.index.server import BackgroundServer, IndexService
 from regurgitate.scan_setup import reference_index
@@ -22,28 +22,20 @@ from regurgitate.types import Document
 
 from .conftest import make_queries
 
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+RunCli = Callable[[list[str]], tuple[int, str, str]]  # the fixture in tests/conftest.py
 
 
 def test_check_through_the_server_equals_the_local_check(
         local_index: CorpusIndex, corpus: list[Document], tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        run_cli: RunCli) -> None:
     text = tmp_path / "gen.txt"
     text.write_text(make_queries(corpus, seed=3, n=1)[0], encoding="utf-8")
     with BackgroundServer(IndexService({"tiny": local_index})) as url:
         remote = run_cli(["check", str(text), "--index", f"{url}?index=tiny", "--min-tokens",
-                          "6", "--json"], capsys)
-        missing = run_cli(["check", str(text), "--index", f"{url}?index=other"], capsys)
+                          "6", "--json"])
+        missing = run_cli(["check", str(text), "--index", f"{url}?index=other"])
     local = run_cli(["check", str(text), "--index", str(local_index.path), "--min-tokens", "6",
-                     "--json"], capsys)
+                     "--json"])
     assert remote[0] == local[0] == 0
     got, want = json.loads(remote[1]), json.loads(local[1])
     assert got["spans"] and got["spans"] == want["spans"]
@@ -60,7 +52,7 @@ def _findings(db: Path) -> list[tuple]:
 
 @pytest.mark.slow  # two scans of the reference model: over a minute on 2 shared cores
 def test_scan_with_a_remote_index_gives_the_local_findings(
-        cache_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        cache_dir: Path, tmp_path: Path, run_cli: RunCli) -> None:
     path = reference_index(cache_dir, lambda m: None)
     args = ["scan", "--target", "reference", "--attack", "sample-rank,corpus-prompts",
             "--set", "sample-rank.num_samples=2", "--set", "sample-rank.max_new_tokens=64",
@@ -68,10 +60,9 @@ def test_scan_with_a_remote_index_gives_the_local_findings(
             "--min-tokens", "20", "--no-html"]
     with BackgroundServer(IndexService({"ref": CorpusIndex.open(path)})) as url:
         code, _, err = run_cli([*args, "--index", f"{url}?index=ref", "--run",
-                                str(tmp_path / "remote.db")], capsys)
+                                str(tmp_path / "remote.db")])
         assert code == 0, err
-    code, _, err = run_cli([*args, "--index", str(path), "--run", str(tmp_path / "local.db")],
-                           capsys)
+    code, _, err = run_cli([*args, "--index", str(path), "--run", str(tmp_path / "local.db")])
     assert code == 0, err
     remote, local = _findings(tmp_path / "remote.db"), _findings(tmp_path / "local.db")
     assert any(f[2] == "verbatim" for f in local)
