@@ -106,7 +106,7 @@ def test_p_rises_with_duplication(reference_lm) -> None:
     assert med[1] < math.log(1e-10) and med[100] > math.log(0.5)
 
 
-@pytest.mark.slow  # ~100 s on 2 shared cores (1,000 sampled 50-token continuations)
+@pytest.mark.slow  # ~20 s on 2 cores (1,000 sampled continuations of 8-50 tokens)
 def test_sampled_frequency_lies_within_binomial_interval_of_p(reference_lm) -> None:
     """Sample each probe 200 times with the same scheme; the count of exact suffixes must lie
     in the central 99.9% interval of Binomial(200, p)."""
@@ -117,9 +117,12 @@ def test_sampled_frequency_lies_within_binomial_interval_of_p(reference_lm) -> N
     model, tok = reference_lm
     scorer = HFSuffixScorer(model, tok)
     manifest = reference.load_manifest()
-    probes = [("passage-x10-06", 50, Sampling(1.0)), ("passage-x10-05", 50, Sampling(1.0)),
-              ("passage-x100-06", 50, Sampling(1.0)), ("passage-x10-01", 8, Sampling(1.0)),
-              ("passage-x10-02", 50, Sampling(1.0, top_k=5))]
+    # chosen for p well inside (0, 1) with the current reference model (p about 0.64, 0.32,
+    # 0.43, 0.21 and 0.06); a rebuilt model may need new ones (the last assert says so)
+    probes = [("passage-x100-06", 50, Sampling(1.0)), ("passage-x10-03", 20, Sampling(1.0)),
+              ("passage-x10-01", 8, Sampling(1.0)),
+              ("passage-x10-06", 20, Sampling(1.0, top_k=5)),
+              ("passage-x10-07", 8, Sampling(1.0))]
     n = 200
     checked = 0
     for item_id, m, sampling in probes:
