@@ -92,13 +92,9 @@ def write_table(sa: np.ndarray, data: np.ndarray, width: int, psize: int,
         written = kernels.pack_table(chunk, width, psize, buf)
         out.write(buf[:written * psize].tobytes())
     # the bucket sizes do not depend on the order: count the keys of all token-aligned
-    # offsets in one sequential pass over the data
-    b0 = data[0::width].astype(np.int32)
-    b1 = np.zeros(b0.size, dtype=np.int32)  # a one-byte suffix (the last byte) has b1 = 0
-    nxt = data[1::width]
-    b1[:nxt.size] = nxt
-    b1[:nxt.size] += 1
-    counts = np.bincount(b0 * 257 + b1, minlength=fmt.PREFIX_KEYS)
+    # offsets in one sequential pass over the data (no temporary arrays)
+    counts = np.zeros(fmt.PREFIX_KEYS, dtype=np.int64)
+    kernels.count_prefixes(data, width, counts)
     return np.concatenate(([0], np.cumsum(counts))).astype("<u8")
 
 

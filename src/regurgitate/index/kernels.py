@@ -196,3 +196,15 @@ def pack_table(sa: np.ndarray, width: int, psize: int, out: np.ndarray) -> int:
             v >>= 8
         k += 1
     return k
+
+
+@njit(**_JIT)
+def count_prefixes(data: np.ndarray, width: int, counts: np.ndarray) -> None:
+    """Building: add the two-byte prefix key (:func:`regurgitate.index.format.prefix_key`)
+    of every token-aligned offset of ``data`` to ``counts``, in one sequential pass."""
+    size = data.size
+    for p in range(0, size, width):
+        key = int(data[p]) * 257
+        if p + 1 < size:
+            key += int(data[p + 1]) + 1
+        counts[key] += 1
