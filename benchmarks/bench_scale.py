@@ -9,7 +9,9 @@
    RSS (``getrusage`` of the child tree), bytes on disk and bytes on disk per token.
 3. On each index (after warming the page cache with a few queries): ``maximal_spans``
    (min 50 tokens) of 1000-byte texts, half cut from corpus documents, half from held-out
-   files (median, p90), and ``count`` of 50-byte strings (median).
+   files (median, p90), twice: the first pass pays a fault on every page of the memory maps
+   it touches first, the second shows a process that has been answering for a while;
+   and ``count`` of 50-byte strings (median).
 4. On the small index, the remote path: the same span queries through ``RemoteIndex`` and
    ``regurgitate index serve``'s server on 127.0.0.1, one text per request and all texts in
    one batch (per-text cost), which is what a scan pays per generation on top of the search.
@@ -121,11 +123,16 @@ def bench_queries(index_dir: Path, texts: list[np.ndarray] | None, heldout: list
     for q in qs[:5]:
         ix.maximal_spans(q, min_tokens=50)
     spans = timed(lambda q: ix.maximal_spans(q, min_tokens=50, max_docs=10), qs)
+    # the same texts again: the pages the first pass touched are now mapped into this
+    # process (a first touch of a page of a fresh memory map costs a fault even when the
+    # file is in the page cache, and a larger index has more pages to touch)
+    again = timed(lambda q: ix.maximal_spans(q, min_tokens=50, max_docs=10), qs)
     grams = [q[100:150] for q in qs]
     counts = timed(ix.count, grams)
     half = len(qs) // 2
     return {"spans": summary(spans), "spans_seen": summary(spans[:half]),
-            "spans_unseen": summary(spans[half:]), "count50": summary(counts)}, qs
+            "spans_unseen": summary(spans[half:]), "spans_again": summary(again),
+            "count50": summary(counts)}, qs
 
 
 def bench_remote(index_dir: Path, qs: list[np.ndarray]) -> dict:
@@ -195,17 +202,21 @@ def main() -> None:
     if args.only_small:
         return
     s, b, q_big = figures["build_small"], figures["build_big"], figures["queries_big"]
-    print("\n| index | MB text | tokens | build s | peak MiB | disk B/token | spans median ms "
-          "| spans p90 ms | count(50) median ms |\n|---|---|---|---|---|---|---|---|---|")
+    print("\n| index | MB text | tokens | build s | peak MiB | disk B/token | spans median / p90 "
+          "ms, first pass | second pass | count(50) median ms |\n"
+          "|---|---|---|---|---|---|---|---|---|")
     for name, bb, qq in (("small", s, q_small), ("big", b, q_big)):
         print(f"| {name} | {bb['tokens'] / 1e6:.0f} | {bb['tokens']:,} | {bb['wall_s']:.1f} | "
               f"{bb['peak_mib']:.0f} | {bb['disk_bytes_per_token']:.2f} | "
-              f"{qq['spans']['median_ms']:.2f} | {qq['spans']['p90_ms']:.2f} | "
+              f"{qq['spans']['median_ms']:.2f} / {qq['spans']['p90_ms']:.2f} | "
+              f"{qq['spans_again']['median_ms']:.2f} / {qq['spans_again']['p90_ms']:.2f} | "
               f"{qq['count50']['median_ms']:.3f} |")
-    med = q_big["spans"]["median_ms"] / q_small["spans"]["median_ms"]
-    p90 = q_big["spans"]["p90_ms"] / q_small["spans"]["p90_ms"]
-    print(f"\ngrowth big/small: spans median {med:.1f}x, p90 {p90:.1f}x, build "
-          f"{b['wall_s'] / s['wall_s']:.1f}x for {b['tokens'] / s['tokens']:.1f}x the tokens")
+    for key, label in (("spans", "first pass"), ("spans_again", "second pass")):
+        med = q_big[key]["median_ms"] / q_small[key]["median_ms"]
+        p90 = q_big[key]["p90_ms"] / q_small[key]["p90_ms"]
+        print(f"growth big/small, spans {label}: median {med:.1f}x, p90 {p90:.1f}x")
+    print(f"build {b['wall_s'] / s['wall_s']:.1f}x for {b['tokens'] / s['tokens']:.1f}x the "
+          "tokens")
 
 
 if __name__ == "__main__":
