@@ -13,7 +13,8 @@ release the GIL, so an index server answers concurrent requests in parallel.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from numba import njit
@@ -23,10 +24,20 @@ OK = 0
 BAD_RANK = 1
 BAD_POINTER = 2
 
-_JIT: dict[str, Any] = {"cache": True, "nogil": True, "boundscheck": False}
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-@njit(**_JIT)
+def _compiled(fn: F) -> F:
+    """``fn`` compiled by numba, its machine code cached on disk (beside this module, else
+    in the user's cache folder). Where neither can be written numba refuses the cache when
+    the function is defined; it is then compiled in memory on first use in every process."""
+    try:
+        return cast(F, njit(cache=True, nogil=True, boundscheck=False)(fn))
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return cast(F, njit(nogil=True, boundscheck=False)(fn))
+
+
+@_compiled
 def _pointer(table: np.ndarray, psize: int, rank: int) -> int:
     base = rank * psize
     value = 0
@@ -35,7 +46,7 @@ def _pointer(table: np.ndarray, psize: int, rank: int) -> int:
     return value
 
 
-@njit(**_JIT)
+@_compiled
 def _lcp(ds: np.ndarray, ptr: int, qbuf: np.ndarray, qstart: int, qlen: int,
          known: int) -> int:
     """Common prefix (bytes) of query bytes ``qbuf[qstart:qstart + qlen]`` and the suffix at
@@ -47,7 +58,7 @@ def _lcp(ds: np.ndarray, ptr: int, qbuf: np.ndarray, qstart: int, qlen: int,
     return k
 
 
-@njit(**_JIT)
+@_compiled
 def _bucket(prefix: np.ndarray, n: int, qbuf: np.ndarray, qstart: int,
             qlen: int) -> tuple[int, int]:
     """Rank range of the suffixes sharing the query's first two bytes (first byte for a
@@ -61,7 +72,7 @@ def _bucket(prefix: np.ndarray, n: int, qbuf: np.ndarray, qstart: int,
     return prefix[b0 * 257], prefix[b0 * 257 + 257]
 
 
-@njit(**_JIT)
+@_compiled
 def _search_one(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
                 prefix: np.ndarray, qbuf: np.ndarray, qstart: int, qlen: int,
                 upper: bool, out: np.ndarray) -> int:
@@ -98,7 +109,7 @@ def _search_one(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: in
     return OK
 
 
-@njit(**_JIT)
+@_compiled
 def search(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
            prefix: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray, qlen: np.ndarray,
            upper: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -119,7 +130,7 @@ def search(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
     return rank, before, at, OK
 
 
-@njit(**_JIT)
+@_compiled
 def longest(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
             prefix: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray,
             qlen: np.ndarray) -> tuple[np.ndarray, int]:
@@ -152,7 +163,7 @@ def longest(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
     return best, OK
 
 
-@njit(**_JIT)
+@_compiled
 def pointers(table: np.ndarray, psize: int, n: int, size: int, width: int,
              ranks: np.ndarray) -> tuple[np.ndarray, int]:
     """Byte offsets stored at ``ranks``, and an error code."""
@@ -168,7 +179,7 @@ def pointers(table: np.ndarray, psize: int, n: int, size: int, width: int,
     return ptrs, OK
 
 
-@njit(**_JIT)
+@_compiled
 def lcp(ds: np.ndarray, ptrs: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray,
         qlen: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Common prefix (bytes) of each query with the suffix at its pointer (pointers must
@@ -179,7 +190,7 @@ def lcp(ds: np.ndarray, ptrs: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray,
     return out
 
 
-@njit(**_JIT)
+@_compiled
 def pack_table(sa: np.ndarray, width: int, psize: int, out: np.ndarray) -> int:
     """Building: write the token-aligned entries of suffix-array chunk ``sa`` (byte
     offsets) to ``out`` as ``psize``-byte little-endian pointers, in order. Returns the
@@ -198,7 +209,7 @@ def pack_table(sa: np.ndarray, width: int, psize: int, out: np.ndarray) -> int:
     return k
 
 
-@njit(**_JIT)
+@_compiled
 def count_prefixes(data: np.ndarray, width: int, counts: np.ndarray) -> None:
     """Building: add the two-byte prefix key (:func:`regurgitate.index.format.prefix_key`)
     of every token-aligned offset of ``data`` to ``counts``, in one sequential pass."""
