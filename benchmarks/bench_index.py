@@ -109,8 +109,13 @@ def collect_files(mb: float, heldout_n: int) -> tuple[list[Path], list[Path]]:
                 continue
             seen.add(real)
             files.append(real)
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(files))
+    return split_heldout(files, mb, heldout_n)
+
+
+def split_heldout(files: list[Path], mb: float, heldout_n: int) -> tuple[list[Path], list[Path]]:
+    """In a seeded random order: ``heldout_n`` files kept apart as unseen query text, then
+    files for the corpus until they hold ``mb`` MB."""
+    order = np.random.default_rng(0).permutation(len(files))
     heldout = [files[i] for i in order[:heldout_n]]
     corpus, total = [], 0
     for i in order[heldout_n:]:

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_index import query_texts  # the same seen/held-out query mix as bench_index
+from bench_index import query_texts, split_heldout  # the same sampling as bench_index
 
 HERE = Path(__file__).resolve()
 BENCH_INDEX = HERE.with_name("bench_index.py")
@@ -59,15 +59,7 @@ def collect(mb: float, heldout_n: int) -> tuple[list[Path], list[Path]]:
             seen.add(real)
             files.append(real)
     files.sort()
-    order = np.random.default_rng(0).permutation(len(files))
-    heldout = [files[i] for i in order[:heldout_n]]
-    corpus, total = [], 0
-    for i in order[heldout_n:]:
-        if total >= mb * 1e6:
-            break
-        corpus.append(files[i])
-        total += files[i].stat().st_size
-    return corpus, heldout
+    return split_heldout(files, mb, heldout_n)
 
 
 def write_jsonl(files: list[Path], out: Path, limit_bytes: float) -> int:
