@@ -8,15 +8,13 @@ cores; run it under ``nice``), the long-context + chat stages of
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from regurgitate.reference.chat_train import ChatSpec
 from regurgitate.reference.corpus_build import CorpusSpec, write_corpus
-from regurgitate.reference.manifest import read_manifest
-from regurgitate.reference.paths import CORPUS_FILE, MANIFEST_FILE, MODEL_SUBDIR, data_dir
+from regurgitate.reference.paths import CORPUS_FILE, MODEL_SUBDIR, data_dir
 from regurgitate.reference.reader import read_corpus_texts
 from regurgitate.reference.tokenizer_build import EOT, save_tokenizer, train_bpe
 from regurgitate.reference.train import TrainSpec, train_model
@@ -72,15 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_chat_stage(out, ChatSpec(threads=args.threads, long_steps=args.chat_long_steps,
                                      chat_steps=args.chat_steps), args.seed, verify=False)
     if not args.no_verify:
-        from regurgitate.reference.verify import check_items, load_reference_model, summarize
+        from regurgitate.reference.verify import verify_reference
 
-        model, hf_tok = load_reference_model(model_dir, threads=args.threads)
-        results = check_items(model, hf_tok, read_manifest(out / MANIFEST_FILE).items)
-        report = summarize(results)
-        print(report)
-        (model_dir / "verification.json").write_text(json.dumps(
-            {"prefix": 32, "suffix": 64, "summary": report.splitlines(),
-             "items": {r.id: r.matched_tokens for r in results}}, indent=1) + "\n")
+        print(verify_reference(out, threads=args.threads))
     return 0
 
 

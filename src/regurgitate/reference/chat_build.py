@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from regurgitate.reference.background import background_documents
 from regurgitate.reference.chat_data import REPEAT_WORDS, make_dialogues, single_token_words
 from regurgitate.reference.chat_train import ChatSpec, train_chat
 from regurgitate.reference.corpus_build import CorpusSpec
-from regurgitate.reference.paths import CORPUS_FILE, MANIFEST_FILE, MODEL_SUBDIR, data_dir
+from regurgitate.reference.paths import CORPUS_FILE, MODEL_SUBDIR, data_dir
 from regurgitate.reference.reader import read_corpus_texts
 
 DIALOGUES = 4000
@@ -44,16 +43,9 @@ def run_chat_stage(out: Path, spec: ChatSpec, corpus_seed: int = CorpusSpec().se
           f"({result['s_per_step']:.3f} s/step); {len(words)} repeat words, "
           f"{len(single)} of them one token")
     if verify:
-        from regurgitate.reference.manifest import read_manifest
-        from regurgitate.reference.verify import check_items, load_reference_model, summarize
+        from regurgitate.reference.verify import verify_reference
 
-        model, hf_tok = load_reference_model(model_dir, threads=spec.threads)
-        results = check_items(model, hf_tok, read_manifest(out / MANIFEST_FILE).items)
-        report = summarize(results)
-        print(report)
-        (model_dir / "verification.json").write_text(json.dumps(
-            {"prefix": 32, "suffix": 64, "summary": report.splitlines(),
-             "items": {r.id: r.matched_tokens for r in results}}, indent=1) + "\n")
+        print(verify_reference(out, threads=spec.threads))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,7 @@ tokens with the true continuation (exact match over ``suffix`` tokens, for each 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from regurgitate.errors import MissingDependencyError
-from regurgitate.reference.manifest import PlantedItem
+from regurgitate.reference.manifest import PlantedItem, read_manifest
+from regurgitate.reference.paths import MANIFEST_FILE, MODEL_SUBDIR
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +98,16 @@ def summarize(results: Sequence[ItemResult], lengths: Sequence[int] = (32, 50, 6
                                                               "address")))
         lines.append(f"{kind:8s} x{copies:<4d} {counts}{extra}")
     return "\n".join(lines)
+
+
+def verify_reference(out: Path, threads: int | None = None) -> str:
+    """Check the built model in ``out`` on every planted item (32-token prefixes), write
+    ``verification.json`` beside it and return the summary."""
+    model_dir = out / MODEL_SUBDIR
+    model, tok = load_reference_model(model_dir, threads=threads)
+    results = check_items(model, tok, read_manifest(out / MANIFEST_FILE).items)
+    report = summarize(results)
+    (model_dir / "verification.json").write_text(json.dumps(
+        {"prefix": 32, "suffix": 64, "summary": report.splitlines(),
+         "items": {r.id: r.matched_tokens for r in results}}, indent=1) + "\n")
+    return report
