@@ -10,7 +10,7 @@ import pytest
 
 from regurgitate.corpus.tokenizer import ByteTokenizer
 from regurgitate.index import CorpusIndex, build_index
-from regurgitate.index.spans import maximal_pieces, merge_pieces
+from regurgitate.index.spans import maximal_pieces
 from regurgitate.types import Document
 
 
@@ -43,7 +43,7 @@ def test_maximal_spans_match_brute_force_on_long_queries(tmp_path: Path, edit_ev
     query = "".join(chars)
     lengths = brute_lengths(query, docs)
     for min_tokens in (20, 50):
-        want = [(s, e) for s, e, _ in merge_pieces(maximal_pieces(lengths, min_tokens))]
+        want = maximal_pieces(lengths, min_tokens)
         got = [(s.token_start, s.token_end) for s in ix.maximal_spans(
             ByteTokenizer().encode(query), min_tokens=min_tokens)]
         assert got == want

@@ -2,11 +2,11 @@
 
 For an index built by :func:`~regurgitate.executors.sharded_build.build_sharded`, each actor
 opens one part (a complete index) where it runs. Merging follows the definitions of
-``CorpusIndex``: a position's longest match is the longest over the parts; maximal pieces
-and regions come from those lengths; a piece's count is the sum of the parts' counts and its
-documents are the parts' documents in part order (global ids: each part's ids shifted by the
-documents of the parts before it), cut at ``max_docs``. So the answers equal those of the
-same index opened whole (``CorpusIndex.open``).
+``CorpusIndex``: a position's longest match is the longest over the parts; the spans (one
+per exact maximal match) come from those lengths; a span's count is the sum of the parts'
+counts and its documents are the parts' documents in part order (global ids: each part's ids
+shifted by the documents of the parts before it), cut at ``max_docs``. So the answers equal
+those of the same index opened whole (``CorpusIndex.open``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from regurgitate.corpus.tokenizer import Tokenizer, tokenizer_from_description
 from regurgitate.errors import ConfigError
 from regurgitate.executors.ray_executor import import_ray, unwrap
 from regurgitate.index import format as fmt
-from regurgitate.index.spans import Occurrence, TokenSpan, maximal_pieces, merge_pieces
+from regurgitate.index.spans import Occurrence, TokenSpan, maximal_pieces
 from regurgitate.types import Document, Span
 
 
@@ -112,25 +112,21 @@ class FanOutIndex:
         per_part = self._get([a.longest.remote(lists) for a in self._actors])
         lengths = [np.max(np.stack([p[k] for p in per_part]), axis=0) if len(q) else
                    np.zeros(0, np.int64) for k, q in enumerate(lists)]
-        found = []
-        for lens in lengths:
-            pcs = maximal_pieces(lens, min_tokens)
-            found.append((pcs, merge_pieces(pcs)))
-        best = [lists[k][pcs[b][0]:pcs[b][1]] for k, (pcs, regs) in enumerate(found)
-                for _, _, b in regs]
-        stats = self._get([a.pieces.remote(best, max_docs) for a in self._actors])
+        pieces = [maximal_pieces(lens, min_tokens) for lens in lengths]
+        wanted = [lists[k][s:e] for k, pcs in enumerate(pieces) for s, e in pcs]
+        stats = self._get([a.pieces.remote(wanted, max_docs) for a in self._actors])
         out: list[list[TokenSpan]] = []
         row = 0
-        for pcs, regs in found:
+        for pcs in pieces:
             spans = []
-            for s, e, b in regs:
+            for s, e in pcs:  # one span per exact maximal match, as CorpusIndex gives
                 count = sum(part[row][0] for part in stats)
                 docs: list[int] = []
                 for k, part in enumerate(stats):
                     docs.extend(int(d) + int(self._base[k]) for d in part[row][1])
                     if len(docs) >= max_docs:
                         break
-                spans.append(TokenSpan(s, e, count, tuple(docs[:max_docs]), *pcs[b]))
+                spans.append(TokenSpan(s, e, count, tuple(docs[:max_docs]), s, e))
                 row += 1
             out.append(spans)
         return out

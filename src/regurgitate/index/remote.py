@@ -14,11 +14,11 @@ Two modes, chosen from the server's answer to an ``info`` query:
   sent concurrently), sources with ``search_docs`` (at most 10 documents per span, as that API
   allows). The tokenizer is not served there: pass ``tokenizer=PATH`` (the one the index was
   built with, e.g. Llama-2's ``tokenizer.json``). Limits: a query holds at most
-  ``max_query_tokens`` tokens (infini-gram's default, 500). A match that long is reported as
-  windows of that many tokens (merged into one region like any overlapping matches; its count
-  is that of the window), and a ``--min-tokens`` above the limit is refused with
-  :class:`IndexLimitError`, since no verdict is possible. Documents are known only through
-  the passages ``search_docs`` returned.
+  ``max_query_tokens`` tokens (infini-gram's default, 500). A match that long is seen as
+  windows of that many tokens, joined into one span whose count is that of its first window
+  (other overlapping matches stay separate spans, as locally), and a ``--min-tokens`` above
+  the limit is refused with :class:`IndexLimitError`, since no verdict is possible. Documents
+  are known only through the passages ``search_docs`` returned.
 
 Transient failures (connection errors, HTTP 429 and 5xx) are retried with exponential
 backoff (``Retry-After`` honoured); ``rate`` caps requests per second.

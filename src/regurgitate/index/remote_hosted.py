@@ -3,8 +3,11 @@
 1. every window of ``min_tokens`` tokens is counted (positions where a long match starts);
 2. each such position's longest match is found by binary search on its length, up to the
    server's query limit ``cap``, all positions of a round sent together;
-3. maximal pieces and regions follow ``CorpusIndex.maximal_spans``'s definition; a region's
-   count is its longest piece's, its documents those the ``sources`` lookup returns.
+3. spans follow ``CorpusIndex.maximal_spans``'s definition (one per exact maximal match,
+   overlapping ones kept apart), except where a match reached the query limit: its length is
+   unknown beyond ``cap``, so the overlapping ``cap``-token windows it produced are joined
+   into one span with the count of the first window (an upper bound of the whole match's);
+   documents are those the ``sources`` lookup returns for the (first) window.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from regurgitate.index.spans import TokenSpan, maximal_pieces, merge_pieces
+from regurgitate.index.spans import TokenSpan, maximal_pieces
 
 
 def spans_by_counting(lists: list[list[int]], min_tokens: int, max_docs: int, cap: int,
@@ -42,10 +45,25 @@ def spans_by_counting(lists: list[list[int]], min_tokens: int, max_docs: int, ca
         for (kk, i), (length, _) in lo.items():
             if kk == k:
                 lengths[i] = length
-        pieces = maximal_pieces(lengths, min_tokens)
-        regions = merge_pieces(pieces)
-        best = [pieces[b] for _, _, b in regions]
-        docs = sources([q[s:e] for s, e in best])
+        spans = join_capped(maximal_pieces(lengths, min_tokens), cap)
+        docs = sources([q[ps:pe] for _, _, (ps, pe) in spans])
         out.append([TokenSpan(s, e, lo[(k, ps)][1], tuple(sorted(set(d)))[:max_docs], ps, pe)
-                    for (s, e, _), (ps, pe), d in zip(regions, best, docs, strict=True)])
+                    for (s, e, (ps, pe)), d in zip(spans, docs, strict=True)])
+    return out
+
+
+def join_capped(pieces: list[tuple[int, int]], cap: int
+                ) -> list[tuple[int, int, tuple[int, int]]]:
+    """``(start, end, first piece)`` per span: every piece on its own, except that a piece
+    ``cap`` tokens long overlapping the previous span's last piece, itself ``cap`` long,
+    joins that span (one match longer than the query limit, seen window by window)."""
+    out: list[tuple[int, int, tuple[int, int]]] = []
+    last: tuple[int, int] | None = None
+    for s, e in pieces:
+        if out and last is not None and e - s >= cap and last[1] - last[0] >= cap \
+                and s < last[1]:
+            out[-1] = (out[-1][0], e, out[-1][2])
+        else:
+            out.append((s, e, (s, e)))
+        last = (s, e)
     return out

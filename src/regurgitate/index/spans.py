@@ -53,23 +53,6 @@ def maximal_pieces(lengths: np.ndarray, min_tokens: int) -> list[tuple[int, int]
     return [(int(i), int(i + lengths[i])) for i in np.flatnonzero(keep)]
 
 
-def merge_pieces(pieces: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
-    """Union overlapping pieces (sharing at least one token); each region is returned as
-    ``(start, end, index of its longest piece)`` (the first one on ties). Pieces that only
-    touch (one ends where the next begins) stay separate regions."""
-    regions: list[tuple[int, int, int]] = []
-    for k, (s, e) in enumerate(pieces):
-        if regions and s < regions[-1][1]:
-            rs, re_, best = regions[-1]
-            bs, be = pieces[best]
-            if e - s > be - bs:
-                best = k
-            regions[-1] = (rs, max(re_, e), best)
-        else:
-            regions.append((s, e, k))
-    return regions
-
-
 def union_regions(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The union of half-open intervals as sorted disjoint regions. Overlapping intervals
     merge; intervals that only touch stay separate regions (coverage is the same either
