@@ -37,3 +37,25 @@ def test_build_sharded_locally_then_check(tmp_path: Path,
     with pytest.raises(SystemExit) as err:
         main(["index", "build-sharded", *inputs, "-o", str(tmp_path / "x"), "--parts", "4"])
     assert err.value.code == 2
+
+
+def test_force_replaces_a_sharded_index_but_never_other_folders(tmp_path: Path,
+                                                                 run_cli) -> None:
+    inputs = []
+    for k in range(2):
+        p = tmp_path / f"in{k}.jsonl"
+        p.write_text(json.dumps({"text": f"document {k}"}) + "\n", encoding="utf-8")
+        inputs.append(str(p))
+    idx = tmp_path / "idx"
+    build = ["index", "build-sharded", *inputs, "-o", str(idx), "--parts", "2"]
+    assert run_cli(build)[0] == 0
+    assert run_cli(build)[0] == 2  # exists, no --force
+    assert run_cli([*build, "--force"])[0] == 0  # its part folders are its own
+    assert CorpusIndex.open(idx).num_docs == 2
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "holiday.jpg").write_bytes(b"not an index")
+    code, _, err = run_cli(["index", "build-sharded", *inputs, "-o", str(photos), "--force"])
+    assert code == 2 and "not an index" in err
+    assert (photos / "holiday.jpg").read_bytes() == b"not an index"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left

@@ -24,8 +24,9 @@ from typing import Any
 from regurgitate.errors import ConfigError
 from regurgitate.executors.base import Executor
 from regurgitate.index import format as fmt
+from regurgitate.index import output
 
-PART_PREFIX = "part-"
+PART_PREFIX = fmt.PART_PREFIX
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,14 @@ def build_sharded(inputs: Sequence[Path], out_dir: Path, tokenizer: str, executo
                   shard_tokens: int = 2**40, overwrite: bool = False) -> dict[str, Any]:
     """Build the parts with ``executor`` and assemble them; returns the top manifest."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise ConfigError(f"{out_dir} already exists", hint="pass --force to replace it")
+    output.check_output(out_dir, overwrite)  # --force replaces only an index
     started = time.time()
     groups = split_inputs(inputs, parts)
-    tmp = out_dir.parent / f".{out_dir.name}.sharded-{os.getpid()}"
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    output.clean_stale(out_dir)
+    tmp = output.temp_dir(out_dir)
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp.mkdir()
     try:
         units = [BuildPart(g, str(tmp / f"{PART_PREFIX}{k:05d}"), tokenizer, text_field,
                            shard_tokens) for k, g in enumerate(groups)]
@@ -79,9 +81,8 @@ def build_sharded(inputs: Sequence[Path], out_dir: Path, tokenizer: str, executo
         manifest = assemble(tmp, [Path(u.out_dir) for u in units], manifests)
         manifest["build_seconds"] = round(time.time() - started, 3)
         (tmp / fmt.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
+        output.check_output(out_dir, overwrite)  # nothing else appeared there meanwhile
+        output.replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -34,6 +34,8 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 SHARD_FILES = ("tokenized", "offset", "table", "metadata", "metaoff", "prefix")
 REQUIRED_SHARD_FILES = ("tokenized", "offset", "table")
+#: a sharded build keeps each part's own index in ``part-NNNNN/`` beside the shard files
+PART_PREFIX = "part-"
 
 DTYPES: dict[str, np.dtype] = {
     "u8": np.dtype("<u1"), "u16": np.dtype("<u2"), "u32": np.dtype("<u4"),

@@ -20,6 +20,7 @@ from regurgitate.index import format as fmt
 
 _INDEX_FILE = re.compile(r"^(?:tokenized|table|offset|metadata|metaoff|prefix|unigram)\.\d+$")
 _OUR_FILES = {fmt.MANIFEST, "tokenizer.json"}
+_PART_DIR = re.compile(rf"^{re.escape(fmt.PART_PREFIX)}\d+$")
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?:building|replaced)-(?P<pid>\d+)$")
 
 
@@ -58,7 +59,8 @@ def check_output(out_dir: Path, overwrite: bool) -> None:
         raise ConfigError(f"refusing to replace {out_dir}: it is not an index (no "
                           f"{fmt.MANIFEST}, no tokenized.0/table.0/offset.0)",
                           hint="--force only replaces an index; choose another --output")
-    foreign = [e for e in entries if e not in _OUR_FILES and not _INDEX_FILE.match(e)]
+    foreign = [e for e in entries if e not in _OUR_FILES and not _INDEX_FILE.match(e)
+               and not (_PART_DIR.match(e) and (resolved / e).is_dir())]
     if foreign:
         raise ConfigError(f"refusing to replace {out_dir}: besides the index it holds "
                           f"{len(foreign)} other file(s), e.g. {foreign[0]!r}",
