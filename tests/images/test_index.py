@@ -102,3 +102,28 @@ def test_cli_build_and_corrupt_index(image_folder, tmp_path: Path, capsys) -> No
     (out / "vectors.faiss").write_bytes(b"garbage")
     with pytest.raises(IndexCorruptError):
         ImageIndex(out)
+
+
+def test_force_replaces_an_image_index_but_never_other_folders(image_folder, tmp_path: Path,
+                                                               run_cli) -> None:
+    folder, _ = image_folder
+    out = tmp_path / "idx"
+    build = ["index", "build-images", str(folder), "-o", str(out), "--size", "32"]
+    assert run_cli(build)[0] == 0
+    code, _, err = run_cli([*build, "--force"])
+    assert code == 0 and "12 images" in err  # progress and summary on stderr
+    assert ImageIndex(out).meta["images"] == 12
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "holiday.jpg").write_bytes(b"keep me")
+    code, _, err = run_cli(["index", "build-images", str(folder), "-o", str(photos), "--force"])
+    assert code == 2 and "not an image index" in err
+    assert (photos / "holiday.jpg").read_bytes() == b"keep me"
+    (out / "notes.txt").write_text("mine")  # an index with a user's file in it stays too
+    code, _, err = run_cli([*build, "--force"])
+    assert code == 2 and "other file" in err and (out / "notes.txt").exists()
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    code, _, err = run_cli(["index", "build-images", str(folder), "-o", str(afile)])
+    assert code == 2 and "is a file" in err and afile.read_text() == "x"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left

@@ -90,8 +90,9 @@ def parse_options(pairs: list[str]) -> dict[str, dict[str, str]]:
 class CountingProgress:
     """A rich progress line for work of unknown size (documents, tokens, rate)."""
 
-    def __init__(self, console: Console, what: str, unit: str) -> None:
+    def __init__(self, console: Console, what: str, unit: str, *, items: str = "docs") -> None:
         self._unit = unit
+        self._items = items
         self._t0 = time.monotonic()
         self._bar = Progress(
             SpinnerColumn(), TextColumn("[bold]" + what), TextColumn("{task.fields[info]}"),
@@ -108,8 +109,11 @@ class CountingProgress:
 
     def __call__(self, items: int, units: int) -> None:
         rate = units / max(time.monotonic() - self._t0, 1e-9)
-        self._bar.update(self._task, info=f"{items:,} docs  {units:,} {self._unit}  "
-                                          f"({rate:,.0f} {self._unit}/s)")
+        if self._items == self._unit:  # counting one thing: "1,200 images (40/s)"
+            info = f"{units:,} {self._unit}  ({rate:,.0f}/s)"
+        else:
+            info = f"{items:,} {self._items}  {units:,} {self._unit}  ({rate:,.0f} {self._unit}/s)"
+        self._bar.update(self._task, info=info)
 
 
 class ScanBar:

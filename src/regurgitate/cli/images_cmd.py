@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from regurgitate.cli.common import stderr_console, stdout_console
-from regurgitate.errors import ConfigError
+from regurgitate.cli.common import CountingProgress, stderr_console, stdout_console
 from regurgitate.images.distance import DEFAULT_THRESHOLD
 
 if TYPE_CHECKING:
@@ -36,16 +34,13 @@ def build_images(
     from regurgitate.images.index import IndexSettings, build_image_index
     from regurgitate.images.sources import read_source
 
-    if output.exists() and (not output.is_dir() or any(output.iterdir())):
-        if not force:
-            raise ConfigError(f"{output} already exists",
-                              hint="pass --force to replace it, or choose another --output")
-        shutil.rmtree(output)
     embedder = Embedder(embed, size=embed_size) if embed else None
     factor = 4 if size % 4 == 0 and size >= 16 else 1
-    meta = build_image_index(read_source(source), output,
-                             IndexSettings(size=size, retrieval_factor=factor,
-                                           threshold=threshold), embedder=embedder)
+    with CountingProgress(stderr_console(), "indexing", "images", items="images") as bar:
+        meta = build_image_index(read_source(source), output,
+                                 IndexSettings(size=size, retrieval_factor=factor,
+                                               threshold=threshold), embedder=embedder,
+                                 overwrite=force, progress=bar)
     stderr_console().print(
         f"indexed {meta['images']:,} images ({meta['captions']:,} captions) in "
         f"{meta['build_seconds']:.1f}s -> {escape(str(output))}")

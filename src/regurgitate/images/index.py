@@ -17,9 +17,10 @@ be within the threshold; those are then ranked by the exact tiled L2.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from regurgitate.images import imageio
 from regurgitate.images.distance import DEFAULT_GRID, DEFAULT_THRESHOLD, tiled_l2, to_unit
 from regurgitate.images.embed import Embedder
 from regurgitate.images.records import Neighbor, SourceImage
+from regurgitate.index import output
 
 FORMAT = "regurgitate-image-index/1"
 
@@ -69,15 +71,60 @@ class IndexSettings:
                               f"({self.retrieval_factor})")
 
 
+#: the files of an image index (``--force`` replaces a folder holding only these)
+_FILES = ("meta.json", "pixels.npy", "records.parquet", "vectors.faiss", "embeddings.npy")
+
+
+def _own_file(folder: Path, name: str) -> bool:
+    return name in _FILES
+
+
+def _check_output(out: Path, overwrite: bool) -> None:
+    output.check_output(out, overwrite, is_ours=_is_image_index, own_entry=_own_file,
+                        what="an image index (no meta.json of this format)")
+
+
+def _is_image_index(path: Path) -> bool:
+    try:
+        return bool(json.loads((path / "meta.json").read_text()).get("format") == FORMAT)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def build_image_index(images: Iterable[SourceImage], out: Path,
                       settings: IndexSettings | None = None,
-                      embedder: Embedder | None = None) -> dict[str, Any]:
-    """Write an index of ``images`` into ``out``; returns its meta (with build figures)."""
+                      embedder: Embedder | None = None, *, overwrite: bool = False,
+                      progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Write an index of ``images`` into ``out``; returns its meta (with build figures).
+
+    ``out`` must be new or empty; with ``overwrite`` it may also be an image index, which
+    is replaced only once the new one is complete (never another folder: see
+    :mod:`regurgitate.index.output`). ``progress(images, images)`` is called every 100
+    images."""
+    settings = settings or IndexSettings()
+    settings.check()
+    out = Path(out)
+    _check_output(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    output.clean_stale(out)
+    tmp = output.temp_dir(out)
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        meta = _write_index(images, tmp, settings, embedder, progress)
+        _check_output(out, overwrite)  # nothing else appeared there meanwhile
+        output.replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta
+
+
+def _write_index(images: Iterable[SourceImage], out: Path, settings: IndexSettings,
+                 embedder: Embedder | None, progress: Callable[[int, int], None] | None
+                 ) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    settings = settings or IndexSettings()
-    settings.check()
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
     pixels: list[np.ndarray] = []
@@ -93,6 +140,8 @@ def build_image_index(images: Iterable[SourceImage], out: Path,
                      "count": int(img.count), "phash": imageio.phash(img.pixels),
                      "thumbnail": imageio.thumbnail(img.pixels, settings.thumb),
                      "meta": json.dumps(img.meta, sort_keys=True, default=str)})
+        if progress is not None and len(rows) % 100 == 0:
+            progress(len(rows), len(rows))
     if not rows:
         raise ConfigError("no images found in the source")
     captions: Counter[str] = Counter()

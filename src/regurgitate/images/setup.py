@@ -122,14 +122,8 @@ def reference_image_index(cache: Path, note: Callable[[str], None]) -> Path:
     if (path / "meta.json").exists():
         return path
     note(f"indexing the bundled training images into {path} (first run only)")
-    tmp = path.with_name(path.name + ".tmp")
-    if tmp.exists():
-        import shutil
-
-        shutil.rmtree(tmp)
-    build_image_index(reference_images(), tmp,
-                      IndexSettings(size=16, retrieval_factor=2, thumb=48))
-    tmp.rename(path)
+    build_image_index(reference_images(), path,
+                      IndexSettings(size=16, retrieval_factor=2, thumb=48), overwrite=True)
     return path
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from regurgitate.errors import ConfigError
@@ -37,8 +38,20 @@ def is_index_dir(path: Path) -> bool:
     return all((path / f"{kind}.0").is_file() for kind in fmt.REQUIRED_SHARD_FILES)
 
 
-def check_output(out_dir: Path, overwrite: bool) -> None:
-    """Raise :class:`ConfigError` unless a build may write its index at ``out_dir``."""
+def _own_index_entry(folder: Path, name: str) -> bool:
+    return name in _OUR_FILES or bool(_INDEX_FILE.match(name)) or \
+        bool(_PART_DIR.match(name) and (folder / name).is_dir())
+
+
+def check_output(out_dir: Path, overwrite: bool, *,
+                 is_ours: Callable[[Path], bool] = is_index_dir,
+                 own_entry: Callable[[Path, str], bool] = _own_index_entry,
+                 what: str = f"an index (no {fmt.MANIFEST}, no tokenized.0/table.0/offset.0)"
+                 ) -> None:
+    """Raise :class:`ConfigError` unless a build may write its index at ``out_dir``: a new
+    or empty folder, or with ``overwrite`` a folder ``is_ours`` recognises holding nothing
+    but ``own_entry`` names; never the current directory or one of its parents. Text
+    indexes are the default; the image index passes its own tests and ``what``."""
     resolved = out_dir.resolve()
     if resolved.exists() and not resolved.is_dir():
         raise ConfigError(f"{out_dir} is a file, not an index directory",
@@ -55,12 +68,10 @@ def check_output(out_dir: Path, overwrite: bool) -> None:
     if not overwrite:
         raise ConfigError(f"{out_dir} already exists",
                           hint="pass --force to replace it, or choose another --output")
-    if not is_index_dir(resolved):
-        raise ConfigError(f"refusing to replace {out_dir}: it is not an index (no "
-                          f"{fmt.MANIFEST}, no tokenized.0/table.0/offset.0)",
+    if not is_ours(resolved):
+        raise ConfigError(f"refusing to replace {out_dir}: it is not {what}",
                           hint="--force only replaces an index; choose another --output")
-    foreign = [e for e in entries if e not in _OUR_FILES and not _INDEX_FILE.match(e)
-               and not (_PART_DIR.match(e) and (resolved / e).is_dir())]
+    foreign = [e for e in entries if not own_entry(resolved, e)]
     if foreign:
         raise ConfigError(f"refusing to replace {out_dir}: besides the index it holds "
                           f"{len(foreign)} other file(s), e.g. {foreign[0]!r}",
