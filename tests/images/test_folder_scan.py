@@ -53,3 +53,32 @@ def test_folder_scan_finds_the_copy_and_escapes_text(tmp_path: Path, monkeypatch
     for r in exported:
         img = np.asarray(Image.open(out.parent / r["image_path"]))
         assert img.shape == (32, 32, 3)
+
+
+def test_control_and_bidi_characters_are_shown_not_obeyed(tmp_path: Path, monkeypatch,
+                                                          capsys) -> None:
+    hostile = "a cat\x1b]0;pwned\x07\x1b[2J\u202eyrros"
+    train = random_images(4, size=32, seed=12)
+    src = tmp_path / "train"
+    src.mkdir()
+    for i, p in enumerate(train):
+        Image.fromarray(p).save(src / f"{i}.png")
+    (src / "captions.jsonl").write_text("".join(
+        json.dumps({"file": f"{i}.png", "caption": hostile if i == 1 else f"c{i}"}) + "\n"
+        for i in range(4)))
+    gen = tmp_path / "outputs"
+    gen.mkdir()
+    Image.fromarray(train[1]).save(gen / "copy.png")
+    (gen / "generations.jsonl").write_text(
+        json.dumps({"file": "copy.png", "prompt": hostile, "seed": 1}) + "\n")
+    monkeypatch.chdir(tmp_path)
+    main(["index", "build-images", str(src), "-o", str(tmp_path / "idx"), "--size", "32"])
+    html = tmp_path / "report.html"
+    main(["scan", "--target", f"images:{gen}", "--index", str(tmp_path / "idx"),
+          "--run", str(tmp_path / "run.db"), "--html", str(html)])
+    shown = capsys.readouterr()
+    assert "\\x1b]0;pwned" in shown.out  # the caption, escaped
+    for raw in ("\x1b]0;", "\x1b[2J", "\x07", "\u202e"):
+        assert raw not in shown.out and raw not in shown.err
+        assert raw not in html.read_text()
+    assert "U+202E" in html.read_text()

@@ -7,10 +7,9 @@ import base64
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from regurgitate.errors import RegurgitateError
 from regurgitate.images.index import ImageIndex
+from regurgitate.reports.html import _env
 from regurgitate.reports.images_data import ImageRunSummary, summarize_images
 from regurgitate.store.runstore import RunStore
 
@@ -77,9 +76,9 @@ def render_image_html(store: RunStore, summary: ImageRunSummary | None = None,
         of = sum(1 for it in items.values() if it.prompt.as_text() == prompt)
         cliques.append({"prompt": prompt, "size": len(members), "of": of, "images": imgs})
     spec = store.spec()
-    env = jinja2.Environment(loader=jinja2.PackageLoader("regurgitate.reports", "templates"),
-                             autoescape=True, undefined=jinja2.StrictUndefined)
-    return env.get_template("images.html.j2").render(
+    # the text report's environment: autoescape plus visible markers for control and bidi
+    # characters in captions and ids
+    return _env().get_template("images.html.j2").render(
         title=title or str(store.path), target=spec.target if spec else "",
         index_path=s.index.get("path", ""), threshold=s.threshold, figures=_figures(s),
         by_dup=s.by_dup, extracted=extracted, extracted_total=len(extracted_ids),

@@ -1,27 +1,16 @@
-"""Terminal tables of an image run (captions are untrusted: passed as ``Text``, never markup)."""
+"""Terminal tables of an image run (captions are untrusted: control characters escaped and
+passed as ``Text``, never markup, by the text report's helpers)."""
 
 from __future__ import annotations
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from regurgitate.reports.images_data import ImageRunSummary
-
-
-def _table(title: str) -> Table:
-    return Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
-                 header_style="bold", pad_edge=False, expand=False)
+from regurgitate.reports.terminal import _one_line, _table
 
 
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}% ({part:,})" if whole else "–"
-
-
-def _clip(text: str, limit: int = 40) -> Text:
-    flat = " ".join(text.split())
-    return Text(flat if len(flat) <= limit else flat[:limit - 1] + "…")
 
 
 def render_image_summary(s: ImageRunSummary, console: Console) -> None:
@@ -52,6 +41,6 @@ def render_image_summary(s: ImageRunSummary, console: Console) -> None:
         for col in ("In training", "Gens", "Extracted", "Clique"):
             c.add_column(col, justify="right")
         for row in s.captions[:10]:
-            c.add_row(_clip(row.caption), f"{row.caption_count:,}", f"{row.generations:,}",
+            c.add_row(_one_line(row.caption, 40), f"{row.caption_count:,}", f"{row.generations:,}",
                       f"{row.extracted:,}", f"{row.clique:,}" if row.clique else "–")
         console.print(c)
