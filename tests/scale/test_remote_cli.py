@@ -34,12 +34,14 @@ def test_check_through_the_server_equals_the_local_check(
         remote = run_cli(["check", str(text), "--index", f"{url}?index=tiny", "--min-tokens",
                           "6", "--json"])
         missing = run_cli(["check", str(text), "--index", f"{url}?index=other"])
+        info = run_cli(["index", "info", f"{url}?index=tiny", "--json"])
     local = run_cli(["check", str(text), "--index", str(local_index.path), "--min-tokens", "6",
                      "--json"])
     assert remote[0] == local[0] == 0
     got, want = json.loads(remote[1]), json.loads(local[1])
     assert got["spans"] and got["spans"] == want["spans"]
     assert missing[0] == 4 and "Invalid index" in missing[2] and "Traceback" not in missing[2]
+    assert info[0] == 0 and json.loads(info[1])["num_docs"] == local_index.num_docs
 
 
 def _findings(db: Path) -> list[tuple]:

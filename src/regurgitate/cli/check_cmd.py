@@ -13,7 +13,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from regurgitate.cli.common import highlighted, stdout_console
+from regurgitate.cli.common import (
+    DTYPE_OPT,
+    TOKENIZER_OPT,
+    highlighted,
+    open_any_index,
+    stdout_console,
+)
 from regurgitate.errors import ConfigError
 from regurgitate.reports.units import index_unit
 from regurgitate.untrusted import visible
@@ -21,9 +27,6 @@ from regurgitate.untrusted import visible
 #: texts longer than this are not echoed to the terminal (the spans and works still are)
 ECHO_LIMIT = 20_000
 
-_TOKENIZER_OPT = typer.Option(
-    help="tokenizer of an index built by infini-gram's own indexer (ours record theirs)")
-_DTYPE_OPT = typer.Option(help="u8, u16 or u32, for an infini-gram index without a manifest")
 
 
 def _read_text(file: str) -> str:
@@ -59,22 +62,17 @@ def check(
     works: Annotated[int, typer.Option(help="source works compared in detail")] = 10,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     html: Annotated[Path | None, typer.Option(help="also write an HTML closeness report")] = None,
-    tokenizer: Annotated[str | None, _TOKENIZER_OPT] = None,
-    token_dtype: Annotated[str | None, _DTYPE_OPT] = None,
+    tokenizer: Annotated[str | None, TOKENIZER_OPT] = None,
+    token_dtype: Annotated[str | None, DTYPE_OPT] = None,
 ) -> None:
     """How close is a text to the indexed corpus, and to which works? Exact verbatim spans
     (each occurs exactly COUNT times), per-work share and near-verbatim similarity, a verdict."""
     from regurgitate.closeness import closeness, report_to_dict
-    from regurgitate.corpus.tokenizer import load_tokenizer
-    from regurgitate.index import CorpusIndex
-    from regurgitate.index.remote import RemoteIndex, is_remote
 
     if min_tokens < 1 or max_docs < 1 or works < 0:
         raise ConfigError("--min-tokens and --max-docs must be >= 1, --works >= 0")
-    tok = load_tokenizer(tokenizer) if tokenizer else None
     # fail on a bad index before reading the input
-    idx = (RemoteIndex.open(index, tokenizer=tok) if is_remote(index)
-           else CorpusIndex.open(index, tokenizer=tok, token_dtype=token_dtype))
+    idx = open_any_index(index, tokenizer, token_dtype)
     text = _read_text(file)
     report = closeness(idx, text, min_tokens=min_tokens, seed_tokens=seed_tokens,
                        max_docs=max(max_docs, 100), top_works=works)

@@ -7,14 +7,17 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from regurgitate.cli.common import (
+    DTYPE_OPT,
+    TOKENIZER_OPT,
     CountingProgress,
+    open_any_index,
     parse_size,
     stderr_console,
     stdout_console,
@@ -104,33 +107,17 @@ def _print_info(info: dict[str, object]) -> None:
     stdout_console().print(table)
 
 
-_TOKENIZER_OPT = typer.Option(
-    help="tokenizer of an index built by infini-gram's own indexer (ours record theirs)")
-_DTYPE_OPT = typer.Option(help="u8, u16 or u32, for an infini-gram index without a manifest")
-
-
-def _open(index: Path | str, tokenizer: str | None, token_dtype: str | None, *,
-          verify: bool = False) -> Any:  # a CorpusIndex or a RemoteIndex
-    from regurgitate.corpus.tokenizer import load_tokenizer
-    from regurgitate.index import CorpusIndex
-    from regurgitate.index.remote import RemoteIndex, is_remote
-
-    tok = load_tokenizer(tokenizer) if tokenizer else None
-    if is_remote(index):
-        return RemoteIndex.open(str(index), tokenizer=tok)
-    return CorpusIndex.open(index, verify=verify, tokenizer=tok, token_dtype=token_dtype)
-
-
 @index_app.command("info")
 def info(
-    index: Annotated[Path, typer.Argument(help="index directory")],
+    index: Annotated[str, typer.Argument(help="index directory, or http(s)://HOST[:PORT]"
+                                               "[/PATH]?index=NAME")],
     verify: Annotated[bool, typer.Option(help="check every file's checksum")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-    tokenizer: Annotated[str | None, _TOKENIZER_OPT] = None,
-    token_dtype: Annotated[str | None, _DTYPE_OPT] = None,
+    tokenizer: Annotated[str | None, TOKENIZER_OPT] = None,
+    token_dtype: Annotated[str | None, DTYPE_OPT] = None,
 ) -> None:
     """Show an index's size, tokenizer, shards and documents."""
-    idx = _open(index, tokenizer, token_dtype, verify=verify)
+    idx = open_any_index(index, tokenizer, token_dtype, verify=verify)
     if json_out:
         sys.stdout.write(json.dumps(idx.info, indent=2, default=str) + "\n")
     else:
