@@ -134,3 +134,13 @@ def test_reference_corpus_documents_carry_their_manifest_ids(tmp_path: Path) -> 
     ix = CorpusIndex.open(tmp_path / "ix")
     assert [ix.doc_name(d) for d in range(4)] == [d.meta["id"] for d in docs]
     assert ix.doc_name(3) == "ref-00003"
+
+
+def test_local_and_remote_indexes_name_documents_by_one_rule() -> None:
+    from regurgitate.index.spans import doc_label
+
+    assert doc_label({"path": "p.jsonl", "linenum": 7}, 3) == "p.jsonl:8"  # infini-gram's
+    assert doc_label({"id": "x", "path": "p", "line": 3}, 3) == "x"
+    assert doc_label({"path": "p", "row": 4}, 3) == "p:4"
+    assert doc_label({"metadata": {"id": "w1"}}, 3) == "w1"
+    assert doc_label({}, 3) == "doc 3"

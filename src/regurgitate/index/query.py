@@ -17,6 +17,7 @@ from regurgitate.index.shard import Queries, Shard
 from regurgitate.index.spans import (
     Occurrence,
     TokenSpan,
+    doc_label,
     maximal_pieces,
 )
 from regurgitate.types import Document, Span
@@ -364,25 +365,8 @@ class CorpusIndex:
                         meta=self.document_meta(doc_id))
 
     def doc_name(self, doc_id: int) -> str:
-        """The document's name in its corpus: the id stored at build time (the record's id
-        field, else ``path:line``/``path:row``/the file's path); for an index built by
-        infini-gram, the ``id`` among the record's fields it kept, else ``path:line``
-        (its 0-based ``linenum`` shown 1-based); ``doc N`` when nothing is known."""
-        meta = self.document_meta(doc_id)
-        if meta.get("id") not in (None, ""):
-            return str(meta["id"])
-        inner = meta.get("metadata")
-        if isinstance(inner, dict) and inner.get("id") not in (None, ""):
-            return str(inner["id"])
-        path = meta.get("path") or meta.get("source") or meta.get("file")
-        line = meta.get("line", meta.get("row"))
-        if line is None and isinstance(meta.get("linenum"), int):
-            line = meta["linenum"] + 1
-        if path and line is not None:
-            return f"{path}:{line}"
-        if path:
-            return str(path)
-        return f"doc {doc_id}"
+        """The document's name in its corpus (:func:`~regurgitate.index.spans.doc_label`)."""
+        return doc_label(self.document_meta(doc_id), doc_id)
 
     def context(self, doc_id: int, token_offset: int, length: int,
                 margin: int = 30) -> tuple[str, str, str]:

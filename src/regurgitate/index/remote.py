@@ -45,7 +45,7 @@ from regurgitate.index.remote_http import (
     Transport,
     is_remote,
 )
-from regurgitate.index.spans import Occurrence, TokenSpan
+from regurgitate.index.spans import Occurrence, TokenSpan, doc_label
 from regurgitate.types import Document, Span
 
 __all__ = ["IndexLimitError", "RemoteIndex", "RemoteIndexError", "RemoteSpec", "is_remote",
@@ -389,19 +389,6 @@ class RemoteIndex:
         b = min(toks.size, b)
         dec = self._tokenizer.decode
         return (dec(toks[max(0, a - margin):a]), dec(toks[a:b]), dec(toks[b:b + margin]))
-
-
-def doc_label(meta: dict[str, Any], doc_id: int) -> str:
-    """``CorpusIndex.doc_name``'s label: ``path:line``, the path, the id, or ``doc N``."""
-    path = meta.get("path") or meta.get("source") or meta.get("file")
-    line = meta.get("line", meta.get("linenum"))
-    if path and line is not None:
-        return f"{path}:{line}"
-    if path:
-        return str(path)
-    if meta.get("id") is not None:
-        return str(meta["id"])
-    return f"doc {doc_id}"
 
 
 def _parse_meta(raw: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,28 @@ class TokenSpan:
     @property
     def tokens(self) -> int:
         return self.token_end - self.token_start
+
+
+def doc_label(meta: dict[str, Any], doc_id: int) -> str:
+    """A document's name from its stored metadata (see ``CorpusIndex.doc_name``): the id
+    stored at build time (the record's id field, else ``path:line``/``path:row``/the file's
+    path); for an index built by infini-gram, the ``id`` among the record's fields it kept,
+    else ``path:line`` (its 0-based ``linenum`` shown 1-based); ``doc N`` when nothing is
+    known."""
+    if meta.get("id") not in (None, ""):
+        return str(meta["id"])
+    inner = meta.get("metadata")
+    if isinstance(inner, dict) and inner.get("id") not in (None, ""):
+        return str(inner["id"])
+    path = meta.get("path") or meta.get("source") or meta.get("file")
+    line = meta.get("line", meta.get("row"))
+    if line is None and isinstance(meta.get("linenum"), int):
+        line = meta["linenum"] + 1
+    if path and line is not None:
+        return f"{path}:{line}"
+    if path:
+        return str(path)
+    return f"doc {doc_id}"
 
 
 def maximal_pieces(lengths: np.ndarray, min_tokens: int) -> list[tuple[int, int]]:
