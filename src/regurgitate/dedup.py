@@ -29,7 +29,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +241,3 @@ def dedup_corpus(inputs: Sequence[Path], out: Path, tokenizer: Tokenizer, *, min
                        tokens_removed=stats["tok_rm"], chars_in=stats["ch_in"],
                        chars_removed=stats["ch_rm"], bytes_in=stats["b_in"],
                        bytes_out=out.stat().st_size)
-
-
-def report_dict(report: DedupReport) -> dict[str, int]:
-    return asdict(report)

@@ -175,7 +175,3 @@ class DivergenceAttack(Attack):
                 meta={"baseline": True, "topic": topic, "template": t_i},
             ))
         return out
-
-
-def preset_names() -> Sequence[str]:
-    return tuple(PRESETS)

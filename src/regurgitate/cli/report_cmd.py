@@ -19,9 +19,6 @@ from regurgitate.untrusted import visible
 if TYPE_CHECKING:
     from regurgitate.store import RunStore
 
-if TYPE_CHECKING:
-    from regurgitate.store import RunStore
-
 runs_app = typer.Typer(no_args_is_help=True, help="List and inspect run databases.")
 
 
@@ -38,7 +35,7 @@ def write_outputs(store: RunStore, console: Console, *, html: Path | None) -> li
     """Terminal summary, and the HTML report when a path is given."""
     from regurgitate.reports import compute_summary, load_run, render_summary, write_html_report
 
-    if store.get_meta("image_index") is not None:  # an image run (regurgitate.images)
+    if store.is_image_run():
         from regurgitate.cli.images_cmd import write_image_outputs
 
         return write_image_outputs(store, console, html=html)

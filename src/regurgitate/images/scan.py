@@ -18,11 +18,9 @@ from regurgitate.detectors.image_cliques import ImageCliqueDetector
 from regurgitate.detectors.image_copy import describe
 from regurgitate.images.index import ImageIndex
 from regurgitate.run import Budget, Progress, ScanOutcome, run_scan
-from regurgitate.store.runstore import RunStore
+from regurgitate.store.runstore import IMAGE_INDEX_META, RunStore
 from regurgitate.targets.base import Target
 from regurgitate.types import Item, RunSpec
-
-IMAGE_INDEX_META = "image_index"
 
 
 def detect_cliques(store: RunStore, detector: ImageCliqueDetector) -> int:

@@ -180,17 +180,6 @@ def pointers(table: np.ndarray, psize: int, n: int, size: int, width: int,
 
 
 @_compiled
-def lcp(ds: np.ndarray, ptrs: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray,
-        qlen: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Common prefix (bytes) of each query with the suffix at its pointer (pointers must
-    already be checked)."""
-    out = np.zeros(ptrs.size, dtype=np.int64)
-    for r in range(ptrs.size):
-        out[r] = _lcp(ds, ptrs[r], qbuf, qstart[r], qlen[r], known[r])
-    return out
-
-
-@_compiled
 def pack_table(sa: np.ndarray, width: int, psize: int, out: np.ndarray) -> int:
     """Building: write the token-aligned entries of suffix-array chunk ``sa`` (byte
     offsets) to ``out`` as ``psize``-byte little-endian pointers, in order. Returns the

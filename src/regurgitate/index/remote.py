@@ -305,10 +305,6 @@ class RemoteIndex:
         return spans_by_counting(lists, min_tokens, max_docs, self.max_query_tokens,
                                  self._counts, sources)
 
-    def find_spans_ids(self, seqs: Sequence[Sequence[int] | np.ndarray], min_tokens: int = 50,
-                       max_docs: int = 10) -> list[list[TokenSpan]]:
-        return self.maximal_spans_batch(seqs, min_tokens=min_tokens, max_docs=max_docs)
-
     def find_spans(self, texts: Sequence[str], min_tokens: int = 50, max_docs: int = 10,
                    *, tokenizer: Tokenizer | None = None) -> list[list[Span]]:
         """Maximal verbatim spans of each text with character offsets."""

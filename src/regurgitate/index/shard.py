@@ -30,7 +30,7 @@ class Queries:
 
 
 class Shard:
-    """Memory maps of one shard's files with batched lower/upper-bound and LCP searches."""
+    """Memory maps of one shard's files with batched bound, range and longest-match searches."""
 
     def __init__(self, directory: Path, shard: int, dtype: np.dtype) -> None:
         self.id = shard
@@ -200,16 +200,6 @@ class Shard:
 
     # -- batched searches ----------------------------------------------------------------
 
-    def lcp(self, q: Queries, ptrs: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
-        """Common prefix length in bytes of each query with the suffix at its pointer
-        (checked pointers, e.g. from :meth:`pointers`); ``known`` bytes per row are already
-        known to match and are not compared again."""
-        start, length = _checked(q)
-        ptrs = np.ascontiguousarray(ptrs, dtype=np.int64)
-        known = np.zeros(ptrs.size, np.int64) if known is None else \
-            np.ascontiguousarray(known, dtype=np.int64)
-        return np.asarray(kernels.lcp(self.ds, ptrs, q.buf, start, length, known))
-
     def search(self, q: Queries, *, upper: bool = False
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Binary search of every query.
@@ -231,11 +221,9 @@ class Shard:
         self._check(err)
         return np.asarray(rank), np.asarray(before), np.asarray(at)
 
-    def bound(self, q: Queries, *, upper: bool) -> np.ndarray:
-        return self.search(q, upper=upper)[0]
-
     def ranges(self, q: Queries) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = self.bound(q, upper=False), self.bound(q, upper=True)
+        """[lower, upper) ranks of the suffixes that start with each query."""
+        lo, hi = self.search(q)[0], self.search(q, upper=True)[0]
         if bool((hi < lo).any()):  # only an unsorted suffix array does this
             raise self._corrupt("table", "suffix-array entries are out of order")
         return lo, hi

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from regurgitate.images.payloads import ImageClique, ImageCopy, ImageSimilarity
-from regurgitate.store.runstore import RunStore
+from regurgitate.store.runstore import IMAGE_INDEX_META, RunStore
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,8 @@ class ImageRunSummary:
         return self.generations / self.seconds if self.seconds > 0 else 0.0
 
 
-def is_image_run(store: RunStore) -> bool:
-    return store.get_meta("image_index") is not None
-
-
 def summarize_images(store: RunStore) -> ImageRunSummary:
-    s = ImageRunSummary(index=dict(store.get_meta("image_index") or {}))
+    s = ImageRunSummary(index=dict(store.get_meta(IMAGE_INDEX_META) or {}))
     s.threshold = float(s.index.get("threshold", s.threshold))
     prompt_of: dict[int, tuple[str, int]] = {}
     for it in store.generations(ok_only=False):

@@ -75,15 +75,11 @@ def export_run(store: RunStore, out: Path | str, fmt: Literal["jsonl", "parquet"
     if not out.parent.is_dir():
         raise StoreError(f"cannot write {out}: directory {out.parent} does not exist",
                          hint=f"create it first: mkdir -p {out.parent}")
-    images = out.with_name(f"{out.name}.images") if _has_images(store) else None
+    images = out.with_name(f"{out.name}.images") if store.is_image_run() else None
     writer = _write_jsonl if fmt == "jsonl" else _write_parquet
     # never over the run database (or any SQLite file), never through a symlink, atomic
     return write_atomically(out, lambda tmp: writer(store, tmp, images), protect=[store.path],
                             what="export")
-
-
-def _has_images(store: RunStore) -> bool:
-    return store.get_meta("image_index") is not None  # set by image scans
 
 
 def _write_jsonl(store: RunStore, path: Path, images: Path | None) -> int:

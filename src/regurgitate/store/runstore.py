@@ -54,7 +54,10 @@ from regurgitate.store.stats import RunStats, collect_stats
 from regurgitate.types import Generation, Item, Prompt, RunSpec
 from regurgitate.untrusted import repair_generation
 
-__all__ = ["RunStore", "collect_stats", "is_secret_key", "now"]
+__all__ = ["IMAGE_INDEX_META", "RunStore", "is_secret_key"]
+
+#: meta key an image scan sets to its training-image index (what makes a run an image run)
+IMAGE_INDEX_META = "image_index"
 
 _PAGE = 500
 
@@ -415,6 +418,9 @@ class RunStore:
     def get_meta(self, key: str, default: Any = None) -> Any:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else codec.loads(row[0])
+
+    def is_image_run(self) -> bool:
+        return self.get_meta(IMAGE_INDEX_META) is not None
 
     def stats(self) -> RunStats:
         """Counts for reports and ``runs show`` (see :class:`RunStats`)."""
