@@ -6,7 +6,7 @@
 Builds (unless ``--index`` is given) a byte-level index of ``--mb`` MB of this Python
 installation's ``.py`` files, repeated as needed, then opens it ``--repeat`` times with the page
 cache warm and prints the median of: the whole ``CorpusIndex.open``; the manifest check (sizes
-and sampled checksums: the whole file below 2 MiB, else 32 blocks of 64 KiB); the structural
+and quick checksums: the whole file up to 256 KiB, else 64 blocks of 4 KiB); the structural
 invariants of every shard (offsets, prefix table, metadata offsets, 4,096 adjacent
 suffix-array pairs). Figures are printed, never asserted.
 """

@@ -25,7 +25,7 @@ def caption_key(caption: str) -> str:
 
 def image_index_of(ctx: AttackContext) -> Any:
     """The scan's training-image index (duck-typed: it ranks captions), or None."""
-    index = getattr(ctx, "image_index", None) or getattr(ctx, "index", None)
+    index = ctx.index
     return index if hasattr(index, "caption_ranking") else None
 
 
@@ -44,7 +44,7 @@ class CarliniAttack(Attack):
         index = image_index_of(ctx)
         if index is None:
             raise ConfigError("the carlini attack needs a training-image index",
-                              hint="pass --image-index DIR (regurgitate index build-images)")
+                              hint="pass --index DIR (built with: regurgitate index build-images)")
         if self.per_caption < 1:
             raise ConfigError("carlini.per_caption must be at least 1")
         ranking: list[tuple[str, int]] = index.caption_ranking()

@@ -32,8 +32,7 @@ def near_image(index: ImageIndex, n: Neighbor) -> NearImage:
 
 def image_context(ctx: DetectorContext) -> ImageIndex | None:
     """The scan's training-image index, when it has one."""
-    index = getattr(ctx, "image_index", None) or ctx.index
-    return index if isinstance(index, ImageIndex) else None
+    return ctx.index if isinstance(ctx.index, ImageIndex) else None
 
 
 class ImageCopyDetector(Detector):

@@ -2,7 +2,8 @@
 
 Endpoints: ``GET /v1/models``, ``POST /v1/completions``, ``POST /v1/chat/completions``
 (non-streaming, ``logprobs`` supported). Parameters the server cannot honour (``n`` > 1,
-``stream``, ``stop``, penalties, tools, ...) get a 400 with a message, never silence.
+``stream``, ``stop``, tools, ...) get a 400 with a message, never silence; the repetition
+controls (frequency/presence/repetition penalty, ``min_tokens``) are honoured.
 Concurrent requests are batched through one
 :class:`~regurgitate.serve.batcher.Batcher` in front of one target. With a
 :class:`~regurgitate.serve.faults.FaultPlan` the server misbehaves on purpose, for testing
