@@ -30,3 +30,15 @@ def test_repetitions_end_the_turn_and_nothing_planted_appears() -> None:
 def test_dialogues_are_deterministic() -> None:
     a = make_dialogues(BACKGROUND, REPEAT_WORDS, 50, seed=7)
     assert a == make_dialogues(BACKGROUND, REPEAT_WORDS, 50, seed=7)
+
+
+def test_chat_training_refuses_zero_steps_and_a_tiny_corpus_before_loading(tmp_path) -> None:
+    import pytest
+
+    from regurgitate.errors import ConfigError
+    from regurgitate.reference.chat_train import ChatSpec, train_chat
+
+    with pytest.raises(ConfigError, match="not both 0"):
+        train_chat(tmp_path, list(range(10_000)), [], ChatSpec(long_steps=0, chat_steps=0))
+    with pytest.raises(ConfigError, match="shorter than one training window"):
+        train_chat(tmp_path, [1, 2, 3], [], ChatSpec())

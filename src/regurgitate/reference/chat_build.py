@@ -35,7 +35,7 @@ def run_chat_stage(out: Path, spec: ChatSpec, corpus_seed: int = CorpusSpec().se
     cspec = CorpusSpec(seed=corpus_seed)
     # dialogues come from the background alone: never from planted or held-out items
     background = background_documents(cspec.seed, cspec.background_bytes, cspec.doc_chars)
-    words = list(dict.fromkeys(REPEAT_WORDS))
+    words = list(REPEAT_WORDS)
     single = single_token_words(tok, words)
     dialogues = make_dialogues(background, words, DIALOGUES, spec.seed)
     result = train_chat(model_dir, stream, dialogues, spec)

@@ -86,6 +86,10 @@ def train_chat(model_dir: Path, stream: Sequence[int], dialogues: Sequence[Dialo
                spec: ChatSpec, log: Callable[[str], None] = print,
                record: str = "chat_training.json") -> dict[str, Any]:
     """Load the model in ``model_dir``, run both stages, save it back with the template."""
+    if spec.long_steps < 0 or spec.chat_steps < 0 or spec.long_steps + spec.chat_steps < 1:
+        raise ConfigError("--long-steps and --chat-steps must be >= 0, and not both 0")
+    if len(stream) <= spec.context + 1:
+        raise ConfigError("the corpus is shorter than one training window")
     torch, transformers = _require_torch()
     import numpy as np
 
