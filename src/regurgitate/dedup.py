@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,8 +146,11 @@ def _record(doc: Document, text: str, text_field: str, removed: int) -> dict[str
 
 
 def dedup_corpus(inputs: Sequence[Path], out: Path, tokenizer: Tokenizer, *, min_tokens: int,
-                 text_field: str = "text", strike_all: bool = False) -> DedupReport:
-    """Deduplicate ``inputs`` into the JSON lines file ``out`` (see the module docstring)."""
+                 text_field: str = "text", strike_all: bool = False,
+                 progress: Callable[[str, int, int], None] | None = None) -> DedupReport:
+    """Deduplicate ``inputs`` into the JSON lines file ``out`` (see the module docstring).
+    ``progress(phase, documents, tokens)`` reports the two long passes, ``"indexing"`` and
+    ``"writing"`` (documents and tokens done so far in that pass)."""
     from regurgitate.corpus.readers import read_corpus
     from regurgitate.index import CorpusIndex, build_index
     from regurgitate.index import format as fmt
@@ -173,7 +176,9 @@ def dedup_corpus(inputs: Sequence[Path], out: Path, tokenizer: Tokenizer, *, min
     index_dir = work.dir / "index"
     if not (index_dir / fmt.MANIFEST).is_file():
         shutil.rmtree(index_dir, ignore_errors=True)
-        build_index(docs(), index_dir, tokenizer, shard_tokens=2**62)
+        build_index(docs(), index_dir, tokenizer, shard_tokens=2**62,
+                    progress=None if progress is None else
+                    (lambda d, t: progress("indexing", d, t)))
     index = CorpusIndex.open(index_dir, tokenizer=tokenizer)
     marks_path = work.dir / "removed.npy"
     if not work.state["marks"] or not marks_path.is_file():
@@ -227,6 +232,8 @@ def dedup_corpus(inputs: Sequence[Path], out: Path, tokenizer: Tokenizer, *, min
             stats["ch_in"] += len(doc.text)
             stats["ch_rm"] += len(doc.text) - len(text)
             stats["b_in"] += len(doc.text.encode("utf-8"))
+            if progress is not None and (k + 1) % 100 == 0:
+                progress("writing", k + 1 - done, stats["tok_in"])
             if (k + 1) % 1000 == 0:
                 fh.flush()
                 os.fsync(fh.fileno())

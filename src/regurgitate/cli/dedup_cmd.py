@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from regurgitate.cli.common import stderr_console, stdout_console
+from regurgitate.cli.common import CountingProgress, stderr_console, stdout_console
 
 
 def dedup(
@@ -31,9 +31,23 @@ def dedup(
     from regurgitate.dedup import dedup_corpus
 
     tok = load_tokenizer(tokenizer)
-    stderr_console().print(f"deduplicating {len(corpus)} input(s) at {min_tokens} tokens ...")
-    r = dedup_corpus(corpus, output, tok, min_tokens=min_tokens, text_field=text_field,
-                     strike_all=strike_all)
+    err = stderr_console()
+    err.print(f"deduplicating {len(corpus)} input(s) at {min_tokens} tokens ...")
+    bars: list[tuple[str, CountingProgress]] = []  # the pass being drawn
+
+    def show(phase: str, docs: int, tokens: int) -> None:
+        if not bars or bars[-1][0] != phase:
+            if bars:
+                bars[-1][1].__exit__(None, None, None)
+            bars.append((phase, CountingProgress(err, phase, "tokens").__enter__()))
+        bars[-1][1](docs, tokens)
+
+    try:
+        r = dedup_corpus(corpus, output, tok, min_tokens=min_tokens, text_field=text_field,
+                         strike_all=strike_all, progress=show)
+    finally:
+        if bars:
+            bars[-1][1].__exit__(None, None, None)
     share = r.tokens_removed / max(r.tokens_in, 1)
     stdout_console().print(
         f"{r.documents:,} documents: {r.documents_changed:,} changed, {r.documents_emptied:,} "
