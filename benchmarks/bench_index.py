@@ -35,42 +35,33 @@ HERE = Path(__file__).resolve()
 
 # -- child-process entry points -----------------------------------------------------------
 
+def _documents(corpus: str):
+    from regurgitate.types import Document
+
+    with open(corpus, encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            yield Document(rec["text"], {"path": rec["path"], "line": 1})
+
+
 def _child_build(corpus: str, tokenizer: str, out: str) -> None:
     from regurgitate.corpus.tokenizer import load_tokenizer
     from regurgitate.index import build_index
-    from regurgitate.types import Document
 
-    def docs():
-        with open(corpus, encoding="utf-8") as f:
-            for line in f:
-                rec = json.loads(line)
-                yield Document(rec["text"], {"path": rec["path"], "line": 1})
-
-    info = build_index(docs(), Path(out), load_tokenizer(tokenizer), overwrite=True)
+    info = build_index(_documents(corpus), Path(out), load_tokenizer(tokenizer),
+                       overwrite=True)
     print(json.dumps({"docs": info.num_docs, "tokens": info.num_tokens}))
 
 
 def _child_tokenize(corpus: str, tokenizer: str) -> None:
-    """Only the tokenizing part of a build, batched as ``build_index`` batches (1000
-    documents or 4 M characters), so that a build's time splits into tokenizing and the rest."""
+    """Only the tokenizing part of a build, in the batches ``build_index`` makes, so that a
+    build's time splits into tokenizing and the rest."""
     from regurgitate.corpus.tokenizer import load_tokenizer
+    from regurgitate.index.build import _batches
 
     tok = load_tokenizer(tokenizer)
-    batch: list[str] = []
-    tokens = chars = 0
-
-    def flush() -> int:
-        return sum(int(ids.size) for ids in tok.encode_batch(batch))
-
-    with open(corpus, encoding="utf-8") as f:
-        for line in f:
-            batch.append(json.loads(line)["text"])
-            chars += len(batch[-1])
-            if len(batch) >= 1000 or chars >= 4 << 20:
-                tokens += flush()
-                batch, chars = [], 0
-    if batch:
-        tokens += flush()
+    tokens = sum(int(ids.size) for batch in _batches(_documents(corpus), 1000)
+                 for ids in tok.encode_batch([d.text for d in batch]))
     print(json.dumps({"tokens": tokens}))
 
 
