@@ -11,7 +11,7 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -65,6 +65,16 @@ class PreparedScan:
     html_path: Path | None
     resume_command: str
     detectors: list[Detector]
+
+
+def resume_command(command: Sequence[str], run: Path | None, run_path: Path) -> str:
+    """The command line that resumes a scan: the user's own (as the CLI received it), with
+    ``--run`` added when the run file was the default one."""
+    args = list(command)
+    resume = "regurgitate " + shlex.join(args if args[:1] == ["scan"] else ["scan", *args[1:]])
+    if run is None and "--run" not in resume:
+        resume += f" --run {shlex.quote(str(run_path))}"
+    return resume
 
 
 def cache_dir(explicit: Path | None = None) -> Path:
@@ -196,10 +206,7 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
                                       if a in {x.name for x in attacks}}),
         tool_version=__version__,
     )
-    args = list(req.command)
-    resume = "regurgitate " + shlex.join(args if args[:1] == ["scan"] else ["scan", *args[1:]])
-    if req.run is None and "--run" not in resume:
-        resume += f" --run {shlex.quote(str(run_path))}"
+    resume = resume_command(req.command, req.run, run_path)
 
     detectors = default_detectors(
         DetectorContext(index=index, min_tokens=req.min_tokens, max_docs=req.max_docs,

@@ -82,3 +82,32 @@ def test_control_and_bidi_characters_are_shown_not_obeyed(tmp_path: Path, monkey
         assert raw not in shown.out and raw not in shown.err
         assert raw not in html.read_text()
     assert "U+202E" in html.read_text()
+
+
+def test_an_image_scan_holds_the_run_lease_and_resumes_with_the_users_command(
+        tmp_path: Path, run_cli) -> None:
+    from regurgitate.store.lease import scan_lease
+
+    train = random_images(3, size=32, seed=13)
+    src = tmp_path / "train"
+    src.mkdir()
+    for i, p in enumerate(train):
+        Image.fromarray(p).save(src / f"{i}.png")
+    (src / "captions.jsonl").write_text("".join(
+        json.dumps({"file": f"{i}.png", "caption": f"c{i}"}) + "\n" for i in range(3)))
+    gen = tmp_path / "outputs"
+    gen.mkdir()
+    for i in range(2):
+        Image.fromarray(train[i]).save(gen / f"{i}.png")
+    (gen / "generations.jsonl").write_text("".join(
+        json.dumps({"file": f"{i}.png", "prompt": f"c{i}", "seed": i}) + "\n" for i in range(2)))
+    assert run_cli(["index", "build-images", str(src), "-o", str(tmp_path / "idx"),
+                    "--size", "32"])[0] == 0
+    db = tmp_path / "run.db"
+    scan = ["scan", "--target", f"images:{gen}", "--index", str(tmp_path / "idx"),
+            "--run", str(db), "--no-html"]
+    with scan_lease(db):
+        code, _, err = run_cli(scan)
+    assert code == 6 and "is in use by" in err
+    code, _, err = run_cli([*scan, "--max-generations", "1"])
+    assert code == 0 and "--max-generations 2" in err  # resume hint raises the budget

@@ -73,7 +73,8 @@ def scan(
 
         return scan_images(target=str(target), index=Path(index) if index else None, run=run,
                            options=parse_options(set_ or []), seed=seed, batch_size=batch_size,
-                           max_generations=max_generations, html=html, write_html=not no_html)
+                           max_generations=max_generations, html=html, write_html=not no_html,
+                           command=tuple((ctx.obj or {}).get("argv") or ("scan",)))
     from regurgitate.cli.report_cmd import write_outputs
     from regurgitate.run import Budget, run_scan
     from regurgitate.scan_setup import ScanRequest, prepare_scan

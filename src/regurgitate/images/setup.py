@@ -9,8 +9,6 @@ extracted-copy detector and the clique detector (k = 3 of 32), and writes
 from __future__ import annotations
 
 import hashlib
-import shlex
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +43,8 @@ class ImageScanRequest:
     html: Path | None = None
     write_html: bool = True
     cache_dir: Path | None = None
+    #: the command line as the CLI received it (for the resume hint)
+    command: tuple[str, ...] = ("scan",)
 
 
 @dataclass
@@ -176,7 +176,9 @@ def prepare_image_scan(req: ImageScanRequest, note: Callable[[str], None]) -> Pr
     spec = RunSpec(target=target.name, attacks=tuple(a.name for a in attacks),
                    index=str(index_path),
                    settings=settings, tool_version=__version__)
-    argv = ["regurgitate", *sys.argv[1:]] if sys.argv[1:] else ["regurgitate", "scan"]
+    from regurgitate.scan_setup import resume_command
+
     return PreparedImageScan(spec=spec, target=target, attacks=attacks, index=index,
                              detectors=detectors, clique=clique, run_path=run_path,
-                             html_path=html, resume_command=shlex.join(argv))
+                             html_path=html,
+                             resume_command=resume_command(req.command, req.run, run_path))
