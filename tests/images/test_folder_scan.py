@@ -84,10 +84,8 @@ def test_control_and_bidi_characters_are_shown_not_obeyed(tmp_path: Path, monkey
     assert "U+202E" in html.read_text()
 
 
-def test_an_image_scan_holds_the_run_lease_and_resumes_with_the_users_command(
-        tmp_path: Path, run_cli) -> None:
-    from regurgitate.store.lease import scan_lease
-
+def _small_scan(tmp_path: Path, run_cli) -> list[str]:
+    """A 3-image index and 2 recorded generations (copies); the scan's command line."""
     train = random_images(3, size=32, seed=13)
     src = tmp_path / "train"
     src.mkdir()
@@ -103,11 +101,25 @@ def test_an_image_scan_holds_the_run_lease_and_resumes_with_the_users_command(
         json.dumps({"file": f"{i}.png", "prompt": f"c{i}", "seed": i}) + "\n" for i in range(2)))
     assert run_cli(["index", "build-images", str(src), "-o", str(tmp_path / "idx"),
                     "--size", "32"])[0] == 0
-    db = tmp_path / "run.db"
-    scan = ["scan", "--target", f"images:{gen}", "--index", str(tmp_path / "idx"),
-            "--run", str(db), "--no-html"]
-    with scan_lease(db):
+    return ["scan", "--target", f"images:{gen}", "--index", str(tmp_path / "idx"),
+            "--run", str(tmp_path / "run.db"), "--no-html"]
+
+
+def test_an_image_scan_holds_the_run_lease_and_resumes_with_the_users_command(
+        tmp_path: Path, run_cli) -> None:
+    from regurgitate.store.lease import scan_lease
+
+    scan = _small_scan(tmp_path, run_cli)
+    with scan_lease(tmp_path / "run.db"):
         code, _, err = run_cli(scan)
     assert code == 6 and "is in use by" in err
     code, _, err = run_cli([*scan, "--max-generations", "1"])
     assert code == 0 and "--max-generations 2" in err  # resume hint raises the budget
+
+
+def test_bad_image_options_are_one_line_errors(tmp_path: Path, run_cli) -> None:
+    scan = _small_scan(tmp_path, run_cli)
+    for option, words in (("image_clique.kk=3", "unknown option 'kk'"),
+                          ("image_copy.k=abc", "k"), ("image_clique.k=x", "k")):
+        code, _, err = run_cli([*scan, "--set", option])
+        assert code == 2 and words in err and "Traceback" not in err, (option, err)

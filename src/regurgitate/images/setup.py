@@ -24,6 +24,7 @@ from regurgitate.detectors.image_similarity import ImageSimilarityDetector
 from regurgitate.errors import ConfigError
 from regurgitate.images.index import ImageIndex, IndexSettings, build_image_index
 from regurgitate.images.spec import IMAGE_SCHEMES, is_image_target
+from regurgitate.options import parse_options
 from regurgitate.targets.base import Target
 from regurgitate.types import RunSpec
 
@@ -60,28 +61,17 @@ class PreparedImageScan:
     resume_command: str
 
 
-def _typed(value: str) -> Any:
-    for conv in (int, float):
-        try:
-            return conv(value)
-        except ValueError:
-            pass
-    return value
-
-
 def make_image_target(spec: str) -> Target:
     """``reference-image``, ``diffusers:DIR_OR_ID?device=cpu&batch_size=16&steps=50`` or
     ``images:DIR``."""
     head, _, query = spec.strip().partition("?")
-    opts = {k: _typed(v) for k, v in parse_qsl(query, keep_blank_values=True)}
+    opts = dict(parse_qsl(query, keep_blank_values=True))
     target: Target
     if head == "reference-image":
         from regurgitate.targets.reference_image import ReferenceImageTarget
 
-        try:
-            target = ReferenceImageTarget(**opts)
-        except TypeError as exc:
-            raise ConfigError(f"bad option for the reference-image target: {exc}") from None
+        target = ReferenceImageTarget(**parse_options(ReferenceImageTarget, opts,
+                                                      owner="the reference-image target"))
     else:
         scheme, _, location = head.partition(":")
         if not location:
@@ -90,10 +80,8 @@ def make_image_target(spec: str) -> Target:
         if scheme == "diffusers":
             from regurgitate.targets.diffusers_target import DiffusersTarget
 
-            try:
-                target = DiffusersTarget(location, **opts)
-            except TypeError as exc:
-                raise ConfigError(f"bad option for diffusers targets: {exc}") from None
+            target = DiffusersTarget(location, **parse_options(
+                DiffusersTarget, opts, owner="diffusers targets", skip=1))
         else:
             from regurgitate.targets.image_folder import ImageFolderTarget
 
@@ -143,20 +131,22 @@ def prepare_image_scan(req: ImageScanRequest, note: Callable[[str], None]) -> Pr
         if comp not in known:
             raise ConfigError(f"unknown component {comp!r} in --set",
                               hint=f"image scans have: {', '.join(sorted(known))}")
+    # every --set value is converted by the annotation of the parameter it fills
     attack_opts: dict[str, Any] = {"per_caption": 32 if is_ref else 16}
-    attack_opts.update({k: _typed(v) for k, v in opts.get("carlini", {}).items()})
-    try:
-        attack = CarliniAttack(**attack_opts)
-    except TypeError as exc:
-        raise ConfigError(f"bad carlini option: {exc}") from None
-    copy_opts = {k: _typed(v) for k, v in opts.get("image_copy", {}).items()}
+    attack_opts.update(parse_options(CarliniAttack, opts.get("carlini", {}),
+                                     owner="the carlini attack"))
+    attack = CarliniAttack(**attack_opts)
+    copy_opts = parse_options(ImageCopyDetector, opts.get("image_copy", {}),
+                              owner="the image_copy detector", skip=1)
     detectors: list[Detector] = [ImageCopyDetector(index, **copy_opts)]
     if index.embeddings is not None:
-        sim_opts = {k: float(v) for k, v in opts.get("image_similarity", {}).items()}
+        sim_opts = parse_options(ImageSimilarityDetector, opts.get("image_similarity", {}),
+                                 owner="the image_similarity detector", skip=1)
         detectors.append(ImageSimilarityDetector(index, **sim_opts))
     clique_opts: dict[str, Any] = {"k": 3 if is_ref else 10, "threshold": index.threshold,
                                    "size": index.size, "grid": int(index.meta["grid"])}
-    clique_opts.update({k: _typed(v) for k, v in opts.get("image_clique", {}).items()})
+    clique_opts.update(parse_options(ImageCliqueDetector, opts.get("image_clique", {}),
+                                     owner="the image_clique detector"))
     clique = ImageCliqueDetector(**clique_opts)
     target = make_image_target(req.target)
     attacks: list[Any] = [attack]
