@@ -42,7 +42,8 @@ class ClosenessIndex(Protocol):
 
     def occurrences(self, ids: Any, limit: int = 100) -> list[Any]: ...
 
-    def document_tokens(self, doc_id: int) -> Any: ...
+    def context(self, doc_id: int, token_offset: int, length: int,
+                margin: int = 30) -> tuple[str, str, str]: ...
 
     def doc_name(self, doc_id: int) -> str: ...
 
@@ -148,11 +149,13 @@ def _work(index: ClosenessIndex, text: str, ids: Any, doc: int, matches: list[Sp
     p_chars = 0
     tokens_in_passage = 0
     if occ is not None:
-        doc_ids = index.document_tokens(doc)
         tok = index.tokenizer
-        before = tok.decode(doc_ids[:int(occ.token_offset)])[-ALIGN_MARGIN_CHARS:]
-        match = tok.decode(doc_ids[int(occ.token_offset):int(occ.token_offset) + best.tokens])
-        after = tok.decode(doc_ids[int(occ.token_offset) + best.tokens:])[:ALIGN_MARGIN_CHARS]
+        # every token holds at least a byte and a character at most 4: this many tokens on
+        # each side decode to at least ALIGN_MARGIN_CHARS characters (or reach the document's
+        # end), without decoding the whole document
+        before, match, after = index.context(doc, int(occ.token_offset), best.tokens,
+                                             margin=4 * ALIGN_MARGIN_CHARS)
+        before, after = before[-ALIGN_MARGIN_CHARS:], after[:ALIGN_MARGIN_CHARS]
         w0 = max(0, best.start - ALIGN_MARGIN_CHARS)
         w1 = min(n, best.end + ALIGN_MARGIN_CHARS)
         gs, ge, ss, se = aligned_core(text[w0:w1], before + match + after)
