@@ -142,6 +142,12 @@ def _export_evidence(run: Path, out_dir: Path, index_path: Path | None) -> None:
 
     with _open_existing(run) as store:
         data = load_run(store)
+    from regurgitate.index.remote import is_remote
+
+    if index_path is None and data.spec.index and is_remote(data.spec.index):
+        raise ConfigError(f"this run used the remote index {data.spec.index}; evidence "
+                          "packets read whole source documents and need a local copy",
+                          hint="pass --index DIR")
     path = index_path or (Path(data.spec.index) if data.spec.index else None)
     if path is None or not path.is_dir():
         raise ConfigError(f"evidence packets need the run's index, not found at {path}",

@@ -41,8 +41,6 @@ DTYPES: dict[str, np.dtype] = {
     "u8": np.dtype("<u1"), "u16": np.dtype("<u2"), "u32": np.dtype("<u4"),
 }
 
-_SAMPLE_BLOCK = 1 << 16
-_SAMPLE_COUNT = 32
 _QUICK_BLOCK = 1 << 12
 _QUICK_COUNT = 64
 
@@ -84,8 +82,8 @@ def shard_file(directory: Path, kind: str, shard: int) -> Path:
     return directory / f"{kind}.{shard}"
 
 
-def file_checksum(path: Path, *, full: bool, block: int = _SAMPLE_BLOCK,
-                  count: int = _SAMPLE_COUNT) -> str:
+def file_checksum(path: Path, *, full: bool, block: int = _QUICK_BLOCK,
+                  count: int = _QUICK_COUNT) -> str:
     """blake2b of the whole file (``full``, or a file of at most ``block * count`` bytes)
     or of its size and ``count`` evenly spaced blocks of ``block`` bytes."""
     h = hashlib.blake2b(digest_size=16)
@@ -113,7 +111,6 @@ def describe_file(path: Path) -> dict[str, Any]:
     return {
         "size": path.stat().st_size,
         "quick_blake2b": quick_checksum(path),
-        "sample_blake2b": file_checksum(path, full=False),
         "blake2b": file_checksum(path, full=True),
     }
 
