@@ -55,61 +55,48 @@ def test_folder_scan_finds_the_copy_and_escapes_text(tmp_path: Path, monkeypatch
         assert img.shape == (32, 32, 3)
 
 
-def test_control_and_bidi_characters_are_shown_not_obeyed(tmp_path: Path, monkeypatch,
-                                                          capsys) -> None:
-    hostile = "a cat\x1b]0;pwned\x07\x1b[2J\u202eyrros"
-    train = random_images(4, size=32, seed=12)
-    src = tmp_path / "train"
-    src.mkdir()
-    for i, p in enumerate(train):
-        Image.fromarray(p).save(src / f"{i}.png")
-    (src / "captions.jsonl").write_text("".join(
-        json.dumps({"file": f"{i}.png", "caption": hostile if i == 1 else f"c{i}"}) + "\n"
-        for i in range(4)))
-    gen = tmp_path / "outputs"
-    gen.mkdir()
-    Image.fromarray(train[1]).save(gen / "copy.png")
-    (gen / "generations.jsonl").write_text(
-        json.dumps({"file": "copy.png", "prompt": hostile, "seed": 1}) + "\n")
-    monkeypatch.chdir(tmp_path)
-    main(["index", "build-images", str(src), "-o", str(tmp_path / "idx"), "--size", "32"])
-    html = tmp_path / "report.html"
-    main(["scan", "--target", f"images:{gen}", "--index", str(tmp_path / "idx"),
-          "--run", str(tmp_path / "run.db"), "--html", str(html)])
-    shown = capsys.readouterr()
-    assert "\\x1b]0;pwned" in shown.out  # the caption, escaped
-    for raw in ("\x1b]0;", "\x1b[2J", "\x07", "\u202e"):
-        assert raw not in shown.out and raw not in shown.err
-        assert raw not in html.read_text()
-    assert "U+202E" in html.read_text()
+def _small_scan(tmp_path: Path, run_cli, caption: str = "c1") -> list[str]:
+    """A 3-image index and 2 recorded generations, copies of images 0 and 1 (whose caption,
+    also the generation's prompt, is ``caption``); the scan's command line."""
+    def name(i: int) -> str:
+        return caption if i == 1 else f"c{i}"
 
-
-def _small_scan(tmp_path: Path, run_cli) -> list[str]:
-    """A 3-image index and 2 recorded generations (copies); the scan's command line."""
     train = random_images(3, size=32, seed=13)
     src = tmp_path / "train"
     src.mkdir()
     for i, p in enumerate(train):
         Image.fromarray(p).save(src / f"{i}.png")
     (src / "captions.jsonl").write_text("".join(
-        json.dumps({"file": f"{i}.png", "caption": f"c{i}"}) + "\n" for i in range(3)))
+        json.dumps({"file": f"{i}.png", "caption": name(i)}) + "\n" for i in range(3)))
     gen = tmp_path / "outputs"
     gen.mkdir()
     for i in range(2):
         Image.fromarray(train[i]).save(gen / f"{i}.png")
     (gen / "generations.jsonl").write_text("".join(
-        json.dumps({"file": f"{i}.png", "prompt": f"c{i}", "seed": i}) + "\n" for i in range(2)))
+        json.dumps({"file": f"{i}.png", "prompt": name(i), "seed": i}) + "\n"
+        for i in range(2)))
     assert run_cli(["index", "build-images", str(src), "-o", str(tmp_path / "idx"),
                     "--size", "32"])[0] == 0
     return ["scan", "--target", f"images:{gen}", "--index", str(tmp_path / "idx"),
-            "--run", str(tmp_path / "run.db"), "--no-html"]
+            "--run", str(tmp_path / "run.db")]
+
+
+def test_control_and_bidi_characters_are_shown_not_obeyed(tmp_path: Path, run_cli) -> None:
+    html = tmp_path / "report.html"
+    scan = _small_scan(tmp_path, run_cli, caption="a cat\x1b]0;pwned\x07\x1b[2J\u202eyrros")
+    code, out, err = run_cli([*scan, "--html", str(html)])
+    assert code == 0 and "\\x1b]0;pwned" in out  # the caption, escaped
+    for raw in ("\x1b]0;", "\x1b[2J", "\x07", "\u202e"):
+        assert raw not in out and raw not in err
+        assert raw not in html.read_text()
+    assert "U+202E" in html.read_text()
 
 
 def test_an_image_scan_holds_the_run_lease_and_resumes_with_the_users_command(
         tmp_path: Path, run_cli) -> None:
     from regurgitate.store.lease import scan_lease
 
-    scan = _small_scan(tmp_path, run_cli)
+    scan = [*_small_scan(tmp_path, run_cli), "--no-html"]
     with scan_lease(tmp_path / "run.db"):
         code, _, err = run_cli(scan)
     assert code == 6 and "is in use by" in err
@@ -118,7 +105,7 @@ def test_an_image_scan_holds_the_run_lease_and_resumes_with_the_users_command(
 
 
 def test_bad_image_options_are_one_line_errors(tmp_path: Path, run_cli) -> None:
-    scan = _small_scan(tmp_path, run_cli)
+    scan = [*_small_scan(tmp_path, run_cli), "--no-html"]
     for option, words in (("image_clique.kk=3", "unknown option 'kk'"),
                           ("image_copy.k=abc", "k"), ("image_clique.k=x", "k")):
         code, _, err = run_cli([*scan, "--set", option])
