@@ -134,38 +134,29 @@ class ExtractionProbability:
 class HFSuffixScorer:
     """``log p`` of true suffixes under a local causal LM (teacher forcing, batched).
 
-    ``model``/``tokenizer`` are a loaded transformers pair (e.g. ``HFTarget.model`` and
-    ``.tokenizer``). The prompt is encoded as the target encodes it (so a BOS written at its
+    Built over a :class:`~regurgitate.causal_lm.CausalLM` (the HF target's own, so no second
+    copy is loaded) or a loaded transformers ``model``/``tokenizer`` pair. The prompt is
+    encoded as the target encodes it (the core's BOS rule for prompts: a BOS written at its
     start as text becomes the BOS token); the suffix tokens are those that follow the prompt's
-    tokens in the encoding of prompt + suffix (the suffix encoded alone when the prompt's
-    tokens are not a prefix of that), cut to the model's context.
+    tokens in the encoding of prompt + suffix, and the pair is cut to the model's context.
     """
 
-    def __init__(self, model: Any, tokenizer: Any, *, device: str = "cpu",
+    def __init__(self, model: Any, tokenizer: Any | None = None, *, device: str = "cpu",
                  batch_size: int = 16, render: Any | None = None) -> None:
-        try:
-            import torch
-        except ImportError as exc:  # pragma: no cover - torch comes with the hf extra
-            from regurgitate.errors import MissingDependencyError
+        from regurgitate.causal_lm import CausalLM, import_torch_transformers
 
-            raise MissingDependencyError("torch", "hf", "(n, p) extraction") from exc
-        self._torch: Any = torch
-        self.model = model
-        self.tokenizer = tokenizer
-        self.device = device
-        self.batch_size = max(1, batch_size)
+        import_torch_transformers("(n, p) extraction")
+        self.lm = model if isinstance(model, CausalLM) else \
+            CausalLM(model, tokenizer, device=device, batch_size=batch_size)
         self._render = render
-        self.max_length = int(getattr(model.config, "n_positions", None) or getattr(
-            model.config, "max_position_embeddings", None) or 1024)
 
     @classmethod
     def from_target(cls, target: Any) -> HFSuffixScorer | None:
         """A scorer sharing a target's model, or None when the target has no local model."""
-        model, tok = getattr(target, "model", None), getattr(target, "tokenizer", None)
-        if model is None or tok is None or not hasattr(model, "config"):
+        lm = getattr(target, "lm", None)
+        if lm is None:
             return None
-        return cls(model, tok, device=str(getattr(target, "device", "cpu")),
-                   render=getattr(target, "render", None))
+        return cls(lm, render=getattr(target, "render", None))
 
     def prompt_text(self, prompt: Any) -> str:
         """The exact text the target is fed for ``prompt`` (its own rendering when known)."""
@@ -173,43 +164,18 @@ class HFSuffixScorer:
             return str(self._render(prompt))
         return str(prompt.as_text())
 
-    def _ids(self, prompt: str, suffix: str) -> tuple[list[int], list[int]]:
-        enc = self.tokenizer
-        p_ids = [int(i) for i in enc(prompt)["input_ids"]]
-        both = [int(i) for i in enc(prompt + suffix)["input_ids"]]
-        if both[:len(p_ids)] == p_ids and len(both) > len(p_ids):
-            s_ids = both[len(p_ids):]
-        else:
-            s_ids = [int(i) for i in enc(suffix, add_special_tokens=False)["input_ids"]]
-        return p_ids, s_ids
-
     def suffix_logprobs(self, pairs: Sequence[tuple[str, str]],
                         sampling: Sampling) -> list[ExtractionProbability]:
         """One :class:`ExtractionProbability` per (prompt text, true suffix text)."""
-        torch = self._torch
+        lm = self.lm
+        seqs = [lm.fit(*lm.encode_continuation(p, s)) for p, s in pairs]
         out: list[ExtractionProbability] = []
-        encoded = [self._ids(p, s) for p, s in pairs]
-        for b in range(0, len(encoded), self.batch_size):
-            chunk = encoded[b:b + self.batch_size]
-            seqs = []
-            for p_ids, s_ids in chunk:
-                keep_prompt = max(1, min(len(p_ids), self.max_length - len(s_ids)))
-                seqs.append((p_ids[-keep_prompt:], s_ids[:self.max_length - keep_prompt]))
-            width = max(len(p) + len(s) for p, s in seqs)
-            pad = self.tokenizer.pad_token_id or 0
-            ids = torch.full((len(seqs), width), int(pad), dtype=torch.long)
-            mask = torch.zeros((len(seqs), width), dtype=torch.long)
-            for i, (p, s) in enumerate(seqs):
-                ids[i, :len(p) + len(s)] = torch.tensor(p + s, dtype=torch.long)
-                mask[i, :len(p) + len(s)] = 1
-            with torch.no_grad():
-                logits = self.model(input_ids=ids.to(self.device),
-                                    attention_mask=mask.to(self.device)).logits.float().cpu()
-            for i, (p, s) in enumerate(seqs):
-                if not s:
-                    out.append(ExtractionProbability(-math.inf, 0, sampling))
-                    continue
-                rows = logits[i, len(p) - 1:len(p) - 1 + len(s)].numpy()
-                lp = sampling_logprobs(rows, s, sampling)
-                out.append(ExtractionProbability(float(lp.sum()), len(s), sampling))
+        for i, logits in lm.logits([p + s for p, s in seqs]):
+            p, s = seqs[i]
+            if not s:
+                out.append(ExtractionProbability(-math.inf, 0, sampling))
+                continue
+            rows = logits[len(p) - 1:len(p) - 1 + len(s)].cpu().numpy()
+            lp = sampling_logprobs(rows, s, sampling)
+            out.append(ExtractionProbability(float(lp.sum()), len(s), sampling))
         return out

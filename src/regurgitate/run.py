@@ -177,6 +177,9 @@ def run_scan(
     store.set_meta("status", "running")
     if store.get_meta("started_at") is None:
         store.set_meta("started_at", now())
+    runtime = target.runtime()
+    if runtime:  # the device and dtype the model computed in (report headers show them)
+        store.set_meta("target_runtime", runtime)
     if index is not None:
         store.set_meta("index_info", json.loads(json.dumps(index.info, default=str)))
 

@@ -82,6 +82,12 @@ class Generation:
     error: str | None = None
     #: an image target's output, PNG-encoded (stored content-addressed in the run store)
     image: bytes | None = None
+    #: per generated token, the mean and variance of log p under the raw next-token
+    #: distribution it was drawn from (``sum_z p(z) log p(z)`` and the second moment minus
+    #: its square); set by targets that see whole distributions (the HF target), so
+    #: min-k%++ needs no second forward pass
+    dist_mean: tuple[float, ...] | None = None
+    dist_var: tuple[float, ...] | None = None
 
     @property
     def ok(self) -> bool:

@@ -100,6 +100,12 @@ def scan(
     if prepared.index is not None and index_unit(prepared.index.info) == "bytes":
         err.print(f"[yellow]note:[/] the index is byte-level: --min-tokens {min_tokens} means "
                   f"{min_tokens} UTF-8 bytes, and memorized shares count bytes")
+    runtime = prepared.target.runtime()
+    if runtime:
+        from regurgitate.devices import describe_runtime
+
+        err.print(f"model: {escape(visible(prepared.target.name))} on "
+                  f"{escape(describe_runtime(runtime))}")
     resume_cmd = prepared.resume_command
     run_name = escape(visible(str(prepared.run_path)))
     with StopSignals(err) as signals, scan_lease(prepared.run_path), \

@@ -37,6 +37,7 @@ from regurgitate.detectors.scoring import Scorer, TokenScores
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding, MembershipSignals
 from regurgitate.options import parse_options
+from regurgitate.types import Generation
 
 LOGPROB_FLOOR = -100.0
 
@@ -131,9 +132,12 @@ class MembershipDetector(Detector):
     """A ``membership`` finding per generation with token scores (``score`` None, the signals
     in a :class:`~regurgitate.findings.MembershipSignals` payload).
 
-    Token scores come from the generation (``token_ids`` and ``logprobs`` from the target) or,
-    when it has none, from ``scorer`` (which also gives min-k%++). With ``lowercase=True`` the
-    scorer also scores the lowercased text; ``reference`` scores it under a reference model.
+    Token scores come from the generation when the target recorded them while generating
+    (``token_ids`` and ``logprobs``, and ``dist_mean``/``dist_var`` of the raw distributions,
+    which give min-k%++ with no second forward pass); otherwise from ``scorer``, which scores
+    the text alone (also for min-k%++). ``rescore=True`` sends a generation with log-probs but
+    no distribution statistics to the scorer too. With ``lowercase=True`` the scorer scores the
+    lowercased text (one forward pass); ``reference`` scores it under a reference model.
     Generations with no scores available are skipped.
     """
 
@@ -149,8 +153,8 @@ class MembershipDetector(Detector):
         self.reference = reference
         self.lowercase = lowercase
         self.k = k
-        #: score every text with ``scorer`` (its full distributions give min-k%++), not only
-        #: those the target gave no log-probabilities for
+        #: score with ``scorer`` every text whose generation lacks distribution statistics
+        #: (its full distributions give min-k%++), not only those without log-probs
         self.rescore = rescore and scorer is not None
 
     @classmethod
@@ -180,12 +184,8 @@ class MembershipDetector(Detector):
         own: list[TokenScores | None] = []
         missing: list[int] = []
         for i, it in enumerate(live):
-            g = it.generation
-            if (not self.rescore and g.logprobs and g.token_ids
-                    and len(g.logprobs) == len(g.token_ids)):
-                own.append(TokenScores(tuple(g.token_ids), tuple(g.logprobs)))
-            else:
-                own.append(None)
+            own.append(self._own_scores(it.generation))
+            if own[-1] is None:
                 missing.append(i)
         if missing and self.scorer is not None:
             for i, sc in zip(missing, self.scorer.score([texts[i] for i in missing]),
@@ -207,6 +207,19 @@ class MembershipDetector(Detector):
             out.append(Finding(generation_id=it.generation_id, detector=self.name,
                                score=None, payload=payload))
         return out
+
+    def _own_scores(self, g: Generation) -> TokenScores | None:
+        """The scores the target recorded while generating, when they suffice: its chosen
+        tokens' log-probs, with the distributions' mean and variance (min-k%++) when it saw
+        them. None means "score the text with the scorer"."""
+        n = len(g.token_ids or ())
+        if not g.logprobs or not n or len(g.logprobs) != n:
+            return None
+        ids, lps = tuple(g.token_ids or ()), tuple(g.logprobs)
+        if g.dist_mean is not None and g.dist_var is not None \
+                and len(g.dist_mean) == len(g.dist_var) == n:
+            return TokenScores(ids, lps, tuple(g.dist_mean), tuple(g.dist_var))
+        return None if self.rescore else TokenScores(ids, lps)
 
     @staticmethod
     def _maybe(scorer: Scorer | None, texts: list[str]) -> list[TokenScores | None]:

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from regurgitate.errors import ConfigError, MissingDependencyError
+from regurgitate.errors import ConfigError
+
+if TYPE_CHECKING:
+    from regurgitate.causal_lm import CausalLM
 
 
 @dataclass(frozen=True)
@@ -52,91 +55,53 @@ def distribution_stats(logits: np.ndarray, token_ids: Sequence[int] | np.ndarray
 
 
 class HFScorer:
-    """Scores texts with a local causal language model (``save_pretrained`` directory).
+    """Scores standalone texts with a local causal LM (:class:`~regurgitate.causal_lm.CausalLM`).
 
-    When the tokenizer has a BOS token it is prepended, so every token of the text is scored;
-    otherwise the first token has no context and is left out. Texts are cut to ``max_length``
-    tokens (default: the model's context size).
+    Texts follow the core's BOS rule for standalone texts: with a BOS token every token of
+    the text is scored; without one the first token has no context and is left out. Texts are
+    cut to the model's context.
     """
 
-    def __init__(self, model_dir: str | Path, *, device: str = "cpu", batch_size: int = 8,
-                 max_length: int | None = None) -> None:
-        try:
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-        except ImportError as exc:
-            raise MissingDependencyError("transformers", "hf", "scoring texts with a model") \
-                from exc
+    def __init__(self, model_dir: str | Path, *, device: str = "cpu", dtype: str | None = None,
+                 batch_size: int = 8) -> None:
+        from regurgitate.causal_lm import CausalLM, import_torch_transformers
+
+        import_torch_transformers("scoring texts with a model")
         path = Path(model_dir)
         if not path.is_dir():
             raise ConfigError(f"no model directory at {path}")
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot load a causal LM from {path}: {exc}") from exc
-        self._setup(model, tokenizer, torch, device, batch_size, max_length)
+        self.lm = CausalLM.load(path, device=device, dtype=dtype, batch_size=batch_size,
+                                local_files_only=True, error=ConfigError)
 
     @classmethod
-    def from_loaded(cls, model: Any, tokenizer: Any, *, device: str = "cpu",
-                    batch_size: int = 8, max_length: int | None = None) -> HFScorer:
-        """A scorer over a model and tokenizer already loaded (e.g. by the HF target)."""
-        import torch
-
+    def from_lm(cls, lm: CausalLM) -> HFScorer:
+        """A scorer over a model already loaded (e.g. by the HF target: no second copy)."""
         scorer = cls.__new__(cls)
-        scorer._setup(model, tokenizer, torch, device, batch_size, max_length)
+        scorer.lm = lm
         return scorer
 
-    def _setup(self, model: Any, tokenizer: Any, torch: Any, device: str, batch_size: int,
-               max_length: int | None) -> None:
-        self.tokenizer = tokenizer
-        self.model = model
-        self.model.to(device).eval()
-        self._torch: Any = torch
-        self.device = device
-        self.batch_size = max(1, batch_size)
-        ctx = getattr(self.model.config, "n_positions", None) or getattr(
-            self.model.config, "max_position_embeddings", None) or 1024
-        self.max_length = int(max_length or ctx)
+    @property
+    def tokenizer(self) -> Any:
+        return self.lm.tokenizer
 
-    def _encode(self, text: str) -> list[int]:
-        ids = [int(i) for i in self.tokenizer(text, add_special_tokens=False)["input_ids"]]
-        bos = self.tokenizer.bos_token_id
-        if bos is not None:
-            ids = [int(bos)] + ids
-        return ids[:self.max_length]
+    @property
+    def model(self) -> Any:
+        return self.lm.model
 
     def score(self, texts: Sequence[str]) -> list[TokenScores]:
-        torch = self._torch
-        out: list[TokenScores] = []
-        pad = self.tokenizer.pad_token_id
-        pad = int(pad) if pad is not None else 0
-        for b in range(0, len(texts), self.batch_size):
-            encoded = [self._encode(t) for t in texts[b:b + self.batch_size]]
-            width = max((len(e) for e in encoded), default=0)
-            if width < 2:
-                out.extend(TokenScores((), ()) for _ in encoded)
-                continue
-            ids = torch.full((len(encoded), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(encoded), width), dtype=torch.long)
-            for i, e in enumerate(encoded):
-                ids[i, :len(e)] = torch.tensor(e, dtype=torch.long)
-                mask[i, :len(e)] = 1
-            with torch.no_grad():
-                logits = self.model(input_ids=ids.to(self.device),
-                                    attention_mask=mask.to(self.device)).logits.float()
-            logp = torch.log_softmax(logits[:, :-1], dim=-1)
-            p = logp.exp()
-            mean = (p * logp).sum(-1)
-            var = ((p * logp**2).sum(-1) - mean**2).clamp_min(0.0)
-            target = ids[:, 1:].to(self.device)
-            chosen = logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
-            for i, e in enumerate(encoded):
-                n = len(e) - 1
-                out.append(TokenScores(
-                    token_ids=tuple(int(t) for t in e[1:]),
-                    logprobs=tuple(float(v) for v in chosen[i, :n].cpu()),
-                    mean=tuple(float(v) for v in mean[i, :n].cpu()),
-                    var=tuple(float(v) for v in var[i, :n].cpu()),
-                ))
+        lm = self.lm
+        torch = lm._torch
+        encoded = [lm.encode_text(t) for t in texts]
+        out: list[TokenScores] = [TokenScores((), ()) for _ in encoded]
+        scorable = [i for i, e in enumerate(encoded) if len(e) >= 2]
+        for j, logits in lm.logits([encoded[i] for i in scorable]):
+            e = encoded[scorable[j]]
+            target = torch.tensor(e[1:], dtype=torch.long)
+            chosen, mean, var = lm.step_stats(torch, logits[:-1], target)
+            out[scorable[j]] = TokenScores(
+                token_ids=tuple(e[1:]),
+                logprobs=tuple(float(v) for v in chosen.cpu()),
+                mean=tuple(float(v) for v in mean.cpu()),
+                var=tuple(float(v) for v in var.cpu()),
+            )
         return out

@@ -22,7 +22,8 @@ def now() -> str:
 ITEM_SQL = (
     "SELECT g.id, p.id, p.attack, p.text, p.messages, p.settings, p.meta,"
     " g.text, g.token_ids, g.logprobs, g.finish_reason, g.prompt_tokens, g.completion_tokens,"
-    " g.elapsed_s, g.error, b.data FROM generations g JOIN prompts p ON p.id = g.prompt_id"
+    " g.elapsed_s, g.error, b.data, g.dist_mean, g.dist_var"
+    " FROM generations g JOIN prompts p ON p.id = g.prompt_id"
     " LEFT JOIN generation_images gi ON gi.generation_id = g.id"
     " LEFT JOIN blobs b ON b.sha256 = gi.sha256"
 )
@@ -59,6 +60,7 @@ def item_from_row(r: Sequence[Any]) -> Item:
         logprobs=codec.decode_floats(r[9]), finish_reason=r[10], prompt_tokens=r[11],
         completion_tokens=r[12], elapsed_s=r[13], error=r[14],
         image=None if r[15] is None else bytes(r[15]),
+        dist_mean=codec.decode_floats(r[16]), dist_var=codec.decode_floats(r[17]),
     )
     return Item(generation_id=int(r[0]), prompt=prompt, generation=gen)
 

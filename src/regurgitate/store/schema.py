@@ -113,6 +113,12 @@ MIGRATIONS: tuple[str, ...] = (
         sha256 TEXT NOT NULL REFERENCES blobs (sha256)
     );
     """,
+    # 5: per generated token, the mean and variance of log p under the step's next-token
+    # distribution (what a target that returned raw logits saw; min-k%++ reads them)
+    """
+    ALTER TABLE generations ADD COLUMN dist_mean BLOB;
+    ALTER TABLE generations ADD COLUMN dist_var BLOB;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -49,6 +49,11 @@ class Target(ABC):
         for the lowercase ratio and min-k%++), or None when the backend cannot give one."""
         return None
 
+    def runtime(self) -> dict[str, str]:
+        """Where the model computes: ``{"device": ..., "dtype": ...}`` as loaded (recorded in
+        the run and shown in report headers); empty for remote backends."""
+        return {}
+
     @abstractmethod
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         """Generate for every prompt of the batch."""

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from regurgitate.devices import compute_dtype, module_runtime
 from regurgitate.errors import ConfigError, MissingDependencyError, TargetError
 from regurgitate.images.imageio import encode_png
 from regurgitate.targets.base import Target
@@ -58,10 +59,31 @@ def _as_uint8(images: Any) -> np.ndarray:
     return np.ascontiguousarray(arr[..., :3])
 
 
+_SAFETENSORS_DTYPES = {"F16": "float16", "BF16": "bfloat16", "F32": "float32", "F64": "float64"}
+
+
+def _checkpoint_dtype(torch: Any, path: Path) -> Any:
+    """The dtype of a local pipeline's UNet weights, from the safetensors header (None:
+    unknown, which leaves the library's default)."""
+    for folder in (path / "unet", path):
+        for file in sorted(folder.glob("*.safetensors")) if folder.is_dir() else ():
+            try:
+                with file.open("rb") as f:
+                    size = int.from_bytes(f.read(8), "little")
+                    header = json.loads(f.read(min(size, 1 << 24)))
+            except (OSError, ValueError):
+                return None
+            for key, entry in header.items():
+                if key != "__metadata__" and isinstance(entry, dict):
+                    name = _SAFETENSORS_DTYPES.get(str(entry.get("dtype")))
+                    return getattr(torch, name) if name else None
+    return None
+
+
 class DiffusersTarget(Target):
     """An image generator loaded with diffusers. ``mode`` is text, class or unconditional."""
 
-    def __init__(self, location: str, device: str = "cpu", dtype: str = "float32",
+    def __init__(self, location: str, device: str = "cpu", dtype: str | None = None,
                  batch_size: int = 16, steps: int = DEFAULT_STEPS,
                  guidance_scale: float | None = None, threads: int | None = None) -> None:
         torch = _torch()
@@ -73,10 +95,13 @@ class DiffusersTarget(Target):
         self.steps = int(steps)
         self.guidance_scale = guidance_scale
         self.name = f"diffusers:{location}"
-        try:
-            self.torch_dtype = getattr(torch, dtype)
-        except AttributeError:
-            raise ConfigError(f"unknown dtype {dtype!r}", hint="e.g. float32, float16") from None
+        # the dtype rule of regurgitate.devices; diffusers has no "checkpoint's own dtype"
+        # loader option, so "auto" reads it from the local UNet's safetensors (library default
+        # float32 for a hub id)
+        chosen = compute_dtype(torch, dtype, device)
+        if chosen == "auto":
+            chosen = _checkpoint_dtype(torch, Path(location))
+        self.torch_dtype = chosen
         path = Path(location)
         self.captions: list[str] = []
         self.pipe: Any = None
@@ -166,6 +191,11 @@ class DiffusersTarget(Target):
             kwargs["batch_size"] = len(prompts)
         out = self.pipe(**kwargs)
         return _as_uint8(out.images)
+
+    def runtime(self) -> dict[str, str]:
+        return module_runtime(self.unet if self.unet is not None else
+                              getattr(self.pipe, "unet", None) or getattr(self.pipe, "transformer",
+                                                                           None))
 
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         results: dict[str, Generation] = {}

@@ -28,13 +28,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regurgitate.errors import ConfigError, MissingDependencyError, TargetError
+from regurgitate.causal_lm import CausalLM, import_torch_transformers
+from regurgitate.errors import TargetError
 from regurgitate.targets.base import Target
 from regurgitate.targets.settings import group_by_settings, is_greedy, wants_chat
 from regurgitate.types import Generation, GenerationSettings, Prompt
 
 if TYPE_CHECKING:
     from regurgitate.detectors.scoring import HFScorer
+
+#: steps of generation logits turned into scores at a time (bounds the stacked copy)
+_STEP_CHUNK = 64
 
 _ROLE_LABELS = {"system": "System", "user": "User", "assistant": "Assistant"}
 
@@ -50,28 +54,23 @@ def plain_chat_prompt(messages: Sequence[Mapping[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def _import_torch_transformers() -> tuple[Any, Any]:
-    try:
-        import torch
-        import transformers
-    except ImportError as exc:
-        name = "transformers" if "transformers" in str(exc) else "torch"
-        raise MissingDependencyError(name, "hf", "the Hugging Face target") from exc
-    return torch, transformers
-
-
 class HFTarget(Target):
     """A causal LM loaded with ``transformers`` from a local directory (or a hub id).
 
-    ``.tokenizer`` and ``.model`` are public so membership detectors can reuse them.
+    ``dtype``: on the CPU the model computes in float32 unless ``dtype`` says otherwise; on an
+    accelerator the checkpoint's own dtype stays (:mod:`regurgitate.devices`). ``.lm`` is the
+    shared :class:`~regurgitate.causal_lm.CausalLM` core (``.model`` and ``.tokenizer`` its
+    transformers objects), which the membership and (n, p) scorers reuse.
     """
 
     def scorer(self) -> HFScorer:
         """Scores texts with this target's loaded model (no second copy is loaded)."""
         from regurgitate.detectors.scoring import HFScorer
 
-        return HFScorer.from_loaded(self.model, self.tokenizer, device=self.device,
-                                    batch_size=self.batch_size)
+        return HFScorer.from_lm(self.lm)
+
+    def runtime(self) -> dict[str, str]:
+        return self.lm.runtime if self.lm is not None else {}
 
     def __init__(
         self,
@@ -85,7 +84,7 @@ class HFTarget(Target):
     ) -> None:
         if batch_size < 1:
             raise TargetError(f"batch_size must be >= 1, got {batch_size}")
-        torch, transformers = _import_torch_transformers()
+        torch, _ = import_torch_transformers()
         self._torch = torch
         self.name = f"hf:{model}"
         self.chat = chat
@@ -97,25 +96,11 @@ class HFTarget(Target):
             raise TargetError(f"no model directory at {model}",
                               hint="pass a directory written by save_pretrained, or a hub id "
                               "such as org/name")
-        load_kw: dict[str, Any] = {"trust_remote_code": trust_remote_code}
-        if local:
-            load_kw["local_files_only"] = True
-        torch_dtype: Any = dtype
-        if dtype not in (None, "auto"):
-            torch_dtype = getattr(torch, str(dtype), None)
-            if not isinstance(torch_dtype, torch.dtype):
-                raise ConfigError(f"unknown dtype {dtype!r}",
-                                  hint="e.g. float32, bfloat16, float16 or auto")
-        try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(model, **load_kw)
-            model_obj = transformers.AutoModelForCausalLM.from_pretrained(
-                model, dtype=torch_dtype, **load_kw
-            )
-        except (OSError, ValueError, AttributeError) as exc:
-            raise TargetError(
-                f"cannot load model {model!r}: {exc}",
-                hint="pass a directory written by save_pretrained, or a hub id you can reach",
-            ) from exc
+        self.lm: CausalLM = CausalLM.load(model, device=device, dtype=dtype,
+                                          batch_size=batch_size,
+                                          trust_remote_code=trust_remote_code,
+                                          local_files_only=local or None)
+        tokenizer = self.lm.tokenizer
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:
             if tokenizer.eos_token is not None:
@@ -123,13 +108,9 @@ class HFTarget(Target):
             else:
                 tokenizer.pad_token_id = 0
         self.tokenizer = tokenizer
-        try:
-            self.model = model_obj.to(device).eval()
-        except (RuntimeError, AssertionError, ValueError) as exc:
-            raise TargetError(f"cannot move the model to device {device!r}: {exc}") from exc
+        self.model = self.lm.model
         self._eos_ids = self._eos_token_ids()
-        bos_id = tokenizer.bos_token_id
-        self._adds_bos = bos_id is not None and tokenizer("x")["input_ids"][:1] == [bos_id]
+        self._adds_bos = self.lm.adds_bos
         self._max_positions = getattr(self.model.config, "max_position_embeddings", None)
 
     def _eos_token_ids(self) -> set[int]:
@@ -228,7 +209,7 @@ class HFTarget(Target):
                 for p in prompts
             ]
         new_tokens = out.sequences[:, input_ids.shape[1] :].tolist()
-        chosen_logprobs = self._chosen_logprobs(out, settings)
+        scores = self._step_scores(out, settings)
         elapsed = time.perf_counter() - started
         prompt_lengths = attention.sum(dim=1).tolist()
         gens = []
@@ -239,15 +220,17 @@ class HFTarget(Target):
                 if tok in self._eos_ids:
                     ids, finish = ids[:j], "stop"
                     break
-            lps = None
-            if chosen_logprobs is not None:
-                lps = tuple(chosen_logprobs[row][: len(ids)])
+            lps = d_mean = d_var = None
+            if scores is not None:
+                lps, d_mean, d_var = (tuple(v[row][: len(ids)]) for v in scores)
             gens.append(
                 Generation(
                     prompt_id=prompt.id,
                     text=self.tokenizer.decode(ids, skip_special_tokens=True),
                     token_ids=tuple(ids),
                     logprobs=lps,
+                    dist_mean=d_mean,
+                    dist_var=d_var,
                     finish_reason=finish,
                     prompt_tokens=int(prompt_lengths[row]),
                     completion_tokens=len(ids),
@@ -279,19 +262,29 @@ class HFTarget(Target):
                 prompt_len, settings.frequency_penalty, settings.presence_penalty)])
         return out
 
-    def _chosen_logprobs(self, out: Any, settings: GenerationSettings) -> list[list[float]] | None:
+    def _step_scores(self, out: Any, settings: GenerationSettings
+                     ) -> tuple[list[list[float]], list[list[float]], list[list[float]]] | None:
+        """Per row and step, from the raw logits ``generate`` returned (the unmodified model
+        distribution, before temperature, top-k/p and penalties): the chosen token's log-prob
+        and the mean and variance of log p under the step's distribution. Steps are taken in
+        chunks so no (batch, steps, vocab) copy of all logits is made at once."""
         if not settings.logprobs or not getattr(out, "logits", None):
             return None
         torch = self._torch
-        logits = torch.stack(out.logits, dim=1).float()  # (batch, steps, vocab)
-        steps = logits.shape[1]
-        chosen = out.sequences[:, -steps:].to(logits.device)
-        logprobs = torch.log_softmax(logits, dim=-1).gather(-1, chosen.unsqueeze(-1))
-        chosen_lps: list[list[float]] = logprobs.squeeze(-1).tolist()
-        return chosen_lps
+        steps = len(out.logits)
+        chosen_ids = out.sequences[:, -steps:]
+        parts: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
+        for a in range(0, steps, _STEP_CHUNK):
+            logits = torch.stack(out.logits[a:a + _STEP_CHUNK], dim=1)  # (batch, chunk, vocab)
+            for part, value in zip(parts, self.lm.step_stats(
+                    torch, logits, chosen_ids[:, a:a + logits.shape[1]]), strict=True):
+                part.append(value)
+        lp, mean, var = (torch.cat(p, dim=1).cpu().tolist() for p in parts)
+        return lp, mean, var
 
     def close(self) -> None:
-        self.model = None  # type: ignore[assignment]
+        self.model = None
+        self.lm = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"HFTarget({self.name!r}, device={self.device!r}, batch_size={self.batch_size})"

@@ -17,7 +17,7 @@ class ReferenceImageTarget(DiffusersTarget):
 
     needs_location: ClassVar[bool] = False
 
-    def __init__(self, device: str = "cpu", dtype: str = "float32", batch_size: int = 64,
+    def __init__(self, device: str = "cpu", dtype: str | None = None, batch_size: int = 64,
                  steps: int = DEFAULT_STEPS, guidance_scale: float | None = None,
                  threads: int | None = 1) -> None:
         from regurgitate.reference_image.paths import model_dir
