@@ -4,19 +4,28 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: scan scan-images test test-slow lint bench install browser
+.PHONY: scan scan-images test test-slow lint bench install browser upgrade-deps
 
-$(STAMP): pyproject.toml
+# Installs exactly what the suite passed with: requirements.lock (every dependency of the dev
+# set, pinned, with hashes), then torch (pinned to the CPU build; a bare "torch" would pull
+# CUDA wheels) and this project, neither resolving anything more; pip check proves the set is
+# complete and consistent.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	# torch is pinned to the CPU build on disk; a bare "torch" would pull CUDA wheels
-	$(BIN)/python -m pip install -q "torch==2.13.0"
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q --no-deps --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps "torch==2.13.0"
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve every dependency to its newest allowed version, run the tests on that set, and
+# rewrite requirements.lock only when they pass (.ci/upgrade-deps).
+upgrade-deps: $(STAMP)
+	.ci/upgrade-deps
 
 # Headless Chromium for the HTML-report browser tests (Debian package).
 browser:

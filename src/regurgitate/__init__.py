@@ -43,7 +43,7 @@ from regurgitate.types import (
     Span,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 _LAZY: dict[str, str] = {
     "CorpusIndex": "regurgitate.index",

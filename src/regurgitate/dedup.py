@@ -15,8 +15,11 @@ struck from the text. Two documented differences: their ``collect`` strikes *eve
 bytes of the (optionally GPT-2 tokenized) stream, ours is in tokens of the chosen tokenizer
 (``bytes`` for their byte-level behaviour). As there, striking text can join its neighbours.
 
-Characters are removed when any token covering them is removed. Records keep their other
-fields (ids, metadata) and say where they came from and how much was removed.
+Characters are removed when any token covering them is removed. Every input record is
+written, in order, with its other fields (ids, metadata), where it came from and how much was
+removed: a record that loses all its text is kept, emptied (``documents_emptied``), and one
+whose text was empty or whitespace already is kept as it was (``documents_blank``; such records
+hold no tokens and are not indexed).
 
 Resuming: the work directory ``OUT.dedup-work`` holds the index, the removal marks and a
 progress file; output goes to ``OUT.tmp`` (append-only, truncated back to the last recorded
@@ -44,6 +47,7 @@ _CHUNK = 1 << 22
 
 @dataclass(frozen=True)
 class DedupReport:
+    #: records read and written (every one is written)
     documents: int
     documents_changed: int
     documents_emptied: int
@@ -53,6 +57,8 @@ class DedupReport:
     chars_removed: int
     bytes_in: int
     bytes_out: int
+    #: records whose text was empty or whitespace on input (written unchanged)
+    documents_blank: int = 0
 
 
 def _read_table(path: Path, psize: int) -> np.ndarray:
@@ -170,8 +176,8 @@ def dedup_corpus(inputs: Sequence[Path], out: Path, tokenizer: Tokenizer, *, min
                           for p in sorted(resolved)]}
     work = _Work(out, settings)
 
-    def docs() -> Iterator[Document]:
-        return read_corpus(list(inputs), text_field=text_field)
+    def docs(keep_empty: bool = False) -> Iterator[Document]:
+        return read_corpus(list(inputs), text_field=text_field, keep_empty=keep_empty)
 
     index_dir = work.dir / "index"
     if not (index_dir / fmt.MANIFEST).is_file():
@@ -179,7 +185,7 @@ def dedup_corpus(inputs: Sequence[Path], out: Path, tokenizer: Tokenizer, *, min
         build_index(docs(), index_dir, tokenizer, shard_tokens=2**62,
                     progress=None if progress is None else
                     (lambda d, t: progress("indexing", d, t)))
-    index = CorpusIndex.open(index_dir, tokenizer=tokenizer)
+    CorpusIndex.open(index_dir, tokenizer=tokenizer)  # checks the files read below
     marks_path = work.dir / "removed.npy"
     if not work.state["marks"] or not marks_path.is_file():
         dtype = np.dtype(tokenizer.dtype).newbyteorder("<")
@@ -200,15 +206,29 @@ def dedup_corpus(inputs: Sequence[Path], out: Path, tokenizer: Tokenizer, *, min
     with open(work.tmp, "ab") as fh:
         fh.truncate(written)
     stats = {"changed": 0, "emptied": 0, "tok_in": 0, "tok_rm": 0, "ch_in": 0, "ch_rm": 0,
-             "b_in": 0}
+             "b_in": 0, "blank": 0, "records": 0}
     stats.update(work.state.get("stats", {}))
+    indexed = -1  # the index holds the non-blank records only: its number of this record
     with open(work.tmp, "ab") as fh:
-        for k, doc in enumerate(docs()):
+        for k, doc in enumerate(docs(keep_empty=True)):
+            blank = not doc.text.strip()
+            indexed += not blank
             if k < done:
                 continue
+            stats["records"] += 1
+            if blank:  # kept as it is: nothing in it was indexed, nothing can be struck
+                raw = (json.dumps(_record(doc, doc.text, text_field, 0), ensure_ascii=False)
+                       + "\n").encode("utf-8")
+                fh.write(raw)
+                written += len(raw)
+                stats["blank"] += 1
+                stats["ch_in"] += len(doc.text)
+                stats["b_in"] += len(doc.text.encode("utf-8"))
+                continue
             ids, offs = tokenizer.encode_offsets(doc.text)
-            start = int(doc_starts[k])
-            end = int(doc_starts[k + 1]) - 1 if k + 1 < doc_starts.size else removed.size
+            start = int(doc_starts[indexed])
+            end = int(doc_starts[indexed + 1]) - 1 if indexed + 1 < doc_starts.size \
+                else removed.size
             if end - start != ids.size:  # the index must hold exactly these tokens
                 raise TokenizerError(f"document {k} tokenizes to {ids.size} tokens with "
                                      f"offsets but to {end - start} in the index",
@@ -240,11 +260,11 @@ def dedup_corpus(inputs: Sequence[Path], out: Path, tokenizer: Tokenizer, *, min
                 work.save({**work.state, "docs_done": k + 1, "bytes": written, "stats": stats})
         fh.flush()
         os.fsync(fh.fileno())
-    total_docs = index.num_docs
+    total_docs = int(stats["records"])
     os.replace(work.tmp, out)
     shutil.rmtree(work.dir, ignore_errors=True)
     return DedupReport(documents=total_docs, documents_changed=stats["changed"],
                        documents_emptied=stats["emptied"], tokens_in=stats["tok_in"],
                        tokens_removed=stats["tok_rm"], chars_in=stats["ch_in"],
                        chars_removed=stats["ch_rm"], bytes_in=stats["b_in"],
-                       bytes_out=out.stat().st_size)
+                       bytes_out=out.stat().st_size, documents_blank=stats["blank"])

@@ -171,7 +171,10 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
 
     if req.min_tokens < 1 or req.max_docs < 1:
         raise ConfigError("--min-tokens and --max-docs must be >= 1")
-    is_reference = req.target in (None, "reference")
+    from regurgitate.targets.spec import parse_spec
+
+    # the bundled reference keeps its index and attacks whatever options it is given
+    is_reference = req.target is None or parse_spec(req.target).scheme == "reference"
     target_spec = req.target or "reference"
     index_path = req.index
     options: dict[str, dict[str, Any]] = {}

@@ -123,3 +123,20 @@ def test_dedup_with_a_bpe_tokenizer_keeps_only_the_first_copy(
     assert out[1:3] == ["river 11", "river 22"]
     assert out[3] == "orchard only"
     assert report.documents_changed == 2
+
+
+def test_dedup_keeps_every_record_blank_and_emptied_ones_included(tmp_path: Path) -> None:
+    repeated = "the same sentence appears twice here"
+    docs = ["", repeated, "   \n", repeated, "unique words only", "\t"]
+    src = tmp_path / "in.jsonl"
+    write_jsonl(src, docs)
+    out = tmp_path / "out.jsonl"
+    report = dedup_corpus([src], out, ByteTokenizer(), min_tokens=8)
+    records = read_jsonl(out)
+    assert [r["id"] for r in records] == [f"r{i}" for i in range(len(docs))]
+    assert all(r["lang"] == "x" for r in records)
+    texts = [r["text"] for r in records]
+    assert texts[0] == "" and texts[2] == "   \n" and texts[5] == "\t"  # kept as they were
+    assert texts[1] == repeated and texts[3] == "" and texts[4] == "unique words only"
+    assert report.documents == len(docs) and report.documents_blank == 3
+    assert report.documents_emptied == 1 and report.documents_changed == 1

@@ -50,7 +50,9 @@ def dedup(
             bars[-1][1].__exit__(None, None, None)
     share = r.tokens_removed / max(r.tokens_in, 1)
     stdout_console().print(
-        f"{r.documents:,} documents: {r.documents_changed:,} changed, {r.documents_emptied:,} "
-        f"emptied; removed {r.tokens_removed:,} of {r.tokens_in:,} tokens ({share:.2%}), "
+        f"{r.documents:,} documents in and out: {r.documents_changed:,} changed, "
+        f"{r.documents_emptied:,} emptied"
+        + (f", {r.documents_blank:,} blank on input (kept)" if r.documents_blank else "")
+        + f"; removed {r.tokens_removed:,} of {r.tokens_in:,} tokens ({share:.2%}), "
         f"{r.chars_removed:,} of {r.chars_in:,} characters; {r.bytes_in:,} text bytes in, "
         f"{r.bytes_out:,} bytes written to {escape(str(output))}", soft_wrap=True)

@@ -4,6 +4,7 @@ line on stderr and their exit code; nothing a user can cause prints a traceback.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import click
 import typer
@@ -46,6 +47,25 @@ def _register() -> None:
     app.command("export")(report_cmd.export)
     app.command("serve")(serve_cmd.serve)
     app.command("plugins")(plugins_cmd.plugins)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from regurgitate import __version__
+        from regurgitate.versions import version_report
+
+        typer.echo(version_report(__version__))
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="print the version of regurgitate and of its key libraries, and the device")
+    ] = False,
+) -> None:
+    """Audit generative models for training-data memorization."""
 
 
 _register()

@@ -28,7 +28,8 @@ Bad records (invalid JSON, missing or non-string text field, invalid UTF-8) rais
 :class:`~regurgitate.errors.CorpusError` with path and line, or are skipped and handed to
 ``on_skip`` when ``on_error="skip"``. File-level problems (missing path, unknown format,
 corrupt compression, a Parquet file without the text column) always raise.
-Empty (whitespace-only) documents are skipped silently; :class:`ReadStats` counts them.
+Empty (whitespace-only) documents are skipped silently (``keep_empty=True`` yields them);
+:class:`ReadStats` counts them.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def read_corpus(
     stats: ReadStats | None = None,
     id_field: str | None = None,
     meta_fields: Sequence[str] = (),
+    keep_empty: bool = False,
 ) -> Iterator[Document]:
     """The documents of every path, in order (see the module docstring for formats).
 
@@ -79,6 +81,8 @@ def read_corpus(
     ``stats``, when given, is updated while iterating (files, documents, empty, skipped).
     ``id_field`` names the record field holding each document's id (a record without it
     is a bad record); ``meta_fields`` are copied into ``Document.meta`` under their names.
+    ``keep_empty`` yields records whose text is empty or whitespace too (still counted as
+    ``empty``), for writers that must keep every record (dedup).
     """
     if on_error not in ("stop", "skip"):
         raise CorpusError(f"on_error must be 'stop' or 'skip', not {on_error!r}")
@@ -93,7 +97,7 @@ def read_corpus(
         _check_path(given)
     choice = FieldChoice(id_field or None, tuple(dict.fromkeys(m for m in meta_fields if m)))
     sink = Sink(on_error, on_skip, stats if stats is not None else ReadStats(), choice)
-    return _iter_corpus(paths, text_field, sink)
+    return _iter_corpus(paths, text_field, sink, keep_empty)
 
 
 def _check_path(given: str | Path) -> str:
@@ -106,12 +110,15 @@ def _check_path(given: str | Path) -> str:
     return detect_format(path)
 
 
-def _iter_corpus(paths: list[str | Path], text_field: str, sink: Sink) -> Iterator[Document]:
+def _iter_corpus(paths: list[str | Path], text_field: str, sink: Sink,
+                 keep_empty: bool = False) -> Iterator[Document]:
     stats = sink.stats
     for given in paths:
         for doc in _read_one(given, text_field, sink):
             if not doc.text.strip():
                 stats.empty += 1
+                if keep_empty:
+                    yield doc
                 continue
             stats.documents += 1
             yield doc
