@@ -233,4 +233,6 @@ def _membership_options(*, k: float = 0.2, reference: str | None = None,
     """The options of the ``membership`` detector: ``k``, the fraction of lowest-scored
     tokens min-k% averages; ``reference``, ``hf:DIR`` of a reference model for the
     reference-model ratio; ``target_scorer``, score texts with the target's own model when
-    it offers that (lowercase ratio, min-k%++; one extra forward pass per generation)."""
+    it offers that (the lowercase ratio: one forward pass per generation over its lowercased text;
+    min-k%++ comes from the distributions the target kept while generating, or from the scorer
+    when a target kept none)."""

@@ -1,7 +1,8 @@
 """A diffusion model as a target (diffusers + torch): one image per prompt, one seed per image.
 
 ``diffusers:DIR_OR_HUB_ID?device=cpu&dtype=float32&batch_size=16&steps=50&guidance_scale=7.5
-&threads=N`` loads, in this order of preference:
+&threads=N`` loads (``dtype`` by :mod:`regurgitate.devices`: float32 on a CPU unless given, the
+UNet weights' own dtype on an accelerator), in this order of preference:
 
 * a pipeline folder (``model_index.json``) or hub id with ``DiffusionPipeline.from_pretrained``:
   text-to-image pipelines get the prompt text; class-conditional ones (``class_labels``, e.g.
