@@ -6,16 +6,18 @@
   own corpus count and documents) and their union (``coverage``);
 * per source work (corpus document), figures of the **whole text** first:
 
-  - ``aligned_share``: the share of the text's characters inside passages aligned to that
-    work. Each passage grows from an exact match of >= ``seed_tokens`` tokens (a *seed*): the
-    text around the seed and the same number of characters around the seed's occurrence in
-    the work are aligned and cut to their best-scoring stretch
-    (:func:`regurgitate.detectors.near_verbatim.aligned_core`, the near-verbatim detector's
-    own alignment). At most ``MAX_PASSAGES`` seeds per work are aligned, longest first,
-    skipping seeds already inside a passage; every seed counts as covered.
+  - ``aligned_share``: the share of the text's characters that passages aligned to that
+    work match, character for character. Each passage grows from an exact match of >=
+    ``seed_tokens`` tokens (a *seed*): the text around the seed and the same number of
+    characters around the seed's occurrence in the work are aligned and cut to their
+    best-scoring stretch (:func:`regurgitate.detectors.near_verbatim.aligned_core`, the
+    near-verbatim detector's own alignment); the characters the alignment pairs with identical
+    ones count. A copy with every fifth word changed is one passage spanning the whole text,
+    of which some 80% is matched. At most ``MAX_PASSAGES`` seeds per work are aligned,
+    longest first, skipping seeds already inside a passage; every seed counts whole.
   - ``text_rouge_l``: ROUGE-L of the whole text against the work's window of the same length
     in words that maximises it (CopyBench's literal-copy measure,
-    :func:`regurgitate.literal_copy.best_window_rouge_l`), searched in the work around its
+    :class:`regurgitate.literal_copy.WindowScorer`), searched in the work around its
     longest seed (``WINDOW_MARGIN_TOKENS`` or twice the text's length each side: the whole
     work for works of a few thousand tokens).
   - ``verbatim_share``: the share of the text inside verbatim spans (>= ``min_tokens``) found
@@ -45,16 +47,20 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 
 from regurgitate.detectors.near_verbatim import aligned_core
 from regurgitate.detectors.similarity import edit_similarity, longest_common_substring, rouge_l
 from regurgitate.errors import ConfigError
 from regurgitate.index.spans import covered_length, union_regions
-from regurgitate.literal_copy import best_window_rouge_l
+from regurgitate.literal_copy import WindowScorer
 from regurgitate.types import Span
 
-#: characters of the text aligned on each side of a seed (and as many of the work's)
-ALIGN_MARGIN_CHARS = 2_000
+#: characters of the text aligned on each side of a seed (and as many of the work's) at
+#: first; doubled while the aligned passage reaches into the outer half of a margin
+ALIGN_MARGIN_CHARS = 256
+#: the widest margin
+MAX_ALIGN_MARGIN_CHARS = 16_384
 #: seeds aligned per work, longest first
 MAX_PASSAGES = 16
 #: tokens of the work searched on each side of its longest seed for the best window
@@ -92,6 +98,8 @@ class Passage:
     start: int  # character offsets in the text
     end: int
     tokens: int  # tokens of the text inside it
+    matched: tuple[tuple[int, int], ...]  # regions of the text the alignment pairs with
+    # identical characters of the work
     edit_similarity: float
     rouge_l: float
     lcs_chars: int
@@ -106,7 +114,7 @@ class WorkCloseness:
     title: str | None
     url: str | None
     # -- the whole text
-    aligned_chars: int  # characters of the text inside passages aligned to this work
+    aligned_chars: int  # characters of the text its aligned passages match identically
     aligned_share: float  # aligned_chars / characters of the text
     passages: int  # aligned passages
     text_rouge_l: float  # ROUGE-L of the text against the work's best same-length window
@@ -203,7 +211,8 @@ def closeness(index: ClosenessIndex, text: str, *, min_tokens: int = 50,
     seeds = {doc: sorted(per_doc[doc], key=lambda s: (-s.tokens, s.start))[:MAX_PASSAGES]
              for doc in chosen}
     located = _locate(index, ids, [s for doc in chosen for s in seeds[doc]])
-    works = [_work(index, text, ids, offs, doc, per_doc[doc], seeds[doc], located,
+    scorer = WindowScorer(text)
+    works = [_work(index, text, ids, offs, doc, per_doc[doc], seeds[doc], located, scorer,
                    min_tokens, threshold) for doc in chosen]
     works.sort(key=lambda w: (-w.aligned_chars, -w.text_rouge_l, -w.verbatim_chars,
                               w.doc_id))
@@ -234,22 +243,36 @@ def _locate(index: ClosenessIndex, ids: list[int],
 def _passage(index: ClosenessIndex, text: str, offs: np.ndarray, doc: int, seed: Span,
              offset: int) -> Passage | None:
     """The passage aligned around ``seed`` (its listed piece at ``offset`` in ``doc``): the
-    text within ALIGN_MARGIN_CHARS of the piece against as many characters on each side of
-    the piece's occurrence, cut to the best-scoring stretch."""
+    text within a margin of the piece against as many characters on each side of the
+    piece's occurrence, cut to the best-scoring stretch. The margin starts at
+    ALIGN_MARGIN_CHARS and doubles (up to MAX_ALIGN_MARGIN_CHARS) while the passage reaches
+    into the outer half of a side that both the text and the work could extend."""
     p0, p1 = _piece(seed)
     c0, c1 = int(offs[p0, 0]), int(offs[p1 - 1, 1])
-    w0, w1 = max(0, c0 - ALIGN_MARGIN_CHARS), min(len(text), c1 + ALIGN_MARGIN_CHARS)
-    # a token decodes to at most 4 characters... and at least one: this many tokens on each
-    # side give the characters needed (or reach the work's ends)
-    before, match, after = index.context(doc, offset, p1 - p0,
-                                         margin=4 * max(c0 - w0, w1 - c1, 1))
-    before = before[len(before) - (c0 - w0):] if c0 > w0 else ""
-    source = before + match + after[:w1 - c1]
-    gs, ge, ss, se = aligned_core(text[w0:w1], source)
-    if ge <= gs:
-        return None
+    margin = ALIGN_MARGIN_CHARS
+    while True:
+        w0, w1 = max(0, c0 - margin), min(len(text), c1 + margin)
+        # a token decodes to at least one character, or to a part of one (a byte of a
+        # multi-byte character): 4 tokens a character reach far enough
+        before, match, after = index.context(doc, offset, p1 - p0, margin=4 * margin)
+        before = before[len(before) - (c0 - w0):] if c0 > w0 else ""
+        after = after[:w1 - c1]
+        source = before + match + after
+        gs, ge, ss, se = aligned_core(text[w0:w1], source)
+        if ge <= gs:
+            return None
+        grow_left = w0 > 0 and len(before) == c0 - w0 and gs < (c0 - w0) / 2
+        grow_right = (w1 < len(text) and len(after) == w1 - c1
+                      and (w1 - w0) - ge < (w1 - c1) / 2)
+        if not (grow_left or grow_right) or margin >= MAX_ALIGN_MARGIN_CHARS:
+            break
+        margin *= 2
     gen, src = text[w0 + gs:w0 + ge], source[ss:se]
+    at = w0 + gs
+    matched = tuple((at + op.src_start, at + op.src_end)
+                    for op in Levenshtein.opcodes(gen, src) if op.tag == "equal")
     return Passage(start=w0 + gs, end=w0 + ge, tokens=tokens_inside(offs, w0 + gs, w0 + ge),
+                   matched=matched,
                    edit_similarity=edit_similarity(gen, src), rouge_l=rouge_l(gen, src),
                    lcs_chars=longest_common_substring(gen, src))
 
@@ -257,14 +280,17 @@ def _passage(index: ClosenessIndex, text: str, offs: np.ndarray, doc: int, seed:
 def tokens_inside(offs: np.ndarray, start: int, end: int) -> int:
     """Tokens with more than half of their characters in ``[start, end)``: a character
     alignment may cut a token at either end, and a token barely touched is not counted."""
-    inside = np.minimum(offs[:, 1], end) - np.maximum(offs[:, 0], start)
-    return int(np.count_nonzero(2 * inside > offs[:, 1] - offs[:, 0]))
+    lo = int(np.searchsorted(offs[:, 1], start, side="right"))
+    hi = int(np.searchsorted(offs[:, 0], end, side="left"))
+    near = offs[lo:hi]
+    inside = np.minimum(near[:, 1], end) - np.maximum(near[:, 0], start)
+    return int(np.count_nonzero(2 * inside > near[:, 1] - near[:, 0]))
 
 
 def _work(index: ClosenessIndex, text: str, ids: list[int], offs: np.ndarray, doc: int,
           matches: list[Span], seeds: list[Span],
-          located: dict[tuple[int, ...], dict[int, int]], min_tokens: int,
-          threshold: float) -> WorkCloseness:
+          located: dict[tuple[int, ...], dict[int, int]], scorer: WindowScorer,
+          min_tokens: int, threshold: float) -> WorkCloseness:
     n = len(text)
     verbatim = [s for s in matches if s.tokens >= min_tokens]
     verb_chars = covered_length([(s.start, s.end) for s in verbatim])
@@ -282,7 +308,7 @@ def _work(index: ClosenessIndex, text: str, ids: list[int], offs: np.ndarray, do
         if p is None or any(p.start < q.end and q.start < p.end for q in passages):
             continue  # the same passage, aligned again from another seed
         passages.append(p)
-    regions = [(p.start, p.end) for p in passages] + [(s.start, s.end) for s in matches]
+    regions = [r for p in passages for r in p.matched] + [(s.start, s.end) for s in matches]
     aligned = covered_length(regions)
     window = None
     if anchor is not None:
@@ -290,7 +316,7 @@ def _work(index: ClosenessIndex, text: str, ids: list[int], offs: np.ndarray, do
         p0, p1 = _piece(seed)
         before, match, after = index.context(
             doc, offset, p1 - p0, margin=max(WINDOW_MARGIN_TOKENS, 2 * len(ids)))
-        window = best_window_rouge_l(text, before + match + after)
+        window = scorer.best(before + match + after)
     main = max(passages, key=lambda p: (p.end - p.start, -p.start), default=None)
     meta = index.document_meta(doc)
     return WorkCloseness(
@@ -358,32 +384,39 @@ def verdict(report: ClosenessReport) -> str:
     top = report.works[0]
     label = top.name + (f" ({top.title})" if top.title else "")
     same = same_figures(report, top)
-    who = label + (f" and {same} other work(s) with the same figures" if same else "")
-    whole = (f"its passages cover {_pct(top.aligned_share)} of the text, text ROUGE-L "
-             f"{'>= ' if not top.text_rouge_l_exact else ''}{top.text_rouge_l:.2f}")
+    who = label + (f" and {same} other work{'s' if same > 1 else ''} with the same figures"
+                   if same else "")
+    def whole(w: WorkCloseness) -> str:
+        bound = "" if w.text_rouge_l_exact else ">= "
+        return (f"its aligned passages match {_pct(w.aligned_share)} of the text, text "
+                f"ROUGE-L {bound}{w.text_rouge_l:.2f}")
+
     if report.spans:
         share = report.covered_share
         kind = ("Mostly verbatim copy" if share >= 0.5 else
                 "Substantial verbatim copying" if share >= 0.1 else "Verbatim passages")
         longest = max(s.tokens for s in report.spans)
         return (f"{kind}: {100 * share:.1f}% of the text lies in {len(report.spans)} verbatim "
-                f"span(s) of >= {m} tokens (longest {longest}); closest work {who}: {whole}.")
+                f"span(s) of >= {m} tokens (longest {longest}); closest work {who}: "
+                f"{whole(top)}.")
     near = [w for w in report.works if w.near_verbatim]
     if near:
         w = near[0]
         return (f"Near-verbatim copy: a {w.passage_tokens:,}-token passage "
                 f"({_pct(w.passage_chars / report.chars)} of the text) has edit similarity "
-                f"{w.edit_similarity:.2f} to {w.name}; {whole.replace('its', 'all')}; "
-                f"no exact span reaches {m} tokens.")
+                f"{w.edit_similarity:.2f} to {w.name}; {whole(w)}; no exact span reaches "
+                f"{m} tokens.")
     if top.passages <= 1:
         what = f"one {top.passage_tokens:,}-token passage"
     else:
         what = f"{top.passages} passages (the longest {top.passage_tokens:,} tokens)"
     sim = ("" if top.edit_similarity is None or top.edit_similarity >= 0.995 else
-           f", edit similarity {top.edit_similarity:.2f} over those {top.passage_tokens:,} "
-           "tokens")
-    return (f"Shares {what}, {_pct(top.aligned_share)} of the text, with {who}{sim}; text "
-            f"ROUGE-L {top.text_rouge_l:.2f}; no span reaches {m} tokens.")
+           f" (edit similarity {top.edit_similarity:.2f} over those {top.passage_tokens:,} "
+           "tokens)")
+    bound = "" if top.text_rouge_l_exact else ">= "
+    return (f"Shares {what} with {who}, matching {_pct(top.aligned_share)} of the "
+            f"text{sim}; text ROUGE-L {bound}{top.text_rouge_l:.2f}; no span reaches {m} "
+            "tokens.")
 
 
 def report_to_dict(report: ClosenessReport, index: ClosenessIndex,

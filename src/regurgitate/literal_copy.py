@@ -77,39 +77,50 @@ class WindowMatch:
     exact: bool  # False: the best of SAMPLED_WINDOWS windows, a lower bound
 
 
-def _codes(text_words: list[str], source_words: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    vocab: dict[str, int] = {}
-    a = np.fromiter((vocab.setdefault(w, len(vocab)) for w in text_words), dtype=np.int64,
-                    count=len(text_words))
-    b = np.fromiter((vocab.get(w, -1) for w in source_words), dtype=np.int64,
-                    count=len(source_words))
-    return a, b
-
-
 def _f1(lcs: int, n: int, m: int) -> float:
     return 0.0 if lcs == 0 else 2 * lcs / (n + m)
+
+
+class WindowScorer:
+    """One text, scored against many sources: the text's words are encoded once."""
+
+    def __init__(self, text: str) -> None:
+        self._vocab: dict[str, int] = {}
+        words = text.split()
+        self._codes = np.fromiter((self._vocab.setdefault(w, len(self._vocab)) for w in words),
+                                  dtype=np.int64, count=len(words))
+        self._list: list[int] | None = None
+
+    def _text_list(self) -> list[int]:
+        if self._list is None:
+            self._list = self._codes.tolist()
+        return self._list
+
+    def best(self, source: str, *, cell_budget: int = CELL_BUDGET) -> WindowMatch:
+        """The window of ``source`` (as many words as the text) with the highest ROUGE-L."""
+        sw = source.split()
+        a, n, d = self._codes, self._codes.size, len(sw)
+        if n == 0 or d == 0:
+            return WindowMatch(1.0 if n == d else 0.0, 0, n, 0, d, True)
+        b = np.fromiter((self._vocab.get(w, -1) for w in sw), dtype=np.int64, count=d)
+        if d <= n:
+            lcs = int(LCSseq.similarity(self._text_list(), b.tolist()))
+            return WindowMatch(_f1(lcs, n, d), lcs, n, 0, d, True)
+        if n * d <= cell_budget:
+            scores = _window_lcs(a, b, n)
+            start = int(np.argmax(scores))
+            lcs = int(scores[start])
+            return WindowMatch(lcs / n, lcs, n, start, n, True)
+        best = (-1, 0)
+        starts = np.unique(np.linspace(0, d - n, SAMPLED_WINDOWS).astype(np.int64))
+        for start in starts.tolist():
+            lcs = int(LCSseq.similarity(self._text_list(), b[start:start + n].tolist()))
+            if lcs > best[0]:
+                best = (lcs, start)
+        return WindowMatch(best[0] / n, best[0], n, best[1], n, False)
 
 
 def best_window_rouge_l(text: str, source: str, *,
                         cell_budget: int = CELL_BUDGET) -> WindowMatch:
     """The window of ``source`` (as many words as ``text``) with the highest ROUGE-L F1."""
-    tw, sw = text.split(), source.split()
-    n, d = len(tw), len(sw)
-    if n == 0 or d == 0:
-        return WindowMatch(1.0 if n == d else 0.0, 0, n, 0, d, True)
-    a, b = _codes(tw, sw)
-    if d <= n:
-        lcs = int(LCSseq.similarity(a.tolist(), b.tolist()))
-        return WindowMatch(_f1(lcs, n, d), lcs, n, 0, d, True)
-    if n * d <= cell_budget:
-        scores = _window_lcs(a, b, n)
-        start = int(np.argmax(scores))
-        lcs = int(scores[start])
-        return WindowMatch(lcs / n, lcs, n, start, n, True)
-    al = a.tolist()
-    best = (-1, 0)
-    for start in np.unique(np.linspace(0, d - n, SAMPLED_WINDOWS).astype(np.int64)).tolist():
-        lcs = int(LCSseq.similarity(al, b[start:start + n].tolist()))
-        if lcs > best[0]:
-            best = (lcs, start)
-    return WindowMatch(best[0] / n, best[0], n, best[1], n, False)
+    return WindowScorer(text).best(source, cell_budget=cell_budget)

@@ -128,15 +128,16 @@ def render_closeness_html(data: dict[str, Any], text: str, *, index: str) -> str
 Each span occurs exactly <em>count</em> times in the corpus; overlapping spans are listed
 separately and the share counts their union.</p>
 <h2>Closest works</h2>
-<p class="dim">Whole text: <em>Covers</em> is the share of the text inside passages aligned to
-that work (each grown from an exact match of at least {data.get("seed_tokens", "–")} tokens);
+<p class="dim">Whole text: <em>Matched</em> is the share of the text's characters that passages
+aligned to the work match character for character (each passage grown from an exact match of
+at least {data.get("seed_tokens", "–")} tokens);
 <em>Text ROUGE-L</em> compares the whole text with the work's window of the same length that
 matches it best (CopyBench's literal-copy measure); <em>Verbatim</em> is the share inside exact
 spans of at least {data["min_tokens"]} tokens. Longest passage only: edit similarity
 (normalized Levenshtein), ROUGE-L (words) and longest common substring (characters) hold over
 that passage, whose length is given; they say nothing of the rest of the text.
 {_listed(data)}</p>
-<table><thead><tr><th>Source</th><th class="n">Covers</th><th class="n">Text ROUGE-L</th>
+<table><thead><tr><th>Source</th><th class="n">Matched</th><th class="n">Text ROUGE-L</th>
 <th class="n">Verbatim</th><th class="n">Longest span (tokens)</th>
 <th class="n">Longest passage</th><th class="n">Edit sim.</th><th class="n">ROUGE-L</th>
 <th class="n">LCS (chars)</th></tr></thead><tbody>{"".join(works)}</tbody></table>

@@ -1,10 +1,11 @@
 """The "Closest works" table of ``regurgitate check`` for the terminal.
 
-One row per group of works with the same figures (``ref-00000 +9, same passage``). The text-level
-figures come first (share of the text in the work's aligned passages, text ROUGE-L against the
-work's best window of the same length, share in verbatim spans); the passage figures follow,
-headed by the passage's length, so a similarity is never shown without the length it holds
-over. Names and titles from the corpus are shown as ``Text`` with control characters escaped.
+One row per group of works with the same figures (``ref-00000 +9, same passage``). The
+text-level figures come first (share of the text its aligned passages match, text ROUGE-L
+against the work's best window of the same length, share in verbatim spans); the passage
+figures follow, headed by the passage's length, so a similarity is never shown without the
+length it holds over. Names and titles from the corpus are shown as ``Text`` with control
+characters escaped.
 """
 
 from __future__ import annotations
@@ -68,9 +69,10 @@ def passage_length(w: dict[str, Any], unit: str) -> str:
 UNIT_ABBREV = {"tokens": "tok", "bytes": "B"}
 
 #: what the columns mean, printed under the table
-LEGEND = ("Covers: share of the text inside passages aligned to the work. Text ROUGE-L: the "
-          "whole text against the work's best window of the same length. Edit sim., ROUGE-L "
-          "and LCS (characters) are of the longest passage alone; Passage is its length.")
+LEGEND = ("Matched: share of the text's characters that passages aligned to the work match. "
+          "Text R-L: ROUGE-L of the whole text against the work's best window of the same "
+          "length. Edit sim, R-L and LCS (characters) are of the longest passage alone; "
+          "Passage is its length.")
 
 
 def works_title(data: dict[str, Any], unit: str) -> str:
@@ -87,7 +89,7 @@ def works_table(data: dict[str, Any], unit: str) -> Table:
               box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False,
               collapse_padding=True)
     t.add_column("Source", overflow="fold", min_width=14)
-    t.add_column("Covers", justify="right")
+    t.add_column("Matched", justify="right")
     t.add_column("Text R-L", justify="right")
     t.add_column("Verbatim", justify="right")
     t.add_column("Passage", justify="right", no_wrap=True)
