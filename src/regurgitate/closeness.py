@@ -386,6 +386,7 @@ def verdict(report: ClosenessReport) -> str:
     same = same_figures(report, top)
     who = label + (f" and {same} other work{'s' if same > 1 else ''} with the same figures"
                    if same else "")
+
     def whole(w: WorkCloseness) -> str:
         bound = "" if w.text_rouge_l_exact else ">= "
         return (f"its aligned passages match {_pct(w.aligned_share)} of the text, text "
@@ -406,13 +407,15 @@ def verdict(report: ClosenessReport) -> str:
                 f"({_pct(w.passage_chars / report.chars)} of the text) has edit similarity "
                 f"{w.edit_similarity:.2f} to {w.name}; {whole(w)}; no exact span reaches "
                 f"{m} tokens.")
-    if top.passages <= 1:
+    if top.passages == 0:  # its seeds could not be located in it (too common to list)
+        what = f"matches of >= {report.seed_tokens} tokens"
+    elif top.passages == 1:
         what = f"one {top.passage_tokens:,}-token passage"
     else:
         what = f"{top.passages} passages (the longest {top.passage_tokens:,} tokens)"
     sim = ("" if top.edit_similarity is None or top.edit_similarity >= 0.995 else
-           f" (edit similarity {top.edit_similarity:.2f} over those {top.passage_tokens:,} "
-           "tokens)")
+           f" ({'the longest has ' if top.passages > 1 else ''}edit similarity "
+           f"{top.edit_similarity:.2f} over its {top.passage_tokens:,} tokens)")
     bound = "" if top.text_rouge_l_exact else ">= "
     return (f"Shares {what} with {who}, matching {_pct(top.aligned_share)} of the "
             f"text{sim}; text ROUGE-L {bound}{top.text_rouge_l:.2f}; no span reaches {m} "
