@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
+from rapidfuzz.distance import LCSseq
 
 from regurgitate.detectors.similarity import rouge_l
-from regurgitate.literal_copy import best_window_rouge_l
+from regurgitate.literal_copy import _window_lcs, best_window_rouge_l
 
 
 def _brute(text: str, source: str) -> float:
@@ -27,6 +29,18 @@ def test_every_window_is_scored_exactly_as_rouge_l_would() -> None:
         assert got.exact and got.rouge_l == pytest.approx(_brute(text, source), abs=1e-12)
         window = source.split()[got.window_start:got.window_start + got.window_words]
         assert rouge_l(text, " ".join(window)) == pytest.approx(got.rouge_l, abs=1e-12)
+
+
+def test_the_compiled_seaweed_scores_every_window_as_lcs_does() -> None:
+    """The numba kernel (texts of over SMALL_TEXT_WORDS words) on small random cases."""
+    rng = random.Random(8)
+    for _ in range(300):
+        a = np.array([rng.randrange(4) for _ in range(rng.randrange(1, 9))], dtype=np.int64)
+        b = np.array([rng.randrange(4) for _ in range(rng.randrange(a.size, 25))],
+                     dtype=np.int64)
+        want = [LCSseq.similarity(a.tolist(), b[i:i + a.size].tolist())
+                for i in range(b.size - a.size + 1)]
+        assert _window_lcs(a, b, a.size).tolist() == want
 
 
 def test_the_copied_window_is_found_inside_a_long_work() -> None:

@@ -10,7 +10,8 @@ All windows are scored at once, exactly, in O(n * D) for a source of D words, by
 seaweed method of semi-local LCS (Tiskin, "Semi-local string comparison", 2008): after
 "combing" the alignment grid, column ``j`` holds a seaweed that entered at column ``h[j]``
 (or from the left, ``-1``), and ``LCS(text, source[l:r])`` is the number of columns ``j`` in
-``[l, r)`` with ``h[j] < l``. The loop is compiled by numba. Past ``CELL_BUDGET`` grid cells
+``[l, r)`` with ``h[j] < l``. The loop is compiled by numba; a short text against a short
+source is scored window by window with rapidfuzz instead. Past ``CELL_BUDGET`` grid cells
 (a book against a longer book) it scores ``SAMPLED_WINDOWS`` evenly spaced windows instead,
 with rapidfuzz, and says the figure is a lower bound (``exact=False``).
 """
@@ -29,6 +30,10 @@ from rapidfuzz.distance import LCSseq
 CELL_BUDGET = 1_000_000_000
 #: windows scored when the grid is past CELL_BUDGET
 SAMPLED_WINDOWS = 16
+#: a text of at most this many words, against at most SMALL_GRID / words windows, is scored
+#: window by window with rapidfuzz instead (no compilation for the usual short output)
+SMALL_TEXT_WORDS = 256
+SMALL_GRID = 2_000_000
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -107,7 +112,12 @@ class WindowScorer:
             lcs = int(LCSseq.similarity(self._text_list(), b.tolist()))
             return WindowMatch(_f1(lcs, n, d), lcs, n, 0, d, True)
         if n * d <= cell_budget:
-            scores = _window_lcs(a, b, n)
+            windows = d - n + 1
+            if n <= SMALL_TEXT_WORDS and n * windows <= SMALL_GRID:
+                al, bl = self._text_list(), b.tolist()
+                scores = np.array([LCSseq.similarity(al, bl[i:i + n]) for i in range(windows)])
+            else:
+                scores = _window_lcs(a, b, n)
             start = int(np.argmax(scores))
             lcs = int(scores[start])
             return WindowMatch(lcs / n, lcs, n, start, n, True)
