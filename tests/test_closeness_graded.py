@@ -140,14 +140,15 @@ def test_check_shows_the_essay_as_one_short_passage_in_every_output(
     assert len(rows) == 1 and "+9, same" in rows[0]  # ten works, one row
     assert " tok " in rows[0]  # the passage's length beside its similarity
     assert "Shares one" in out and "matching 33% of the text" in out
-    page = html.read_text(encoding="utf-8")
-    assert "+9, same passage" in page and "Text ROUGE-L" in page
     code, out, _ = run_cli(["check", str(path), "--index", str(ref_index.path), "--json"])
     data = json.loads(out)
     top = data["works"][0]
     assert top["passage_tokens"] < 50 and round(top["aligned_share"], 2) == 0.33
     assert {w["same_as"] for w in data["works"][1:]} == {top["name"]}
     assert data["candidate_works"] == 100 and data["seed_tokens"] == 4
+    page = html.read_text(encoding="utf-8")
+    assert "+9, same passage" in page and "Text ROUGE-L" in page
+    assert all(w["name"] in page for w in data["works"])  # the collapsed ones named too
 
 
 def test_json_keeps_every_work_and_the_page_collapses_them(ref_index: CorpusIndex) -> None:

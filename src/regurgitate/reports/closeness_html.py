@@ -95,8 +95,10 @@ def render_closeness_html(data: dict[str, Any], text: str, *, index: str) -> str
         if w.get("title"):
             label += f' <span class="dim">{escape(w["title"])}</span>'
         if more:
-            label += (f' <span class="dim">+{more}, same '
-                      f'{"passage" if w["passage_chars"] else "figures"}</span>')
+            same = [o["name"] for o in data["works"] if o.get("same_as") == w["name"]]
+            label += (f'<details><summary class="dim">+{more}, same '
+                      f'{"passage" if w["passage_chars"] else "figures"}</summary>'
+                      f'{escape(", ".join(same))}</details>')
         passage = (f'{w["passage_tokens"]:,} tokens, {w["passage_chars"]:,} chars'
                    if w["passage_chars"] else "–")
         works.append(
