@@ -97,3 +97,19 @@ def test_html_is_escaped_and_links_are_safe(world, tmp_path: Path) -> None:
                                index="ix")
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [p.name for p in tmp_path.iterdir()] == ["c.html"]
+
+
+def test_two_passages_of_one_work_are_both_aligned_and_counted(world) -> None:
+    ix, works = world
+    src = works[2]
+    first, second = src[:300], src[700:1000]
+    glue = " and here my own words zzqx yyqv wwqk in between them all "
+    text = first + glue + second
+    rep = closeness(ix, text, min_tokens=1000, seed_tokens=16)  # no verbatim span at all
+    top = rep.works[0]
+    assert top.name == "work-2" and top.passages == 2 and not rep.spans
+    # both copies matched, the glue not: the share is of the whole text
+    assert abs(top.aligned_chars - len(first) - len(second)) <= 8
+    assert top.aligned_share == pytest.approx(top.aligned_chars / len(text))
+    assert top.passage_chars == pytest.approx(300, abs=4) and top.edit_similarity == 1.0
+    assert "2 passages (the longest" in rep.verdict

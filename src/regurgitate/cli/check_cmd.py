@@ -21,6 +21,8 @@ from regurgitate.cli.common import (
     stdout_console,
 )
 from regurgitate.errors import ConfigError
+from regurgitate.reports.closeness_terminal import LEGEND, works_table
+from regurgitate.reports.closeness_terminal import short_label as _short
 from regurgitate.reports.units import index_unit
 from regurgitate.untrusted import visible
 
@@ -41,15 +43,6 @@ def _read_text(file: str) -> str:
         raise ConfigError(f"{file} is not UTF-8 text (byte {exc.start})") from None
 
 
-def _short(name: str, limit: int = 40) -> str:
-    """A readable source label: the start and the end of a long id, never just a prefix."""
-    flat = visible(" ".join(name.split()))
-    if len(flat) <= limit:
-        return flat
-    keep = (limit - 1) // 2
-    return flat[:keep] + "…" + flat[-(limit - 1 - keep):]
-
-
 def check(
     file: Annotated[str, typer.Argument(help="text file, or - for standard input")] = "-",
     index: Annotated[str, typer.Option("--index", "-i", help="index directory, or "
@@ -57,8 +50,8 @@ def check(
     min_tokens: Annotated[int, typer.Option(help="shortest verbatim span, in tokens")] = 50,
     max_docs: Annotated[int, typer.Option(help="source documents listed per span")] = 10,
     seed_tokens: Annotated[int | None, typer.Option(
-        help="shortest match used to find near-verbatim passages (default min(16, "
-             "min-tokens))")] = None,
+        help="shortest exact match a passage is aligned from (default 4 tokens, 16 for a "
+             "byte-level index, at most --min-tokens)")] = None,
     works: Annotated[int, typer.Option(help="source works compared in detail")] = 10,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     html: Annotated[Path | None, typer.Option(help="also write an HTML closeness report")] = None,
@@ -66,7 +59,9 @@ def check(
     token_dtype: Annotated[str | None, DTYPE_OPT] = None,
 ) -> None:
     """How close is a text to the indexed corpus, and to which works? Exact verbatim spans
-    (each occurs exactly COUNT times), per-work share and near-verbatim similarity, a verdict."""
+    (each occurs exactly COUNT times); per work, the share of the text in its aligned passages
+    and the text's ROUGE-L against its best window, then the longest passage's similarity with
+    its length; a verdict."""
     from regurgitate.closeness import closeness, report_to_dict
 
     if min_tokens < 1 or max_docs < 1 or works < 0:
@@ -117,22 +112,8 @@ def _print(data: dict[str, Any], text: str, min_tokens: int, max_docs: int,
                       Text(names))
         out.print(t)
     if data["works"]:
-        t = Table(title="Closest works", title_justify="left", title_style="bold",
-                  box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
-        t.add_column("Source", overflow="fold", min_width=20)
-        t.add_column("Verbatim", justify="right")
-        t.add_column("Longest", justify="right")
-        t.add_column("Edit sim.", justify="right")
-        t.add_column("ROUGE-L", justify="right")
-        t.add_column("LCS", justify="right")
-        for w in data["works"]:
-            label = _short(w["name"]) + (f" — {_short(w['title'], 30)}" if w["title"] else "")
-            t.add_row(Text(label), f"{100 * w['verbatim_share']:.1f}%",
-                      str(w["longest_span_tokens"]),
-                      "–" if w["edit_similarity"] is None else f"{w['edit_similarity']:.3f}",
-                      "–" if w["rouge_l"] is None else f"{w['rouge_l']:.3f}",
-                      "–" if w["lcs_chars"] is None else f"{w['lcs_chars']:,}")
-        out.print(t)
+        out.print(works_table(data, unit))
+        out.print(Text(LEGEND, style="dim"))
     out.print(Text("verdict: " + visible(data["verdict"]), style="bold"))
     out.print(f"[dim]{data['tokens']:,} {unit} checked in {data['seconds']:.2f} s[/]")
     if html is not None:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from regurgitate import __version__
+from regurgitate.reports.closeness_terminal import rouge_text, work_groups
 from regurgitate.safe_paths import check_output_path, write_text_atomically
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -56,6 +57,14 @@ def _f(v: float | None) -> str:
     return "–" if v is None else f"{v:.3f}"
 
 
+def _listed(data: dict[str, Any]) -> str:
+    listed, found = len(data["works"]), data.get("candidate_works", len(data["works"]))
+    if found <= listed:
+        return ""
+    return (f"The {listed} closest of {found} works that share such a match are compared "
+            "(<span class=\"mono\">--works</span> compares more).")
+
+
 def _marked_text(text: str, coverage: list[dict[str, int]]) -> str:
     """The text with the (disjoint, sorted) coverage regions in ``<mark>``, all escaped."""
     parts: list[str] = []
@@ -81,13 +90,22 @@ def render_closeness_html(data: dict[str, Any], text: str, *, index: str) -> str
             f'<td class="mono">{escape(s["text"][:300])}{"…" if len(s["text"]) > 300 else ""}'
             "</td></tr>")
     works = []
-    for w in data["works"]:
+    for w, more in work_groups(data["works"]):
         label = safe_link(w.get("url"), w["name"])
         if w.get("title"):
             label += f' <span class="dim">{escape(w["title"])}</span>'
+        if more:
+            same = [o["name"] for o in data["works"] if o.get("same_as") == w["name"]]
+            label += (f'<details><summary class="dim">+{more}, same '
+                      f'{"passage" if w["passage_chars"] else "figures"}</summary>'
+                      f'{escape(", ".join(same))}</details>')
+        passage = (f'{w["passage_tokens"]:,} tokens, {w["passage_chars"]:,} chars'
+                   if w["passage_chars"] else "–")
         works.append(
-            f'<tr><td class="mono">{label}</td><td class="n">{_pct(w["verbatim_share"])}</td>'
-            f'<td class="n">{w["spans"]}</td><td class="n">{w["longest_span_tokens"]}</td>'
+            f'<tr><td class="mono">{label}</td><td class="n">{_pct(w["aligned_share"])}</td>'
+            f'<td class="n">{escape(rouge_text(w))}</td>'
+            f'<td class="n">{_pct(w["verbatim_share"])}</td>'
+            f'<td class="n">{w["longest_span_tokens"]}</td><td class="n">{passage}</td>'
             f'<td class="n">{_f(w["edit_similarity"])}</td><td class="n">{_f(w["rouge_l"])}'
             f'</td><td class="n">{w["lcs_chars"] if w["lcs_chars"] is not None else "–"}</td>'
             "</tr>")
@@ -112,11 +130,18 @@ def render_closeness_html(data: dict[str, Any], text: str, *, index: str) -> str
 Each span occurs exactly <em>count</em> times in the corpus; overlapping spans are listed
 separately and the share counts their union.</p>
 <h2>Closest works</h2>
-<p class="dim">Verbatim: share of the text inside verbatim spans found in that work.
-Edit similarity (normalized Levenshtein), ROUGE-L (words) and longest common substring
-(characters) measure the best-aligned passage around the work's longest match.</p>
-<table><thead><tr><th>Source</th><th class="n">Verbatim</th><th class="n">Spans</th>
-<th class="n">Longest span (tokens)</th><th class="n">Edit sim.</th><th class="n">ROUGE-L</th>
+<p class="dim">Whole text: <em>Matched</em> is the share of the text's characters that passages
+aligned to the work match character for character (each passage grown from an exact match of
+at least {data.get("seed_tokens", "–")} tokens);
+<em>Text ROUGE-L</em> compares the whole text with the work's window of the same length that
+matches it best (CopyBench's literal-copy measure); <em>Verbatim</em> is the share inside exact
+spans of at least {data["min_tokens"]} tokens. Longest passage only: edit similarity
+(normalized Levenshtein), ROUGE-L (words) and longest common substring (characters) hold over
+that passage, whose length is given; they say nothing of the rest of the text.
+{_listed(data)}</p>
+<table><thead><tr><th>Source</th><th class="n">Matched</th><th class="n">Text ROUGE-L</th>
+<th class="n">Verbatim</th><th class="n">Longest span (tokens)</th>
+<th class="n">Longest passage</th><th class="n">Edit sim.</th><th class="n">ROUGE-L</th>
 <th class="n">LCS (chars)</th></tr></thead><tbody>{"".join(works)}</tbody></table>
 <details{" open" if len(rows) <= 50 else ""}><summary><strong>Verbatim spans
 ({len(rows)})</strong></summary>
