@@ -3,6 +3,7 @@ line on stderr and their exit code; nothing a user can cause prints a traceback.
 
 from __future__ import annotations
 
+import inspect
 import sys
 
 import click
@@ -13,11 +14,34 @@ from rich.markup import escape
 from regurgitate.errors import Interrupted, RegurgitateError
 from regurgitate.untrusted import visible
 
+#: ``-h`` is ``--help`` on every command (click hands the setting down to subcommands)
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
-    name="regurgitate", no_args_is_help=True, add_completion=False,
+    name="regurgitate", no_args_is_help=True, add_completion=True,
     help="Audit generative models for training-data memorization.",
-    pretty_exceptions_enable=False,
+    pretty_exceptions_enable=False, context_settings=CONTEXT,
 )
+
+
+def unwrap(doc: str | None) -> str | None:
+    """A docstring as help text: its paragraphs kept, the line breaks inside each one
+    joined, so the terminal wraps the sentences instead of breaking them where the source
+    did ("run in" / "./regurgitate-out/")."""
+    if not doc:
+        return doc
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+def _unwrap_help(typer_app: typer.Typer) -> None:
+    """Every command's help from its docstring, unwrapped (see :func:`unwrap`)."""
+    for cmd in typer_app.registered_commands:
+        if cmd.help is None and cmd.callback is not None:
+            cmd.help = unwrap(cmd.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _unwrap_help(group.typer_instance)
 
 
 def _register() -> None:
@@ -40,12 +64,13 @@ def _register() -> None:
     app.add_typer(index_cmd.index_app, name="index")
     app.command("check")(check_cmd.check)
     app.command("dedup")(dedup_cmd.dedup)
-    app.command("scan")(scan_cmd.scan)
+    app.command("scan", cls=scan_cmd.ScanCommand)(scan_cmd.scan)
     app.add_typer(report_cmd.runs_app, name="runs")
     app.command("report")(report_cmd.report)
     app.command("export")(report_cmd.export)
     app.command("serve")(serve_cmd.serve)
     app.command("plugins")(plugins_cmd.plugins)
+    _unwrap_help(app)
 
 
 _register()

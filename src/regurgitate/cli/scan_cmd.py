@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.markup import escape
+from typer.core import TyperCommand
 
 from regurgitate.cli.common import (
     ScanBar,
@@ -23,6 +25,19 @@ from regurgitate.store.lease import scan_lease
 from regurgitate.untrusted import visible
 
 
+class ScanCommand(TyperCommand):
+    """``scan``, whose ``--attack`` help lists the registered attacks by modality (read from
+    the registry when the help is shown, so plugins' attacks appear too)."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from regurgitate.cli.modality import describe_attacks
+
+        for param in self.params:
+            if param.name == "attack":
+                param.help = f"comma-separated attacks ({describe_attacks()})"
+        super().format_help(ctx, formatter)
+
+
 def scan(
     ctx: typer.Context,
     target: Annotated[str | None, typer.Option(
@@ -30,8 +45,7 @@ def scan(
              "reference-image | diffusers:DIR_OR_ID | images:DIR "
              "(default: the bundled reference model)")] = None,
     attack: Annotated[str | None, typer.Option(
-        help="comma-separated attacks: divergence, corpus-prompts, discoverable, sample-rank")
-    ] = None,
+        help="comma-separated attacks (see the list in scan --help)")] = None,
     index: Annotated[str | None, typer.Option(
         help="reference-corpus index: a directory or http(s)://HOST:PORT?index=NAME (default "
              "with the reference target: the bundled corpus, indexed and cached on first use)")
@@ -75,11 +89,14 @@ def scan(
                            options=parse_options(set_ or []), seed=seed, batch_size=batch_size,
                            max_generations=max_generations, html=html, write_html=not no_html,
                            command=tuple((ctx.obj or {}).get("argv") or ("scan",)))
+    from regurgitate.cli.modality import check_attacks
     from regurgitate.cli.report_cmd import write_outputs
     from regurgitate.run import Budget, run_scan
-    from regurgitate.scan_setup import ScanRequest, prepare_scan
+    from regurgitate.scan_setup import ScanRequest, attack_list, prepare_scan
     from regurgitate.store import RunStore
 
+    if attack is not None:  # a text target: the hint offers the text attacks only
+        check_attacks(attack_list(attack), "text", target or "reference")
     out = stdout_console()
     err = stderr_console()
     _quiet_libraries()
