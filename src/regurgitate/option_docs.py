@@ -63,6 +63,12 @@ def describe(cls: type, *, skip: int = 0) -> list[OptionDoc]:
     return out
 
 
+def option_names(cls: type) -> set[str]:
+    """The names ``create()`` accepts for a component class (``describe``'s, unfiltered)."""
+    spec = option_spec(options_callable(cls), exclude=tuple(getattr(cls, "options_exclude", ())))
+    return set(spec.types)
+
+
 def _defaults(func: Callable[..., Any]) -> dict[str, str | None]:
     target: Any = func.__init__ if isinstance(func, type) else func  # type: ignore[misc]
     out: dict[str, str | None] = {}

@@ -109,8 +109,8 @@ def _print_info(info: dict[str, object]) -> None:
 
 @index_app.command("info")
 def info(
-    index: Annotated[str, typer.Argument(help="index directory, or http(s)://HOST[:PORT]"
-                                               "[/PATH]?index=NAME")],
+    index: Annotated[str, typer.Argument(help="index directory, or http(s)://HOST:PORT/PATH"
+                                               "?index=NAME (port and path optional)")],
     verify: Annotated[bool, typer.Option(help="check every file's checksum")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     tokenizer: Annotated[str | None, TOKENIZER_OPT] = None,

@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # the command line reaches commands through the context (for "resume with" hints)
         words = list(sys.argv[1:] if argv is None else argv)
-        rv = app(args=argv, standalone_mode=False, obj={"argv": words})
+        rv = app(args=argv, prog_name="regurgitate", standalone_mode=False,
+                 obj={"argv": words})
     except RegurgitateError as exc:
         # messages may quote model, corpus or endpoint text: controls shown as escapes
         err.print(f"[bold red]error:[/] {escape(visible(exc.message))}", emoji=False)

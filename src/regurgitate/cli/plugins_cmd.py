@@ -70,9 +70,9 @@ def _print_options(name: str) -> None:
         cls: Any = reg.load(name)
         kind = reg.kind.replace(" scheme", "")
         docs = describe(cls, skip=_target_skip(cls) if kind == "target" else 0)
-        table = Table(title=f"{kind} {name} ({modality_of(name, cls)}): "
-                            f"{how.format(name=name, location=_location(cls))}",
-                      title_justify="left", expand=False)
+        out.print(f"[bold]{kind} {escape(name)}[/] ({modality_of(name, cls)}): "
+                  f"{escape(how.format(name=name, location=_location(cls)))}", soft_wrap=True)
+        table = Table(expand=False)
         table.add_column("option", no_wrap=True)
         table.add_column("type", no_wrap=True)
         table.add_column("default", overflow="fold")
@@ -81,10 +81,7 @@ def _print_options(name: str) -> None:
             table.add_row(escape(doc.name), escape(doc.type),
                           "(required)" if doc.default is None else Text(doc.default),
                           Text(doc.help or "–"))
-        if not docs:
-            out.print(f"{kind} {escape(name)}: no options")
-        else:
-            out.print(table)
+        out.print(table if docs else "no options")
     if not found:
         names = sorted({n for reg in (registry.targets(), registry.attacks(),
                                       registry.detectors()) for n in reg.names()})

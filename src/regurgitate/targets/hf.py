@@ -97,6 +97,11 @@ class HFTarget(Target):
             raise TargetError(f"no model directory at {model}",
                               hint="pass a directory written by save_pretrained, or a hub id "
                               "such as org/name")
+        if not local:  # a hub id: its cached snapshot, or a fast failure without the hub
+            from regurgitate.targets.hub import resolve_model
+
+            model = resolve_model(model)
+            local = Path(model).exists()
         load_kw: dict[str, Any] = {"trust_remote_code": trust_remote_code}
         if local:
             load_kw["local_files_only"] = True
