@@ -11,6 +11,7 @@ from rich.markup import escape
 from typer.core import TyperCommand
 
 from regurgitate.cli.common import (
+    QUIET_OPT,
     ScanBar,
     StopSignals,
     parse_options,
@@ -74,6 +75,7 @@ def scan(
         help="Ray cluster to join (default: start a local one)")] = None,
     replicas: Annotated[int | None, typer.Option(
         help="model replicas with --executor ray")] = None,
+    quiet: Annotated[bool, QUIET_OPT] = False,
 ) -> None:
     """Run attacks against a model, find memorized text, store and report it.
 
@@ -99,6 +101,7 @@ def scan(
         check_attacks(attack_list(attack), "text", target or "reference")
     out = stdout_console()
     err = stderr_console()
+    notes = stderr_console(quiet=quiet)  # progress and notes; --quiet prints the result only
     _quiet_libraries()
     request = ScanRequest(
         target=target, attacks=attack, run=run,
@@ -110,19 +113,19 @@ def scan(
     )
     budget = Budget(max_generations=max_generations, max_tokens=max_tokens,
                     max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)
-    prepared = prepare_scan(request, note=lambda m: err.print(escape(visible(m))))
+    prepared = prepare_scan(request, note=lambda m: notes.print(escape(visible(m))))
     if prepared.html_path is not None and prepared.html_path.parent.is_dir():
         # refuse `--html RUN.db` (or a link to it) before any work, not after the scan
         check_output_path(prepared.html_path, protect=[prepared.run_path], what="report")
     if prepared.index is not None and index_unit(prepared.index.info) == "bytes":
-        err.print(f"[yellow]note:[/] the index is byte-level: --min-tokens {min_tokens} means "
+        notes.print(f"[yellow]note:[/] the index is byte-level: --min-tokens {min_tokens} means "
                   f"{min_tokens} UTF-8 bytes, and memorized shares count bytes")
     resume_cmd = prepared.resume_command
     run_name = escape(visible(str(prepared.run_path)))
     with StopSignals(err) as signals, scan_lease(prepared.run_path), \
             RunStore.open(prepared.run_path) as store, prepared.target as tgt:
         try:
-            with ScanBar(err) as bar:
+            with ScanBar(notes) as bar:
                 outcome = run_scan(
                     store=store, spec=prepared.spec, target=tgt, attacks=prepared.attacks,
                     detectors=prepared.detectors, index=prepared.index,
@@ -141,7 +144,7 @@ def scan(
             raise
         paths = write_outputs(store, out, html=prepared.html_path)
     if outcome.generated == 0 and outcome.failed == 0 and not outcome.stopped:
-        err.print(f"[dim]{run_name} was already complete; this is its "
+        notes.print(f"[dim]{run_name} was already complete; this is its "
                   "stored summary (use another --run, or delete the file, for a fresh run)[/]")
     if outcome.failed:
         err.print(f"[yellow]{outcome.failed} generation(s) failed[/] (first: "
