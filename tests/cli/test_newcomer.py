@@ -204,3 +204,100 @@ def test_a_cached_snapshot_is_used_without_the_hub(monkeypatch: pytest.MonkeyPat
     assert target.name == "hf:someorg/tiny"
     ids = target.tokenizer("Once upon a time")["input_ids"]
     assert len(ids) > 0
+
+
+def _exit_table(path: Path) -> set[int]:
+    rows = re.findall(r"^\| (\d+) \|", path.read_text(encoding="utf-8"), flags=re.M)
+    return {int(r) for r in rows} - {0}
+
+
+def test_the_exit_code_tables_match_errors_py() -> None:
+    from regurgitate import errors
+
+    def subclasses(cls: type) -> list[type]:
+        return [cls, *(s for c in cls.__subclasses__() for s in subclasses(c))]
+
+    codes = {c.exit_code for c in subclasses(errors.RegurgitateError)}  # type: ignore[attr-defined]
+    codes |= {errors.EXIT_INCOMPLETE, errors.EXIT_TERMINATED, errors.Interrupted.exit_code}
+    root = Path(__file__).resolve().parents[2]
+    assert _exit_table(root / "README.md") == codes
+    assert _exit_table(root / "docs" / "robustness.md") == codes
+
+
+def test_a_folder_that_is_not_an_index_is_a_usage_error(run_cli: RunCli,
+                                                         tmp_path: Path) -> None:
+    text = tmp_path / "t.txt"
+    text.write_text("some text")
+    for args in (["check", str(text), "--index", str(tmp_path)],
+                 ["check", str(text), "--index", str(tmp_path / "missing")],
+                 ["index", "info", str(tmp_path)]):
+        code, _, err = run_cli(args)
+        assert code == 2, (args, err)
+        assert "index" in err and "regurgitate index build" in err
+
+
+def test_check_without_index_uses_the_reference_and_says_so(run_cli: RunCli, cache_dir: Path,
+                                                            tmp_path: Path) -> None:
+    text = tmp_path / "t.txt"
+    text.write_text(next(reference.iter_corpus()).text[:1500])
+    code, out, err = run_cli(["check", str(text)])
+    assert code == 0, err
+    assert "no --index given: checking against the bundled reference corpus" in \
+        " ".join(err.split())
+    assert "verdict:" in out
+    code, out_quiet, err = run_cli(["check", str(text), "--quiet"])
+    assert code == 0 and err == ""
+    assert "verdict:" in out_quiet
+
+
+def test_runs_list_names_the_folder_it_looked_in(run_cli: RunCli, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(["runs", "list"])
+    assert code == 2
+    flat = " ".join(err.split())
+    assert "regurgitate-out" in flat and str(tmp_path) in flat
+    assert "regurgitate runs list DIR" in flat
+
+
+def _byte_corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"text": "hello world, hello again"}\n{"text": "a second one"}\n')
+    return corpus
+
+
+def test_a_byte_index_says_bytes_and_quiet_prints_the_result_only(run_cli: RunCli,
+                                                                  tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    code, out, err = run_cli(["index", "build", str(_byte_corpus(tmp_path)), "-o", str(idx),
+                              "--quiet"])
+    assert code == 0, err
+    assert err == ""  # no progress and no stray spinner line
+    assert "36 bytes (u8" in out and "tokens" not in out
+    code, out, _ = run_cli(["index", "info", str(idx)])
+    assert code == 0
+    assert "num_bytes" in out and "num_tokens" not in out
+
+
+def test_progress_leaves_no_spinner_line_when_stderr_is_not_a_terminal(
+        run_cli: RunCli, tmp_path: Path) -> None:
+    code, out, err = run_cli(["index", "build", str(_byte_corpus(tmp_path)), "-o",
+                              str(tmp_path / "idx")])
+    assert code == 0
+    assert "indexing" not in err and "⠋" not in err  # captured stderr is not a terminal
+    assert out.startswith("indexed 2 documents")
+    code, out, err = run_cli(["dedup", str(_byte_corpus(tmp_path)), "-o",
+                              str(tmp_path / "d.jsonl"), "-q"])
+    assert code == 0 and err == ""
+    assert out.startswith("2 documents:")
+
+
+def test_no_color_is_honoured(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch,
+                              tmp_path: Path) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal would get colours...
+    _, _, err = run_cli(["check", str(tmp_path / "none.txt"), "--index", str(tmp_path)])
+    assert re.search(r"\x1b\[[0-9;]*3[0-7]", err)  # ... red "error:"
+    monkeypatch.setenv("NO_COLOR", "1")  # ... unless NO_COLOR is set
+    _, _, err = run_cli(["check", str(tmp_path / "none.txt"), "--index", str(tmp_path)])
+    assert "error:" in err
+    assert not re.search(r"\x1b\[[0-9;]*3[0-7]", err)

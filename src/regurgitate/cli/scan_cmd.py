@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import click
 import typer
 from rich.markup import escape
 from typer.core import TyperCommand
@@ -30,12 +29,12 @@ class ScanCommand(TyperCommand):
     """``scan``, whose ``--attack`` help lists the registered attacks by modality (read from
     the registry when the help is shown, so plugins' attacks appear too)."""
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: Any, formatter: Any) -> None:  # typer's own click types
         from regurgitate.cli.modality import describe_attacks
 
         for param in self.params:
             if param.name == "attack":
-                param.help = f"comma-separated attacks ({describe_attacks()})"
+                setattr(param, "help", f"comma-separated attacks ({describe_attacks()})")  # noqa: B010
         super().format_help(ctx, formatter)
 
 
