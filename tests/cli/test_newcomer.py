@@ -301,3 +301,14 @@ def test_no_color_is_honoured(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch,
     _, _, err = run_cli(["check", str(tmp_path / "none.txt"), "--index", str(tmp_path)])
     assert "error:" in err
     assert not re.search(r"\x1b\[[0-9;]*3[0-7]", err)
+
+
+def test_every_attack_option_has_a_line_of_help() -> None:
+    # the listing reads help from the attack's own fields: a new option needs its #: line
+    from regurgitate import registry
+    from regurgitate.option_docs import describe
+
+    reg = registry.attacks()
+    missing = [f"{name}.{doc.name}" for name in reg.names()
+               for doc in describe(reg.load(name)) if not doc.help]
+    assert missing == []

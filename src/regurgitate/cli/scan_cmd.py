@@ -85,6 +85,11 @@ def scan(
 
     if is_image_target(target):  # diffusion models and recorded images: the image scan
         from regurgitate.cli.images_cmd import scan_images
+        from regurgitate.cli.modality import check_attacks
+        from regurgitate.scan_setup import attack_list
+
+        if attack is not None:  # the hint offers the image attacks only
+            check_attacks(attack_list(attack), "image", str(target))
 
         return scan_images(target=str(target), index=Path(index) if index else None, run=run,
                            options=parse_options(set_ or []), seed=seed, batch_size=batch_size,
