@@ -85,9 +85,12 @@ class HFTarget(Target):
     ) -> None:
         if batch_size < 1:
             raise TargetError(f"batch_size must be >= 1, got {batch_size}")
+        from regurgitate.targets.hub import resolve_model
+
+        given, model = model, resolve_model(model)  # a hub id: cached, or fail before torch
         torch, transformers = _import_torch_transformers()
         self._torch = torch
-        self.name = f"hf:{model}"
+        self.name = f"hf:{given}"
         self.chat = chat
         self.batch_size = batch_size
         self.device = device
@@ -97,11 +100,6 @@ class HFTarget(Target):
             raise TargetError(f"no model directory at {model}",
                               hint="pass a directory written by save_pretrained, or a hub id "
                               "such as org/name")
-        if not local:  # a hub id: its cached snapshot, or a fast failure without the hub
-            from regurgitate.targets.hub import resolve_model
-
-            model = resolve_model(model)
-            local = Path(model).exists()
         load_kw: dict[str, Any] = {"trust_remote_code": trust_remote_code}
         if local:
             load_kw["local_files_only"] = True

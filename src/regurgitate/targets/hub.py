@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from regurgitate.errors import TargetError
 
 #: how long the hub may take to accept a connection before it counts as unreachable
-PROBE_SECONDS = 5.0
+PROBE_SECONDS = 3.0
 
 _TRUE = ("1", "true", "yes", "on")
 
@@ -83,13 +83,18 @@ def reachable(url: str, timeout: float = PROBE_SECONDS) -> bool:
     return bool(result and result[0])
 
 
+def is_hub_id(model: str) -> bool:
+    """``name`` or ``org/name``; anything else (``./x``, ``/x``, ``a/b/c``) is a path."""
+    return bool(model) and not model.startswith((".", "~", "/")) and model.count("/") <= 1
+
+
 def resolve_model(model: str, *, timeout: float = PROBE_SECONDS) -> str:
     """A local directory for ``model`` when there is one (the path itself, or the hub id's
-    cached snapshot); else ``model`` unchanged, for the library to download, once the hub
-    answered. TargetError in one line when the id is not cached and the hub is offline or
+    cached snapshot); else ``model`` unchanged: a path that does not exist (for the caller
+    to report), or a hub id for the library to download, once the hub answered. TargetError in one line when the id is not cached and the hub is offline or
     unreachable."""
-    if Path(model).expanduser().exists():
-        return model
+    if Path(model).expanduser().exists() or not is_hub_id(model):
+        return model  # a missing local path is the caller's to report
     snapshot = cached_snapshot(model)
     if snapshot is not None:
         return str(snapshot)
