@@ -312,3 +312,14 @@ def test_every_attack_option_has_a_line_of_help() -> None:
     missing = [f"{name}.{doc.name}" for name in reg.names()
                for doc in describe(reg.load(name)) if not doc.help]
     assert missing == []
+
+
+def test_scan_quiet_prints_the_result_only(run_cli: RunCli, cache_dir: Path,
+                                           tmp_path: Path) -> None:
+    code, out, err = run_cli(["scan", "--attack", "corpus-prompts", "--quiet",
+                              "--set", "corpus-prompts.num_prompts=2",
+                              "--set", "corpus-prompts.max_new_tokens=8",
+                              "--run", str(tmp_path / "q.db"), "--no-html"])
+    assert code == 0, err
+    assert err == ""  # no progress, no notes
+    assert out.strip().endswith(f"run: {tmp_path / 'q.db'}")

@@ -91,7 +91,8 @@ def is_hub_id(model: str) -> bool:
 def resolve_model(model: str, *, timeout: float = PROBE_SECONDS) -> str:
     """A local directory for ``model`` when there is one (the path itself, or the hub id's
     cached snapshot); else ``model`` unchanged: a path that does not exist (for the caller
-    to report), or a hub id for the library to download, once the hub answered. TargetError in one line when the id is not cached and the hub is offline or
+    to report), or a hub id for the library to download, once the hub answered.
+    TargetError in one line when the id is not cached and the hub is offline or
     unreachable."""
     if Path(model).expanduser().exists() or not is_hub_id(model):
         return model  # a missing local path is the caller's to report
