@@ -140,6 +140,8 @@ def test_an_unreachable_hub_fails_fast_in_one_line(run_cli: RunCli,
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)  # a proxy would answer for it
     t0 = time.monotonic()
     code, _, err = run_cli(["scan", "--target", "hf:someorg/nomodel", "--attack", "divergence",
                             "--run", str(tmp_path / "r.db"), "--no-html"])
