@@ -168,9 +168,13 @@ def test_hf_hub_offline_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert time.monotonic() - t0 < 1 and calls == []  # the hub is never asked
 
 
-def test_a_hub_that_accepts_but_never_answers_is_bounded() -> None:
+def test_a_hub_that_accepts_but_never_answers_is_bounded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     # a proxy or sandbox may accept the connection and then say nothing
     from regurgitate.targets.hub import reachable
+
+    for proxy in ("http_proxy", "HTTP_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
 
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
