@@ -4,14 +4,17 @@ Every error a user can cause or meet derives from :class:`RegurgitateError`; the
 each into a one-line message and the exit code below, never a traceback::
 
     RegurgitateError                 exit 1   base class; also "something we did not foresee"
-    ├── ConfigError                  exit 2   bad option, bad target spec, unknown component
+    ├── ConfigError                  exit 2   bad option, bad target spec, unknown component,
+    │                                         a folder that is not an index
     ├── MissingDependencyError       exit 2   an optional extra is not installed (names it)
     ├── CorpusError                  exit 3   unreadable corpus file or bad record (path:line)
     ├── TokenizerError               exit 3   tokenizer cannot be loaded
     │   └── TokenizerMismatchError   exit 3   query tokenized differently from the index
     ├── IndexCorruptError            exit 4   missing/truncated/corrupt index files
-    ├── TargetError                  exit 5   model or endpoint failed (after retries)
-    └── StoreError                   exit 6   run database unusable or spec mismatch on resume
+    ├── TargetError                  exit 5   model or endpoint failed (after retries), hub
+    │                                         unreachable
+    └── StoreError                   exit 6   run database unusable, in use, or spec
+                                              mismatch on resume
 
 ``Interrupted`` is not an error: it signals a clean stop (Ctrl-C, budget) and carries exit 130.
 Two more exit codes are outcomes, not errors::

@@ -151,6 +151,27 @@ def check_option_groups(user_options: dict[str, dict[str, str]], attacks: list[s
                           f"{', '.join(sorted(unknown))}",
                           hint=f"attacks here: {', '.join(attacks)}; detectors: "
                           f"{', '.join(sorted(detectors))}")
+    _check_attack_options_for_detector(user_options, attacks)
+
+
+def _check_attack_options_for_detector(user_options: dict[str, dict[str, str]],
+                                       attacks: list[str]) -> None:
+    """``--set discoverable.preset=pythia`` without ``--attack discoverable`` goes to the
+    detector of the same name; when that detector has no such option, the user meant the
+    attack: say it is not among this scan's attacks and how to add it."""
+    from regurgitate.option_docs import option_names
+
+    attack_names = registry.attacks().names()
+    for comp, opts in user_options.items():
+        if comp in attacks or comp not in attack_names:
+            continue
+        known = option_names(registry.detectors().load(comp))
+        stray = sorted(set(opts) - known)
+        if stray:
+            raise ConfigError(
+                f"--set {comp}.{stray[0]}: {comp!r} is not among this scan's attacks "
+                f"({', '.join(attacks)}), and the {comp} detector has no option {stray[0]!r}",
+                hint=f"add the attack with --attack {','.join([*attacks, comp])}")
 
 
 def build_attacks(names: list[str], options: dict[str, dict[str, Any]]) -> list[Attack]:

@@ -89,10 +89,10 @@ def test_no_manifest_truncated_table(built: Path) -> None:
 
 
 def test_not_an_index(tmp_path: Path) -> None:
-    with pytest.raises(IndexCorruptError, match="no index directory"):
+    with pytest.raises(ConfigError, match="no index directory"):
         CorpusIndex.open(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(IndexCorruptError, match="no tokenized"):
+    with pytest.raises(ConfigError, match="not an index directory"):
         CorpusIndex.open(tmp_path / "empty")
 
 

@@ -33,11 +33,17 @@ def image_index_of(ctx: AttackContext) -> Any:
 class CarliniAttack(Attack):
     """N generations per caption, most duplicated captions first."""
 
+    #: the attack name stored with its prompts
     name: str = "carlini"
+    #: generations per caption
     per_caption: int = 16
+    #: how many captions, most duplicated first (0: all)
     captions: int = 0
+    #: denoising steps per image
     steps: int = 50
+    #: classifier-free guidance scale (none: the target's own)
     guidance_scale: float | None = None
+    #: added to the scan's seed for the per-image seeds
     seed: int = 0
 
     def prompts(self, ctx: AttackContext) -> list[Prompt]:

@@ -19,12 +19,19 @@ from regurgitate.types import GenerationSettings, Prompt
 
 @dataclass(frozen=True)
 class CorpusPromptsAttack(Attack):
+    #: how many prompts are cut from the corpus
     num_prompts: int = 64
+    #: shortest prompt, in index tokens
     min_tokens: int = 5
+    #: longest prompt, in index tokens
     max_tokens: int = 10
+    #: tokens generated after each prompt
     max_new_tokens: int = 256
+    #: sampling temperature
     temperature: float = 1.0
+    #: sample from the k most likely tokens (0: all)
     top_k: int = 40
+    #: nucleus sampling: the smallest set of tokens with this probability mass
     top_p: float = 1.0
     name: str = field(default="corpus-prompts", init=False)
 

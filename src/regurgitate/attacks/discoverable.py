@@ -47,28 +47,41 @@ PRESETS: dict[str, tuple[int, int]] = {"default": (50, 50), "pythia": (32, 32)}
 
 @dataclass(frozen=True)
 class DiscoverableAttack(Attack):
+    #: tokens of the true prefix given as the prompt
     prefix_tokens: int = 50
+    #: tokens of the true suffix the greedy continuation must reproduce
     suffix_tokens: int = 50
+    #: how many probes are sampled from the corpus
     num_prompts: int = 64
     #: (id, text) pairs, or (from the command line) file paths, comma-separated
     passages: str | Sequence[tuple[str, str]] = ()
+    #: lm-extraction-benchmark prefixes (.npy of token ids), with suffix_npy
     prefix_npy: str | None = None
+    #: lm-extraction-benchmark suffixes (.npy of token ids), with prefix_npy
     suffix_npy: str | None = None
+    #: tokenizer turning the .npy token ids into prompt text
     tokenizer: str | None = None
+    #: pythia (32/32) or default (50/50) prefix/suffix lengths
     preset: str | None = None
     #: extra tokens generated past the suffix, so a verbatim span can extend beyond it
     extra_tokens: int = 0
     #: window step over each work (None: one probe per inline passage, k+m for files)
     stride: int | None = None
+    #: at most this many windows per work
     max_windows: int | None = None
+    #: JSONL field holding the text of a passages file
     text_field: str = "text"
+    #: JSONL field holding the id of a passages file
     id_field: str = "id"
+    #: start prompts with the target's BOS token: auto, yes or no
     bos: str = "auto"
     #: the BOS token text, set by :func:`resolve_bos` from the target
     bos_text: str | None = None
     #: the sampling scheme the (n, p) figures are computed for
     np_temperature: float = 1.0
+    #: top-k of the sampling scheme the (n, p) figures are computed for
     np_top_k: int = 0
+    #: top-p of the sampling scheme the (n, p) figures are computed for
     np_top_p: float = 1.0
     name: str = field(default="discoverable", init=False)
 

@@ -89,19 +89,33 @@ class DivergenceAttack(Attack):
     default; after construction the fields hold the resolved values.
     """
 
+    #: the words to repeat, comma-separated (default poem,company,book,a)
     words: Sequence[str] | None = None
+    #: how many times the word is written in the prompt, comma-separated (default 1,3,40)
     repeats: Sequence[int] | None = None
+    #: instruction templates holding {words} (default: three built-in ones)
     templates: Sequence[str] | None = None
+    #: generations per word, repeat count and template (default 1)
     samples: int | None = None
+    #: tokens generated per prompt (default 512)
     max_new_tokens: int | None = None
+    #: sampling temperature (default 1.0)
     temperature: float | None = None
+    #: nucleus sampling mass (default 1.0)
     top_p: float | None = None
+    #: sample from the k most likely tokens, 0 for all (default 0)
     top_k: int | None = None
+    #: OpenAI-style frequency penalty (default 0)
     frequency_penalty: float | None = None
+    #: OpenAI-style presence penalty (default 0)
     presence_penalty: float | None = None
+    #: transformers-style repetition penalty (default 1.0)
     repetition_penalty: float | None = None
+    #: no end of sequence before max_new_tokens (default false)
     ignore_eos: bool | None = None
+    #: add as many ordinary prompts with the same settings, as a baseline
     baseline: bool | None = None
+    #: a named protocol filling the options not given: nasr2023
     preset: str | None = None
     name: str = field(default="divergence", init=False)
     protocol: Protocol = field(default_factory=Protocol, init=False, repr=False)

@@ -18,7 +18,9 @@ from regurgitate.types import GenerationSettings, Prompt
 class RecordedImagesAttack(Attack):
     """One prompt per image listed in ``FOLDER/generations.jsonl``."""
 
+    #: the attack name stored with its prompts
     name: str = "recorded-images"
+    #: folder holding generations.jsonl and the recorded images
     folder: str = ""
 
     def prompts(self, ctx: AttackContext) -> list[Prompt]:

@@ -17,12 +17,19 @@ DEFAULT_OPENINGS: tuple[str, ...] = ("", "The", "Copyright", "Contact", "Dear", 
 
 @dataclass(frozen=True)
 class SampleRankAttack(Attack):
+    #: how many generations are sampled
     num_samples: int = 64
+    #: the prompts the samples start from, comma-separated, cycled
     openings: Sequence[str] = DEFAULT_OPENINGS
+    #: tokens generated per sample
     max_new_tokens: int = 256
+    #: sampling temperature
     temperature: float = 1.0
+    #: sample from the k most likely tokens (0: all)
     top_k: int = 40
+    #: nucleus sampling: the smallest set of tokens with this probability mass
     top_p: float = 1.0
+    #: the membership signal the report ranks generations by (e.g. zlib)
     rank_by: str = "zlib"
     name: str = field(default="sample-rank", init=False)
 

@@ -15,9 +15,11 @@ from rich.text import Text
 
 from regurgitate.cli.common import (
     DTYPE_OPT,
+    QUIET_OPT,
     TOKENIZER_OPT,
     highlighted,
     open_any_index,
+    stderr_console,
     stdout_console,
 )
 from regurgitate.errors import ConfigError
@@ -43,10 +45,24 @@ def _read_text(file: str) -> str:
         raise ConfigError(f"{file} is not UTF-8 text (byte {exc.start})") from None
 
 
+def _reference_index(quiet: bool) -> Path:
+    """The bundled reference corpus's index (built and cached by ``scan`` too), said on
+    stderr so that nobody takes it for their own corpus."""
+    from regurgitate.scan_setup import cache_dir, reference_index
+
+    err = stderr_console(quiet=quiet)
+    path = reference_index(cache_dir(), lambda m: err.print(escape(m)))
+    err.print(f"[dim]no --index given: checking against the bundled reference corpus "
+              f"({escape(str(path))}); build your own with: regurgitate index build "
+              f"CORPUS -o DIR[/]")
+    return path
+
+
 def check(
     file: Annotated[str, typer.Argument(help="text file, or - for standard input")] = "-",
-    index: Annotated[str, typer.Option("--index", "-i", help="index directory, or "
-                                       "http(s)://HOST:PORT?index=NAME")] = ".",
+    index: Annotated[str | None, typer.Option(
+        "--index", "-i", help="index directory, or http(s)://HOST:PORT?index=NAME (default: "
+        "the bundled reference corpus's index, built and cached on first use)")] = None,
     min_tokens: Annotated[int, typer.Option(help="shortest verbatim span, in tokens")] = 50,
     max_docs: Annotated[int, typer.Option(help="source documents listed per span")] = 10,
     seed_tokens: Annotated[int | None, typer.Option(
@@ -57,6 +73,7 @@ def check(
     html: Annotated[Path | None, typer.Option(help="also write an HTML closeness report")] = None,
     tokenizer: Annotated[str | None, TOKENIZER_OPT] = None,
     token_dtype: Annotated[str | None, DTYPE_OPT] = None,
+    quiet: Annotated[bool, QUIET_OPT] = False,
 ) -> None:
     """How close is a text to the indexed corpus, and to which works? Exact verbatim spans
     (each occurs exactly COUNT times); per work, the share of the text in its aligned passages
@@ -66,6 +83,8 @@ def check(
 
     if min_tokens < 1 or max_docs < 1 or works < 0:
         raise ConfigError("--min-tokens and --max-docs must be >= 1, --works >= 0")
+    if index is None:
+        index = str(_reference_index(quiet))
     # fail on a bad index before reading the input
     idx = open_any_index(index, tokenizer, token_dtype)
     text = _read_text(file)

@@ -59,8 +59,14 @@ def stdout_console() -> Console:
     return Console(file=cast(IO[str], _Tolerant(sys.stdout)), highlight=False, soft_wrap=False)
 
 
-def stderr_console() -> Console:
-    return Console(file=cast(IO[str], _Tolerant(sys.stderr)), highlight=False)
+def stderr_console(*, quiet: bool = False) -> Console:
+    """Standard error; ``quiet`` (``--quiet``) for progress and notes, which then print
+    nothing, so that only the result is printed."""
+    return Console(file=cast(IO[str], _Tolerant(sys.stderr)), highlight=False, quiet=quiet)
+
+
+#: ``--quiet`` of the commands that print a result (scan, check, index build, dedup)
+QUIET_OPT = typer.Option("--quiet", "-q", help="print the result only (no progress or notes)")
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)?\s*$", re.I)
@@ -98,6 +104,7 @@ class CountingProgress:
         self._bar = Progress(
             SpinnerColumn(), TextColumn("[bold]" + what), TextColumn("{task.fields[info]}"),
             TimeElapsedColumn(), console=console, transient=False,
+            disable=not console.is_terminal,  # a log or pipe gets no spinner frames
         )
         self._task = self._bar.add_task(what, total=None, info="")
 
@@ -132,6 +139,7 @@ class ScanBar:
             TextColumn("{task.fields[rates]}"), TextColumn("[magenta]{task.fields[spans]}"),
             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
             console=console, transient=False,
+            disable=not console.is_terminal,  # a log or pipe gets no spinner frames
         )
         self._task = self._bar.add_task("scan", total=None, rates="", spans="")
         self._console = console

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from regurgitate.cli.common import CountingProgress, stderr_console, stdout_console
+from regurgitate.cli.common import QUIET_OPT, CountingProgress, stderr_console, stdout_console
 
 
 def dedup(
@@ -22,6 +22,7 @@ def dedup(
                           ] = "text",
     strike_all: Annotated[bool, typer.Option(
         help="also remove the first occurrence (the original ExactSubstr collect)")] = False,
+    quiet: Annotated[bool, QUIET_OPT] = False,
 ) -> None:
     """Remove every repeat of a span of >= N tokens after its first occurrence (ExactSubstr).
 
@@ -31,7 +32,7 @@ def dedup(
     from regurgitate.dedup import dedup_corpus
 
     tok = load_tokenizer(tokenizer)
-    err = stderr_console()
+    err = stderr_console(quiet=quiet)  # progress only: --quiet prints the result only
     err.print(f"deduplicating {len(corpus)} input(s) at {min_tokens} tokens ...")
     bars: list[tuple[str, CountingProgress]] = []  # the pass being drawn
 

@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -15,6 +15,7 @@ from rich.table import Table
 
 from regurgitate.cli.common import (
     DTYPE_OPT,
+    QUIET_OPT,
     TOKENIZER_OPT,
     CountingProgress,
     open_any_index,
@@ -23,6 +24,7 @@ from regurgitate.cli.common import (
     stdout_console,
 )
 from regurgitate.errors import ConfigError, CorpusError, Interrupted
+from regurgitate.reports.units import index_unit
 
 index_app = typer.Typer(no_args_is_help=True, help="Build and inspect corpus indexes.")
 
@@ -43,6 +45,7 @@ def build(
              "path:line / path:row / the file's path)")] = None,
     meta_fields: Annotated[str, typer.Option(
         help="comma-separated record fields kept per document, e.g. url,title")] = "",
+    quiet: Annotated[bool, QUIET_OPT] = False,
 ) -> None:
     """Tokenize a corpus and build its suffix-array index (infini-gram's on-disk layout)."""
     from regurgitate.corpus.readers import read_corpus
@@ -70,7 +73,8 @@ def build(
     # SIGTERM stops a build like Ctrl-C: the partial build is removed
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
-        with CountingProgress(err, "indexing", "tokens") as bar:
+        unit = "bytes" if tok.dtype.itemsize == 1 else "tokens"
+        with CountingProgress(stderr_console(quiet=quiet), "indexing", unit) as bar:
             info = build_index(docs, output, tok, shard_tokens=shard_tokens, progress=bar,
                                overwrite=force)
     except CorpusError as exc:
@@ -87,10 +91,11 @@ def build(
         err.print(f"[yellow]... {len(skipped) - 10} more records skipped[/]")
     size = sum(f.stat().st_size for f in Path(info.path).iterdir() if f.is_file())
     rate = info.num_tokens / max(info.build_seconds, 1e-9)
+    unit = index_unit({"dtype": info.dtype, "tokenizer": info.tokenizer})
     stdout_console().print(
-        f"indexed [bold]{info.num_docs:,}[/] documents, [bold]{info.num_tokens:,}[/] tokens "
+        f"indexed [bold]{info.num_docs:,}[/] documents, [bold]{info.num_tokens:,}[/] {unit} "
         f"({info.dtype}, {info.num_shards} shard(s)) in {info.build_seconds:.1f} s "
-        f"({rate:,.0f} tokens/s); {size / 2**20:.1f} MiB at {escape(str(info.path))}"
+        f"({rate:,.0f} {unit}/s); {size / 2**20:.1f} MiB at {escape(str(info.path))}"
         + (f"; {len(skipped)} bad record(s) skipped" if skipped else ""), soft_wrap=True)
 
 
@@ -98,19 +103,22 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _print_info(info: dict[str, object]) -> None:
+def _print_info(info: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None)
+    byte_level = index_unit(info) == "bytes"
     for key, value in info.items():
         if isinstance(value, dict | list):
             value = json.dumps(value)[:200]
+        if key == "num_tokens" and byte_level:  # a byte-level index counts UTF-8 bytes
+            key, value = "num_bytes", f"{value} (a byte-level index: UTF-8 bytes, not tokens)"
         table.add_row(f"[bold]{key}[/]", escape(str(value)))
     stdout_console().print(table)
 
 
 @index_app.command("info")
 def info(
-    index: Annotated[str, typer.Argument(help="index directory, or http(s)://HOST[:PORT]"
-                                               "[/PATH]?index=NAME")],
+    index: Annotated[str, typer.Argument(help="index directory, or http(s)://HOST:PORT/PATH"
+                                               "?index=NAME (port and path optional)")],
     verify: Annotated[bool, typer.Option(help="check every file's checksum")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     tokenizer: Annotated[str | None, TOKENIZER_OPT] = None,

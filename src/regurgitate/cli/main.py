@@ -3,6 +3,7 @@ line on stderr and their exit code; nothing a user can cause prints a traceback.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from typing import Annotated
 
@@ -14,11 +15,34 @@ from rich.markup import escape
 from regurgitate.errors import Interrupted, RegurgitateError
 from regurgitate.untrusted import visible
 
+#: ``-h`` is ``--help`` on every command (click hands the setting down to subcommands)
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
-    name="regurgitate", no_args_is_help=True, add_completion=False,
+    name="regurgitate", no_args_is_help=True, add_completion=True,
     help="Audit generative models for training-data memorization.",
-    pretty_exceptions_enable=False,
+    pretty_exceptions_enable=False, context_settings=CONTEXT,
 )
+
+
+def unwrap(doc: str | None) -> str | None:
+    """A docstring as help text: its paragraphs kept, the line breaks inside each one
+    joined, so the terminal wraps the sentences instead of breaking them where the source
+    did ("run in" / "./regurgitate-out/")."""
+    if not doc:
+        return doc
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+def _unwrap_help(typer_app: typer.Typer) -> None:
+    """Every command's help from its docstring, unwrapped (see :func:`unwrap`)."""
+    for cmd in typer_app.registered_commands:
+        if cmd.help is None and cmd.callback is not None:
+            cmd.help = unwrap(cmd.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _unwrap_help(group.typer_instance)
 
 
 def _register() -> None:
@@ -41,12 +65,13 @@ def _register() -> None:
     app.add_typer(index_cmd.index_app, name="index")
     app.command("check")(check_cmd.check)
     app.command("dedup")(dedup_cmd.dedup)
-    app.command("scan")(scan_cmd.scan)
+    app.command("scan", cls=scan_cmd.ScanCommand)(scan_cmd.scan)
     app.add_typer(report_cmd.runs_app, name="runs")
     app.command("report")(report_cmd.report)
     app.command("export")(report_cmd.export)
     app.command("serve")(serve_cmd.serve)
     app.command("plugins")(plugins_cmd.plugins)
+    _unwrap_help(app)
 
 
 def _version(value: bool) -> None:
@@ -76,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # the command line reaches commands through the context (for "resume with" hints)
         words = list(sys.argv[1:] if argv is None else argv)
-        rv = app(args=argv, standalone_mode=False, obj={"argv": words})
+        rv = app(args=argv, prog_name="regurgitate", standalone_mode=False,
+                 obj={"argv": words})
     except RegurgitateError as exc:
         # messages may quote model, corpus or endpoint text: controls shown as escapes
         err.print(f"[bold red]error:[/] {escape(visible(exc.message))}", emoji=False)

@@ -58,7 +58,11 @@ def runs_list(
     from regurgitate.store import list_runs
 
     if not directory.is_dir():
-        raise ConfigError(f"no such folder: {directory}")
+        raise ConfigError(f"no such folder: {directory} (runs list looked in "
+                          f"{directory.absolute()})",
+                          hint="scan writes runs to ./regurgitate-out/ in the folder it ran "
+                          "in; pass the folder that holds run databases: regurgitate runs "
+                          "list DIR")
     runs = list_runs(directory)
     out = stdout_console()
     if not runs:

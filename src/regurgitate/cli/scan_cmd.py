@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+from typer.core import TyperCommand
 
 from regurgitate.cli.common import (
+    QUIET_OPT,
     ScanBar,
     StopSignals,
     parse_options,
@@ -23,6 +25,19 @@ from regurgitate.store.lease import scan_lease
 from regurgitate.untrusted import visible
 
 
+class ScanCommand(TyperCommand):
+    """``scan``, whose ``--attack`` help lists the registered attacks by modality (read from
+    the registry when the help is shown, so plugins' attacks appear too)."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:  # typer's own click types
+        from regurgitate.cli.modality import describe_attacks
+
+        for param in self.params:
+            if param.name == "attack":
+                setattr(param, "help", f"comma-separated attacks ({describe_attacks()})")  # noqa: B010
+        super().format_help(ctx, formatter)
+
+
 def scan(
     ctx: typer.Context,
     target: Annotated[str | None, typer.Option(
@@ -30,8 +45,7 @@ def scan(
              "reference-image | diffusers:DIR_OR_ID | images:DIR "
              "(default: the bundled reference model)")] = None,
     attack: Annotated[str | None, typer.Option(
-        help="comma-separated attacks: divergence, corpus-prompts, discoverable, sample-rank")
-    ] = None,
+        help="comma-separated attacks (see the list in scan --help)")] = None,
     index: Annotated[str | None, typer.Option(
         help="reference-corpus index: a directory or http(s)://HOST:PORT?index=NAME (default "
              "with the reference target: the bundled corpus, indexed and cached on first use)")
@@ -60,6 +74,7 @@ def scan(
         help="Ray cluster to join (default: start a local one)")] = None,
     replicas: Annotated[int | None, typer.Option(
         help="model replicas with --executor ray")] = None,
+    quiet: Annotated[bool, QUIET_OPT] = False,
 ) -> None:
     """Run attacks against a model, find memorized text, store and report it.
 
@@ -70,18 +85,27 @@ def scan(
 
     if is_image_target(target):  # diffusion models and recorded images: the image scan
         from regurgitate.cli.images_cmd import scan_images
+        from regurgitate.cli.modality import check_attacks
+        from regurgitate.scan_setup import attack_list
+
+        if attack is not None:  # the hint offers the image attacks only
+            check_attacks(attack_list(attack), "image", str(target))
 
         return scan_images(target=str(target), index=Path(index) if index else None, run=run,
                            options=parse_options(set_ or []), seed=seed, batch_size=batch_size,
                            max_generations=max_generations, html=html, write_html=not no_html,
                            command=tuple((ctx.obj or {}).get("argv") or ("scan",)))
+    from regurgitate.cli.modality import check_attacks
     from regurgitate.cli.report_cmd import write_outputs
     from regurgitate.run import Budget, run_scan
-    from regurgitate.scan_setup import ScanRequest, prepare_scan
+    from regurgitate.scan_setup import ScanRequest, attack_list, prepare_scan
     from regurgitate.store import RunStore
 
+    if attack is not None:  # a text target: the hint offers the text attacks only
+        check_attacks(attack_list(attack), "text", target or "reference")
     out = stdout_console()
     err = stderr_console()
+    notes = stderr_console(quiet=quiet)  # progress and notes; --quiet prints the result only
     _quiet_libraries()
     request = ScanRequest(
         target=target, attacks=attack, run=run,
@@ -93,12 +117,12 @@ def scan(
     )
     budget = Budget(max_generations=max_generations, max_tokens=max_tokens,
                     max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)
-    prepared = prepare_scan(request, note=lambda m: err.print(escape(visible(m))))
+    prepared = prepare_scan(request, note=lambda m: notes.print(escape(visible(m))))
     if prepared.html_path is not None and prepared.html_path.parent.is_dir():
         # refuse `--html RUN.db` (or a link to it) before any work, not after the scan
         check_output_path(prepared.html_path, protect=[prepared.run_path], what="report")
     if prepared.index is not None and index_unit(prepared.index.info) == "bytes":
-        err.print(f"[yellow]note:[/] the index is byte-level: --min-tokens {min_tokens} means "
+        notes.print(f"[yellow]note:[/] the index is byte-level: --min-tokens {min_tokens} means "
                   f"{min_tokens} UTF-8 bytes, and memorized shares count bytes")
     runtime = prepared.target.runtime()
     if runtime:
@@ -111,7 +135,7 @@ def scan(
     with StopSignals(err) as signals, scan_lease(prepared.run_path), \
             RunStore.open(prepared.run_path) as store, prepared.target as tgt:
         try:
-            with ScanBar(err) as bar:
+            with ScanBar(notes) as bar:
                 outcome = run_scan(
                     store=store, spec=prepared.spec, target=tgt, attacks=prepared.attacks,
                     detectors=prepared.detectors, index=prepared.index,
@@ -130,7 +154,7 @@ def scan(
             raise
         paths = write_outputs(store, out, html=prepared.html_path)
     if outcome.generated == 0 and outcome.failed == 0 and not outcome.stopped:
-        err.print(f"[dim]{run_name} was already complete; this is its "
+        notes.print(f"[dim]{run_name} was already complete; this is its "
                   "stored summary (use another --run, or delete the file, for a fresh run)[/]")
     if outcome.failed:
         err.print(f"[yellow]{outcome.failed} generation(s) failed[/] (first: "

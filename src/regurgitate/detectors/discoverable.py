@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.detectors.similarity import edit_similarity
@@ -47,8 +47,12 @@ def matched_prefix(truth: Sequence[Any], generated: Sequence[Any]) -> int:
 
 class DiscoverableDetector(Detector):
     name = "discoverable"
+    #: parameters create() fills from the scan, not ``--set`` options
+    options_exclude: ClassVar[tuple[str, ...]] = ("tokenizer", "suffix_scorer")
 
-    def __init__(self, *, tokenizer: Any | None = None, approx_threshold: float = 0.9,
+    def __init__(self, *, tokenizer: Any | None = None,
+                 #: a probe within this normalized edit similarity counts as approximate
+                 approx_threshold: float = 0.9,
                  suffix_scorer: Any | None = None) -> None:
         self.tokenizer = tokenizer
         self.approx_threshold = approx_threshold
@@ -84,7 +88,7 @@ class DiscoverableDetector(Detector):
         from regurgitate.extraction import HFSuffixScorer
 
         opts = parse_options(cls, options, owner="detector 'discoverable'",
-                             exclude=("tokenizer", "suffix_scorer"))
+                             exclude=cls.options_exclude)
         return cls(tokenizer=ctx.tokenizer, suffix_scorer=HFSuffixScorer.from_target(ctx.target),
                    **opts)
 

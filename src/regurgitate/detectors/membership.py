@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -158,10 +158,16 @@ class MembershipDetector(Detector):
         self.rescore = rescore and scorer is not None
 
     @classmethod
+    def options_callable(cls) -> Callable[..., None]:
+        """The function whose parameters are this detector's ``--set`` options (read by
+        create() and listed by ``regurgitate plugins --options membership``)."""
+        return _membership_options
+
+    @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> MembershipDetector:
         """For a scan: the target's own scorer when it has one (lowercase ratio, min-k%++),
         and ``reference=hf:DIR`` for the reference-model ratio."""
-        opts = parse_options(_membership_options, options, owner="detector 'membership'")
+        opts = parse_options(cls.options_callable(), options, owner="detector 'membership'")
         use_target = bool(opts.get("target_scorer", True))
         scorer = ctx.target.scorer() if use_target and ctx.target is not None and \
             hasattr(ctx.target, "scorer") else None

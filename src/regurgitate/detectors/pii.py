@@ -205,8 +205,14 @@ class PIIDetector(Detector):
         self.requires = ("verbatim",) if use_verbatim else ()
 
     @classmethod
+    def options_callable(cls) -> Callable[..., None]:
+        """The function whose parameters are this detector's ``--set`` options (read by
+        create() and listed by ``regurgitate plugins --options pii``)."""
+        return _pii_options
+
+    @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> PIIDetector:
-        opts = parse_options(_pii_options, options, owner="detector 'pii'")
+        opts = parse_options(cls.options_callable(), options, owner="detector 'pii'")
         model = opts.get("names_model")
         return cls(ctx.index, max_docs=ctx.max_docs,
                    names=PresidioNames(str(model)) if model else None,

@@ -175,7 +175,10 @@ def shard_ids(path: Path) -> list[int]:
     ids = sorted(int(p.name.split(".", 1)[1]) for p in path.glob("tokenized.*")
                  if p.name.split(".", 1)[1].isdigit())
     if not ids:
-        raise IndexCorruptError(f"{path}: no tokenized.N files: not an index directory")
+        # a folder that holds no index at all is a usage error (exit 2), not a damaged index
+        raise ConfigError(f"{path} is not an index directory (no manifest.json or "
+                          "tokenized.N files)",
+                          hint="build one with: regurgitate index build CORPUS -o DIR")
     if ids != list(range(len(ids))):
         raise IndexCorruptError(f"{path}: shard files are not numbered 0..{len(ids) - 1}")
     return ids

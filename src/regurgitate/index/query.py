@@ -65,8 +65,9 @@ class CorpusIndex:
         """
         path = Path(path)
         if not path.is_dir():
-            raise IndexCorruptError(f"{path}: no index directory there",
-                                    hint="build one with 'regurgitate index build'")
+            # a usage error (exit 2), not a damaged index
+            raise ConfigError(f"{path}: no index directory there",
+                              hint="build one with: regurgitate index build CORPUS -o DIR")
         manifest = fmt.read_manifest(path)
         if manifest is not None:
             fmt.check_files(path, manifest, verify=verify)

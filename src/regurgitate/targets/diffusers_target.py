@@ -114,7 +114,9 @@ class DiffusersTarget(Target):
             if not path.exists() and (location.startswith((".", "/")) or path.suffix):
                 raise ConfigError(f"no diffusion model at {location}",
                                   hint="give a pipeline folder, a UNet folder or a hub id")
-            self._load_pipeline(location)
+            from regurgitate.targets.hub import resolve_model
+
+            self._load_pipeline(resolve_model(location))  # cached, or fail fast offline
 
     # ------------------------------------------------------------------------- loading
 

@@ -84,9 +84,12 @@ class HFTarget(Target):
     ) -> None:
         if batch_size < 1:
             raise TargetError(f"batch_size must be >= 1, got {batch_size}")
+        from regurgitate.targets.hub import resolve_model
+
+        given, model = model, resolve_model(model)  # a hub id: cached, or fail before torch
         torch, _ = import_torch_transformers()
         self._torch = torch
-        self.name = f"hf:{model}"
+        self.name = f"hf:{given}"
         self.chat = chat
         self.batch_size = batch_size
         self.device = device

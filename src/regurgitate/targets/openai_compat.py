@@ -183,16 +183,25 @@ class OpenAITarget(Target):
     def __init__(
         self,
         base_url: str,
+        #: the model name the server serves
         model: str,
         *,
         chat: bool = False,
+        #: environment variable holding the API key
         api_key_env: str | None = "OPENAI_API_KEY",
+        #: file holding the API key (instead of api_key_env)
         api_key_file: str | None = None,
+        #: requests in flight at once
         concurrency: int = 8,
+        #: seconds one request may take
         timeout: float = 60.0,
+        #: retries of a failed request before its generation counts as failed
         max_retries: int = 5,
+        #: first wait between retries, in seconds (doubled each retry, capped)
         backoff_base: float = 0.5,
+        #: longest wait between retries, in seconds
         backoff_max: float = 30.0,
+        #: send vLLM's repetition_penalty and min_tokens (off: a strict OpenAI endpoint)
         extensions: bool = True,
     ) -> None:
         if concurrency < 1:

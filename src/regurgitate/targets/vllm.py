@@ -93,10 +93,15 @@ class VLLMTarget(Target):
         self,
         model: str,
         *,
+        #: GPUs one model is split over
         tensor_parallel_size: int = 1,
+        #: weights dtype: auto, float16, bfloat16 or float32
         dtype: str = "auto",
+        #: share of each GPU's memory vLLM may take
         gpu_memory_utilization: float = 0.9,
+        #: context length (none: the model's own)
         max_model_len: int | None = None,
+        #: vLLM's engine seed
         seed: int = 0,
         chat: bool = False,
         batch_size: int = 256,
