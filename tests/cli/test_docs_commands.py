@@ -58,9 +58,11 @@ def test_the_docs_hold_commands() -> None:
 
 @pytest.mark.parametrize(("where", "command"), COMMANDS, ids=[w for w, _ in COMMANDS])
 def test_every_documented_command_parses(run_cli: RunCli, where: str, command: str) -> None:
-    code, out, err = run_cli([*words(command), "--help"])
+    args = words(command)
+    code, out, err = run_cli([*args, "--help"])
     assert code == 0, f"{where}: {command}\n{err}"
-    assert "Usage: regurgitate" in out
+    # --version is eager: it answers before --help is read
+    assert out.startswith("regurgitate ") if args == ["--version"] else "Usage: regurgitate" in out
 
 
 def test_an_unknown_option_fails_the_check(run_cli: RunCli) -> None:

@@ -51,7 +51,7 @@ def dedup(
             bars[-1][1].__exit__(None, None, None)
     share = r.tokens_removed / max(r.tokens_in, 1)
     stdout_console().print(
-        f"{r.documents:,} documents in and out: {r.documents_changed:,} changed, "
+        f"{r.documents:,} documents (all written): {r.documents_changed:,} changed, "
         f"{r.documents_emptied:,} emptied"
         + (f", {r.documents_blank:,} blank on input (kept)" if r.documents_blank else "")
         + f"; removed {r.tokens_removed:,} of {r.tokens_in:,} tokens ({share:.2%}), "

@@ -128,7 +128,7 @@ def scan(
     if runtime:
         from regurgitate.devices import describe_runtime
 
-        err.print(f"model: {escape(visible(prepared.target.name))} on "
+        notes.print(f"model: {escape(visible(prepared.target.name))} on "
                   f"{escape(describe_runtime(runtime))}")
     resume_cmd = prepared.resume_command
     run_name = escape(visible(str(prepared.run_path)))

@@ -57,8 +57,13 @@ def plain_chat_prompt(messages: Sequence[Mapping[str, str]]) -> str:
 class HFTarget(Target):
     """A causal LM loaded with ``transformers`` from a local directory (or a hub id).
 
-    ``dtype``: on the CPU the model computes in float32 unless ``dtype`` says otherwise; on an
-    accelerator the checkpoint's own dtype stays (:mod:`regurgitate.devices`). ``.lm`` is the
+    ``device``: where the model runs (cpu, cuda, cuda:1, ...).
+    ``dtype``: on the CPU the model computes in float32 unless ``dtype`` says otherwise (auto:
+    the checkpoint's own); on an accelerator the checkpoint's own dtype stays
+    (:mod:`regurgitate.devices`).
+    ``trust_remote_code``: let transformers run model code shipped with the checkpoint.
+
+    ``.lm`` is the
     shared :class:`~regurgitate.causal_lm.CausalLM` core (``.model`` and ``.tokenizer`` its
     transformers objects), which the membership and (n, p) scorers reuse.
     """
