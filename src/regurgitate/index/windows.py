@@ -8,14 +8,16 @@ several times the span search itself. Two facts avoid most of them:
 * every window occurs at least as often as the span (each occurrence of the span holds it),
   so the span's count ``c`` is a lower bound of every window's;
 * a window occurs at most as often as any stretch inside it. Probes of ``h = w // 2``
-  tokens every ``t = (w - h + 1) // 2`` positions put at least two probes inside every
-  window; the least count among them is an upper bound of the window's.
+  tokens every ``t = w - h + 1`` positions put one probe inside every window; its count is
+  an upper bound of the window's.
 
-A window whose bound is ``c`` occurs exactly ``c`` times, without a search. The others are
-searched highest bound first, one batched search per round for all spans together, and
-whatever cannot beat the best count found (nor tie it earlier in the span) is dropped;
-after ``ROUNDS`` rounds every window still open is searched in one batch. Results are those
-of searching every window.
+A window whose bound is ``c`` occurs exactly ``c`` times, without a search. For the others,
+all spans together, one batched search per step: the window of the highest bound of each
+span is searched (in a copy of a common passage it finds that passage's count at once);
+then, ``REFINE_STEPS`` times, the windows still open get longer probes (``t`` halved, one
+probe per ``t`` windows); then every window still open is searched. A window is open while
+its bound exceeds the best count found in its span (or equals it earlier in the span, for
+the first-of-the-highest rule). The result is that of searching every window.
 """
 
 from __future__ import annotations
