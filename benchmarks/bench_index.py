@@ -12,7 +12,14 @@
 4. Times ``maximal_spans(min_tokens=50)`` on 1000-token texts (half from the corpus, half from
    held-out files) against infini-gram's ``attribute`` on the same u16 index.
 
-Figures are printed, never asserted. Needs infini-gram (the ``dev`` extra).
+``--spans-only`` builds only the BPE u16 index and times ``maximal_spans`` on the same texts
+twice, interleaved: without the spans' most repeated windows (``windows=False``, the span
+search alone) and with them (the default), so both figures come from one run:
+
+    python benchmarks/bench_index.py --mb 20 --spans-only
+
+Figures are printed, never asserted. Needs infini-gram (the ``dev`` extra), except with
+``--spans-only``.
 """
 
 from __future__ import annotations
@@ -209,6 +216,66 @@ def bench_queries(index_dir: Path, heldout: list[Path], n: int, vocab: int) -> d
             "spans_ours": spans_ours, "spans_theirs": spans_theirs}
 
 
+def bench_windows(index_dir: Path, heldout: list[Path], n: int) -> dict:
+    """Median and p90 ms of ``maximal_spans`` with and without the most repeated windows,
+    each text timed both ways in turn (the order alternating), after a warm-up."""
+    from regurgitate.index import CorpusIndex
+
+    ix = CorpusIndex.open(index_dir)
+    qs = query_texts(ix, heldout, n, 1000)
+    for q in qs[:3]:
+        ix.maximal_spans(q, windows=False)
+        ix.maximal_spans(q)
+    times: dict[bool, list[float]] = {False: [], True: []}
+    spans = windows = 0
+    for k, q in enumerate(qs):
+        for on in ((False, True) if k % 2 == 0 else (True, False)):
+            t0 = time.perf_counter()
+            found = ix.maximal_spans(q, min_tokens=50, max_docs=10, windows=on)
+            times[on].append(time.perf_counter() - t0)
+            if on:
+                spans += len(found)
+                windows += sum(s.tokens - 49 for s in found)
+    half = len(qs) // 2
+
+    def stats(xs: list[float]) -> dict:
+        return {"median_ms": 1000 * statistics.median(xs),
+                "p90_ms": 1000 * float(np.percentile(xs, 90)),
+                "seen_ms": 1000 * statistics.median(xs[:half]),
+                "unseen_ms": 1000 * statistics.median(xs[half:])}
+
+    return {"n": len(qs), "off": stats(times[False]), "on": stats(times[True]),
+            "spans": spans, "windows": windows}
+
+
+def spans_only(args: argparse.Namespace) -> None:
+    work = args.work
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "data").mkdir(parents=True)
+    corpus_files, heldout = collect_files(args.mb, heldout_n=400)
+    jsonl = work / "data" / "corpus.jsonl"
+    size = write_jsonl(corpus_files, jsonl)
+    print(f"corpus: {len(corpus_files)} files, {size / 1e6:.1f} MB", flush=True)
+    tok_path = work / "tokenizer.json"
+    train_bpe(jsonl, args.vocab, min(args.bpe_sample_mb, args.mb), tok_path)
+    ours16 = work / "ours_u16"
+    r = measure([sys.executable, str(HERE), "_build", str(jsonl), str(tok_path), str(ours16)])
+    print(f"BPE u16 build: {r['wall_s']:.1f} s", flush=True)
+    q = bench_windows(ours16, heldout, args.queries)
+    print(f"\nmaximal spans (min 50 tokens) of {q['n']} texts of 1000 tokens (half from the "
+          f"corpus, half held out): {q['spans']} spans, {q['windows']} windows of 50 tokens")
+    print("| maximal_spans | median ms | p90 ms | median seen | median unseen |")
+    print("|---|---|---|---|---|")
+    for key, label in (("off", "without windows (windows=False)"),
+                       ("on", "with the most repeated windows")):
+        st = q[key]
+        print(f"| {label} | {st['median_ms']:.2f} | {st['p90_ms']:.2f} | "
+              f"{st['seen_ms']:.2f} | {st['unseen_ms']:.2f} |")
+    print(f"\nwith / without: median {q['on']['median_ms'] / q['off']['median_ms']:.2f}x, "
+          f"seen {q['on']['seen_ms'] / q['off']['seen_ms']:.2f}x, p90 "
+          f"{q['on']['p90_ms'] / q['off']['p90_ms']:.2f}x (target <= 2)")
+
+
 def compare_tables(ours: Path, theirs: Path) -> str:
     """Whether both table.0 files are identical; if not, how long the common prefix of the
     suffixes at differing ranks is (infini-gram's indexer compares at most 100,000 bytes,
@@ -244,7 +311,12 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--work", type=Path, default=Path("/tmp/bench_index"))
     ap.add_argument("--skip-bytes", action="store_true", help="skip the u8 (bytes) builds")
+    ap.add_argument("--spans-only", action="store_true",
+                    help="only time maximal spans with and without their windows")
     args = ap.parse_args()
+    if args.spans_only:
+        spans_only(args)
+        return
 
     work = args.work
     shutil.rmtree(work, ignore_errors=True)

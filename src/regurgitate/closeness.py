@@ -78,8 +78,9 @@ class ClosenessIndex(Protocol):
     @property
     def tokenizer(self) -> Any: ...
 
-    def find_spans(self, texts: list[str], min_tokens: int = 50,
-                   max_docs: int = 10) -> list[list[Span]]: ...
+    def find_spans(self, texts: list[str], min_tokens: int = 50, max_docs: int = 10, *,
+                   window_tokens: int | None = None,
+                   windows: bool = True) -> list[list[Span]]: ...
 
     def occurrences_batch(self, seqs: Sequence[Any], limit: int = 100) -> list[list[Any]]: ...
 
@@ -193,7 +194,9 @@ def closeness(index: ClosenessIndex, text: str, *, min_tokens: int = 50,
     ids, offs = index.tokenizer.encode_offsets(text)
     ids = [int(i) for i in ids]
     offs = np.asarray(offs, dtype=np.int64).reshape(-1, 2)
-    matches = index.find_spans([text], min_tokens=seed, max_docs=max_docs)[0]
+    # every span of >= min_tokens also gets its most repeated min_tokens-token window
+    matches = index.find_spans([text], min_tokens=seed, max_docs=max_docs,
+                               window_tokens=min_tokens)[0]
     spans = tuple(s for s in matches if s.tokens >= min_tokens)
     coverage = tuple(union_regions([(s.start, s.end) for s in spans]))
     per_doc: dict[int, list[Span]] = defaultdict(list)
@@ -448,9 +451,21 @@ def report_to_dict(report: ClosenessReport, index: ClosenessIndex,
 
 
 def span_to_dict(s: Span, text: str, name: Any) -> dict[str, Any]:
-    """One exact span as JSON: its text occurs exactly ``count`` times in the corpus."""
+    """One exact span as JSON: its text occurs exactly ``count`` times in the corpus.
+    ``window``: its most repeated window (``offset`` in tokens from the span's start,
+    ``tokens``, ``count``, ``start``/``end`` characters, ``text``, ``documents`` as corpus
+    ids, ``doc_ids``, ``sources``), or None (see :class:`regurgitate.types.SpanWindow`)."""
     docs = [int(d) for d in s.documents]
+    win: dict[str, Any] | None = None
+    if s.window is not None:
+        wdocs = [int(d) for d in s.window.documents]
+        w0, w1 = s.window.start, s.window.end
+        win = {"offset": s.window.offset, "tokens": s.window.tokens, "count": s.window.count,
+               "start": w0, "end": w1,
+               "text": text[w0:w1] if w0 is not None and w1 is not None else "",
+               "documents": [name(d) for d in wdocs], "doc_ids": wdocs,
+               "sources": [name(d) for d in wdocs]}
     return {"start": s.start, "end": s.end, "token_start": s.token_start,
             "token_end": s.token_end, "tokens": s.tokens, "count": s.count,
             "documents": [name(d) for d in docs], "doc_ids": docs,
-            "sources": [name(d) for d in docs], "text": text[s.start:s.end]}
+            "sources": [name(d) for d in docs], "text": text[s.start:s.end], "window": win}

@@ -106,12 +106,32 @@ class SourcePassage:
 
 
 @dataclass(frozen=True)
+class RepeatedWindow:
+    """A verbatim span's most repeated window: of its windows of ``tokens`` tokens (the
+    span threshold), the first with the highest corpus count.
+
+    ``offset``: where it starts, in tokens from the span's start; ``count``: its corpus
+    occurrences (at least the span's); ``documents``: ids of up to K documents holding it and
+    ``sources`` their names in the corpus (as the span's sources are named); ``text`` its
+    text in the generation."""
+
+    offset: int
+    tokens: int
+    count: int
+    text: str = ""
+    documents: tuple[int, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class VerbatimSpan(Payload):
     """A maximal span of >= min_tokens tokens found exactly in the reference corpus.
 
     ``count`` is its number of corpus occurrences, ``documents`` the ids of (up to K)
     documents holding it, ``sources`` passages of some of them; ``token_start``/``token_end``
-    are its token positions in the generation (None in runs written by 0.1.0).
+    are its token positions in the generation (None in runs written by 0.1.0). ``window``:
+    its most repeated window (:class:`RepeatedWindow`); None in runs written before it
+    existed, and where the index could not count windows.
     """
 
     kind: ClassVar[str] = "verbatim"
@@ -123,6 +143,7 @@ class VerbatimSpan(Payload):
     sources: tuple[SourcePassage, ...] = ()
     token_start: int | None = None
     token_end: int | None = None
+    window: RepeatedWindow | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 from regurgitate.findings import Finding, Payload
 
 __all__ = ["Document", "Finding", "Generation", "GenerationSettings", "Item", "Payload",
-           "Prompt", "RunSpec", "Span"]
+           "Prompt", "RunSpec", "Span", "SpanWindow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +103,27 @@ class Generation:
 
 
 @dataclass(frozen=True, slots=True)
+class SpanWindow:
+    """A span's most repeated window: of all its windows of ``tokens`` tokens (the span
+    threshold, ``--min-tokens``), the one occurring most often in the corpus (the first of
+    them on a tie).
+
+    ``offset`` is where it starts, in tokens from the span's start; ``count`` its number of
+    corpus occurrences (at least the whole span's, since the span contains it) and
+    ``documents`` the ids of up to ``max_docs`` documents holding it, ascending, as the span's
+    own ``documents`` are given. ``start``/``end``: its character offsets in the checked text
+    (None where only tokens are known). A span shorter than ``tokens`` has no window.
+    """
+
+    offset: int
+    tokens: int
+    count: int
+    documents: tuple[int, ...] = ()
+    start: int | None = None
+    end: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Span:
     """A maximal verbatim span of a text found in the reference corpus.
 
@@ -110,6 +131,8 @@ class Span:
     token positions; ``count`` is the number of corpus occurrences and ``documents`` the ids
     of (up to K) corpus documents of the span's longest exact piece, ``[piece_start,
     piece_end)`` in tokens (the whole span unless overlapping matches were merged).
+    ``window``: its most repeated window (:class:`SpanWindow`), None when the span is shorter
+    than the window, when windows were not asked for, or when the index cannot count them.
     """
 
     start: int
@@ -120,6 +143,7 @@ class Span:
     documents: tuple[int, ...]
     piece_start: int | None = None
     piece_end: int | None = None
+    window: SpanWindow | None = None
 
     @property
     def tokens(self) -> int:

@@ -104,6 +104,8 @@ def test_ray_sharded_build_answers_like_a_single_shard_build(
     seqs = [list(single.tokenizer.encode(t)) for t in texts]
     want = single.maximal_spans_batch(seqs, min_tokens=5, max_docs=20)
     assert any(len(s.documents) > 1 for spans in want for s in spans)
+    # the spans' most repeated windows are compared too, some more frequent than their span
+    assert any(s.window is not None and s.window.count > s.count for sp in want for s in sp)
     assert sharded.maximal_spans_batch(seqs, min_tokens=5, max_docs=20) == want
     fan = FanOutIndex(tmp_path / "sharded")
     try:

@@ -88,11 +88,27 @@ def test_infini_gram_api_path_finds_the_same_spans(
                     assert set(g.documents) <= set(local_index.maximal_spans(
                         seq[w.piece_start:w.piece_end], min_tokens=6, max_docs=100)[0]
                         .documents)
+                    # the most repeated window, from the counts of the 6-token windows
+                    assert g.window is not None and w.window is not None
+                    assert (g.window.offset, g.window.count) == (w.window.offset,
+                                                                 w.window.count)
+                    at = w.token_start + w.window.offset
+                    assert set(g.window.documents) <= {o.doc_id for o in local_index.occurrences(
+                        seq[at:at + 6], limit=10_000)}
             else:  # longer matches come back as limit-sized windows inside local regions
                 for g in g_spans:
                     assert g.piece_end - g.piece_start <= 40
                     assert any(w.token_start <= g.piece_start and g.piece_end <= w.token_end
                                for w in w_spans)
+        # windows longer than the spans' threshold are counted one query each
+        wide = hosted.maximal_spans_batch(seqs, min_tokens=6, max_docs=3, window_tokens=12)
+        local = local_index.maximal_spans_batch(seqs, min_tokens=6, max_docs=3,
+                                                window_tokens=12)
+        for g_spans, w_spans in zip(wide, local, strict=True):
+            if all(s.piece_end - s.piece_start < 40 for s in w_spans):
+                assert [(s.window.offset, s.window.count) if s.window else None
+                        for s in g_spans] == \
+                    [(s.window.offset, s.window.count) if s.window else None for s in w_spans]
         with pytest.raises(IndexLimitError, match="no span that long"):
             hosted.maximal_spans(seqs[0], min_tokens=41)
         with pytest.raises(IndexLimitError, match="does not list documents"):

@@ -91,9 +91,12 @@ def check(
     report = closeness(idx, text, min_tokens=min_tokens, seed_tokens=seed_tokens,
                        max_docs=max(max_docs, 100), top_works=works)
     data = report_to_dict(report, idx, text)
+    counts = [_count_label(s, unit=index_unit(idx.info)) for s in data["spans"]]
     for span in data["spans"]:  # the listing honours --max-docs; counts stay exact
-        for key in ("documents", "doc_ids", "sources"):
-            span[key] = span[key][:max_docs]
+        for part in (span, span["window"] or {}):
+            for key in ("documents", "doc_ids", "sources"):
+                if key in part:
+                    part[key] = part[key][:max_docs]
     if html is not None:
         from regurgitate.reports.closeness_html import write_closeness_html
 
@@ -102,11 +105,31 @@ def check(
         data["index"] = str(index)
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         return
-    _print(data, text, min_tokens, max_docs, html, index_unit(idx.info))
+    _print(data, text, min_tokens, max_docs, html, index_unit(idx.info), counts)
+
+
+def _count_label(span: dict[str, Any], unit: str) -> str:
+    """The span's count and its most repeated window's: '1 (whole span) · 100 (its most
+    repeated 50-token window: ref-00000 +99)'. Taken before --max-docs cuts the lists."""
+    whole = f"{span['count']:,} (whole span)"
+    win = span.get("window")
+    if not win:
+        return whole
+    size = f"{win['tokens']}-{unit[:-1] if unit.endswith('s') else unit}"
+    if win["count"] <= span["count"]:
+        return f"{span['count']:,} (whole span and every {size} window in it)"
+    names = win["sources"]
+    where = ""
+    if names:
+        more = len(names) - 1
+        where = ": " + _short(names[0]) + (f" +{more:,}" if more else "")
+        if len(names) < win["count"] and len(names) >= 100:
+            where += " or more"
+    return f"{whole} · {win['count']:,} (its most repeated {size} window{where})"
 
 
 def _print(data: dict[str, Any], text: str, min_tokens: int, max_docs: int,
-           html: Path | None, unit: str) -> None:
+           html: Path | None, unit: str, counts: list[str]) -> None:
     out = stdout_console()
     spans = data["spans"]
     if len(text) <= ECHO_LIMIT:
@@ -121,14 +144,14 @@ def _print(data: dict[str, Any], text: str, min_tokens: int, max_docs: int,
         t.add_column("#", justify="right")
         t.add_column("Chars", no_wrap=True)
         t.add_column(unit.capitalize(), justify="right")
-        t.add_column("Count", justify="right")
+        t.add_column("Count", overflow="fold", min_width=12)
         t.add_column("Source", overflow="fold", min_width=24)
         for n, s in enumerate(spans, 1):
             names = ", ".join(_short(d) for d in s["sources"])
             if s["count"] > len(s["sources"]) and len(s["sources"]) >= max_docs:
                 names += f" (first {max_docs})"
-            t.add_row(str(n), f"{s['start']}-{s['end']}", str(s["tokens"]), f"{s['count']:,}",
-                      Text(names))
+            t.add_row(str(n), f"{s['start']}-{s['end']}", str(s["tokens"]),
+                      Text(counts[n - 1]), Text(names))
         out.print(t)
     if data["works"]:
         out.print(works_table(data, unit))

@@ -17,8 +17,12 @@ class IndexLike(Protocol):
         ...
 
     def find_spans(
-        self, texts: Sequence[str], min_tokens: int = 50, max_docs: int = 10
-    ) -> list[list[Span]]: ...
+        self, texts: Sequence[str], min_tokens: int = 50, max_docs: int = 10, *,
+        window_tokens: int | None = None, windows: bool = True,
+    ) -> list[list[Span]]:
+        """Maximal spans, each with its most repeated window of ``window_tokens`` tokens
+        (default ``min_tokens``) unless ``windows`` is False."""
+        ...
 
     def count(self, ids: Sequence[int]) -> int:
         """Occurrences of the token sequence in the corpus."""

@@ -114,7 +114,8 @@ class NearVerbatimDetector(Detector):
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         texts = [it.generation.text if it.generation.ok else "" for it in items]
-        seeds = self.index.find_spans(texts, min_tokens=self.seed_tokens, max_docs=1)
+        seeds = self.index.find_spans(texts, min_tokens=self.seed_tokens, max_docs=1,
+                                      windows=False)
         work = []
         for it, text, spans in zip(items, texts, seeds, strict=True):
             candidates = self._candidates(spans)

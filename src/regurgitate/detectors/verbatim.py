@@ -6,7 +6,10 @@ are separate findings, each with its own count and sources; coverage figures tak
 ``score`` is the span length in tokens; the payload (:class:`~regurgitate.findings.VerbatimSpan`)
 holds the token count and token range, the corpus count, the document ids and, for up to
 ``max_docs`` documents, the matching corpus passage with about ``context_chars`` characters of
-context on each side (with the document's title and URL when the corpus kept them).
+context on each side (with the document's title and URL when the corpus kept them), and the
+span's most repeated ``min_tokens``-token window with its count and its documents' names (a
+span's own count is that of its rarest stretch: a span reaching a few tokens past a passage
+repeated 100 times has count 1, its window 100).
 
 :func:`unique_sequences` merges the spans of many generations into unique memorized sequences.
 """
@@ -20,9 +23,9 @@ from typing import Any
 from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.detectors.indexing import IndexLike
 from regurgitate.errors import ConfigError
-from regurgitate.findings import Finding, SourcePassage, VerbatimSpan
+from regurgitate.findings import Finding, RepeatedWindow, SourcePassage, VerbatimSpan
 from regurgitate.options import parse_options
-from regurgitate.types import Span
+from regurgitate.types import Span, SpanWindow
 
 
 class VerbatimDetector(Detector):
@@ -88,9 +91,21 @@ class VerbatimDetector(Detector):
                     sources=self._sources(occs[k], len(piece)) if self.max_docs else (),
                     token_start=span.token_start,
                     token_end=span.token_end,
+                    window=self._window(span.window, text),
                 ),
             ))
         return out
+
+    def _window(self, win: SpanWindow | None, text: str) -> RepeatedWindow | None:
+        if win is None:
+            return None
+        docs = tuple(int(d) for d in win.documents)
+        part = text[win.start:win.end] if win.start is not None and win.end is not None \
+            else ""
+        return RepeatedWindow(offset=win.offset, tokens=win.tokens, count=win.count,
+                              text=part, documents=docs,
+                              sources=tuple(self.index.doc_name(d)
+                                            for d in docs[:self.max_docs]))
 
     def _meta(self, doc_id: int) -> dict[str, Any]:
         """The document's metadata (the corpus's chosen fields), {} when the index keeps
@@ -136,6 +151,8 @@ class MemorizedSequence:
     estimators of :mod:`regurgitate.estimate` consume); ``documents`` is the union of document
     ids, ``corpus_count`` the largest corpus count reported for the longest form; ``sources``
     the names of the corpus documents its findings quoted (``"doc <id>"`` when unnamed).
+    ``window_count``/``window_tokens``/``window_sources``: the most repeated window of the
+    longest form (the highest count among its findings' windows), None when none was found.
     """
 
     text: str
@@ -146,6 +163,9 @@ class MemorizedSequence:
     documents: tuple[int, ...]
     corpus_count: int
     sources: tuple[str, ...] = ()
+    window_count: int | None = None
+    window_tokens: int | None = None
+    window_sources: tuple[str, ...] = ()
 
 
 _GRAM = 16
@@ -202,11 +222,16 @@ def unique_sequences(findings: Iterable[Finding]) -> list[MemorizedSequence]:
         gens = sorted({f.generation_id for f, _ in group})
         docs = sorted({int(d) for _, span in own for d in span.documents})
         rep_spans = [span for _, span in own]
+        windows = [span.window for span in rep_spans if span.window is not None]
+        top = max(windows, key=lambda w: w.count, default=None)
         out.append(MemorizedSequence(
             text=rep,
             tokens=max(span.tokens for span in rep_spans),
             occurrences=len(group), generations=len(gens), generation_ids=tuple(gens),
             documents=tuple(docs),
             corpus_count=max(span.count for span in rep_spans), sources=tuple(names),
+            window_count=top.count if top is not None else None,
+            window_tokens=top.tokens if top is not None else None,
+            window_sources=top.sources if top is not None else (),
         ))
     return out

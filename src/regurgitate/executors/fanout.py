@@ -6,7 +6,9 @@ opens one part (a complete index) where it runs. Merging follows the definitions
 per exact maximal match) come from those lengths; a span's count is the sum of the parts'
 counts and its documents are the parts' documents in part order (global ids: each part's ids
 shifted by the documents of the parts before it), cut at ``max_docs``. So the answers equal
-those of the same index opened whole (``CorpusIndex.open``).
+those of the same index opened whole (``CorpusIndex.open``). A span's most repeated window
+likewise: every window's count is the sum of the parts' counts, the first highest is kept, and
+its documents are merged as a span's are.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from regurgitate.corpus.tokenizer import Tokenizer, tokenizer_from_description
 from regurgitate.errors import ConfigError
 from regurgitate.executors.ray_executor import import_ray, unwrap
 from regurgitate.index import format as fmt
-from regurgitate.index.spans import Occurrence, TokenSpan, maximal_pieces
-from regurgitate.types import Document, Span
+from regurgitate.index.spans import Occurrence, TokenSpan, char_span, maximal_pieces
+from regurgitate.types import Document, Span, SpanWindow
 
 
 class PartActor:
@@ -42,12 +44,24 @@ class PartActor:
     def pieces(self, pieces: list[list[int]], max_docs: int) -> list[tuple[int, tuple[int, ...]]]:
         """(count, documents) of each piece in this part, as ``maximal_spans`` reports them."""
         out = []
-        found = self.index.maximal_spans_batch(pieces, min_tokens=1, max_docs=max_docs)
+        found = self.index.maximal_spans_batch(pieces, min_tokens=1, max_docs=max_docs,
+                                                windows=False)
         for piece, spans in zip(pieces, found, strict=True):
             # the piece occurs here iff it is itself a maximal match of the query
             whole = [s for s in spans if s.piece_start == 0 and s.piece_end == len(piece)]
             out.append((whole[0].count, whole[0].documents) if whole else (0, ()))
         return out
+
+    def window_counts(self, pieces: list[list[int]], window: int) -> list[np.ndarray]:
+        """This part's count of every ``window``-token window of each piece."""
+        return self.index.window_counts(pieces, window) if pieces else []
+
+    def documents(self, seqs: list[list[int]], max_docs: int) -> list[tuple[int, ...]]:
+        """The documents of each window, as ``maximal_spans`` gives a window's."""
+        from regurgitate.index.query import WINDOW_DOC_SCAN_LIMIT
+
+        return self.index.documents_batch(seqs, max_docs, WINDOW_DOC_SCAN_LIMIT) \
+            if seqs else []
 
     def occurrences(self, seqs: list[list[int]], limit: int) -> list[list[tuple[int, int]]]:
         return [[(o.doc_id, o.token_offset) for o in occ]
@@ -105,9 +119,14 @@ class FanOutIndex:
                 "tokenizer": self._tokenizer.describe(), "fan_out": "ray"}
 
     def maximal_spans_batch(self, seqs: Sequence[Sequence[int] | np.ndarray],
-                            min_tokens: int = 50, max_docs: int = 10) -> list[list[TokenSpan]]:
+                            min_tokens: int = 50, max_docs: int = 10, *,
+                            window_tokens: int | None = None,
+                            windows: bool = True) -> list[list[TokenSpan]]:
         if min_tokens < 1:
             raise ConfigError("min_tokens must be at least 1")
+        window = min_tokens if window_tokens is None else window_tokens
+        if windows and window < 1:
+            raise ConfigError("window_tokens must be at least 1")
         lists = [[int(t) for t in s] for s in seqs]
         per_part = self._get([a.longest.remote(lists) for a in self._actors])
         lengths = [np.max(np.stack([p[k] for p in per_part]), axis=0) if len(q) else
@@ -115,30 +134,57 @@ class FanOutIndex:
         pieces = [maximal_pieces(lens, min_tokens) for lens in lengths]
         wanted = [lists[k][s:e] for k, pcs in enumerate(pieces) for s, e in pcs]
         stats = self._get([a.pieces.remote(wanted, max_docs) for a in self._actors])
+        wins = self._windows(wanted, window, max_docs) if windows else [None] * len(wanted)
         out: list[list[TokenSpan]] = []
         row = 0
         for pcs in pieces:
             spans = []
             for s, e in pcs:  # one span per exact maximal match, as CorpusIndex gives
                 count = sum(part[row][0] for part in stats)
-                docs: list[int] = []
-                for k, part in enumerate(stats):
-                    docs.extend(int(d) + int(self._base[k]) for d in part[row][1])
-                    if len(docs) >= max_docs:
-                        break
-                spans.append(TokenSpan(s, e, count, tuple(docs[:max_docs]), s, e))
+                docs = self._merged([part[row][1] for part in stats], max_docs)
+                spans.append(TokenSpan(s, e, count, docs, s, e, wins[row]))
                 row += 1
             out.append(spans)
         return out
 
-    def find_spans(self, texts: Sequence[str], min_tokens: int = 50, max_docs: int = 10
+    def _merged(self, per_part: list[tuple[int, ...]], max_docs: int) -> tuple[int, ...]:
+        """The parts' documents in part order as global ids, cut at ``max_docs``."""
+        docs: list[int] = []
+        for k, part in enumerate(per_part):
+            docs.extend(int(d) + int(self._base[k]) for d in part)
+            if len(docs) >= max_docs:
+                break
+        return tuple(docs[:max_docs])
+
+    def _windows(self, pieces: list[list[int]], window: int, max_docs: int
+                 ) -> list[SpanWindow | None]:
+        """The most repeated window of each span's tokens (None when shorter than it)."""
+        rows = [k for k, p in enumerate(pieces) if len(p) >= window]
+        out: list[SpanWindow | None] = [None] * len(pieces)
+        if not rows:
+            return out
+        sub = [pieces[k] for k in rows]
+        per_part = self._get([a.window_counts.remote(sub, window) for a in self._actors])
+        best: list[tuple[int, int]] = []
+        for j in range(len(rows)):
+            total = np.sum(np.stack([np.asarray(part[j]) for part in per_part]), axis=0)
+            at = int(np.argmax(total))
+            best.append((at, int(total[at])))
+        chosen = [sub[j][at:at + window] for j, (at, _) in enumerate(best)]
+        docs = self._get([a.documents.remote(chosen, max_docs) for a in self._actors])
+        for j, (k, (at, count)) in enumerate(zip(rows, best, strict=True)):
+            out[k] = SpanWindow(at, window, count,
+                                self._merged([part[j] for part in docs], max_docs))
+        return out
+
+    def find_spans(self, texts: Sequence[str], min_tokens: int = 50, max_docs: int = 10,
+                   *, window_tokens: int | None = None, windows: bool = True
                    ) -> list[list[Span]]:
         encoded = [self._tokenizer.encode_offsets(t) for t in texts]
-        found = self.maximal_spans_batch([ids for ids, _ in encoded], min_tokens, max_docs)
-        return [[Span(start=int(offs[s.token_start, 0]), end=int(offs[s.token_end - 1, 1]),
-                      token_start=s.token_start, token_end=s.token_end, count=s.count,
-                      documents=s.documents, piece_start=s.piece_start, piece_end=s.piece_end)
-                 for s in spans] for (_, offs), spans in zip(encoded, found, strict=True)]
+        found = self.maximal_spans_batch([ids for ids, _ in encoded], min_tokens, max_docs,
+                                         window_tokens=window_tokens, windows=windows)
+        return [[char_span(s, offs) for s in spans]
+                for (_, offs), spans in zip(encoded, found, strict=True)]
 
     def occurrences_batch(self, seqs: Sequence[Sequence[int] | np.ndarray],
                           limit: int = 100) -> list[list[Occurrence]]:

@@ -37,6 +37,10 @@ def _compiled(fn: F) -> F:
         return cast(F, njit(nogil=True, boundscheck=False)(fn))
 
 
+#: the decorator of the compiled loops, for other modules of the package
+compiled = _compiled
+
+
 @_compiled
 def _pointer(table: np.ndarray, psize: int, rank: int) -> int:
     base = rank * psize
@@ -128,6 +132,70 @@ def search(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
         before[r] = out[1]
         at[r] = out[2]
     return rank, before, at, OK
+
+
+@_compiled
+def _matches(ds: np.ndarray, table: np.ndarray, psize: int, width: int, rank: int,
+             qbuf: np.ndarray, qstart: int, qlen: int) -> int:
+    """1 if the suffix at ``rank`` starts with the query, 0 if not, -1 for a bad pointer."""
+    ptr = _pointer(table, psize, rank)
+    if ptr >= ds.size or ptr % width != 0:
+        return -1
+    return 1 if _lcp(ds, ptr, qbuf, qstart, qlen, 0) >= qlen else 0
+
+
+@_compiled
+def ranges(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
+           prefix: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray,
+           qlen: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """[lower, upper) ranks of every query and an error code, for queries that occur few
+    times: the lower bound by binary search, the upper one by galloping from it (ranks
+    ``lower + 1, + 2, + 4, ...`` until a suffix no longer starts with the query, then a
+    binary search between the last two), so a query occurring ``c`` times costs
+    ``O(log c)`` comparisons beyond its lower bound instead of a second full search."""
+    m = qstart.size
+    lower = np.zeros(m, dtype=np.int64)
+    upper = np.zeros(m, dtype=np.int64)
+    out = np.zeros(3, dtype=np.int64)
+    for r in range(m):
+        err = _search_one(ds, table, psize, n, width, prefix, qbuf, qstart[r], qlen[r],
+                          False, out)
+        if err != OK:
+            return lower, upper, err
+        lo = out[0]
+        end = _bucket(prefix, n, qbuf, qstart[r], qlen[r])[1]
+        lower[r] = lo
+        upper[r] = lo
+        if lo >= end:
+            continue
+        hit = _matches(ds, table, psize, width, lo, qbuf, qstart[r], qlen[r])
+        if hit < 0:
+            return lower, upper, BAD_POINTER
+        if hit == 0:
+            continue
+        good = lo  # the suffix here starts with the query
+        bad = end  # the first rank known not to (or the bucket's end)
+        step = 1
+        while good + step < end:
+            hit = _matches(ds, table, psize, width, good + step, qbuf, qstart[r], qlen[r])
+            if hit < 0:
+                return lower, upper, BAD_POINTER
+            if hit == 0:
+                bad = good + step
+                break
+            good += step
+            step *= 2
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            hit = _matches(ds, table, psize, width, mid, qbuf, qstart[r], qlen[r])
+            if hit < 0:
+                return lower, upper, BAD_POINTER
+            if hit == 1:
+                good = mid
+            else:
+                bad = mid
+        upper[r] = bad
+    return lower, upper, OK
 
 
 @_compiled

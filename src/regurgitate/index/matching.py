@@ -285,11 +285,14 @@ class Matcher:
             if first.size < q.start.size:
                 sub = Queries(q.buf, q.start[first], q.length[first])
                 return [(lo[inverse.ravel()], hi[inverse.ravel()])
-                        for lo, hi in self._ranges(sub)]
-        return self._ranges(q)
+                        for lo, hi in self.plain_ranges(sub)]
+        return self.plain_ranges(q)
 
-    def _ranges(self, q: Queries) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [shard.ranges(q) if shard.n else
+    def plain_ranges(self, q: Queries, *, rare: bool = False
+                     ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per shard, the [lower, upper) ranks matching each query (no deduplication);
+        ``rare``: by :meth:`Shard.rare_ranges` (queries expected to occur few times)."""
+        return [(shard.rare_ranges(q) if rare else shard.ranges(q)) if shard.n else
                 (np.zeros(q.start.size, np.int64), np.zeros(q.start.size, np.int64))
                 for shard in self.shards]
 

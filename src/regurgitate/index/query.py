@@ -17,17 +17,24 @@ from regurgitate.index.shard import Queries, Shard
 from regurgitate.index.spans import (
     Occurrence,
     TokenSpan,
+    char_span,
     doc_label,
     maximal_pieces,
+    window_starts,
 )
-from regurgitate.types import Document, Span
+from regurgitate.index.windows import most_repeated_windows
+from regurgitate.types import Document, Span, SpanWindow
 
 #: At most this many occurrences are read to list the documents of a span.
 DOC_SCAN_LIMIT = 10_000
+#: At most this many occurrences are read to list the documents of a span's window.
+WINDOW_DOC_SCAN_LIMIT = 1_000
 #: At most this many rank ranges keep their document lists between queries.
 _DOC_MEMO_SIZE = 4096
 #: Every position is first searched up to this many tokens (see ``_exact_lengths``).
 LENGTH_CAP = 64
+#: window searches of more queries than this look for equal windows first
+WINDOW_DEDUP_MIN = 64
 
 
 class CorpusIndex:
@@ -176,16 +183,16 @@ class CorpusIndex:
         return out
 
     def _documents(self, ranges: list[tuple[np.ndarray, np.ndarray]], row: int,
-                   max_docs: int) -> tuple[int, ...]:
+                   max_docs: int, limit: int = DOC_SCAN_LIMIT) -> tuple[int, ...]:
         # repetitive text asks for the same rank ranges again and again: the answer depends
         # only on the (immutable) index, so it is remembered (a bounded, per-index memo)
-        key: tuple[int, ...] = (max_docs, *(int(b[row]) for lo, hi in ranges
-                                            for b in (lo, hi)))
+        key: tuple[int, ...] = (max_docs, limit, *(int(b[row]) for lo, hi in ranges
+                                                   for b in (lo, hi)))
         found = self._doc_memo.get(key)
         if found is not None:
             return found
         docs: list[int] = []
-        for sid, ptrs in self._occ_pointers(ranges, row, DOC_SCAN_LIMIT):
+        for sid, ptrs in self._occ_pointers(ranges, row, limit):
             local = np.unique(self._shards[sid].doc_of(ptrs))
             docs.extend(int(d) + int(self._doc_base[sid]) for d in local)
             if len(docs) >= max_docs:
@@ -264,8 +271,9 @@ class CorpusIndex:
                                       cap=self.length_cap)
         return [lengths[a:b] for a, b in zip(starts[:-1], starts[1:], strict=True)]
 
-    def maximal_spans(self, ids: IdsLike, min_tokens: int = 50,
-                      max_docs: int = 10) -> list[TokenSpan]:
+    def maximal_spans(self, ids: IdsLike, min_tokens: int = 50, max_docs: int = 10, *,
+                      window_tokens: int | None = None,
+                      windows: bool = True) -> list[TokenSpan]:
         """Exact maximal matches of ``ids`` at least ``min_tokens`` long, as infini-gram's
         ``attribute`` and OLMoTrace report them.
 
@@ -278,14 +286,27 @@ class CorpusIndex:
         overlap; each is its own span, ordered by start (never merged: a union of two
         matches need not occur anywhere). Coverage is the union of the spans
         (:func:`regurgitate.index.spans.union_regions`).
+
+        With ``windows``, every span of at least ``window_tokens`` tokens (default
+        ``min_tokens``) also gets its most repeated window (:class:`~regurgitate.types.
+        SpanWindow`): the count of every window of that many tokens inside it is one
+        suffix-array range, all of them searched in one batch (windows shared by overlapping
+        spans once); the first window with the highest count is kept, with its documents
+        given as the span's are. A span's own count is that of its rarest stretch; the
+        window's is how often the passage it is built around occurs.
         """
-        return self.maximal_spans_batch([ids], min_tokens=min_tokens, max_docs=max_docs)[0]
+        return self.maximal_spans_batch([ids], min_tokens=min_tokens, max_docs=max_docs,
+                                        window_tokens=window_tokens, windows=windows)[0]
 
     def maximal_spans_batch(self, seqs: Sequence[IdsLike], min_tokens: int = 50,
-                            max_docs: int = 10) -> list[list[TokenSpan]]:
+                            max_docs: int = 10, *, window_tokens: int | None = None,
+                            windows: bool = True) -> list[list[TokenSpan]]:
         """:meth:`maximal_spans` of several sequences, searched together."""
         if min_tokens < 1:
             raise ConfigError("min_tokens must be at least 1")
+        window = min_tokens if window_tokens is None else window_tokens
+        if windows and window < 1:
+            raise ConfigError("window_tokens must be at least 1")
         buf, run_end, starts = self._m.prepare(seqs)
         total = run_end.size
         cand = self._m.candidates(buf, run_end, min_tokens)
@@ -301,36 +322,122 @@ class CorpusIndex:
         if flat:
             arr = np.array(flat, dtype=np.int64)
             ranges = self._m.ranges(Queries(buf, arr[:, 0] * w, (arr[:, 1] - arr[:, 0]) * w))
+        counts = [int(sum(int(hi[row] - lo[row]) for lo, hi in ranges))
+                  for row in range(len(flat))]
+        docs = [self._documents(ranges, row, max_docs) for row in range(len(flat))]
+        wins = self._windows(buf, flat, counts, docs, window, max_docs) if windows \
+            else [None] * len(flat)
         out: list[list[TokenSpan]] = []
         row = 0
         for pieces in pieces_per_seq:
             spans = []
             for s, e in pieces:
-                count = int(sum(int(hi[row] - lo[row]) for lo, hi in ranges))
-                docs = self._documents(ranges, row, max_docs)
-                spans.append(TokenSpan(s, e, count, docs, s, e))
+                spans.append(TokenSpan(s, e, counts[row], docs[row], s, e, wins[row]))
                 row += 1
             out.append(spans)
         return out
 
+    def _window_counts(self, buf: np.ndarray, starts: np.ndarray, window: int
+                       ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """Corpus count of the ``window`` tokens at each of ``starts`` (token positions of
+        the query buffer), and the rank ranges per shard they came from."""
+        w = self._dtype.itemsize
+        inverse = None
+        if starts.size > WINDOW_DEDUP_MIN:  # repetitive text: equal windows searched once
+            rows = np.lib.stride_tricks.sliding_window_view(buf, window * w)[starts * w]
+            keys = np.ascontiguousarray(rows).view(np.dtype((np.void, window * w))).ravel()
+            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            if first.size < starts.size:
+                starts = starts[first]
+            else:
+                inverse = None
+        ranges = self._m.plain_ranges(Queries(buf, starts * w,
+                                              np.full(starts.size, window * w,
+                                                      dtype=np.int64)), rare=True)
+        if inverse is not None:
+            ranges = [(lo[inverse.ravel()], hi[inverse.ravel()]) for lo, hi in ranges]
+        counts = np.zeros(inverse.size if inverse is not None else starts.size, dtype=np.int64)
+        for lo, hi in ranges:
+            counts += hi - lo
+        return counts, ranges
+
+    def _windows(self, buf: np.ndarray, spans: list[tuple[int, int]], counts: list[int],
+                 docs: list[tuple[int, ...]], window: int, max_docs: int
+                 ) -> list[SpanWindow | None]:
+        """The most repeated ``window``-token window of each span ``[s, e)`` (positions of
+        the query buffer, with their ``counts`` and ``docs``); None for a span shorter than
+        ``window`` (see :mod:`regurgitate.index.windows`). A window's documents are taken
+        from at most ``WINDOW_DOC_SCAN_LIMIT`` occurrences per shard."""
+        searched: dict[int, tuple[list[tuple[np.ndarray, np.ndarray]], int]] = {}
+
+        def count(pos: np.ndarray, length: int) -> np.ndarray:
+            found, ranges = self._window_counts(buf, pos, length)
+            if length == window:  # remember where each window's ranks are
+                searched.update((int(p), (ranges, row)) for row, p in enumerate(pos))
+            return found
+
+        best = most_repeated_windows(spans, counts, window, count)
+        out: list[SpanWindow | None] = []
+        for k, f in enumerate(best):
+            if f is None:
+                out.append(None)
+            elif f[1] <= counts[k]:
+                # as frequent as its span, it occurs only inside it: the span's documents
+                out.append(SpanWindow(f[0], window, f[1], docs[k]))
+            else:  # more frequent: it was searched
+                ranges, row = searched[spans[k][0] + f[0]]
+                out.append(SpanWindow(f[0], window, f[1], self._documents(
+                    ranges, row, max_docs, WINDOW_DOC_SCAN_LIMIT)))
+        return out
+
+    def window_counts(self, seqs: Sequence[IdsLike], window: int) -> list[np.ndarray]:
+        """For each sequence, the corpus count of every window of ``window`` tokens in it
+        (``len(seq) - window + 1`` counts, none for a shorter sequence), searched together.
+        A window holding a token that cannot occur counts 0."""
+        if window < 1:
+            raise ConfigError("window must be at least 1")
+        buf, run_end, starts = self._m.prepare(seqs)
+        spans = list(zip(starts[:-1], starts[1:], strict=True))
+        pos, slices = window_starts(spans, window)
+        counts = np.zeros(pos.size, dtype=np.int64)
+        ok = run_end[pos] - pos >= window if pos.size else np.zeros(0, dtype=bool)
+        if ok.any():
+            counts[ok] = self._window_counts(buf, pos[ok], window)[0]
+        return [counts[a:b] for a, b in slices]
+
+    def documents_batch(self, seqs: Sequence[IdsLike], max_docs: int = 10,
+                        scan_limit: int = DOC_SCAN_LIMIT) -> list[tuple[int, ...]]:
+        """The documents of each sequence as :meth:`maximal_spans` gives a span's: distinct
+        ids, ascending, up to ``max_docs``, from at most ``scan_limit`` occurrences per
+        shard; () for one that does not occur."""
+        out: list[tuple[int, ...]] = [() for _ in seqs]
+        buf, run_end, starts = self._m.prepare(seqs)
+        rows = [k for k, (a, b) in enumerate(zip(starts[:-1], starts[1:], strict=True))
+                if b > a and int(run_end[a]) >= b]
+        if not rows:
+            return out
+        w = self._dtype.itemsize
+        first = np.array([starts[k] for k in rows], dtype=np.int64)
+        size = np.array([starts[k + 1] - starts[k] for k in rows], dtype=np.int64)
+        ranges = self._m.ranges(Queries(buf, first * w, size * w))
+        for row, k in enumerate(rows):
+            out[k] = self._documents(ranges, row, max_docs, scan_limit)
+        return out
+
     def find_spans(self, texts: Sequence[str], min_tokens: int = 50, max_docs: int = 10,
-                   *, tokenizer: Tokenizer | None = None) -> list[list[Span]]:
+                   *, tokenizer: Tokenizer | None = None, window_tokens: int | None = None,
+                   windows: bool = True) -> list[list[Span]]:
         """Exact maximal spans of each text with character offsets (see
-        :meth:`maximal_spans`; overlapping spans overlap in characters too).
-        ``tokenizer``, if given, must be the index's."""
+        :meth:`maximal_spans`; overlapping spans overlap in characters too), each with its
+        most repeated window of ``window_tokens`` tokens (default ``min_tokens``) unless
+        ``windows`` is False. ``tokenizer``, if given, must be the index's."""
         self.check_tokenizer(tokenizer)
         encoded = [self._tokenizer.encode_offsets(t) for t in texts]
         found = self.maximal_spans_batch([ids for ids, _ in encoded], min_tokens=min_tokens,
-                                         max_docs=max_docs)
-        out: list[list[Span]] = []
-        for (_, offsets), spans in zip(encoded, found, strict=True):
-            out.append([Span(start=int(offsets[s.token_start, 0]),
-                             end=int(offsets[s.token_end - 1, 1]),
-                             token_start=s.token_start, token_end=s.token_end,
-                             count=s.count, documents=s.documents,
-                             piece_start=s.piece_start, piece_end=s.piece_end)
-                        for s in spans])
-        return out
+                                         max_docs=max_docs, window_tokens=window_tokens,
+                                         windows=windows)
+        return [[char_span(s, offsets) for s in spans]
+                for (_, offsets), spans in zip(encoded, found, strict=True)]
 
     # -- documents -----------------------------------------------------------------------
 

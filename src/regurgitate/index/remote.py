@@ -45,8 +45,8 @@ from regurgitate.index.remote_http import (
     Transport,
     is_remote,
 )
-from regurgitate.index.spans import Occurrence, TokenSpan, doc_label
-from regurgitate.types import Document, Span
+from regurgitate.index.spans import Occurrence, TokenSpan, char_span, doc_label
+from regurgitate.types import Document, Span, SpanWindow
 
 __all__ = ["IndexLimitError", "RemoteIndex", "RemoteIndexError", "RemoteSpec", "is_remote",
            "open_index"]
@@ -260,35 +260,47 @@ class RemoteIndex:
         return [found[0] if found else None for found in self.occurrences_batch(seqs, 1)]
 
     def maximal_spans(self, ids: Sequence[int] | np.ndarray, min_tokens: int = 50,
-                      max_docs: int = 10) -> list[TokenSpan]:
-        return self.maximal_spans_batch([ids], min_tokens=min_tokens, max_docs=max_docs)[0]
+                      max_docs: int = 10, *, window_tokens: int | None = None,
+                      windows: bool = True) -> list[TokenSpan]:
+        return self.maximal_spans_batch([ids], min_tokens=min_tokens, max_docs=max_docs,
+                                        window_tokens=window_tokens, windows=windows)[0]
 
     def maximal_spans_batch(self, seqs: Sequence[Sequence[int] | np.ndarray],
-                            min_tokens: int = 50, max_docs: int = 10) -> list[list[TokenSpan]]:
-        """Same definition as ``CorpusIndex.maximal_spans``."""
+                            min_tokens: int = 50, max_docs: int = 10, *,
+                            window_tokens: int | None = None,
+                            windows: bool = True) -> list[list[TokenSpan]]:
+        """Same definition as ``CorpusIndex.maximal_spans``. The most repeated windows come
+        from the server (a regurgitate server older than them sends none: ``window`` is
+        None) or, on infini-gram's API, from ``count`` queries (see
+        :mod:`regurgitate.index.remote_hosted`)."""
         if min_tokens < 1:
             raise ConfigError("min_tokens must be at least 1")
         if min_tokens > self.max_query_tokens:
             raise IndexLimitError(
                 f"--min-tokens {min_tokens} exceeds the {self.max_query_tokens}-token query "
                 f"limit of index server {self.spec.url}: no span that long can be checked")
+        window = (min_tokens if window_tokens is None else window_tokens) if windows else None
+        if window is not None and window < 1:
+            raise ConfigError("window_tokens must be at least 1")
         lists = [[int(t) for t in s] for s in seqs]
         if self.extended:
-            return self._spans_extended(lists, min_tokens, max_docs)
-        return self._spans_hosted(lists, min_tokens, max_docs)
+            return self._spans_extended(lists, min_tokens, max_docs, window)
+        return self._spans_hosted(lists, min_tokens, max_docs, window)
 
     def _spans_extended(self, lists: list[list[int]], min_tokens: int,
-                        max_docs: int) -> list[list[TokenSpan]]:
+                        max_docs: int, window: int | None) -> list[list[TokenSpan]]:
         rows = [k for k, q in enumerate(lists) if len(q) >= min_tokens]
         for k in rows:
             self._check_len(len(lists[k]), "a generation")
         answers = self._run([self._query("attribute", query_ids=lists[k], min_len=min_tokens,
-                                         max_docs=max_docs) for k in rows])
+                                         max_docs=max_docs, window_len=window or 0)
+                             for k in rows])
         out: list[list[TokenSpan]] = [[] for _ in lists]
         for k, ans in zip(rows, answers, strict=True):
             out[k] = [TokenSpan(int(s["region"][0]), int(s["region"][1]), int(s["count"]),
                                 tuple(int(d["doc_ix"]) for d in s["docs"]), int(s["l"]),
-                                int(s["r"])) for s in ans["spans"]]
+                                int(s["r"]), _window(s.get("window")))
+                      for s in ans["spans"]]
         return out
 
     def _counts(self, pieces: list[list[int]]) -> list[int]:
@@ -296,26 +308,26 @@ class RemoteIndex:
         return [int(a["count"]) for a in answers]
 
     def _spans_hosted(self, lists: list[list[int]], min_tokens: int,
-                      max_docs: int) -> list[list[TokenSpan]]:
+                      max_docs: int, window: int | None) -> list[list[TokenSpan]]:
         def sources(pieces: list[list[int]]) -> list[list[int]]:
             if not max_docs:
                 return [[] for _ in pieces]
             return [[o.doc_id for o in oc] for oc in self.occurrences_batch(pieces, max_docs)]
 
         return spans_by_counting(lists, min_tokens, max_docs, self.max_query_tokens,
-                                 self._counts, sources)
+                                 self._counts, sources, window=window)
 
     def find_spans(self, texts: Sequence[str], min_tokens: int = 50, max_docs: int = 10,
-                   *, tokenizer: Tokenizer | None = None) -> list[list[Span]]:
+                   *, tokenizer: Tokenizer | None = None, window_tokens: int | None = None,
+                   windows: bool = True) -> list[list[Span]]:
         """Maximal verbatim spans of each text with character offsets."""
         self.check_tokenizer(tokenizer)
         encoded = [self._tokenizer.encode_offsets(t) for t in texts]
         found = self.maximal_spans_batch([ids for ids, _ in encoded], min_tokens=min_tokens,
-                                         max_docs=max_docs)
-        return [[Span(start=int(offs[s.token_start, 0]), end=int(offs[s.token_end - 1, 1]),
-                      token_start=s.token_start, token_end=s.token_end, count=s.count,
-                      documents=s.documents, piece_start=s.piece_start, piece_end=s.piece_end)
-                 for s in spans] for (_, offs), spans in zip(encoded, found, strict=True)]
+                                         max_docs=max_docs, window_tokens=window_tokens,
+                                         windows=windows)
+        return [[char_span(s, offs) for s in spans]
+                for (_, offs), spans in zip(encoded, found, strict=True)]
 
     # -- documents ---------------------------------------------------------------------------
 
@@ -385,6 +397,15 @@ class RemoteIndex:
         b = min(toks.size, b)
         dec = self._tokenizer.decode
         return (dec(toks[max(0, a - margin):a]), dec(toks[a:b]), dec(toks[b:b + margin]))
+
+
+def _window(raw: Any) -> SpanWindow | None:
+    """A span's most repeated window as the server sent it (None: none, or an older
+    server that sends no windows)."""
+    if not isinstance(raw, dict):
+        return None
+    return SpanWindow(int(raw["offset"]), int(raw["length"]), int(raw["count"]),
+                      tuple(int(d["doc_ix"]) for d in raw.get("docs", [])))
 
 
 def _parse_meta(raw: Any) -> dict[str, Any]:

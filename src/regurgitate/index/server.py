@@ -26,6 +26,9 @@ Extensions (regurgitate's, same shape; what :class:`~regurgitate.index.remote.Re
   engine ``attribute``): ``spans`` of ``{l, r, length, count, docs: [{doc_ix}], region}`` where
   ``[l, r)`` is the exact match whose ``count``/``docs`` are given and ``region`` the union of
   overlapping matches it belongs to (see ``CorpusIndex.maximal_spans``); ``max_docs`` <= 100;
+  each span's ``window`` is its most repeated window of ``window_len`` tokens (default
+  ``min_len``; 0: none), ``{offset, length, count, docs: [{doc_ix}]}`` (``offset`` in tokens
+  from ``l``), or null for a span shorter than that;
 - ``occurrences``: ``occurrences`` ``[[doc_ix, token_offset], ...]`` in corpus order
   (``maxnum`` <= 1000);
 - ``get_doc_by_ix``: ``doc_ix`` with optional ``offset``/``max_disp_len``: a document's tokens,
@@ -267,11 +270,17 @@ class IndexService:
                    ) -> dict[str, Any]:
         min_len = _int(data, "min_len", None, 1, 1 << 30)
         max_docs = _int(data, "max_docs", 10, 1, MAX_DOCS)
-        spans = index.maximal_spans(ids, min_tokens=min_len, max_docs=max_docs) if ids else []
+        window = _int(data, "window_len", min_len, 0, 1 << 30)
+        spans = index.maximal_spans(ids, min_tokens=min_len, max_docs=max_docs,
+                                    window_tokens=window or None,
+                                    windows=window > 0) if ids else []
         return {"spans": [
             {"l": s.piece_start, "r": s.piece_end, "length": s.piece_end - s.piece_start,
              "count": s.count, "docs": [{"doc_ix": d} for d in s.documents],
-             "region": [s.token_start, s.token_end]}
+             "region": [s.token_start, s.token_end],
+             "window": None if s.window is None else {
+                 "offset": s.window.offset, "length": s.window.tokens,
+                 "count": s.window.count, "docs": [{"doc_ix": d} for d in s.window.documents]}}
             for s in spans]}
 
     def _occurrences(self, index: CorpusIndex, ids: list[int], data: dict[str, Any]

@@ -228,6 +228,15 @@ class Shard:
             raise self._corrupt("table", "suffix-array entries are out of order")
         return lo, hi
 
+    def rare_ranges(self, q: Queries) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`ranges`, cheaper for queries that occur few times (the upper bound is
+        found by galloping from the lower one, see :func:`kernels.ranges`)."""
+        start, length = _checked(q)
+        lo, hi, err = kernels.ranges(self.ds, self._table_bytes, self.ptr_size, self.n,
+                                     self.width, self._prefix_arg, q.buf, start, length)
+        self._check(err)
+        return np.asarray(lo), np.asarray(hi)
+
     def longest(self, q: Queries) -> np.ndarray:
         """For each query, the longest prefix (bytes) occurring in the shard: the best
         common prefix is with a neighbour of the query's insertion rank."""

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from regurgitate.types import Span, SpanWindow
+
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:
@@ -24,7 +26,8 @@ class TokenSpan:
     The span's own tokens occur exactly ``count`` times in the corpus, in ``documents``.
     Overlapping matches are separate spans (use :func:`union_regions` for coverage);
     ``piece_start``/``piece_end`` equal ``token_start``/``token_end`` (kept for callers that
-    read them).
+    read them). ``window``: the span's most repeated window (:class:`SpanWindow`, offsets in
+    tokens only), None for a span shorter than the window or when none was computed.
     """
 
     token_start: int
@@ -33,10 +36,43 @@ class TokenSpan:
     documents: tuple[int, ...]
     piece_start: int
     piece_end: int
+    window: SpanWindow | None = None
 
     @property
     def tokens(self) -> int:
         return self.token_end - self.token_start
+
+
+def window_starts(spans: list[tuple[int, int]], window: int
+                  ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The distinct start positions of every ``window``-token window inside the spans
+    ``[s, e)`` (overlapping spans share theirs), sorted, and for each span the slice of that
+    array holding its own windows (empty for a span shorter than ``window``)."""
+    runs = [np.arange(s, e - window + 1, dtype=np.int64) for s, e in spans
+            if e - s >= window]
+    starts = np.unique(np.concatenate(runs)) if runs else np.zeros(0, dtype=np.int64)
+    slices = []
+    for s, e in spans:
+        if e - s < window:
+            slices.append((0, 0))
+        else:
+            a = int(np.searchsorted(starts, s))
+            slices.append((a, a + e - window + 1 - s))
+    return starts, slices
+
+
+def char_span(s: TokenSpan, offsets: np.ndarray) -> Span:
+    """The :class:`~regurgitate.types.Span` of a token span, with character offsets from the
+    tokenizer's ``offsets`` (one ``[start, end)`` row per token), its window's too."""
+    win = s.window
+    if win is not None:
+        a = s.token_start + win.offset
+        win = SpanWindow(win.offset, win.tokens, win.count, win.documents,
+                         start=int(offsets[a, 0]), end=int(offsets[a + win.tokens - 1, 1]))
+    return Span(start=int(offsets[s.token_start, 0]), end=int(offsets[s.token_end - 1, 1]),
+                token_start=s.token_start, token_end=s.token_end, count=s.count,
+                documents=s.documents, piece_start=s.piece_start, piece_end=s.piece_end,
+                window=win)
 
 
 def doc_label(meta: dict[str, Any], doc_id: int) -> str:

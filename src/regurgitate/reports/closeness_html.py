@@ -79,6 +79,17 @@ def _marked_text(text: str, coverage: list[dict[str, int]]) -> str:
     return "".join(parts)
 
 
+def _window_cell(win: dict[str, Any] | None) -> str:
+    """A span's most repeated window: its count, offset and first sources, escaped."""
+    if not win:
+        return "–"
+    names = win.get("sources") or []
+    more = f" +{len(names) - 1}" if len(names) > 1 else ""
+    where = f'<br><span class="mono">{escape(names[0])}{more}</span>' if names else ""
+    return (f'{win["count"]:,} <span class="dim">({win["tokens"]} tokens, +{win["offset"]} '
+            f"into the span)</span>{where}")
+
+
 def render_closeness_html(data: dict[str, Any], text: str, *, index: str) -> str:
     """The page for a :func:`regurgitate.closeness.report_to_dict` result."""
     rows = []
@@ -86,6 +97,7 @@ def render_closeness_html(data: dict[str, Any], text: str, *, index: str) -> str
         rows.append(
             f'<tr><td class="n">{n}</td><td class="n">{s["start"]}–{s["end"]}</td>'
             f'<td class="n">{s["tokens"]}</td><td class="n">{s["count"]:,}</td>'
+            f'<td class="n">{_window_cell(s.get("window"))}</td>'
             f'<td class="mono">{escape(", ".join(s["sources"]))}</td>'
             f'<td class="mono">{escape(s["text"][:300])}{"…" if len(s["text"]) > 300 else ""}'
             "</td></tr>")
@@ -128,7 +140,9 @@ def render_closeness_html(data: dict[str, Any], text: str, *, index: str) -> str
 {data["covered_chars"]:,} characters ({_pct(data["covered_share"])}) lie in
 {len(data["spans"])} exact span(s) of at least {data["min_tokens"]} tokens.
 Each span occurs exactly <em>count</em> times in the corpus; overlapping spans are listed
-separately and the share counts their union.</p>
+separately and the share counts their union. A span's count is that of its rarest stretch;
+its most repeated window (of {data["min_tokens"]} tokens, the one occurring most often) shows
+how often the passage it is built around occurs, and where.</p>
 <h2>Closest works</h2>
 <p class="dim">Whole text: <em>Matched</em> is the share of the text's characters that passages
 aligned to the work match character for character (each passage grown from an exact match of
@@ -146,7 +160,8 @@ that passage, whose length is given; they say nothing of the rest of the text.
 <details{" open" if len(rows) <= 50 else ""}><summary><strong>Verbatim spans
 ({len(rows)})</strong></summary>
 <table><thead><tr><th class="n">#</th><th class="n">Chars</th><th class="n">Tokens</th>
-<th class="n">Count</th><th>Sources</th><th>Text</th></tr></thead>
+<th class="n">Count</th><th class="n">Most repeated window</th><th>Sources</th><th>Text</th>
+</tr></thead>
 <tbody>{"".join(rows)}</tbody></table></details>
 <details{" open" if len(text) <= 20_000 else ""}><summary><strong>Text</strong> (verbatim
 spans marked)</summary>{text_note}<div class="text">{body}</div></details>

@@ -33,6 +33,9 @@ class SpanAfter:
     count: int
     sources: tuple[str, ...]  # source document names (the corpus's own ids)
     documents: tuple[int, ...] = ()  # index document numbers
+    #: count and size of the span's most repeated window (None: not recorded)
+    window_count: int | None = None
+    window_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,16 @@ class DivergenceFigures:
         return a / b if a is not None and b else None
 
 
+def _window(f: Finding) -> tuple[int | None, int | None]:
+    """(count, tokens) of a verbatim finding's most repeated window, (None, None) without."""
+    win = _field(f, "window")
+    if win is None:
+        return None, None
+    count, tokens = _field(win, "count"), _field(win, "tokens")
+    return (int(count) if count is not None else None,
+            int(tokens) if tokens is not None else None)
+
+
 def _field(obj: Any, name: str) -> Any:
     """A field of a finding's payload (typed payloads) or of its ``data`` dict (older runs);
     also reads source entries, which are dicts or small dataclasses."""
@@ -143,7 +156,8 @@ def _diverged(it: Item, fs: Sequence[Finding]) -> DivergedOutput | None:
     earliest = point - len(word) - 2
     spans = tuple(sorted(
         (SpanAfter(f.start, f.end, _span_tokens(f), int(_field(f, "count") or 0),
-                   _source_names(f), tuple(int(x) for x in _field(f, "documents") or ()))
+                   _source_names(f), tuple(int(x) for x in _field(f, "documents") or ()),
+                   *_window(f))
          for f in fs if f.kind == "verbatim" and f.start is not None and f.end is not None
          and f.start >= earliest),
         key=lambda s: s.start))

@@ -107,6 +107,9 @@ def render_divergence(fig: DivergenceFigures, console: Console, top: int = 3) ->
         console.print(head)
         console.print(Text("    " + _flat(d.text[d.point:], width), style="dim"))
         for s in d.spans_after[:3]:
-            line = Text(f"    memorized: {s.tokens} tokens, {s.count}x in corpus, from ")
+            window = (f" (its most repeated {s.window_tokens}-token window {s.window_count}x)"
+                      if s.window_count is not None and s.window_count > s.count else "")
+            line = Text(f"    memorized: {s.tokens} tokens, {s.count}x in corpus{window}, "
+                        "from ")
             line.append(", ".join(s.sources[:3]) or "?")
             console.print(line)

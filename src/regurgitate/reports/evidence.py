@@ -12,6 +12,10 @@ and a readable HTML page holding:
   spans by (more negative = rarer, more telling);
 * every source document (up to ``max_sources``) by its corpus id, with the token and
   character offsets of the match inside it and the surrounding context;
+* the span's **most repeated window** (``window``): of its windows of the scan's
+  ``--min-tokens`` tokens, the one occurring most often in the corpus, with its offset in the
+  span (tokens), its text, its count and its sources named as above (recounted in the index
+  when one is given; from the finding otherwise; None for runs written before windows);
 * the other generations that emitted it, the tool version, the index path and an index
   fingerprint (a BLAKE2b digest of the index manifest's file checksums and tokenizer, or of
   the index files' names, sizes and first bytes when there is no manifest).
@@ -167,8 +171,41 @@ def build_packets(run: RunData, index: Any | None, *, max_sources: int = 10,
         else:
             packet["rarity"] = None
             packet["sources"] = [{"id": s} for s in seq.sources]
+            ids = None
+        span = finding.payload_as(VerbatimSpan) if finding is not None else None
+        packet["window"] = _window(span, index, ids, max_sources, context_chars)
         packets.append(packet)
     return packets
+
+
+def _window(span: VerbatimSpan | None, index: Any | None, ids: list[int] | None,
+            limit: int, context_chars: int) -> dict[str, Any] | None:
+    """The span's most repeated window as the finding recorded it; with the index, its
+    count and sources (with context) taken from the index."""
+    win = span.window if span is not None else None
+    if win is None:
+        return None
+    out: dict[str, Any] = {"offset": win.offset, "tokens": win.tokens, "count": win.count,
+                           "text": win.text,
+                           "sources": [{"id": name} for name in win.sources]}
+    if index is not None and ids is not None and win.offset + win.tokens <= len(ids):
+        part = ids[win.offset:win.offset + win.tokens]
+        out["count"] = int(index.count(part))
+        out["sources"] = _sources(index, part, limit, context_chars)
+    return out
+
+
+def _window_html(p: dict[str, Any]) -> str:
+    win = p.get("window")
+    if not win:
+        return ""
+    names = ", ".join(escape(str(s["id"])) for s in win["sources"])
+    return (f'<h2>Most repeated {win["tokens"]}-token window: {win["count"]:,}&times; in the '
+            f'corpus</h2><p class="dim">Of the span&#x27;s windows of {win["tokens"]} tokens, '
+            "the one occurring most often: the passage the span is built around (the whole "
+            f'span occurs {p["corpus_count"]:,}&times;). It starts {win["offset"]} tokens into '
+            f'the span.</p><div class="text">{escape(win["text"])}</div>'
+            f"<p>Sources ({len(win['sources'])} shown): {names}</p>")
 
 
 def _marked(text: str, start: int | None, end: int | None) -> str:
@@ -222,6 +259,7 @@ the corpus</h1>
 <div class="text">{_marked(p["output"], p.get("span_start"), p.get("span_end"))}</div>
 <h2>Sources ({len(p.get("sources") or [])} shown of the {p["corpus_count"]:,}
 occurrences)</h2><ol>{"".join(sources)}</ol>
+{_window_html(p)}
 </body></html>
 """
 
@@ -242,10 +280,14 @@ def write_evidence(run: RunData, out_dir: Path, index: Any | None) -> int:
             _write(out_dir / f"{stem}.json", json.dumps(p, ensure_ascii=False, indent=1))
             _write(out_dir / f"{stem}.html", packet_html(p))
             preview = " ".join(p["text"].split())[:120]
+            win = p["window"]["count"] if p.get("window") else None
             rows.append(f'<tr><td><a href="{stem}.html">{stem}</a></td><td>{p["tokens"]}</td>'
-                        f'<td>{p["corpus_count"]:,}</td><td>{escape(preview)}</td></tr>')
+                        f'<td>{p["corpus_count"]:,}</td>'
+                        f'<td>{"–" if win is None else f"{win:,}"}</td>'
+                        f'<td>{escape(preview)}</td></tr>')
         _write(out_dir / "index.json", json.dumps(
-            [{k: p[k] for k in ("sequence", "tokens", "corpus_count", "text", "rarity")}
+            [{**{k: p[k] for k in ("sequence", "tokens", "corpus_count", "text", "rarity")},
+              "window_count": p["window"]["count"] if p.get("window") else None}
              for p in packets], ensure_ascii=False, indent=1))
         _write(out_dir / "index.html", f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -253,7 +295,8 @@ def write_evidence(run: RunData, out_dir: Path, index: Any | None) -> int:
 <title>Evidence packets</title><style>{STYLE}</style></head><body>
 <h1>Evidence packets: {len(packets)} memorized sequence(s)</h1>
 <p>Target {escape(run.spec.target)}; index {escape(str(run.spec.index))}.</p>
-<table><tr><th>Packet</th><th>Tokens</th><th>Corpus count</th><th>Sequence</th></tr>
+<table><tr><th>Packet</th><th>Tokens</th><th>Corpus count</th>
+<th>Most repeated window</th><th>Sequence</th></tr>
 {"".join(rows)}</table></body></html>
 """)
     except OSError as exc:

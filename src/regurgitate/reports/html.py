@@ -91,6 +91,8 @@ class _Source:
     after: str
     title: str = ""
     url: str = ""  # http(s) only (see ``_safe_url``); shown as a rel=noopener link
+    #: the span's most repeated window, in words (first source of a span only)
+    window: str = ""
 
 
 @dataclass
@@ -193,9 +195,11 @@ def _gen_view(item: Item, fs: list[Finding], limits: ReportLimits) -> _GenView:
         count = span.count
         view.longest = max(view.longest, tokens)
         anchor = f"s{gid}-{i}"
+        window = window_words(span)
         if f.start is not None and f.end is not None:
             anns.append(Annotation(f.start, f.end, "verbatim",
-                                   label=f"verbatim: {tokens} tokens, {count}× in corpus",
+                                   label=f"verbatim: {tokens} tokens, {count}× in corpus"
+                                   + (f"; {window}" if window else ""),
                                    tag=str(i), ref=anchor))
         srcs: list[SourcePassage | None] = list(span.sources[: limits.max_sources_per_span])
         if not srcs:
@@ -210,6 +214,7 @@ def _gen_view(item: Item, fs: list[Finding], limits: ReportLimits) -> _GenView:
                 match=(src.match if src else "") or span.text,
                 title=(src.title or "") if src else "",
                 url=_safe_url(src.url) if src else "",
+                window=window if anchor else "",
             ))
             anchor = ""  # only the first source of a span carries the anchor
     for f in fs:
@@ -237,6 +242,18 @@ def _gen_view(item: Item, fs: list[Finding], limits: ReportLimits) -> _GenView:
             view.discoverable.append(dict(probe.to_json(), score=f.score))
     view.segments = segment(text, anns, points)
     return view
+
+
+def window_words(span: VerbatimSpan) -> str:
+    """'its most repeated 50-token window 100× in corpus (ref-00000 +99)', '' without one."""
+    win = span.window
+    if win is None:
+        return ""
+    where = ""
+    if win.sources:
+        more = len(win.documents) - 1
+        where = f" ({win.sources[0]}{f' +{more:,}' if more else ''})"
+    return f"its most repeated {win.tokens}-token window {win.count:,}× in corpus{where}"
 
 
 def _select(

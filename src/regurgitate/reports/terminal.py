@@ -114,13 +114,23 @@ def _sequences(summary: Summary, top: int, width: int) -> Table:
                f"{len(summary.sequences)})")
     t.add_column("Tokens", justify="right", no_wrap=True, min_width=6)
     t.add_column("Corpus", justify="right", no_wrap=True, min_width=6)
+    t.add_column("Window", justify="right", no_wrap=True, min_width=6)
     t.add_column("Gens", justify="right", no_wrap=True, min_width=4)
     t.add_column("Sequence", overflow="ellipsis", no_wrap=True, ratio=3)
     t.add_column("Source", overflow="fold", no_wrap=False, ratio=1, min_width=16)
-    text_width = max(20, width - 52)
-    for q in summary.sequences[:top]:
-        t.add_row(str(q.tokens), _n(q.corpus_count), str(q.generations),
+    text_width = max(20, width - 60)
+    shown = summary.sequences[:top]
+    for q in shown:
+        t.add_row(str(q.tokens), _n(q.corpus_count), _n(q.window_count), str(q.generations),
                   _one_line(q.text, text_width), Text(source_label(q.sources)))
+    sizes = sorted({q.window_tokens for q in shown if q.window_tokens is not None})
+    if sizes:
+        size = "/".join(str(n) for n in sizes)
+        unit = summary.unit[:-1] if summary.unit.endswith("s") else summary.unit
+        t.caption = (f"Corpus: occurrences of the whole sequence (its rarest stretch). Window: "
+                     f"of its most repeated {size}-{unit} window, the passage it is built "
+                     "around.")
+        t.caption_justify = "left"
     return t
 
 
