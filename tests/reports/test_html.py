@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from regurgitate import __version__
 from regurgitate.errors import ConfigError
 from regurgitate.reports import ReportLimits, render_html, write_html_report
 from regurgitate.reports.segments import Annotation, segment
@@ -102,7 +103,8 @@ def test_report_content(demo_html):
     p = parse(demo_html)
     text = "".join(p.text)
     assert "hf:tiny-gpt2" in text and "corpus_prompts, divergence, discoverable" in text
-    assert "2026-11-22 10:00:00 UTC" in text and "regurgitate 0.1.0" in text
+    assert "2026-11-22 10:00:00 UTC" in text and f"regurgitate {__version__}" in text
+    assert "(run made with 0.1.0)" in text  # the demo run was written by 0.1.0
     # every timestamp in one format, none in ISO's T/Z form
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", text)
     assert "<details" in demo_html and "<summary>" in demo_html
