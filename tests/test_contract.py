@@ -10,11 +10,11 @@ from typing import ClassVar
 import pytest
 
 from regurgitate import registry
+from regurgitate.assembly import default_detectors
 from regurgitate.detectors import (
     Detector,
     DetectorContext,
     Prior,
-    default_detectors,
     order_detectors,
 )
 from regurgitate.errors import ConfigError

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import ClassVar
 
 from regurgitate.attacks.base import Attack, AttackContext
 from regurgitate.errors import ConfigError
-from regurgitate.types import GenerationSettings, Prompt
+from regurgitate.types import GenerationSettings, Modality, Prompt
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class RecordedImagesAttack(Attack):
     """One prompt per image listed in ``FOLDER/generations.jsonl``."""
 
     name: str = "recorded-images"
+    modality: ClassVar[Modality] = "image"
     folder: str = ""
 
     def prompts(self, ctx: AttackContext) -> list[Prompt]:

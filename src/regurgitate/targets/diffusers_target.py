@@ -25,14 +25,14 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from regurgitate.errors import ConfigError, MissingDependencyError, TargetError
 from regurgitate.images.imageio import encode_png
 from regurgitate.targets.base import Target
-from regurgitate.types import Generation, Prompt
+from regurgitate.types import Generation, Modality, Prompt
 
 DEFAULT_STEPS = 50
 
@@ -60,6 +60,9 @@ def _as_uint8(images: Any) -> np.ndarray:
 
 class DiffusersTarget(Target):
     """An image generator loaded with diffusers. ``mode`` is text, class or unconditional."""
+
+    modality: ClassVar[Modality] = "image"
+    default_attacks: ClassVar[tuple[str, ...]] = ("carlini",)
 
     def __init__(self, location: str, device: str = "cpu", dtype: str = "float32",
                  batch_size: int = 16, steps: int = DEFAULT_STEPS,

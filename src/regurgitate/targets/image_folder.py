@@ -14,11 +14,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 from regurgitate.errors import ConfigError
 from regurgitate.images.imageio import decode, encode_png
 from regurgitate.targets.base import Target
-from regurgitate.types import Generation, Prompt
+from regurgitate.types import Generation, Modality, Prompt
 
 SIDECAR = "generations.jsonl"
 
@@ -55,6 +56,12 @@ class ImageFolderTarget(Target):
     """Answers prompts with images recorded in a folder (read, decoded, re-encoded as PNG)."""
 
     batch_size = 64
+    modality: ClassVar[Modality] = "image"
+    default_attacks: ClassVar[tuple[str, ...]] = ("recorded-images",)
+
+    @classmethod
+    def attack_options(cls, location: str) -> dict[str, dict[str, Any]]:
+        return {"recorded-images": {"folder": str(Path(location))}}
 
     def __init__(self, location: str) -> None:
         self.folder = Path(location)
