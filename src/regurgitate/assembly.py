@@ -106,8 +106,10 @@ def default_detectors(
         det = cls.create(ctx, dict(options.get(name, {})))
         if det is None:
             if names is not None:
+                needs = ("a training-image index" if ctx.modality == "image"
+                         else "a reference-corpus index")
                 raise ConfigError(f"the detector {name!r} cannot run in this scan",
-                                  hint="it needs an index: pass --index")
+                                  hint=f"it needs {needs}: pass --index")
             continue
         if det.name != name:
             raise ConfigError(f"the detector registered as {name!r} calls itself {det.name!r}")

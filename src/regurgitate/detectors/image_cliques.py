@@ -20,6 +20,7 @@ import numpy as np
 
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.findings import Finding
+from regurgitate.options import parse_options
 from regurgitate.images.distance import DEFAULT_THRESHOLD, tiled_l2
 from regurgitate.images.imageio import decode, resize, sha256
 from regurgitate.images.payloads import ImageClique
@@ -69,7 +70,7 @@ class ImageCliqueDetector(Detector):
             return None
         opts: dict[str, Any] = {"threshold": index.threshold, "size": index.size,
                                 "grid": int(index.meta["grid"])}
-        opts.update(options)
+        opts.update(parse_options(cls, options, owner=f"the {cls.name} detector"))
         return cls(**opts)
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:

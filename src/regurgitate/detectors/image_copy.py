@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.findings import Finding
+from regurgitate.options import parse_options
 from regurgitate.images.imageio import decode, sha256
 from regurgitate.images.index import ImageIndex
 from regurgitate.images.payloads import ImageCopy, NearImage
@@ -46,9 +47,8 @@ class ImageCopyDetector(Detector):
         index = ctx.image_index
         if index is None:
             return None
-        opts = dict(options)
-        return cls(index, threshold=float(opts.pop("threshold", index.threshold)),
-                   k=int(opts.pop("k", 3)), **opts)
+        return cls(index, **parse_options(cls, options, owner=f"the {cls.name} detector",
+                                          skip=1))
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         with_image = [it for it in items if it.generation.ok and it.generation.image]

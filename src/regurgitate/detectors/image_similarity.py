@@ -16,6 +16,7 @@ import numpy as np
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding
+from regurgitate.options import parse_options
 from regurgitate.images.embed import LOOSE, STRICT, Embedder
 from regurgitate.images.imageio import decode
 from regurgitate.images.index import ImageIndex
@@ -45,7 +46,8 @@ class ImageSimilarityDetector(Detector):
         index = ctx.image_index
         if index is None or index.embeddings is None:
             return None
-        return cls(index, **{k: float(v) for k, v in options.items()})
+        return cls(index, **parse_options(cls, options, owner=f"the {cls.name} detector",
+                                          skip=1))
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         with_image = [it for it in items if it.generation.ok and it.generation.image]
