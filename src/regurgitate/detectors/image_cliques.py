@@ -20,10 +20,10 @@ import numpy as np
 
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.findings import Finding
-from regurgitate.options import parse_options
 from regurgitate.images.distance import DEFAULT_THRESHOLD, tiled_l2
 from regurgitate.images.imageio import decode, resize, sha256
 from regurgitate.images.payloads import ImageClique
+from regurgitate.options import parse_options
 from regurgitate.types import Item, Modality
 
 

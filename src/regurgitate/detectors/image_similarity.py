@@ -16,11 +16,11 @@ import numpy as np
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding
-from regurgitate.options import parse_options
 from regurgitate.images.embed import LOOSE, STRICT, Embedder
 from regurgitate.images.imageio import decode
 from regurgitate.images.index import ImageIndex
 from regurgitate.images.payloads import ImageSimilarity
+from regurgitate.options import parse_options
 from regurgitate.types import Item, Modality
 
 
