@@ -26,7 +26,7 @@ class RecordedImagesAttack(Attack):
     def prompts(self, ctx: AttackContext) -> list[Prompt]:
         from pathlib import Path
 
-        from regurgitate.targets.image_folder import read_recorded
+        from regurgitate.images.recorded import read_recorded
 
         if not self.folder:
             raise ConfigError("the recorded-images attack needs the folder of an images: target")
