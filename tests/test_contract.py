@@ -10,11 +10,11 @@ from typing import ClassVar
 import pytest
 
 from regurgitate import registry
+from regurgitate.assembly import default_detectors
 from regurgitate.detectors import (
     Detector,
     DetectorContext,
     Prior,
-    default_detectors,
     order_detectors,
 )
 from regurgitate.errors import ConfigError
@@ -54,6 +54,13 @@ PAYLOADS: tuple[Payload, ...] = (
 )
 
 
+PLUGGED = '''
+from dataclasses import dataclass
+from typing import ClassVar
+
+from regurgitate.findings import Payload
+
+
 @dataclass(frozen=True)
 class Plugged(Payload):
     """A finding kind defined outside regurgitate (as an image plugin would)."""
@@ -68,6 +75,27 @@ class Plugged(Payload):
         if from_version == 1:  # version 1 called the distance "d"
             data = {"distance": data.pop("d"), **data}
         return data
+'''
+
+
+@pytest.fixture
+def plugged(tmp_path, monkeypatch) -> type[Payload]:
+    """A distribution on sys.path that registers the finding kind ``test-plugged``, the way
+    an installed plugin does (entry points are read from sys.path at each lookup)."""
+    import importlib
+    import sys
+
+    site = tmp_path / "site"
+    dist = site / "plugged_kind-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (site / "plugged_kind.py").write_text(PLUGGED)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: plugged-kind\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[regurgitate.findings]\ntest-plugged = plugged_kind:Plugged\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(sys.modules, "plugged_kind", raising=False)
+    cls: type[Payload] = importlib.import_module("plugged_kind").Plugged
+    return cls
 
 
 def _store(tmp_path, n: int = 3) -> tuple[RunStore, list[int]]:
@@ -81,11 +109,11 @@ def _store(tmp_path, n: int = 3) -> tuple[RunStore, list[int]]:
     return store, ids
 
 
-def test_every_payload_kind_round_trips_through_the_store(tmp_path) -> None:
+def test_every_payload_kind_round_trips_through_the_store(tmp_path, plugged) -> None:
     store, ids = _store(tmp_path)
     with store:
         findings = [Finding(ids[0], "d", p, start=i, end=i + 1, score=0.5)
-                    for i, p in enumerate((*PAYLOADS, Plugged(distance=0.1, label="x")))]
+                    for i, p in enumerate((*PAYLOADS, plugged(distance=0.1, label="x")))]
         store.add_findings(findings, detector="d", generation_ids=ids[:1])
         back = list(store.findings())
     assert [f.kind for f in back] == [f.kind for f in findings]
@@ -98,7 +126,7 @@ def test_every_payload_kind_round_trips_through_the_store(tmp_path) -> None:
     assert set(payload_kinds()) >= {p.kind for p in PAYLOADS} | {"test-plugged"}
 
 
-def test_older_and_unknown_payloads_read_back(tmp_path) -> None:
+def test_older_and_unknown_payloads_read_back(tmp_path, plugged) -> None:
     store, ids = _store(tmp_path)
     with store:
         store.add_findings([], detector="d", generation_ids=ids[:1])
@@ -109,11 +137,27 @@ def test_older_and_unknown_payloads_read_back(tmp_path) -> None:
         conn.executemany("INSERT INTO findings (generation_id, detector, kind, data,"
                          " payload_version) VALUES (?, ?, ?, ?, ?)", rows)
         old, unknown, newer = (f.payload for f in store.findings())
-    assert old == Plugged(distance=0.25, label="old")
+    assert old == plugged(distance=0.25, label="old")
     assert isinstance(unknown, UnknownPayload) and unknown.kind_name() == \
         "from-a-plugin-not-installed" and unknown.data == {"x": [1, 2]}
     # a payload version newer than this code knows is kept raw, never misread
     assert isinstance(newer, UnknownPayload) and newer.stored_version == 9
+
+
+def test_an_imported_but_unregistered_payload_class_is_not_a_kind(tmp_path) -> None:
+    # only the registry names finding kinds: a class that is merely imported is not one
+    @dataclass(frozen=True)
+    class Stray(Payload):
+        kind: ClassVar[str] = "test-stray"
+        x: int = 0
+
+    store, ids = _store(tmp_path)
+    with store:
+        store.add_findings([Finding(ids[0], "d", Stray(x=3))], detector="d",
+                           generation_ids=ids[:1])
+        (back,) = store.findings()
+    assert "test-stray" not in payload_kinds()
+    assert isinstance(back.payload, UnknownPayload) and back.payload.data == {"x": 3}
 
 
 class _Spans(Detector):

@@ -62,7 +62,7 @@ _LAZY: dict[str, str] = {
     "Detector": "regurgitate.detectors.base",
     "DetectorContext": "regurgitate.detectors.base",
     "Prior": "regurgitate.detectors.base",
-    "default_detectors": "regurgitate.detectors.defaults",
+    "default_detectors": "regurgitate.assembly",
 }
 
 __all__ = [

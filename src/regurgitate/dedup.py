@@ -61,13 +61,6 @@ class DedupReport:
     documents_blank: int = 0
 
 
-def _read_table(path: Path, psize: int) -> np.ndarray:
-    raw = np.fromfile(path, dtype=np.uint8).reshape(-1, psize)
-    wide = np.zeros((raw.shape[0], 8), dtype=np.uint8)
-    wide[:, :psize] = raw
-    return wide.view("<u8").reshape(-1).astype(np.int64)
-
-
 def duplicate_starts(tokens: np.ndarray, order: np.ndarray, min_tokens: int, sep: int,
                      *, strike_all: bool = False) -> np.ndarray:
     """Start positions (into ``tokens``) of windows of ``min_tokens`` tokens that also start
@@ -160,6 +153,7 @@ def dedup_corpus(inputs: Sequence[Path], out: Path, tokenizer: Tokenizer, *, min
     from regurgitate.corpus.readers import read_corpus
     from regurgitate.index import CorpusIndex, build_index
     from regurgitate.index import format as fmt
+    from regurgitate.index.shard import Shard
 
     if min_tokens < 1:
         raise ConfigError("--min-tokens must be >= 1")
@@ -187,20 +181,19 @@ def dedup_corpus(inputs: Sequence[Path], out: Path, tokenizer: Tokenizer, *, min
                     (lambda d, t: progress("indexing", d, t)))
     CorpusIndex.open(index_dir, tokenizer=tokenizer)  # checks the files read below
     marks_path = work.dir / "removed.npy"
+    # the index's own memory maps (checked like any open index), not copies of its files
+    shard = Shard(index_dir, 0, np.dtype(tokenizer.dtype))
     if not work.state["marks"] or not marks_path.is_file():
-        dtype = np.dtype(tokenizer.dtype).newbyteorder("<")
-        data = np.fromfile(fmt.shard_file(index_dir, "tokenized", 0), dtype=dtype)
-        size = data.size * dtype.itemsize
-        ptrs = _read_table(fmt.shard_file(index_dir, "table", 0), fmt.ptr_size(size))
-        starts = duplicate_starts(data, ptrs // dtype.itemsize, min_tokens,
-                                  fmt.separator(dtype), strike_all=strike_all)
+        data = shard.tokens(0, shard.n)
+        ptrs = shard.pointers(np.arange(shard.n, dtype=np.int64))  # bounds-checked
+        starts = duplicate_starts(data, ptrs // shard.width, min_tokens,
+                                  fmt.separator(shard.dtype), strike_all=strike_all)
         np.save(marks_path, np.packbits(removal_mask(data.size, starts, min_tokens)))
         work.save({**work.state, "marks": True, "tokens_total": int(data.size)})
         del data, ptrs
     removed = np.unpackbits(np.load(marks_path), count=int(work.state["tokens_total"])
                             ).astype(bool)
-    doc_starts = np.fromfile(fmt.shard_file(index_dir, "offset", 0), dtype="<u8").astype(
-        np.int64) // np.dtype(tokenizer.dtype).itemsize + 1
+    doc_starts = shard.doc_starts.astype(np.int64) // shard.width + 1
 
     done, written = int(work.state["docs_done"]), int(work.state["bytes"])
     with open(work.tmp, "ab") as fh:

@@ -11,6 +11,8 @@ each into a one-line message and the exit code below, never a traceback::
     ├── TokenizerError               exit 3   tokenizer cannot be loaded
     │   └── TokenizerMismatchError   exit 3   query tokenized differently from the index
     ├── IndexCorruptError            exit 4   missing/truncated/corrupt index files
+    ├── IndexUnavailableError        exit 8   an index server unreachable, or refusing a query
+    │   └── RemoteIndexError         exit 8   (index.remote_http: the HTTP client's errors)
     ├── TargetError                  exit 5   model or endpoint failed (after retries), hub
     │                                         unreachable
     └── StoreError                   exit 6   run database unusable, in use, or spec
@@ -96,6 +98,13 @@ class IndexCorruptError(RegurgitateError):
     """An index directory is missing files, truncated, or fails its checksums."""
 
     exit_code = 4
+
+
+class IndexUnavailableError(RegurgitateError):
+    """An index server cannot be reached or refused a query: the index may be fine, so this is
+    not an :class:`IndexCorruptError` (retry later, or check the URL)."""
+
+    exit_code = 8
 
 
 class TargetError(RegurgitateError):

@@ -29,9 +29,8 @@ import dataclasses
 import functools
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any, ClassVar, TypeVar
 
 from regurgitate.errors import StoreError
@@ -283,50 +282,40 @@ class UnknownPayload(Payload):
 # ------------------------------------------------------------------------- kinds lookup
 
 
-def _subclasses(cls: type[Payload]) -> Iterator[type[Payload]]:
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _subclasses(sub)
+def _payload_registry() -> Any:
+    from regurgitate.entrypoints import Registry
 
-
-def _imported(kind: str) -> type[Payload] | None:
-    found = {c for c in _subclasses(Payload) if c.kind == kind and c is not UnknownPayload}
-    if len(found) > 1:
-        names = ", ".join(sorted(f"{c.__module__}.{c.__qualname__}" for c in found))
-        raise StoreError(f"two payload classes claim the finding kind {kind!r}: {names}")
-    return found.pop() if found else None
+    return Registry[Payload]("finding kind", PAYLOAD_GROUP, Payload)
 
 
 def payload_type(kind: str) -> type[Payload] | None:
-    """The payload class of a finding kind: an imported subclass of :class:`Payload`, or one
-    named in the ``regurgitate.findings`` entry-point group; None when none is installed."""
-    cls = _imported(kind)
-    if cls is not None:
-        return cls
-    for ep in entry_points(group=PAYLOAD_GROUP):
-        if ep.name == kind:
-            try:
-                loaded = ep.load()
-            except Exception as exc:  # a broken plugin must not make a run unreadable
-                raise StoreError(f"cannot load the payload class of finding kind {kind!r} "
-                                 f"({ep.value}): {exc}") from exc
-            if isinstance(loaded, type) and issubclass(loaded, Payload) and loaded.kind == kind:
-                return loaded
-            raise StoreError(f"entry point {ep.value} for finding kind {kind!r} is not a "
-                             f"Payload subclass with kind {kind!r}")
-    return None
+    """The payload class of a finding kind, as registered in the ``regurgitate.findings``
+    entry-point group (through :class:`regurgitate.entrypoints.Registry`, like every other
+    component); None when no installed distribution registers it (the finding then reads
+    back as an :class:`UnknownPayload` with its data)."""
+    from regurgitate.errors import ConfigError
+
+    registry = _payload_registry()
+    if kind not in registry.entries():
+        return None
+    try:
+        cls: type[Payload] = registry.load(kind)
+    except ConfigError as exc:  # a broken plugin: say so instead of misreading the run
+        raise StoreError(f"cannot load the payload class of finding kind {kind!r}: "
+                         f"{exc.message}") from exc
+    if cls.kind != kind:
+        raise StoreError(f"the payload class registered for finding kind {kind!r} "
+                         f"({cls.__module__}.{cls.__qualname__}) has kind {cls.kind!r}")
+    return cls
 
 
 def payload_kinds() -> dict[str, type[Payload]]:
-    """Every finding kind known now (imported and entry points), for listings."""
+    """Every registered finding kind, for listings."""
     out: dict[str, type[Payload]] = {}
-    for ep in entry_points(group=PAYLOAD_GROUP):
-        cls = payload_type(ep.name)
+    for name in _payload_registry().names():
+        cls = payload_type(name)
         if cls is not None:
-            out[ep.name] = cls
-    for cls in _subclasses(Payload):
-        if cls.kind and cls is not UnknownPayload:
-            out.setdefault(cls.kind, cls)
+            out[name] = cls
     return out
 
 

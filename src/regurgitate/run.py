@@ -2,11 +2,18 @@
 
 attacks -> prompts (stored) -> target.generate (batched) -> generations (stored, one
 transaction a batch) -> detectors (each batch, then anything left undetected; ordered by what
-each ``requires``, earlier findings passed in) -> findings.
+each ``requires``, earlier findings passed in) -> group detectors (each prompt's generations
+together, once all of them are stored) -> findings.
+
+Text and image scans run through this same loop: only the components (chosen by the target's
+modality in :mod:`regurgitate.scan_setup`) differ.
 
 Resuming is a property of the store, not of this loop: prompts are idempotent by id, a
 prompt with a stored successful generation is never sent again, and every detector records
-which generations it has processed in the same transaction as its findings.
+which generations it has processed in the same transaction as its findings. A group
+detector (``Detector.groups``) is called with every generation of one prompt text when none of
+that prompt's generations is still pending, so a group completed by a resumed run is judged on
+all its members, in that run.
 """
 
 from __future__ import annotations
@@ -22,10 +29,12 @@ from regurgitate.detectors.base import Detector, Prior, order_detectors
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.findings import Finding, VerbatimSpan
 from regurgitate.store.rows import now
+from regurgitate.store.runstore import IMAGE_INDEX_META
 from regurgitate.targets.base import Target
 from regurgitate.types import Prompt, RunSpec
 
 if TYPE_CHECKING:
+    from regurgitate.images.index import ImageIndex
     from regurgitate.index.query import CorpusIndex
     from regurgitate.store import RunStore
 
@@ -116,7 +125,7 @@ def detect_pending(store: RunStore, detectors: Sequence[Detector], *,
     findings of the detectors it requires for the same generations: those found in this batch
     or, for generations they processed in an earlier run, those stored.
     """
-    order = order_detectors(detectors)
+    order = [det for det in order_detectors(detectors) if not det.groups]
     pending = {det.name: set(store.undetected(det.name)) for det in order}
     needed = sorted({r for det in order for r in det.requires})
     all_ids = sorted(set().union(*pending.values())) if pending else []
@@ -144,6 +153,42 @@ def detect_pending(store: RunStore, detectors: Sequence[Detector], *,
     return written
 
 
+def detect_groups(store: RunStore, detectors: Sequence[Detector]) -> list[Finding]:
+    """Run every group detector over each complete prompt group (every prompt of that text has
+    a successful generation) with a generation it has not processed; returns the findings
+    written. The whole group is judged again, so its findings replace any stored for it."""
+    order = [det for det in order_detectors(detectors) if det.groups]
+    if not order:
+        return []
+    groups, incomplete = store.prompt_groups()
+    written: list[Finding] = []
+    for det in order:
+        undone = set(store.undetected(det.name))
+        for key, ids in groups.items():
+            if key in incomplete or undone.isdisjoint(ids):
+                continue
+            prior = Prior.of(store.findings(generation_ids=ids, detectors=list(det.requires))) \
+                if det.requires else Prior()
+            findings = det.detect(store.items(ids), prior)
+            store.add_findings(findings, detector=det.name, generation_ids=ids)
+            written.extend(findings)
+    return written
+
+
+def _check_groups(detectors: Sequence[Detector]) -> None:
+    by_name = {d.name: d for d in detectors}
+    for det in detectors:
+        late = [r for r in det.requires if r in by_name and by_name[r].groups and not det.groups]
+        if late:
+            raise ConfigError(f"detector {det.name!r} judges batches but requires the group "
+                              f"detector(s) {', '.join(map(repr, late))}, which run later")
+
+
+def detect_all(store: RunStore, detectors: Sequence[Detector]) -> list[Finding]:
+    """The batch detectors over what they have not processed, then the group detectors."""
+    return detect_pending(store, detectors) + detect_groups(store, detectors)
+
+
 def run_scan(
     *,
     store: RunStore,
@@ -157,15 +202,19 @@ def run_scan(
     budget: Budget | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    image_index: ImageIndex | None = None,
 ) -> ScanOutcome:
     """Run (or resume) a scan into ``store``. Stops cleanly at the budget or when
-    ``should_stop()`` turns true between batches; finished work is always committed."""
+    ``should_stop()`` turns true between batches; finished work is always committed.
+    ``index`` is a text scan's corpus index, ``image_index`` an image scan's training
+    images."""
     progress = progress or _Silent()
     budget = budget or Budget()
     t0 = time.monotonic()
     detectors = order_detectors(detectors)  # a bad set fails before any work
+    _check_groups(detectors)
     store.init_run(spec)
-    ctx = AttackContext(index=index, seed=seed, chat=target.chat)
+    ctx = AttackContext(index=index, seed=seed, chat=target.chat, image_index=image_index)
     prompts = plan_prompts(attacks, ctx)
     store.add_prompts(prompts)
     stats = store.stats()
@@ -182,9 +231,12 @@ def run_scan(
         store.set_meta("target_runtime", runtime)
     if index is not None:
         store.set_meta("index_info", json.loads(json.dumps(index.info, default=str)))
+    if image_index is not None:
+        store.set_meta("index_info", json.loads(json.dumps(image_index.info, default=str)))
+        store.set_meta(IMAGE_INDEX_META, image_index.describe())
 
     # finish detection left over by an interrupted earlier run before generating more
-    detect_pending(store, detectors)
+    detect_all(store, detectors)
 
     size = batch_size or target.batch_size
     pos = 0
@@ -213,7 +265,7 @@ def run_scan(
         # budgets count generated tokens (prompt tokens are the attack's, not the model's)
         new_tokens = sum(g.generated_tokens for g in ok)
         outcome.tokens += new_tokens
-        spans = sum(isinstance(f.payload, VerbatimSpan) for f in detect_pending(store, detectors))
+        spans = sum(isinstance(f.payload, VerbatimSpan) for f in detect_all(store, detectors))
         outcome.spans += spans
         progress.advance(len(gens), new_tokens, spans)
 

@@ -1,7 +1,12 @@
 """Turn what the user asked for (a ScanRequest) into ready components (a PreparedScan).
 
-This is where defaults live: no target means the bundled reference model, its corpus
-(indexed and cached on first use) and attacks tuned to it.
+One setup for text and image scans. The target spec is parsed and its class found through the
+registry; the class's ``modality`` decides which attacks, detectors and index the scan may
+use (:mod:`regurgitate.assembly`), and a flag or component that does not apply to it is a
+ConfigError naming it. This is where defaults live: no target means the bundled reference
+model, its corpus (indexed and cached on first use) and attacks tuned to it;
+``reference-image`` means the bundled diffusion model, its training images (indexed and cached
+on first use), the Carlini attack with 32 seeds per caption and cliques of 3.
 """
 
 from __future__ import annotations
@@ -17,15 +22,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from regurgitate import __version__, registry
+from regurgitate.assembly import build_attacks, check_option_groups, default_detectors
 from regurgitate.attacks.base import Attack
 from regurgitate.detectors.base import Detector, DetectorContext
-from regurgitate.detectors.defaults import default_detectors
 from regurgitate.errors import ConfigError, RegurgitateError
-from regurgitate.registry import make_attack
+from regurgitate.run import Budget
 from regurgitate.targets.base import Target
-from regurgitate.types import RunSpec
+from regurgitate.types import Modality, RunSpec
 
 if TYPE_CHECKING:
+    from regurgitate.images.index import ImageIndex
     from regurgitate.index.query import CorpusIndex
 
 DEFAULT_OUT = Path("regurgitate-out")
@@ -39,8 +45,9 @@ class ScanRequest:
     index: Path | str | None = None  # a directory or an http(s) index URL
     run: Path | None = None
     options: dict[str, dict[str, str]] = field(default_factory=dict)
-    min_tokens: int = 50
-    max_docs: int = 10
+    #: verbatim threshold and sources per span (text scans; None: 50 and 10)
+    min_tokens: int | None = None
+    max_docs: int | None = None
     seed: int = 0
     html: Path | None = None
     #: write an HTML report at all (a default path is chosen when ``html`` is None)
@@ -53,6 +60,8 @@ class ScanRequest:
     #: the command line that asked for the scan, after the program name (``["scan", ...]``);
     #: repeated in the "resume with" hints
     command: tuple[str, ...] = ("scan",)
+    #: limits that stop the scan cleanly (token and cost limits apply to text scans only)
+    budget: Budget = field(default_factory=Budget)
 
 
 @dataclass
@@ -60,11 +69,16 @@ class PreparedScan:
     spec: RunSpec
     target: Target
     attacks: list[Attack]
+    #: the reference-corpus index of a text scan
     index: CorpusIndex | None
     run_path: Path
     html_path: Path | None
     resume_command: str
     detectors: list[Detector]
+    modality: Modality = "text"
+    #: the training-image index of an image scan
+    image_index: ImageIndex | None = None
+    budget: Budget = field(default_factory=Budget)
 
 
 def resume_command(command: Sequence[str], run: Path | None, run_path: Path) -> str:
@@ -113,6 +127,24 @@ def reference_index(cache: Path, note: Callable[[str], None]) -> Path:
     return path
 
 
+def reference_image_index(cache: Path, note: Callable[[str], None]) -> Path:
+    """The index of the bundled training images (held-out included), built once and cached."""
+    from regurgitate.images.index import IndexSettings, build_image_index
+    from regurgitate.reference_image.paths import images_dir
+    from regurgitate.reference_image.source import reference_images
+
+    folder = images_dir()
+    digest = hashlib.sha256((folder / "images.npz").read_bytes()
+                            + (folder / "manifest.json").read_bytes()).hexdigest()[:16]
+    path = cache / f"reference-image-index-{digest}"
+    if (path / "meta.json").exists():
+        return path
+    note(f"indexing the bundled training images into {path} (first run only)")
+    build_image_index(reference_images(), path,
+                      IndexSettings(size=16, retrieval_factor=2, thumb=48), overwrite=True)
+    return path
+
+
 def reference_attack_options() -> dict[str, dict[str, Any]]:
     """Attack settings tuned to the reference model: probe every planted item."""
     from regurgitate import reference
@@ -142,77 +174,115 @@ def attack_list(names: str) -> list[str]:
     return wanted
 
 
-def check_option_groups(user_options: dict[str, dict[str, str]], attacks: list[str],
-                        detectors: list[str]) -> None:
-    """Options the user gave with --set must name an attack of this scan or a detector."""
-    unknown = set(user_options) - set(attacks) - set(detectors)
-    if unknown:
-        raise ConfigError(f"--set names a component that is not in this scan: "
-                          f"{', '.join(sorted(unknown))}",
-                          hint=f"attacks here: {', '.join(attacks)}; detectors: "
-                          f"{', '.join(sorted(detectors))}")
-    _check_attack_options_for_detector(user_options, attacks)
+def check_flags(req: ScanRequest, modality: Modality) -> None:
+    """ConfigError naming every flag given that does not apply to the target's modality."""
+    if modality == "text":
+        return
+    text_only = {"--min-tokens": req.min_tokens, "--max-docs": req.max_docs,
+                 "--max-tokens": req.budget.max_tokens, "--max-cost": req.budget.max_cost,
+                 "--price-per-1k-tokens": req.budget.price_per_1k_tokens}
+    given = [flag for flag, value in text_only.items() if value is not None]
+    if given:
+        raise ConfigError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to text "
+                          f"targets only, and {req.target} makes images",
+                          hint="image scans count images: limit them with --max-generations")
 
 
-def _check_attack_options_for_detector(user_options: dict[str, dict[str, str]],
-                                       attacks: list[str]) -> None:
-    """``--set discoverable.preset=pythia`` without ``--attack discoverable`` goes to the
-    detector of the same name; when that detector has no such option, the user meant the
-    attack: say it is not among this scan's attacks and how to add it."""
-    from regurgitate.option_docs import option_names
+@dataclass(frozen=True)
+class _Defaults:
+    """What a target brings when the user leaves it out: an index, attack and detector
+    options, the attacks to run."""
 
-    attack_names = registry.attacks().names()
-    for comp, opts in user_options.items():
-        if comp in attacks or comp not in attack_names:
-            continue
-        known = option_names(registry.detectors().load(comp))
-        stray = sorted(set(opts) - known)
-        if stray:
-            raise ConfigError(
-                f"--set {comp}.{stray[0]}: {comp!r} is not among this scan's attacks "
-                f"({', '.join(attacks)}), and the {comp} detector has no option {stray[0]!r}",
-                hint=f"add the attack with --attack {','.join([*attacks, comp])}")
+    index: Path | str | None
+    attack_options: dict[str, dict[str, Any]]
+    detector_options: dict[str, dict[str, Any]]
+    attacks: str
 
 
-def build_attacks(names: list[str], options: dict[str, dict[str, Any]]) -> list[Attack]:
-    return [make_attack(n, options.get(n, {})) for n in names]
-
-
-def _spec_settings(req: ScanRequest, options: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    # stored and compared on resume; must be JSON and never carry secrets
-    return cast(dict[str, Any], json.loads(json.dumps({
-        "min_tokens": req.min_tokens, "max_docs": req.max_docs, "seed": req.seed,
-        "options": options,
-    }, default=list)))
-
-
-def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None) -> PreparedScan:
-    from regurgitate.executors import make_executor
-    from regurgitate.index.remote import open_index
-
-    if req.min_tokens < 1 or req.max_docs < 1:
-        raise ConfigError("--min-tokens and --max-docs must be >= 1")
-    from regurgitate.targets.spec import parse_spec
-
+def _text_defaults(req: ScanRequest, target_cls: type[Target], scheme: str,
+                   note: Callable[[str], None]) -> _Defaults:
     # the bundled reference keeps its index and attacks whatever options it is given
-    is_reference = req.target is None or parse_spec(req.target).scheme == "reference"
-    target_spec = req.target or "reference"
+    is_reference = scheme == "reference"
     index_path = req.index
     options: dict[str, dict[str, Any]] = {}
     if is_reference:
         if index_path is None:
             index_path = reference_index(cache_dir(req.cache_dir), note)
         options = reference_attack_options()
+    attacks = (REFERENCE_ATTACKS if is_reference else ",".join(target_cls.default_attacks)
+               or ("divergence,discoverable,corpus-prompts" if index_path else "divergence"))
+    return _Defaults(index_path, options, {}, attacks)
+
+
+def _image_defaults(req: ScanRequest, target_cls: type[Target], location: str,
+                    scheme: str, note: Callable[[str], None]) -> _Defaults:
+    is_reference = scheme == "reference-image"
+    index_path = req.index
+    if index_path is None:
+        if not is_reference:
+            raise ConfigError("an image scan needs a training-image index",
+                              hint="build one with: regurgitate index build-images SRC -o IDX, "
+                              "then pass --index IDX")
+        index_path = reference_image_index(cache_dir(req.cache_dir), note)
+    attack_options: dict[str, dict[str, Any]] = target_cls.attack_options(location)
+    detector_options: dict[str, dict[str, Any]] = {}
+    if is_reference:  # 32 seeds per caption, cliques of 3: tuned to the bundled model
+        attack_options.setdefault("carlini", {})["per_caption"] = 32
+        detector_options["image_clique"] = {"k": 3}
+    return _Defaults(index_path, attack_options, detector_options,
+                     ",".join(target_cls.default_attacks) or "carlini")
+
+
+def _spec_settings(req: ScanRequest, modality: Modality, options: dict[str, dict[str, Any]],
+                   detector_options: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    # stored and compared on resume; must be JSON and never carry secrets
+    settings: dict[str, Any] = {"seed": req.seed, "options": options}
+    if modality == "text":
+        settings = {"min_tokens": req.min_tokens or 50, "max_docs": req.max_docs or 10,
+                    **settings}
+    if detector_options:
+        settings["detectors"] = detector_options
+    return cast(dict[str, Any], json.loads(json.dumps(settings, default=list)))
+
+
+def _open_index(path: Path | str, modality: Modality) -> Any:
+    from regurgitate.indexes import open_index
+
+    index = open_index(path)
+    if index.modality != modality:
+        raise ConfigError(
+            f"--index {path} is {'a training-image' if index.modality == 'image' else 'a text'} "
+            f"index, and this scan's target makes {'images' if modality == 'image' else 'text'}",
+            hint="build a training-image index with: regurgitate index build-images"
+            if modality == "image" else "build a corpus index with: regurgitate index build")
+    return index
+
+
+def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None) -> PreparedScan:
+    from regurgitate.attacks.discoverable import resolve_bos
+    from regurgitate.executors import make_executor
+    from regurgitate.targets.spec import parse_spec
+
+    if (req.min_tokens is not None and req.min_tokens < 1) or \
+            (req.max_docs is not None and req.max_docs < 1):
+        raise ConfigError("--min-tokens and --max-docs must be >= 1")
+    target_spec = req.target or "reference"
+    parsed = parse_spec(target_spec)  # unknown schemes, secrets and bad options fail here
+    target_cls = registry.targets().load(parsed.scheme)
+    modality = target_cls.modality
+    check_flags(req, modality)
+    if modality == "image":
+        defaults = _image_defaults(req, target_cls, parsed.raw_location, parsed.scheme, note)
+    else:
+        defaults = _text_defaults(req, target_cls, parsed.scheme, note)
+    options = {k: dict(v) for k, v in defaults.attack_options.items()}
     for comp, opts in req.options.items():
         options.setdefault(comp, {}).update(opts)
-    attack_names = req.attacks or (REFERENCE_ATTACKS if is_reference else
-                                   ("divergence,discoverable,corpus-prompts" if index_path
-                                    else "divergence"))
-    wanted = attack_list(attack_names)
-    detector_names = registry.detectors().names()
-    check_option_groups(req.options, wanted, detector_names)
-    attacks = build_attacks(wanted, options)
-    index = open_index(index_path) if index_path is not None else None
+    wanted = attack_list(req.attacks or defaults.attacks)
+    check_option_groups(req.options, wanted, modality)
+    attacks = build_attacks(wanted, options, modality)
+    index_path = defaults.index
+    index = _open_index(index_path, modality) if index_path is not None else None
     run_path = req.run or DEFAULT_OUT / f"{_slug(target_spec)}.db"
     run_path.parent.mkdir(parents=True, exist_ok=True)
     html_path = None
@@ -220,25 +290,30 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
         html_path = req.html or run_path.with_suffix(".html")
     target = make_executor(req.executor, address=req.ray_address).make_target(
         target_spec, replicas=req.replicas)
-    from regurgitate.attacks.discoverable import resolve_bos
-
     attacks = [resolve_bos(a, target) for a in attacks]  # BOS as the target's documents had
+    # the user's --set options; a name that is both an attack of this scan and a detector
+    # sets the attack's options
+    detector_options = {k: dict(v) for k, v in defaults.detector_options.items()}
+    for name, opts in req.options.items():
+        if name not in wanted:
+            detector_options.setdefault(name, {}).update(opts)
     spec = RunSpec(
         target=target.name, attacks=tuple(a.name for a in attacks),
         index=str(index_path) if index_path else None,
-        settings=_spec_settings(req, {a: o for a, o in options.items()
-                                      if a in {x.name for x in attacks}}),
-        tool_version=__version__,
+        settings=_spec_settings(req, modality, {a: o for a, o in options.items()
+                                                if a in {x.name for x in attacks}},
+                                detector_options if modality == "image" else {}),
+        tool_version=__version__, modality=modality,
     )
     resume = resume_command(req.command, req.run, run_path)
-
+    text_index = index if modality == "text" else None
+    image_index = index if modality == "image" else None
     detectors = default_detectors(
-        DetectorContext(index=index, min_tokens=req.min_tokens, max_docs=req.max_docs,
-                        target=target),
-        # the user's --set options; a name that is both an attack of this scan and a detector
-        # sets the attack's options
-        {name: opts for name, opts in req.options.items()
-         if name in detector_names and name not in wanted})
-    return PreparedScan(spec=spec, target=target, attacks=attacks, index=index,
+        DetectorContext(index=text_index, min_tokens=req.min_tokens or 50,
+                        max_docs=req.max_docs or 10, target=target, image_index=image_index,
+                        modality=modality),
+        detector_options)
+    return PreparedScan(spec=spec, target=target, attacks=attacks, index=text_index,
                         run_path=run_path, html_path=html_path, resume_command=resume,
-                        detectors=detectors)
+                        detectors=detectors, modality=modality, image_index=image_index,
+                        budget=req.budget)

@@ -6,9 +6,13 @@ conversion lives with the store, not here. Findings and their typed payloads liv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from regurgitate.findings import Finding, Payload
+
+#: what a target makes and what a component works on
+Modality = Literal["text", "image"]
+MODALITIES: tuple[Modality, ...] = ("text", "image")
 
 __all__ = ["Document", "Finding", "Generation", "GenerationSettings", "Item", "Payload",
            "Prompt", "RunSpec", "Span", "SpanWindow"]
@@ -162,10 +166,14 @@ class Item:
 
 @dataclass(frozen=True, slots=True)
 class RunSpec:
-    """What a run is: enough to refuse resuming a different run into the same database."""
+    """What a run is: enough to refuse resuming a different run into the same database.
+
+    ``modality`` is what the target makes (``"text"`` or ``"image"``), stored in the run
+    table; reports and ``runs show`` read it."""
 
     target: str
     attacks: tuple[str, ...]
     index: str | None
     settings: dict[str, Any] = field(default_factory=dict)
     tool_version: str = ""
+    modality: Modality = "text"

@@ -27,7 +27,7 @@ def index(tmp_path: Path) -> ImageIndex:
 
 
 def test_most_duplicated_captions_first_with_distinct_seeds(index: ImageIndex) -> None:
-    ctx = AttackContext(index=index)  # type: ignore[arg-type]
+    ctx = AttackContext(index=None, image_index=index)
     prompts = CarliniAttack(per_caption=3, captions=2, steps=7).prompts(ctx)
     assert [p.text for p in prompts] == ["popular"] * 3 + ["middle"] * 3
     assert len({p.settings.seed for p in prompts}) == 6

@@ -110,3 +110,30 @@ def test_bad_image_options_are_one_line_errors(tmp_path: Path, run_cli) -> None:
                           ("image_copy.k=abc", "k"), ("image_clique.k=x", "k")):
         code, _, err = run_cli([*scan, "--set", option])
         assert code == 2 and words in err and "Traceback" not in err, (option, err)
+
+
+def test_text_only_flags_and_components_are_errors_that_name_them(tmp_path: Path,
+                                                                   run_cli) -> None:
+    scan = [*_small_scan(tmp_path, run_cli), "--no-html"]
+    for extra, words in ((["--min-tokens", "20"], "--min-tokens applies to text targets only"),
+                         (["--max-docs", "3", "--max-tokens", "9"],
+                          "--max-docs, --max-tokens apply to text targets only"),
+                         (["--attack", "corpus-prompts"],
+                          "the attack 'corpus-prompts' prompts text models"),
+                         (["--set", "verbatim.min_tokens=3"], "--set names verbatim"),
+                         (["--attack", "nope"], "unknown attack 'nope'")):
+        code, _, err = run_cli([*scan, *extra])
+        assert code == 2 and words in err and "Traceback" not in err, (extra, err)
+    assert not (tmp_path / "run.db").exists()  # refused before anything was started
+    # a text target given a training-image index is told so
+    code, _, err = run_cli(["scan", "--target", "hf:/nonexistent", "--index",
+                            str(tmp_path / "idx"), "--run", str(tmp_path / "t.db")])
+    assert code == 2 and "is a training-image index" in err, err
+
+
+def test_the_run_table_says_image(tmp_path: Path, run_cli) -> None:
+    code, _, err = run_cli([*_small_scan(tmp_path, run_cli), "--no-html"])
+    assert code == 0, err
+    with RunStore.open(tmp_path / "run.db") as store:
+        spec = store.spec()
+        assert spec is not None and spec.modality == "image" and store.is_image_run()

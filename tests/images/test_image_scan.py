@@ -90,7 +90,13 @@ def test_distances_agree_with_brute_force_on_the_training_set(image_run: Path) -
 def test_report_is_self_contained(image_run: Path) -> None:
     html = (image_run / "report.html").read_text()
     assert "data:image/png;base64," in html
-    assert "Extraction rate by duplication count" in html
+    assert "Extraction by duplication count" in html
+    # the text report's header, cards and stylesheet
+    from regurgitate.reports import html as text_report
+
+    css = (Path(text_report.__file__).parent / "templates" / "report.css").read_text()
+    assert '<dl class="meta">' in html and "Training-image index" in html
+    assert '<div class="cards">' in html and css.strip()[:200] in html
     assert "<script" not in html and "http://" not in html and "https://" not in html
 
 

@@ -6,7 +6,6 @@ import random
 import tempfile
 from pathlib import Path
 
-from conftest import Oracle, exact_spans, oracle_coverage, tokenized
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +13,8 @@ from regurgitate.corpus.tokenizer import ByteTokenizer
 from regurgitate.index import CorpusIndex, build_index
 from regurgitate.index.spans import covered_length, union_regions
 from regurgitate.types import Document
+
+from .oracle import Oracle, exact_spans, oracle_coverage, tokenized
 
 
 def _letters(rng: random.Random, n: int, alphabet: str) -> str:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Oracle, tokenized
 
 from regurgitate.corpus.tokenizer import ByteTokenizer
 from regurgitate.index import CorpusIndex, build_index
 from regurgitate.types import Document
+
+from .oracle import Oracle, tokenized
 
 engine_mod = pytest.importorskip("infini_gram.engine")
 

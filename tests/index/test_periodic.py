@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Oracle, exact_spans, tokenized
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +16,8 @@ from regurgitate.corpus.tokenizer import ByteTokenizer, Tokenizer
 from regurgitate.index import CorpusIndex, build_index, periodic
 from regurgitate.index.periodic import copy_regions, window_keys
 from regurgitate.types import Document
+
+from .oracle import Oracle, exact_spans, tokenized
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -6,13 +6,14 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from conftest import Oracle, exact_spans, oracle_coverage, tokenized
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from regurgitate.corpus.tokenizer import ByteTokenizer, Tokenizer
 from regurgitate.index import CorpusIndex, build_index
 from regurgitate.types import Document
+
+from .oracle import Oracle, exact_spans, oracle_coverage, tokenized
 
 ALPHABET = "abcde "
 texts = st.text(alphabet="abc", min_size=0, max_size=30)

@@ -1,5 +1,6 @@
-"""A third-party plugin distribution (an attack, a detector that requires a built-in one,
-and a finding kind of its own) is found through its entry points and used by a real scan."""
+"""A third-party plugin distribution (an attack, a text detector that requires a built-in one,
+an image detector, and finding kinds of its own) is found through its entry points and used by
+real scans: each detector only in scans of its modality, next to the built-ins."""
 
 from __future__ import annotations
 
@@ -54,6 +55,35 @@ class ShoutDetector(Detector):
             pii = prior.findings("pii", it.generation_id)
             out.append(Finding(it.generation_id, self.name, Shout(word=word, pii_seen=len(pii))))
         return out
+
+
+@dataclass(frozen=True)
+class Brightness(Payload):
+    kind: ClassVar[str] = "brightness"
+    version: ClassVar[int] = 1
+    mean: float
+    copy_findings: int = 0
+
+
+class BrightnessDetector(Detector):
+    """The mean pixel value of each generated image (and how many copy findings it has)."""
+
+    name = "brightness"
+    modality: ClassVar[str] = "image"
+    requires = ("image_copy",)
+
+    def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
+        from regurgitate.images.imageio import decode
+
+        out = []
+        for it in items:
+            if not it.generation.image:
+                continue
+            mean = float(decode(bytes(it.generation.image)).mean())
+            copies = len(prior.findings("image_copy", it.generation_id))
+            out.append(Finding(it.generation_id, self.name,
+                               Brightness(mean=round(mean, 3), copy_findings=copies)))
+        return out
 '''
 
 ENTRY_POINTS = '''
@@ -62,9 +92,11 @@ echo = regurgitate_demo_plugin:EchoAttack
 
 [regurgitate.detectors]
 shout = regurgitate_demo_plugin:ShoutDetector
+brightness = regurgitate_demo_plugin:BrightnessDetector
 
 [regurgitate.findings]
 shout = regurgitate_demo_plugin:Shout
+brightness = regurgitate_demo_plugin:Brightness
 '''
 
 
@@ -116,5 +148,33 @@ def test_plugin_attack_and_detector_run_in_a_scan(plugin_path: Path, tmp_path: P
         assert len(shouts) == 1 and shouts[0]["detector"] == "shout"
         # the plugin detector ran after the pii detector it requires and saw its findings
         assert shouts[0]["data"] == {"word": row["prompt"].split()[1], "pii_seen": len(pii)}
+        # the plugin's image detector is not run on text
+        assert not [f for f in row["findings"] if f["kind"] == "brightness"]
     assert {r["prompt"].split()[1] for r in rows} == {"RED", "BLUE"}
+
+
+def test_plugin_image_detector_runs_next_to_the_built_ins(plugin_path: Path,
+                                                         tmp_path: Path) -> None:
+    db = tmp_path / "images.db"
+    scan = _cli(["scan", "--target", "reference-image", "--set", "carlini.per_caption=2",
+                 "--set", "carlini.captions=2", "--set", "brightness.nonsense=1",
+                 "--run", str(db), "--no-html"], plugin_path, tmp_path)
+    # its options are checked like a built-in's
+    assert scan.returncode == 2 and "unknown option 'nonsense'" in scan.stderr, scan.stderr
+    scan = _cli(["scan", "--target", "reference-image", "--set", "carlini.per_caption=2",
+                 "--set", "carlini.captions=2", "--run", str(db), "--no-html"],
+                plugin_path, tmp_path)
+    assert scan.returncode == 0, scan.stderr[-3000:]
+    assert "Generated images (ok / failed)" in scan.stdout
+    out = tmp_path / "images.jsonl"
+    exported = _cli(["export", str(db), "--output", str(out)], plugin_path, tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 4
+    for row in rows:
+        kinds = sorted(f["kind"] for f in row["findings"])
+        assert kinds == ["brightness", "image_copy"]  # no text detector on images
+        (bright,) = (f for f in row["findings"] if f["kind"] == "brightness")
+        # it ran after the built-in image_copy detector it requires, and saw its finding
+        assert bright["data"]["copy_findings"] == 1 and 0 <= bright["data"]["mean"] <= 255
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from regurgitate.corpus.tokenizer import HFTokenizer
+from regurgitate.errors import IndexCorruptError
 from regurgitate.index import CorpusIndex
 from regurgitate.index.remote import IndexLimitError, RemoteIndex, RemoteIndexError, RemoteSpec
 from regurgitate.index.server import BackgroundServer, IndexService
@@ -134,8 +135,10 @@ def test_unknown_index_and_unreachable_server(server_url: str) -> None:
         assert bad.status_code == 400 and "query" in bad.json()["error"]
     with ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as s:
         port = s.server_address[1]  # bound, then closed: nothing listens there
-    with pytest.raises(RemoteIndexError, match="unreachable"):
+    with pytest.raises(RemoteIndexError, match="unreachable") as caught:
         RemoteIndex.open(f"http://127.0.0.1:{port}?index=tiny&retries=1")
+    # an unreachable server is not a corrupt index: its own exit code, no "--verify" advice
+    assert not isinstance(caught.value, IndexCorruptError) and caught.value.exit_code == 8
     with pytest.raises(Exception, match="names no index"):
         RemoteSpec.parse(server_url)
 

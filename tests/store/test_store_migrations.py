@@ -81,3 +81,23 @@ def test_failed_migration_leaves_previous_version(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="migrating to schema version 2 failed"):
         RunStore.open(path)
     assert _version(path) == 1
+
+
+@pytest.mark.parametrize(("image_meta", "modality"), [(True, "image"), (False, "text")])
+def test_runs_from_before_the_modality_column_keep_their_modality(
+        tmp_path: Path, image_meta: bool, modality: str) -> None:
+    # version 4: image runs were told apart by the training-image index they recorded
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, str(path), upto=4) == 4
+    conn.execute(
+        "INSERT INTO run (id, target, attacks, index_path, settings, tool_version, created_at)"
+        " VALUES (1, 'reference-image', '[\"carlini\"]', '/idx', '{}', '0.1.0', 'then')")
+    if image_meta:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('image_index', '{\"images\": 3}')")
+    conn.close()
+    with RunStore.open(path, create=False) as store:
+        assert _version(path) == SCHEMA_VERSION
+        spec = store.spec()
+        assert spec is not None and spec.modality == modality
+        assert store.is_image_run() is image_meta

@@ -73,26 +73,3 @@ def server(hf_target):
     srv = make_server(target=hf_target, model_name="tiny", batch_size=8).start()
     yield srv
     srv.stop()
-
-
-def greedy(max_new_tokens: int = 12, **kw):
-    from regurgitate.types import GenerationSettings
-
-    return GenerationSettings(max_new_tokens=max_new_tokens, greedy=True, **kw)
-
-
-def text_prompts(texts, settings, attack: str = "t"):
-    from regurgitate.types import Prompt
-
-    return [Prompt(id=f"{attack}-{i}", attack=attack, text=t, settings=settings)
-            for i, t in enumerate(texts)]
-
-
-PROMPT_TEXTS = [
-    "The quick brown",
-    "Once upon a time there was a small model",
-    "def",
-    "Sphinx of black quartz, judge my vow and pack my box",
-    "How vexingly",
-    "jugs",
-]

@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
-from conftest import greedy, text_prompts
 
 from regurgitate.errors import ConfigError
 from regurgitate.targets.hf import HFTarget
@@ -20,6 +19,8 @@ from regurgitate.targets.openai_compat import OpenAITarget, request_body
 from regurgitate.targets.settings import validate_settings
 from regurgitate.targets.vllm import sampling_kwargs
 from regurgitate.types import GenerationSettings, Prompt
+
+from .prompts import greedy, text_prompts
 
 
 def _greedy(n: int, **kw: float | int) -> GenerationSettings:

@@ -6,11 +6,12 @@ import socket
 import time
 
 import pytest
-from conftest import greedy, text_prompts
 
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.serve import FaultPlan, make_server
 from regurgitate.targets.openai_compat import OpenAITarget, parse_retry_after
+
+from .prompts import greedy, text_prompts
 
 
 @pytest.fixture()

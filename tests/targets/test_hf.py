@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import PROMPT_TEXTS, greedy, text_prompts
 
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.targets.hf import HFTarget, plain_chat_prompt
 from regurgitate.types import GenerationSettings, Prompt
+
+from .prompts import PROMPT_TEXTS, greedy, text_prompts
 
 
 def test_batched_greedy_equals_one_at_a_time(hf_target):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import PROMPT_TEXTS, greedy, text_prompts
 
 from regurgitate.errors import ConfigError
 from regurgitate.serve import make_server
 from regurgitate.targets.openai_compat import OpenAITarget, parse_response, request_body
 from regurgitate.types import GenerationSettings, Prompt
+
+from .prompts import PROMPT_TEXTS, greedy, text_prompts
 
 
 def client(server, **kw) -> OpenAITarget:

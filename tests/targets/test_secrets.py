@@ -6,12 +6,13 @@ import logging
 import socket
 
 import pytest
-from conftest import greedy, text_prompts
 
 from regurgitate.errors import TargetError
 from regurgitate.serve import FaultPlan, make_server
 from regurgitate.targets import make_target
 from regurgitate.targets.openai_compat import OpenAITarget
+
+from .prompts import greedy, text_prompts
 
 SECRET = "sk-test-5ecret-d0-not-leak-9876"
 

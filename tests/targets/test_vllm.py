@@ -7,11 +7,12 @@ import sys
 from dataclasses import dataclass
 
 import pytest
-from conftest import greedy
 
 from regurgitate.errors import ConfigError
 from regurgitate.targets.vllm import chosen_logprobs, engine_kwargs, sampling_kwargs
 from regurgitate.types import GenerationSettings
+
+from .prompts import greedy
 
 
 def test_sampling_kwargs_greedy_and_sampled():

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from regurgitate.types import Prompt
+from regurgitate.types import Modality, Prompt
 
 if TYPE_CHECKING:
+    from regurgitate.images.index import ImageIndex
     from regurgitate.index.query import CorpusIndex
 
 
 @dataclass(frozen=True)
 class AttackContext:
-    """What an attack may draw on. ``index`` is None when the scan has no reference index."""
+    """What an attack may draw on. ``index`` is the reference-corpus index of a text scan and
+    ``image_index`` the training-image index of an image scan (None when the scan has none)."""
 
     index: CorpusIndex | None
     seed: int = 0
     chat: bool = False
+    image_index: ImageIndex | None = None
 
 
 class Attack(ABC):
@@ -26,6 +29,8 @@ class Attack(ABC):
     (with the same ids), which is what lets an interrupted run resume."""
 
     name: str = "attack"
+    #: the kind of target it prompts: ``"text"`` or ``"image"``
+    modality: ClassVar[Modality] = "text"
 
     @abstractmethod
     def prompts(self, ctx: AttackContext) -> list[Prompt]:

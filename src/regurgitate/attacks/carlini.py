@@ -12,21 +12,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from regurgitate.attacks.base import Attack, AttackContext
 from regurgitate.errors import ConfigError
-from regurgitate.types import GenerationSettings, Prompt
+from regurgitate.types import GenerationSettings, Modality, Prompt
 
 
 def caption_key(caption: str) -> str:
     return hashlib.sha256(caption.encode("utf-8")).hexdigest()[:12]
-
-
-def image_index_of(ctx: AttackContext) -> Any:
-    """The scan's training-image index (duck-typed: it ranks captions), or None."""
-    index = ctx.index
-    return index if hasattr(index, "caption_ranking") else None
 
 
 @dataclass(frozen=True)
@@ -35,6 +29,8 @@ class CarliniAttack(Attack):
 
     #: the attack name stored with its prompts
     name: str = "carlini"
+    modality: ClassVar[Modality] = "image"
+
     #: generations per caption
     per_caption: int = 16
     #: how many captions, most duplicated first (0: all)
@@ -47,13 +43,13 @@ class CarliniAttack(Attack):
     seed: int = 0
 
     def prompts(self, ctx: AttackContext) -> list[Prompt]:
-        index = image_index_of(ctx)
+        index = ctx.image_index
         if index is None:
             raise ConfigError("the carlini attack needs a training-image index",
                               hint="pass --index DIR (built with: regurgitate index build-images)")
         if self.per_caption < 1:
             raise ConfigError("carlini.per_caption must be at least 1")
-        ranking: list[tuple[str, int]] = index.caption_ranking()
+        ranking = index.caption_ranking()
         if self.captions > 0:
             ranking = ranking[:self.captions]
         meta_base: dict[str, Any] = {"steps": self.steps}

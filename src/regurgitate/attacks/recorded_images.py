@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import ClassVar
 
 from regurgitate.attacks.base import Attack, AttackContext
 from regurgitate.errors import ConfigError
-from regurgitate.types import GenerationSettings, Prompt
+from regurgitate.types import GenerationSettings, Modality, Prompt
 
 
 @dataclass(frozen=True)
@@ -20,13 +21,15 @@ class RecordedImagesAttack(Attack):
 
     #: the attack name stored with its prompts
     name: str = "recorded-images"
+    modality: ClassVar[Modality] = "image"
+
     #: folder holding generations.jsonl and the recorded images
     folder: str = ""
 
     def prompts(self, ctx: AttackContext) -> list[Prompt]:
         from pathlib import Path
 
-        from regurgitate.targets.image_folder import read_recorded
+        from regurgitate.images.recorded import read_recorded
 
         if not self.folder:
             raise ConfigError("the recorded-images attack needs the folder of an images: target")

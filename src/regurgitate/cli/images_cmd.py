@@ -1,4 +1,4 @@
-"""`regurgitate index build-images` and the image branch of `regurgitate scan`."""
+"""`regurgitate index build-images`, and the terminal and HTML outputs of an image run."""
 
 from __future__ import annotations
 
@@ -64,52 +64,3 @@ def write_image_outputs(store: RunStore, console: Console, *,
     write_text_atomically(html, render_image_html(store, summary, title=store.path.stem),
                           protect=[store.path], what="report")
     return [html]
-
-
-def scan_images(*, target: str, index: Path | None, run: Path | None,
-                options: dict[str, dict[str, str]], seed: int, batch_size: int | None,
-                max_generations: int | None, html: Path | None, write_html: bool,
-                command: tuple[str, ...] = ("scan",)) -> None:
-    """The image branch of ``regurgitate scan`` (a diffusion target, or recorded images):
-    the same stop signals, run lease and resume hints as a text scan."""
-    from regurgitate.cli.common import ScanBar, StopSignals, raised_budget_command
-    from regurgitate.images.scan import run_image_scan
-    from regurgitate.images.setup import ImageScanRequest, prepare_image_scan
-    from regurgitate.run import Budget
-    from regurgitate.store import RunStore
-    from regurgitate.store.lease import scan_lease
-
-    out = stdout_console()
-    err = stderr_console()
-    prepared = prepare_image_scan(
-        ImageScanRequest(target=target, index=index, run=run, options=options, seed=seed,
-                         html=html, write_html=write_html, command=command),
-        note=lambda m: err.print(escape(m)))
-    resume = escape(prepared.resume_command)
-    with StopSignals(err) as signals, scan_lease(prepared.run_path), \
-            RunStore.open(prepared.run_path) as store, prepared.target as tgt:
-        try:
-            with ScanBar(err, images=True) as bar:
-                outcome = run_image_scan(
-                    store=store, spec=prepared.spec, target=tgt, attacks=prepared.attacks,
-                    detectors=prepared.detectors, index=prepared.index,
-                    clique=prepared.clique, seed=seed, batch_size=batch_size,
-                    budget=Budget(max_generations=max_generations), progress=bar,
-                    should_stop=signals.stop.is_set)
-        except KeyboardInterrupt:
-            store.set_meta("status", "stopped")
-            err.print(f"[yellow]interrupted.[/] Finished images are saved in "
-                      f"{escape(str(prepared.run_path))}; resume with:\n  {resume}")
-            raise typer.Exit(signals.exit_code) from None
-        write_image_outputs(store, out, html=prepared.html_path)
-    if outcome.stopped:
-        again = prepared.resume_command
-        if outcome.stopped != "interrupted":  # a budget: the same one makes no progress
-            again = raised_budget_command(again)
-        err.print(f"[yellow]stopped: {escape(outcome.stopped)}.[/] {outcome.pending} prompt(s) "
-                  f"left; resume with:\n  {escape(again)}")
-    if prepared.html_path is not None:
-        out.print(f"report: {escape(str(prepared.html_path))}")
-    out.print(f"run: {escape(str(prepared.run_path))}")
-    if outcome.stopped == "interrupted":
-        raise typer.Exit(signals.exit_code)

@@ -81,42 +81,36 @@ def scan(
     With no arguments: the bundled reference model and corpus, default attacks, a run in
     ./regurgitate-out/ and an HTML report next to it.
     """
-    from regurgitate.images.spec import is_image_target
-
-    if is_image_target(target):  # diffusion models and recorded images: the image scan
-        from regurgitate.cli.images_cmd import scan_images
-        from regurgitate.cli.modality import check_attacks
-        from regurgitate.scan_setup import attack_list
-
-        if attack is not None:  # the hint offers the image attacks only
-            check_attacks(attack_list(attack), "image", str(target))
-
-        return scan_images(target=str(target), index=Path(index) if index else None, run=run,
-                           options=parse_options(set_ or []), seed=seed, batch_size=batch_size,
-                           max_generations=max_generations, html=html, write_html=not no_html,
-                           command=tuple((ctx.obj or {}).get("argv") or ("scan",)))
     from regurgitate.cli.modality import check_attacks
     from regurgitate.cli.report_cmd import write_outputs
     from regurgitate.run import Budget, run_scan
     from regurgitate.scan_setup import ScanRequest, attack_list, prepare_scan
     from regurgitate.store import RunStore
 
-    if attack is not None:  # a text target: the hint offers the text attacks only
-        check_attacks(attack_list(attack), "text", target or "reference")
+    if attack is not None:  # the hint offers the attacks of the target's modality only
+        from regurgitate import registry
+        from regurgitate.targets.spec import parse_spec
+
+        scheme = parse_spec(target).scheme if target else "reference"
+        check_attacks(attack_list(attack), registry.targets().load(scheme).modality,
+                      target or "reference")
     out = stdout_console()
     err = stderr_console()
     notes = stderr_console(quiet=quiet)  # progress and notes; --quiet prints the result only
     _quiet_libraries()
+    budget = Budget(max_generations=max_generations, max_tokens=max_tokens,
+                    max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)
     request = ScanRequest(
         target=target, attacks=attack, run=run,
         index=index if index is None or index.startswith(("http://", "https://")) else Path(index),
-        options=parse_options(set_ or []), min_tokens=min_tokens, max_docs=max_docs,
+        options=parse_options(set_ or []),
+        # None when not given: an image scan refuses them, a text scan uses the defaults
+        min_tokens=min_tokens if _given(ctx, "min_tokens") else None,
+        max_docs=max_docs if _given(ctx, "max_docs") else None,
         seed=seed, html=html, write_html=not no_html, executor=executor,
         ray_address=ray_address, replicas=replicas,
-        command=tuple((ctx.obj or {}).get("argv") or ("scan",)),
+        command=tuple((ctx.obj or {}).get("argv") or ("scan",)), budget=budget,
     )
-    budget = Budget(max_generations=max_generations, max_tokens=max_tokens,
-                    max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)
     prepared = prepare_scan(request, note=lambda m: notes.print(escape(visible(m))))
     if prepared.html_path is not None and prepared.html_path.parent.is_dir():
         # refuse `--html RUN.db` (or a link to it) before any work, not after the scan
@@ -135,12 +129,12 @@ def scan(
     with StopSignals(err) as signals, scan_lease(prepared.run_path), \
             RunStore.open(prepared.run_path) as store, prepared.target as tgt:
         try:
-            with ScanBar(notes) as bar:
+            with ScanBar(notes, images=prepared.modality == "image") as bar:
                 outcome = run_scan(
                     store=store, spec=prepared.spec, target=tgt, attacks=prepared.attacks,
                     detectors=prepared.detectors, index=prepared.index,
-                    seed=seed, batch_size=batch_size, budget=budget, progress=bar,
-                    should_stop=signals.stop.is_set,
+                    image_index=prepared.image_index, seed=seed, batch_size=batch_size,
+                    budget=budget, progress=bar, should_stop=signals.stop.is_set,
                 )
         except KeyboardInterrupt:
             store.set_meta("status", "stopped")
@@ -173,6 +167,12 @@ def scan(
         raise typer.Exit(signals.exit_code)
     if outcome.failed:
         raise typer.Exit(EXIT_INCOMPLETE)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user gave the option ``name`` (rather than leaving its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
 def _quiet_libraries() -> None:

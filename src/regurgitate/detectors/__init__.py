@@ -1,7 +1,8 @@
 """Detectors: turn (prompt, generation) pairs into typed findings, a batch at a time.
 
 Each is registered in the ``regurgitate.detectors`` entry-point group and built for a scan by
-:func:`default_detectors`; ``requires`` orders them (``pii`` reads ``verbatim``'s findings).
+:func:`regurgitate.assembly.default_detectors`; ``requires`` orders them (``pii`` reads
+``verbatim``'s findings).
 
 =================  ==============================  ===========================================
 detector name      class                           needs
@@ -23,7 +24,6 @@ from regurgitate.detectors.base import (
     Prior,
     order_detectors,
 )
-from regurgitate.detectors.defaults import default_detectors
 from regurgitate.detectors.discoverable import DiscoverableDetector
 from regurgitate.detectors.divergence import DivergenceDetector, divergence_point
 from regurgitate.detectors.membership import MEMBER_IF_HIGHER, MembershipDetector, signals
@@ -53,7 +53,6 @@ __all__ = [
     "Scorer",
     "TokenScores",
     "VerbatimDetector",
-    "default_detectors",
     "distribution_stats",
     "divergence_point",
     "edit_similarity",

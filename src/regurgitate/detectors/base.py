@@ -1,7 +1,10 @@
 """The detector contract: a batch of stored generations in, typed findings out.
 
 A detector names the detectors whose findings it needs (``requires``); the pipeline runs
-those first and hands their findings for the same generations in as ``prior``. It is built
+those first and hands their findings for the same generations in as ``prior``. It declares the
+``modality`` of the generations it judges (``"text"`` or ``"image"``), and whether it judges a
+batch of generations (the default) or, with ``groups = True``, all generations of one prompt at
+once (the pipeline calls it when that prompt's generations are complete). It is built
 for a scan by :meth:`Detector.create` from the scan's :class:`DetectorContext` and the
 user's options (``--set NAME.OPTION=VALUE``), and registered as an entry point in the group
 ``regurgitate.detectors`` (``name = "module:Class"``), built-ins and plugins alike.
@@ -12,14 +15,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from regurgitate.findings import Finding
 from regurgitate.options import parse_options
-from regurgitate.types import Item
+from regurgitate.types import Item, Modality
 
 if TYPE_CHECKING:
     from regurgitate.detectors.indexing import IndexLike
+    from regurgitate.images.index import ImageIndex
 
 __all__ = ["NO_PRIOR", "Detector", "DetectorContext", "Item", "Prior"]
 
@@ -56,14 +60,17 @@ NO_PRIOR = Prior()
 class DetectorContext:
     """What a scan offers detectors when it builds them.
 
-    ``index`` is the reference-corpus index (None without one); ``min_tokens``/``max_docs``
-    the scan's verbatim threshold and sources per span; ``target`` the model under audit
-    (may offer a scorer of its own model)."""
+    ``modality`` is what the scan's target makes; ``index`` the reference-corpus index of a
+    text scan and ``image_index`` the training-image index of an image scan (None without
+    one); ``min_tokens``/``max_docs`` the scan's verbatim threshold and sources per span;
+    ``target`` the model under audit (may offer a scorer of its own model)."""
 
     index: IndexLike | None = None
     min_tokens: int = 50
     max_docs: int = 10
     target: Any = None
+    image_index: ImageIndex | None = None
+    modality: Modality = "text"
 
     @property
     def tokenizer(self) -> Any:
@@ -79,6 +86,10 @@ class Detector(ABC):
 
     name: str = "detector"
     requires: tuple[str, ...] = ()
+    #: the generations it judges: ``"text"`` or ``"image"``
+    modality: ClassVar[Modality] = "text"
+    #: True: ``detect`` receives every generation of one prompt at once (a group stage)
+    groups: ClassVar[bool] = False
 
     @abstractmethod
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:

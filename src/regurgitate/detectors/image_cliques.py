@@ -6,24 +6,25 @@ per prompt and asked for cliques of 10). The largest such clique per prompt is f
 start from the generation with the most close neighbours and keep adding the closest one that is
 close to every member. Every member gets an :class:`ImageClique` finding.
 
-This detector needs all generations of a prompt at once; the image scan runs it once, after
-generation, over each prompt's full set (see :mod:`regurgitate.images.scan`).
+This detector needs all generations of a prompt at once (``groups = True``): the pipeline
+(:mod:`regurgitate.run`) runs it on each prompt's full set once that set is complete, in the run
+that completes it (a resumed one included).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
-from regurgitate.detectors.image_copy import image_context
 from regurgitate.findings import Finding
 from regurgitate.images.distance import DEFAULT_THRESHOLD, tiled_l2
 from regurgitate.images.imageio import decode, resize, sha256
 from regurgitate.images.payloads import ImageClique
-from regurgitate.types import Item
+from regurgitate.options import parse_options
+from regurgitate.types import Item, Modality
 
 
 def greedy_clique(close: np.ndarray) -> list[int]:
@@ -51,6 +52,8 @@ class ImageCliqueDetector(Detector):
     """Finds cliques of near-identical generations among the generations of each prompt."""
 
     name = "image_clique"
+    modality: ClassVar[Modality] = "image"
+    groups: ClassVar[bool] = True
 
     def __init__(self, k: int = 10, threshold: float = DEFAULT_THRESHOLD, size: int = 64,
                  grid: int = 4) -> None:
@@ -61,13 +64,13 @@ class ImageCliqueDetector(Detector):
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> Detector | None:
-        """Only in image scans (built by :mod:`regurgitate.images.setup`)."""
-        index = image_context(ctx)
+        """Only with a training-image index (its threshold, size and grid are the defaults)."""
+        index = ctx.image_index
         if index is None:
             return None
         opts: dict[str, Any] = {"threshold": index.threshold, "size": index.size,
                                 "grid": int(index.meta["grid"])}
-        opts.update(options)
+        opts.update(parse_options(cls, options, owner=f"the {cls.name} detector"))
         return cls(**opts)
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:

@@ -9,7 +9,7 @@ the threshold (id, caption, distances, duplicate counts) and the nearest ``k`` f
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.findings import Finding
@@ -17,7 +17,8 @@ from regurgitate.images.imageio import decode, sha256
 from regurgitate.images.index import ImageIndex
 from regurgitate.images.payloads import ImageCopy, NearImage
 from regurgitate.images.records import Neighbor
-from regurgitate.types import Item
+from regurgitate.options import parse_options
+from regurgitate.types import Item, Modality
 
 
 def near_image(index: ImageIndex, n: Neighbor) -> NearImage:
@@ -30,15 +31,11 @@ def near_image(index: ImageIndex, n: Neighbor) -> NearImage:
                      similarity=None if n.similarity is None else round(n.similarity, 6))
 
 
-def image_context(ctx: DetectorContext) -> ImageIndex | None:
-    """The scan's training-image index, when it has one."""
-    return ctx.index if isinstance(ctx.index, ImageIndex) else None
-
-
 class ImageCopyDetector(Detector):
     """Compares each generated image with the training-image index."""
 
     name = "image_copy"
+    modality: ClassVar[Modality] = "image"
 
     def __init__(self, index: ImageIndex, threshold: float | None = None, k: int = 3) -> None:
         self.index = index
@@ -47,12 +44,11 @@ class ImageCopyDetector(Detector):
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> Detector | None:
-        index = image_context(ctx)
+        index = ctx.image_index
         if index is None:
             return None
-        opts = dict(options)
-        return cls(index, threshold=float(opts.pop("threshold", index.threshold)),
-                   k=int(opts.pop("k", 3)), **opts)
+        return cls(index, **parse_options(cls, options, owner=f"the {cls.name} detector",
+                                          skip=1))
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         with_image = [it for it in items if it.generation.ok and it.generation.image]
@@ -72,16 +68,3 @@ class ImageCopyDetector(Detector):
             out.append(Finding(generation_id=it.generation_id, detector=self.name,
                                payload=payload, score=best))
         return out
-
-
-def describe(index: ImageIndex) -> dict[str, Any]:
-    """The index facts a report needs: how many training images per duplicate count."""
-    by_count: dict[str, int] = {}
-    heldout = 0
-    for count, meta in zip(index.counts, index.metas, strict=True):
-        if meta.get("split") == "heldout" or count == 0:
-            heldout += 1
-            continue
-        by_count[str(count)] = by_count.get(str(count), 0) + 1
-    return {"path": str(index.path), "images": len(index), "threshold": index.threshold,
-            "by_count": by_count, "heldout": heldout, "size": index.size}

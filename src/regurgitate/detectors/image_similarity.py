@@ -9,25 +9,26 @@ generations with the same model, read from the same local path.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
-from regurgitate.detectors.image_copy import image_context
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding
 from regurgitate.images.embed import LOOSE, STRICT, Embedder
 from regurgitate.images.imageio import decode
 from regurgitate.images.index import ImageIndex
 from regurgitate.images.payloads import ImageSimilarity
-from regurgitate.types import Item
+from regurgitate.options import parse_options
+from regurgitate.types import Item, Modality
 
 
 class ImageSimilarityDetector(Detector):
     """The most similar training image of each generation by copy-detection cosine."""
 
     name = "image_similarity"
+    modality: ClassVar[Modality] = "image"
 
     def __init__(self, index: ImageIndex, loose: float = LOOSE, strict: float = STRICT) -> None:
         if index.embeddings is None or not index.meta.get("embedding"):
@@ -42,10 +43,11 @@ class ImageSimilarityDetector(Detector):
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> Detector | None:
-        index = image_context(ctx)
+        index = ctx.image_index
         if index is None or index.embeddings is None:
             return None
-        return cls(index, **{k: float(v) for k, v in options.items()})
+        return cls(index, **parse_options(cls, options, owner=f"the {cls.name} detector",
+                                          skip=1))
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         with_image = [it for it in items if it.generation.ok and it.generation.image]

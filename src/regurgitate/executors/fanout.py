@@ -21,7 +21,7 @@ import numpy as np
 
 from regurgitate.corpus.tokenizer import Tokenizer, tokenizer_from_description
 from regurgitate.errors import ConfigError
-from regurgitate.executors.ray_executor import import_ray, unwrap
+from regurgitate.executors.ray_support import import_ray, unwrap
 from regurgitate.index import format as fmt
 from regurgitate.index.spans import Occurrence, TokenSpan, char_span, maximal_pieces
 from regurgitate.types import Document, Span, SpanWindow

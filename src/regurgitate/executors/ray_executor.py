@@ -5,29 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from regurgitate.errors import ConfigError, MissingDependencyError, RegurgitateError
+from regurgitate.errors import ConfigError
 from regurgitate.executors.base import Executor
+from regurgitate.executors.ray_support import import_ray, unwrap
 from regurgitate.targets.base import Target
 
 R = TypeVar("R")
 
 
-def import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise MissingDependencyError("ray", "ray", "the Ray executor") from None
-    return ray
-
-
 def _call(unit: Callable[[], Any]) -> Any:
     return unit()
-
-
-def unwrap(exc: BaseException) -> BaseException:
-    """The regurgitate error a Ray task or actor raised, if that is what failed."""
-    cause = getattr(exc, "cause", None)
-    return cause if isinstance(cause, RegurgitateError) else exc
 
 
 class RayExecutor(Executor):

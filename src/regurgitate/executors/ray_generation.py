@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from regurgitate.errors import TargetError
-from regurgitate.executors.ray_executor import import_ray, unwrap
+from regurgitate.executors.ray_support import import_ray, unwrap
 from regurgitate.targets.base import Target
 from regurgitate.types import Generation, Prompt
 

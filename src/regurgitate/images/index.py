@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -178,6 +178,8 @@ def _write_index(images: Iterable[SourceImage], out: Path, settings: IndexSettin
 class ImageIndex:
     """An opened training-image index (pixels memory-mapped)."""
 
+    modality: ClassVar[str] = "image"
+
     def __init__(self, path: Path) -> None:
         import pyarrow.parquet as pq
 
@@ -227,6 +229,18 @@ class ImageIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def describe(self) -> dict[str, Any]:
+        """The index facts a report needs: how many training images per duplicate count."""
+        by_count: dict[str, int] = {}
+        heldout = 0
+        for count, meta in zip(self.counts, self.metas, strict=True):
+            if meta.get("split") == "heldout" or count == 0:
+                heldout += 1
+                continue
+            by_count[str(count)] = by_count.get(str(count), 0) + 1
+        return {"path": str(self.path), "images": len(self), "threshold": self.threshold,
+                "by_count": by_count, "heldout": heldout, "size": self.size}
 
     def caption_ranking(self) -> list[tuple[str, int]]:
         """Distinct captions with their duplicate counts, most duplicated first."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -46,6 +46,8 @@ class CorpusIndex:
     """
 
     length_cap: int = LENGTH_CAP
+    #: a corpus index answers text questions (an image index is ``images.index.ImageIndex``)
+    modality: ClassVar[str] = "text"
 
     def __init__(self, path: Path, shards: list[Shard], tokenizer: Tokenizer,
                  manifest: dict[str, Any] | None) -> None:

@@ -30,7 +30,7 @@ import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import numpy as np
@@ -58,6 +58,8 @@ _WINDOW = 10_000
 
 class RemoteIndex:
     """An index behind an infini-gram-shaped HTTP API, with ``CorpusIndex``'s query methods."""
+
+    modality: ClassVar[str] = "text"
 
     def __init__(self, spec: RemoteSpec, *, client: httpx.Client | None = None) -> None:
         self.spec = spec

@@ -13,11 +13,12 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 
-from regurgitate.errors import ConfigError, IndexCorruptError
+from regurgitate.errors import ConfigError, IndexUnavailableError
 
 
-class RemoteIndexError(IndexCorruptError):
-    """The index server cannot be reached, or refused a query (exit 4, like a broken index)."""
+class RemoteIndexError(IndexUnavailableError):
+    """The index server cannot be reached, or refused a query (exit 8: the server, not the
+    index, is the problem)."""
 
 
 class IndexLimitError(ConfigError):

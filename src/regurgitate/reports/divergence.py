@@ -18,8 +18,7 @@ from typing import Any
 
 from regurgitate.detectors.base import Item
 from regurgitate.reports.data import RunData
-from regurgitate.reports.memorized import unique_memorized
-from regurgitate.reports.summary import memorized_tokens
+from regurgitate.reports.memorized import memorized_tokens, unique_memorized
 from regurgitate.types import Finding
 
 

@@ -4,15 +4,23 @@ all text escaped by Jinja2's autoescape, and a Content-Security-Policy that load
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from regurgitate.errors import RegurgitateError
+from regurgitate import __version__
+from regurgitate.errors import RegurgitateError, StoreError
 from regurgitate.images.index import ImageIndex
+from regurgitate.reports.data import META_KEYS
 from regurgitate.reports.html import _env
 from regurgitate.reports.images_data import ImageRunSummary, summarize_images
+from regurgitate.reports.polish import index_rows, timestamp
 from regurgitate.store.runstore import RunStore
+from regurgitate.types import RunSpec
 
+#: the text report's policy without scripts: nothing loads, images only as data: URIs
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+       "form-action 'none'")
 MAX_EXTRACTED = 60
 MAX_CLIQUE_IMAGES = 24
 
@@ -32,20 +40,46 @@ def _thumbs(index_path: str | None) -> dict[str, bytes]:
     return dict(zip(index.ids, index.thumbnails, strict=True))
 
 
-def _figures(s: ImageRunSummary) -> list[tuple[str, str]]:
+def _cards(s: ImageRunSummary) -> list[dict[str, Any]]:
+    """The key figures as the text report's cards (``hot`` where memorization shows)."""
     def pct(a: int, b: int) -> str:
-        return f"{100 * a / b:.1f}% ({a})" if b else "–"
+        return f"{100 * a / b:.1f}%" if b else "–"
 
-    rows = [("Generated images (ok / failed)", f"{s.generations} / {s.failed}"),
-            ("Images per second (generation)", f"{s.images_per_second:.1f}"),
-            ("Extracted copies", pct(s.extracted, s.measured)),
-            ("Unique training images extracted", str(s.unique_extracted)),
-            ("Held-out images matched", str(s.heldout_matched)),
-            ("Prompts with a clique / members", f"{s.clique_prompts} / {s.clique_members}")]
+    cards = [
+        {"value": pct(s.extracted, s.measured), "hot": bool(s.extracted),
+         "label": f"generations extracted: a copy of a training image ({s.extracted:,} of "
+                  f"{s.measured:,})"},
+        {"value": f"{s.unique_extracted:,}", "hot": bool(s.unique_extracted),
+         "label": "unique training images extracted"},
+        {"value": f"{s.clique_prompts:,} / {s.clique_members:,}", "hot": bool(s.clique_prompts),
+         "label": "prompts with a clique / clique members"},
+        {"value": f"{s.heldout_matched:,}", "hot": False,
+         "label": "held-out images matched (should be 0)"},
+        {"value": f"{s.generations:,}", "hot": False,
+         "label": f"generated images ({s.images_per_second:.1f} per second)"},
+    ]
+    if s.failed:
+        cards.append({"value": f"{s.failed:,}", "hot": False, "label": "failed generations"})
     if s.sscd_measured:
-        rows.append(("Copy-detection similar (> 0.5 / > 0.75)",
-                     f"{s.sscd_loose} / {s.sscd_strict} of {s.sscd_measured}"))
-    return rows
+        cards.append({"value": f"{s.sscd_loose:,} / {s.sscd_strict:,}", "hot": bool(s.sscd_loose),
+                      "label": f"copy-detection similar (> 0.5 / > 0.75) of {s.sscd_measured:,}"})
+    return cards
+
+
+def _header(store: RunStore) -> tuple[RunSpec, dict[str, Any], dict[str, Any] | None]:
+    """What the shared run header shows: the spec, dates and status, the index description."""
+    spec = store.spec()
+    if spec is None:
+        raise StoreError("the run database holds no run yet: nothing to report",
+                         hint="start one with `regurgitate scan`")
+    stats = store.stats()
+    extra: dict[str, Any] = {"created_at": stats.created_at, "updated_at": stats.updated_at}
+    for key in META_KEYS:
+        value = store.get_meta(key)
+        if value is not None:
+            extra[key] = value
+    info = store.get_meta("index_info")
+    return spec, extra, info if isinstance(info, dict) else None
 
 
 def render_image_html(store: RunStore, summary: ImageRunSummary | None = None,
@@ -75,12 +109,14 @@ def render_image_html(store: RunStore, summary: ImageRunSummary | None = None,
                 for g in members[:MAX_CLIQUE_IMAGES] if g in items]
         of = sum(1 for it in items.values() if it.prompt.as_text() == prompt)
         cliques.append({"prompt": prompt, "size": len(members), "of": of, "images": imgs})
-    spec = store.spec()
-    # the text report's environment: autoescape plus visible markers for control and bidi
-    # characters in captions and ids
+    spec, extra, index_info = _header(store)
+    # the text report's environment, header and styles: autoescape plus visible markers for
+    # control and bidi characters in captions and ids
     return _env().get_template("images.html.j2").render(
-        title=title or str(store.path), target=spec.target if spec else "",
-        index_path=s.index.get("path", ""), threshold=s.threshold, figures=_figures(s),
+        title=title or str(store.path), spec=spec, extra=extra,
+        index_label="Training-image index", index_rows=index_rows(index_info),
+        version=__version__, generated=timestamp(datetime.now(UTC)), csp=CSP,
+        generations=s.generations, threshold=s.threshold, cards=_cards(s),
         by_dup=s.by_dup, extracted=extracted, extracted_total=len(extracted_ids),
         extracted_more=len(extracted_ids) > len(extracted), cliques=cliques,
         clique_k=s.clique_k, captions=s.captions, px=64)

@@ -14,7 +14,7 @@ from regurgitate.detectors.verbatim import MemorizedSequence, unique_sequences
 from regurgitate.findings import Finding, VerbatimSpan
 
 __all__ = ["DEFAULT_FACTORS", "Extrapolation", "MemorizedSequence", "discovery_curve",
-           "extrapolate_unique", "unique_memorized"]
+           "extrapolate_unique", "memorized_tokens", "span_tokens", "unique_memorized"]
 
 DEFAULT_FACTORS: tuple[int, ...] = (1, 2, 5, 10)
 
@@ -101,3 +101,51 @@ def extrapolate_unique(
         projections={int(t): float(v) for t, v in est.chao_total_at.items()},
         caveats=tuple(est.caveats),
     )
+
+
+def span_tokens(f: Finding) -> int:
+    span = f.payload_as(VerbatimSpan)
+    return span.tokens if span is not None else int(f.score or 0)
+
+
+def memorized_tokens(verbatim: Sequence[Finding]) -> int:
+    """Tokens of one generation inside the union of its verbatim spans.
+
+    When every span knows its token range (``token_start``/``token_end``, written since
+    0.2) the union is exact; otherwise (runs written by 0.1.0) each span adds its tokens
+    scaled by the share of its characters not already covered by an earlier span (exact when
+    spans do not overlap, which maximal spans normally do not).
+    """
+    if not verbatim:
+        return 0
+    spans = [f.payload_as(VerbatimSpan) for f in verbatim]
+    ivs = [(s.token_start, s.token_end) for s in spans
+           if s is not None and s.token_start is not None and s.token_end is not None]
+    if len(ivs) == len(verbatim):
+        return _union_length(sorted((int(a), int(b)) for a, b in ivs))
+    total = 0.0
+    covered: list[tuple[int, int]] = []
+    for f in sorted(verbatim, key=lambda f: (f.start or 0, -(f.end or 0))):
+        tokens = span_tokens(f)
+        if f.start is None or f.end is None or f.end <= f.start:
+            total += tokens
+            continue
+        width = f.end - f.start
+        overlap = sum(max(0, min(e, f.end) - max(s, f.start)) for s, e in _merge(covered))
+        total += tokens * (width - overlap) / width
+        covered.append((f.start, f.end))
+    return round(total)
+
+
+def _merge(ivs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(ivs):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def _union_length(ivs: list[tuple[int, int]]) -> int:
+    return sum(e - s for s, e in _merge(ivs))

@@ -13,7 +13,6 @@ from regurgitate.findings import (
     DivergedOutput,
     NearVerbatimMatch,
     PIIHit,
-    VerbatimSpan,
 )
 from regurgitate.reports.data import RunData
 from regurgitate.reports.membership import MembershipView, membership_view
@@ -22,6 +21,8 @@ from regurgitate.reports.memorized import (
     MemorizedSequence,
     discovery_curve,
     extrapolate_unique,
+    memorized_tokens,
+    span_tokens,
     unique_memorized,
 )
 from regurgitate.reports.units import in_unit, index_unit
@@ -94,54 +95,6 @@ def _rate(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def _span_tokens(f: Finding) -> int:
-    span = f.payload_as(VerbatimSpan)
-    return span.tokens if span is not None else int(f.score or 0)
-
-
-def memorized_tokens(verbatim: Sequence[Finding]) -> int:
-    """Tokens of one generation inside the union of its verbatim spans.
-
-    When every span knows its token range (``token_start``/``token_end``, written since
-    0.2) the union is exact; otherwise (runs written by 0.1.0) each span adds its tokens
-    scaled by the share of its characters not already covered by an earlier span (exact when
-    spans do not overlap, which maximal spans normally do not).
-    """
-    if not verbatim:
-        return 0
-    spans = [f.payload_as(VerbatimSpan) for f in verbatim]
-    ivs = [(s.token_start, s.token_end) for s in spans
-           if s is not None and s.token_start is not None and s.token_end is not None]
-    if len(ivs) == len(verbatim):
-        return _union_length(sorted((int(a), int(b)) for a, b in ivs))
-    total = 0.0
-    covered: list[tuple[int, int]] = []
-    for f in sorted(verbatim, key=lambda f: (f.start or 0, -(f.end or 0))):
-        tokens = _span_tokens(f)
-        if f.start is None or f.end is None or f.end <= f.start:
-            total += tokens
-            continue
-        width = f.end - f.start
-        overlap = sum(max(0, min(e, f.end) - max(s, f.start)) for s, e in _merge(covered))
-        total += tokens * (width - overlap) / width
-        covered.append((f.start, f.end))
-    return round(total)
-
-
-def _merge(ivs: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for s, e in sorted(ivs):
-        if merged and s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
-        else:
-            merged.append((s, e))
-    return merged
-
-
-def _union_length(ivs: list[tuple[int, int]]) -> int:
-    return sum(e - s for s, e in _merge(ivs))
-
-
 def _attack_summary(
     name: str, items: Sequence[Item], by_gen: dict[int, list[Finding]],
     sequences: Sequence[MemorizedSequence],
@@ -163,7 +116,7 @@ def _attack_summary(
         if verb:
             with_verbatim += 1
             spans += len(verb)
-            longest = max(longest, *(_span_tokens(f) for f in verb))
+            longest = max(longest, *(span_tokens(f) for f in verb))
             mem_tokens += memorized_tokens(verb)
         div = [d for f in fs if (d := f.payload_as(DivergedOutput))]
         if div:

@@ -51,7 +51,7 @@ from regurgitate.store.secrets import (
     spec_key,
 )
 from regurgitate.store.stats import RunStats, collect_stats
-from regurgitate.types import Generation, Item, Prompt, RunSpec
+from regurgitate.types import Generation, Item, Modality, Prompt, RunSpec
 from regurgitate.untrusted import repair_generation
 
 __all__ = ["IMAGE_INDEX_META", "RunStore", "is_secret_key"]
@@ -145,9 +145,10 @@ class RunStore:
             if stored is None:
                 conn.execute(
                     "INSERT INTO run (id, target, attacks, index_path, settings, tool_version,"
-                    " created_at) VALUES (1, ?, ?, ?, ?, ?, ?)",
+                    " created_at, modality) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
                     (spec.target, codec.dumps(list(spec.attacks)), spec.index,
-                     codec.dumps(spec.settings, "settings"), spec.tool_version, now()),
+                     codec.dumps(spec.settings, "settings"), spec.tool_version, now(),
+                     spec.modality),
                 )
                 event = "start"
             else:
@@ -162,7 +163,7 @@ class RunStore:
     def _check_same(self, stored: RunSpec, spec: RunSpec) -> None:
         old, new = spec_key(stored), spec_key(spec)
         diffs: list[str] = []
-        for field in ("target", "attacks", "index"):
+        for field in ("modality", "target", "attacks", "index"):
             if old[field] != new[field]:
                 diffs.append(f"{field}: stored {brief(old[field])}, now {brief(new[field])}")
         diffs.extend(settings_diff(old["settings"], new["settings"]))
@@ -177,13 +178,15 @@ class RunStore:
     def spec(self) -> RunSpec | None:
         """The spec the run was started with (its original tool_version), or None."""
         row = self._conn.execute(
-            "SELECT target, attacks, index_path, settings, tool_version FROM run WHERE id = 1"
+            "SELECT target, attacks, index_path, settings, tool_version, modality FROM run"
+            " WHERE id = 1"
         ).fetchone()
         if row is None:
             return None
         return RunSpec(
             target=row[0], attacks=tuple(codec.loads(row[1])), index=row[2],
             settings=codec.loads(row[3]), tool_version=row[4],
+            modality="image" if row[5] == "image" else "text",
         )
 
     def history(self) -> list[tuple[str, str, str]]:
@@ -225,6 +228,19 @@ class RunStore:
             sql += " AND p.attack = ?"
             args = (attack,)
         return [prompt_from_row(r) for r in self._conn.execute(sql + " ORDER BY p.rowid", args)]
+
+    def prompt_groups(self) -> tuple[dict[str, list[int]], set[str]]:
+        """Successful generation ids by prompt text (the groups a group detector judges), and
+        the texts that still have a prompt without a successful generation (incomplete
+        groups). Reads no generation bodies."""
+        groups: dict[str, list[int]] = {}
+        for gid, text, messages in self._conn.execute(
+                "SELECT g.id, p.text, p.messages FROM generations g JOIN prompts p"
+                " ON p.id = g.prompt_id WHERE g.ok = 1 ORDER BY g.id"):
+            key = text if text is not None else _joined(messages)
+            groups.setdefault(key, []).append(int(gid))
+        incomplete = {p.as_text() for p in self.pending_prompts()}
+        return groups, incomplete
 
     # ------------------------------------------------------------------------ generations
 
@@ -422,11 +438,19 @@ class RunStore:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else codec.loads(row[0])
 
+    def modality(self) -> Modality:
+        """What the run's target makes (``"text"`` before a run is started)."""
+        row = self._conn.execute("SELECT modality FROM run WHERE id = 1").fetchone()
+        return "image" if row is not None and row[0] == "image" else "text"
+
     def is_image_run(self) -> bool:
-        return self.get_meta(IMAGE_INDEX_META) is not None
+        return self.modality() == "image"
 
     def stats(self) -> RunStats:
         """Counts for reports and ``runs show`` (see :class:`RunStats`)."""
         return collect_stats(self._conn)
 
 
+def _joined(messages: str | None) -> str:
+    """``Prompt.as_text()`` of stored chat messages."""
+    return "\n".join(m.get("content", "") for m in (codec.loads(messages) or ()))

@@ -119,6 +119,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE generations ADD COLUMN dist_mean BLOB;
     ALTER TABLE generations ADD COLUMN dist_var BLOB;
     """,
+    # 6: the run's modality ("text" or "image"); runs started before it are image runs when
+    # they recorded a training-image index (the meta key image runs have always written)
+    """
+    ALTER TABLE run ADD COLUMN modality TEXT NOT NULL DEFAULT 'text';
+    UPDATE run SET modality = 'image'
+        WHERE EXISTS (SELECT 1 FROM meta WHERE key = 'image_index');
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -64,6 +64,7 @@ def check_no_secrets(spec: RunSpec) -> None:
 def spec_key(spec: RunSpec) -> dict[str, Any]:
     """The comparable part of a spec (everything but tool_version), JSON-normalised."""
     return {
+        "modality": spec.modality,
         "target": spec.target,
         "attacks": list(spec.attacks),
         "index": spec.index,

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from regurgitate.types import Generation, Prompt
+from regurgitate.types import Generation, Modality, Prompt
 
 if TYPE_CHECKING:
     from regurgitate.detectors.scoring import Scorer
@@ -30,6 +30,16 @@ class Target(ABC):
 
     #: whether a spec must name a model or URL after ``scheme:`` (``reference`` does not)
     needs_location: ClassVar[bool] = True
+    #: what it makes: ``"text"`` or ``"image"``; a scan uses only components of the same
+    modality: ClassVar[Modality] = "text"
+    #: the attacks a scan runs when the user names none (empty: the scan's text defaults)
+    default_attacks: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def attack_options(cls, location: str) -> dict[str, dict[str, Any]]:
+        """Options this target gives attacks by default (``name -> options``); e.g. a folder of
+        recorded images tells the attack that replays it where the folder is."""
+        return {}
 
     @classmethod
     def from_spec(cls, location: str, options: Mapping[str, Any]) -> Target:

@@ -26,7 +26,7 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from regurgitate.devices import compute_dtype, module_runtime
 from regurgitate.errors import ConfigError, MissingDependencyError, TargetError
 from regurgitate.images.imageio import encode_png
 from regurgitate.targets.base import Target
-from regurgitate.types import Generation, Prompt
+from regurgitate.types import Generation, Modality, Prompt
 
 DEFAULT_STEPS = 50
 
@@ -83,6 +83,9 @@ def _checkpoint_dtype(torch: Any, path: Path) -> Any:
 
 class DiffusersTarget(Target):
     """An image generator loaded with diffusers. ``mode`` is text, class or unconditional."""
+
+    modality: ClassVar[Modality] = "image"
+    default_attacks: ClassVar[tuple[str, ...]] = ("carlini",)
 
     def __init__(self, location: str, device: str = "cpu", dtype: str | None = None,
                  batch_size: int = 16, steps: int = DEFAULT_STEPS,

@@ -9,52 +9,28 @@ outputs runs through the same detectors, store and reports as a live model. The
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 from regurgitate.errors import ConfigError
 from regurgitate.images.imageio import decode, encode_png
+from regurgitate.images.recorded import read_recorded
 from regurgitate.targets.base import Target
-from regurgitate.types import Generation, Prompt
-
-SIDECAR = "generations.jsonl"
-
-
-@dataclass(frozen=True)
-class RecordedImage:
-    file: str
-    prompt: str
-    seed: int | None
-
-
-def read_recorded(folder: Path) -> list[RecordedImage]:
-    """The sidecar's records, in file order (ConfigError with the line on bad input)."""
-    path = folder / SIDECAR
-    if not path.exists():
-        raise ConfigError(f"{folder} has no {SIDECAR}",
-                          hint='list each image as {"file": ..., "prompt": ..., "seed": ...}')
-    out: list[RecordedImage] = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            seed = rec.get("seed")
-            out.append(RecordedImage(file=str(rec["file"]), prompt=str(rec.get("prompt", "")),
-                                     seed=None if seed is None else int(seed)))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ConfigError(f"{path}:{n}: bad record ({exc})",
-                              hint='expected {"file": ..., "prompt": ..., "seed": ...}') from exc
-    return out
+from regurgitate.types import Generation, Modality, Prompt
 
 
 class ImageFolderTarget(Target):
     """Answers prompts with images recorded in a folder (read, decoded, re-encoded as PNG)."""
 
     batch_size = 64
+    modality: ClassVar[Modality] = "image"
+    default_attacks: ClassVar[tuple[str, ...]] = ("recorded-images",)
+
+    @classmethod
+    def attack_options(cls, location: str) -> dict[str, dict[str, Any]]:
+        return {"recorded-images": {"folder": str(Path(location))}}
 
     def __init__(self, location: str) -> None:
         self.folder = Path(location)
