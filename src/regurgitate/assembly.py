@@ -14,7 +14,7 @@ from typing import Any
 from regurgitate.attacks.base import Attack
 from regurgitate.detectors.base import Detector, DetectorContext, order_detectors
 from regurgitate.errors import ConfigError
-from regurgitate.options import parse_options
+from regurgitate.options import parse_options, suggest
 from regurgitate.registry import attacks as attack_registry
 from regurgitate.registry import detectors as detector_registry
 from regurgitate.types import Modality
@@ -38,19 +38,35 @@ def attack_names(modality: Modality) -> list[str]:
     return [n for n in reg.names() if reg.load(n).modality == modality]
 
 
+def check_attack_names(names: Sequence[str], modality: Modality) -> None:
+    """ConfigError for a name that is not a registered attack of ``modality``: an unknown
+    name gets a suggestion among that modality's attacks only, and an attack of the other
+    modality is named as such."""
+    mine = attack_names(modality)
+    for name in names:
+        if name in mine:
+            continue
+        known = attack_registry().names()
+        if name in known:
+            other = attack_registry().load(name).modality
+            raise ConfigError(
+                f"the attack {name!r} prompts {other} models, and this scan's target "
+                f"makes {_what(modality)}",
+                hint=f"{modality} attacks: {', '.join(mine) or 'none'}")
+        raise ConfigError(f"unknown attack {name!r}",
+                          hint=f"{suggest(name, mine)}{modality} attacks: "
+                          f"{', '.join(mine) or 'none registered'}")
+
+
 def build_attacks(names: Sequence[str], options: Mapping[str, Mapping[str, Any]],
                   modality: Modality = "text") -> list[Attack]:
     """The attacks called ``names`` (options converted by their annotations); ConfigError for
-    an attack that does not prompt targets of ``modality``."""
+    an unknown attack or one that does not prompt targets of ``modality``."""
+    check_attack_names(names, modality)
     reg = attack_registry()
     built: list[Attack] = []
     for name in names:
         cls = reg.load(name)
-        if cls.modality != modality:
-            raise ConfigError(
-                f"the attack {name!r} prompts {_what(cls.modality)} models, and this scan's "
-                f"target makes {_what(modality)}",
-                hint=f"attacks for this target: {', '.join(attack_names(modality)) or 'none'}")
         built.append(cls(**parse_options(cls, dict(options.get(name, {})),
                                          owner=f"attack {name!r}")))
     return built

@@ -59,15 +59,17 @@ def test_scan_help_lists_the_registered_attacks_by_modality(run_cli: RunCli) -> 
         assert name in flat
 
 
-def test_modality_prefers_the_class_attribute() -> None:
-    from regurgitate.cli.modality import modality_of
+def test_listings_group_attacks_by_their_declared_modality() -> None:
+    from regurgitate import registry
+    from regurgitate.cli.modality import attacks_by_modality, modality_of
 
-    class Declared:
-        modality = "image"
-
-    assert modality_of("divergence", None) == "text"
-    assert modality_of("carlini", None) == "image"
-    assert modality_of("divergence", Declared) == "image"
+    groups = attacks_by_modality()
+    assert {"carlini", "recorded-images"} <= set(groups["image"])
+    assert {"divergence", "discoverable"} <= set(groups["text"])
+    for name in registry.attacks().names():
+        cls = registry.attacks().load(name)
+        assert modality_of(name, cls) == cls.modality  # what the class says, nothing else
+    assert modality_of("plugin-that-failed-to-import", None) == "text"
 
 
 def test_unknown_attack_on_a_text_target_offers_text_attacks_only(run_cli: RunCli) -> None:
@@ -78,7 +80,7 @@ def test_unknown_attack_on_a_text_target_offers_text_attacks_only(run_cli: RunCl
     assert "carlini" not in err and "recorded-images" not in err
     code, _, err = run_cli(["scan", "--target", "hf:org/none", "--attack", "carlini"])
     assert code == 2
-    assert "image attack 'carlini'" in err and "text attacks:" in err
+    assert "the attack 'carlini' prompts image models" in err and "text attacks:" in err
 
 
 def test_plugins_options_lists_an_attacks_typed_options(run_cli: RunCli) -> None:

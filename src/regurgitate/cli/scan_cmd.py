@@ -81,19 +81,11 @@ def scan(
     With no arguments: the bundled reference model and corpus, default attacks, a run in
     ./regurgitate-out/ and an HTML report next to it.
     """
-    from regurgitate.cli.modality import check_attacks
     from regurgitate.cli.report_cmd import write_outputs
     from regurgitate.run import Budget, run_scan
-    from regurgitate.scan_setup import ScanRequest, attack_list, prepare_scan
+    from regurgitate.scan_setup import ScanRequest, prepare_scan
     from regurgitate.store import RunStore
 
-    if attack is not None:  # the hint offers the attacks of the target's modality only
-        from regurgitate import registry
-        from regurgitate.targets.spec import parse_spec
-
-        scheme = parse_spec(target).scheme if target else "reference"
-        check_attacks(attack_list(attack), registry.targets().load(scheme).modality,
-                      target or "reference")
     out = stdout_console()
     err = stderr_console()
     notes = stderr_console(quiet=quiet)  # progress and notes; --quiet prints the result only
