@@ -16,13 +16,13 @@ import pytest
 
 from regurgitate.store import RunStore
 
-N = 24
+N = 12
 
 
 def scan_cmd(db: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "regurgitate.cli.main", "scan", "--target", "reference",
             "--attack", "sample-rank", "--set", f"sample-rank.num_samples={N}",
-            "--set", "sample-rank.max_new_tokens=48", "--batch-size", "2", "--run", str(db),
+            "--set", "sample-rank.max_new_tokens=32", "--batch-size", "2", "--run", str(db),
             "--no-html", *extra]
 
 

@@ -87,3 +87,26 @@ def test_kept_scores_survive_the_run_store(hf_target, tmp_path):
     for p, g in zip(prompts, gens, strict=True):
         assert back[p.id].dist_mean == pytest.approx(g.dist_mean)
         assert back[p.id].dist_var == pytest.approx(g.dist_var)
+
+
+def test_seeded_rows_share_a_batch_and_sample_as_transformers_does_alone(hf_target):
+    """Prompts differing only in their seeds run in one batch; each row's tokens are those
+    transformers' own sampling gives that prompt alone under torch.manual_seed(seed)."""
+    base = dict(max_new_tokens=20, min_new_tokens=20, temperature=0.8, top_k=30, top_p=0.9)
+    prompts = [Prompt(id=f"s{i}", attack="t", text=t,
+                      settings=GenerationSettings(seed=10 + i, **base))
+               for i, t in enumerate(PROMPTS)]
+    batched = hf_target.generate(prompts)
+    lm = hf_target.lm
+    for prompt, gen in zip(prompts, batched, strict=True):
+        ids = torch.tensor([lm.encode_prompt(prompt.text)])
+        torch.manual_seed(prompt.settings.seed)
+        with torch.inference_mode():
+            alone = hf_target.model.generate(
+                input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=True,
+                max_new_tokens=20, min_new_tokens=20, temperature=0.8, top_k=30, top_p=0.9,
+                pad_token_id=hf_target.tokenizer.pad_token_id)
+        assert list(gen.token_ids) == alone[0, ids.shape[1]:].tolist()
+    # and a row's output does not depend on its companions
+    again = hf_target.generate([prompts[1]])[0]
+    assert again.token_ids == batched[1].token_ids

@@ -1,11 +1,10 @@
 """A local Hugging Face causal language model as a target (torch + transformers).
 
-Prompts of one ``generate`` call are grouped by identical settings and run in batches of
-``batch_size`` with left padding. Seeds: each batch of a group with a ``settings.seed`` runs
-under ``torch.random.fork_rng`` seeded with it (the caller's global RNG state is restored
-afterwards), so the same prompts in the same batch with the same seed give the same output;
-a sampled prompt's output can change when its batch companions change. Unseeded batches
-draw from (and advance) torch's global RNG.
+Prompts of one ``generate`` call are grouped by identical settings (their seeds aside) and
+run in batches of ``batch_size`` with left padding. Seeds: a seeded sampled prompt draws from
+its own generator seeded with ``settings.seed`` (:mod:`regurgitate.targets.hf_sampling`), so
+it gets the same output whatever its batch companions, and torch's global RNG is left alone.
+Unseeded batches draw from (and advance) torch's global RNG.
 Log-probs are those of the *unmodified* model distribution (log-softmax of the raw logits,
 before temperature/top-k/top-p), which is what membership signals need.
 
@@ -22,9 +21,9 @@ fallback :func:`plain_chat_prompt` (``"System: ...\\nUser: ...\\nAssistant:"``).
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,10 +149,14 @@ class HFTarget(Target):
 
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         results: list[Generation | None] = [None] * len(prompts)
-        for settings, positions in group_by_settings(prompts).items():
+        # prompts differing only in their seeds share batches: each row samples from its own
+        # seeded generator (hf_sampling), so its output does not depend on its companions
+        unseeded = [replace(p, settings=replace(p.settings, seed=None)) for p in prompts]
+        for _, positions in group_by_settings(unseeded).items():
             for start in range(0, len(positions), self.batch_size):
                 chunk = positions[start : start + self.batch_size]
                 batch = [prompts[i] for i in chunk]
+                settings = unseeded[chunk[0]].settings
                 for i, gen in zip(chunk, self._generate_batch(batch, settings), strict=True):
                     results[i] = gen
         return [g for g in results if g is not None]
@@ -161,6 +164,8 @@ class HFTarget(Target):
     def _generate_batch(
         self, prompts: list[Prompt], settings: GenerationSettings
     ) -> list[Generation]:
+        """One ``generate`` call; ``settings`` are the batch's shared ones (without a seed),
+        each prompt's own seed is read from the prompt."""
         torch = self._torch
         started = time.perf_counter()
         texts = [self.render(p) for p in prompts]
@@ -185,30 +190,39 @@ class HFTarget(Target):
         if self._eos_ids:
             kwargs["eos_token_id"] = sorted(self._eos_ids)
         kwargs.update(self._penalty_kwargs(settings, input_ids.shape[1], max_new))
+        seeds = [p.settings.seed for p in prompts]
         if is_greedy(settings):
             kwargs.update(do_sample=False, temperature=None, top_k=None, top_p=None)
-        else:
+        elif all(seed is None for seed in seeds):
+            # unseeded: transformers' own sampling, drawing from (and advancing) torch's
+            # global RNG
             kwargs.update(
                 do_sample=True,
                 temperature=settings.temperature,
                 top_k=settings.top_k or None,
                 top_p=settings.top_p,
             )
-        # a seeded batch runs on a forked RNG (the caller's state is restored afterwards);
-        # an unseeded one draws from, and advances, torch's global RNG
-        rng_scope: Any = contextlib.nullcontext()
-        if settings.seed is not None:
-            rng_scope = torch.random.fork_rng(devices=[] if self.device == "cpu" else None)
+        else:
+            # seeded: each row draws from its own generator (an unseeded row in the batch gets
+            # a seed drawn from the global RNG); generate itself then runs greedily
+            from transformers import LogitsProcessorList
+
+            from regurgitate.targets.hf_sampling import seeded_sampler
+
+            row_seeds = [int(s) if s is not None else
+                         int(torch.randint(0, 2**62, (1,)).item()) for s in seeds]
+            processors = LogitsProcessorList(kwargs.pop("logits_processor", []))
+            processors.append(seeded_sampler(row_seeds, settings.temperature,
+                                             settings.top_k, settings.top_p))
+            kwargs.update(do_sample=False, temperature=None, top_k=None, top_p=None,
+                          logits_processor=processors)
         try:
-            with rng_scope:
-                if settings.seed is not None:
-                    torch.manual_seed(settings.seed)
-                with torch.inference_mode():
-                    out = self.model.generate(
-                        input_ids=input_ids.to(self.device),
-                        attention_mask=attention.to(self.device),
-                        **kwargs,
-                    )
+            with torch.inference_mode():
+                out = self.model.generate(
+                    input_ids=input_ids.to(self.device),
+                    attention_mask=attention.to(self.device),
+                    **kwargs,
+                )
         except (RuntimeError, ValueError, IndexError) as exc:
             elapsed = time.perf_counter() - started
             return [
