@@ -7,6 +7,8 @@ It depends on nothing but errors and option hints, so every layer may use it.
 
 from __future__ import annotations
 
+import functools
+import sys
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Generic, TypeVar, cast
@@ -35,6 +37,25 @@ def _source(ep: EntryPoint) -> str:
     return f"{dist.metadata['Name']} {dist.version}"
 
 
+@functools.lru_cache(maxsize=32)
+def _scan(group: str, path: tuple[str, ...]) -> dict[str, tuple[Entry, ...]]:
+    """The entries of one group as the distributions on ``path`` declare them.
+
+    Reading entry points parses every installed distribution's metadata (tens of
+    milliseconds); a scan reads findings back by the hundred, each naming its payload kind,
+    so the answer is kept per group and ``sys.path``: a distribution added to the path (as
+    plugins are, and as the tests add theirs) is seen at once, one pip-installed into a
+    folder already on the path by the next process.
+    """
+    out: dict[str, list[Entry]] = {}
+    for ep in entry_points(group=group):
+        entry = Entry(ep.name, ep.value, _source(ep))
+        known = out.setdefault(ep.name, [])
+        if all(e.value != entry.value for e in known):  # the same package seen twice
+            known.append(entry)
+    return {name: tuple(found) for name, found in sorted(out.items())}
+
+
 class Registry(Generic[T]):
     """The components of one kind (``"attack"``), read from one entry-point group."""
 
@@ -45,13 +66,7 @@ class Registry(Generic[T]):
 
     def entries(self) -> dict[str, list[Entry]]:
         """Name -> every distinct entry registered under it (normally exactly one)."""
-        out: dict[str, list[Entry]] = {}
-        for ep in entry_points(group=self.group):
-            entry = Entry(ep.name, ep.value, _source(ep))
-            known = out.setdefault(ep.name, [])
-            if all(e.value != entry.value for e in known):  # the same package seen twice
-                known.append(entry)
-        return dict(sorted(out.items()))
+        return {name: list(found) for name, found in _scan(self.group, tuple(sys.path)).items()}
 
     def names(self) -> list[str]:
         return list(self.entries())
