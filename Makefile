@@ -40,10 +40,12 @@ scan: $(STAMP)
 scan-images: $(STAMP)
 	$(BIN)/regurgitate scan --target reference-image
 
+# The default suite on both cores: two pytest-xdist workers, each test file on one worker (so
+# module fixtures such as the default scan run once), one torch thread per worker.
 test: $(STAMP) browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m mypy src
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-slow: $(STAMP) browser
 	$(BIN)/python -m pytest -q -m slow

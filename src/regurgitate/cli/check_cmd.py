@@ -159,4 +159,4 @@ def _print(data: dict[str, Any], text: str, min_tokens: int, max_docs: int,
     out.print(Text("verdict: " + visible(data["verdict"]), style="bold"))
     out.print(f"[dim]{data['tokens']:,} {unit} checked in {data['seconds']:.2f} s[/]")
     if html is not None:
-        out.print(f"report: {escape(visible(str(html)))}")
+        out.print(f"report: {escape(visible(str(html)))}", soft_wrap=True)

@@ -63,7 +63,7 @@ def build(
     def on_skip(exc: CorpusError) -> None:
         skipped.append(exc)
         if len(skipped) <= 10:
-            err.print(f"[yellow]skipped[/] {escape(str(exc))}")
+            err.print(f"[yellow]skipped[/] {escape(str(exc))}", soft_wrap=True)
 
     docs = read_corpus(corpus, text_field=text_field, on_error=on_error,  # type: ignore[arg-type]
                        on_skip=on_skip, id_field=id_field,

@@ -111,7 +111,7 @@ def report(
     with _open_existing(run) as store:
         out = stdout_console()
         for p in write_outputs(store, out, html=html):
-            out.print(f"report: {escape(visible(str(p)))}")
+            out.print(f"report: {escape(visible(str(p)))}", soft_wrap=True)
 
 
 def export(

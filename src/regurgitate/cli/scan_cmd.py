@@ -153,8 +153,8 @@ def scan(
         err.print(f"[yellow]stopped: {escape(outcome.stopped)}.[/] {outcome.pending} prompt(s) "
                   f"left; resume with:\n  {escape(again)}", soft_wrap=True)
     for p in paths:
-        out.print(f"report: {escape(visible(str(p)))}")
-    out.print(f"run: {run_name}")
+        out.print(f"report: {escape(visible(str(p)))}", soft_wrap=True)
+    out.print(f"run: {run_name}", soft_wrap=True)  # a path is never wrapped
     if outcome.stopped == "interrupted":
         raise typer.Exit(signals.exit_code)
     if outcome.failed:
