@@ -110,3 +110,16 @@ def test_seeded_rows_share_a_batch_and_sample_as_transformers_does_alone(hf_targ
     # and a row's output does not depend on its companions
     again = hf_target.generate([prompts[1]])[0]
     assert again.token_ids == batched[1].token_ids
+
+
+def test_standalone_membership_scores_each_text_alone(hf_target):
+    settings = GenerationSettings(max_new_tokens=12, greedy=True, min_new_tokens=12)
+    gens = hf_target.generate(_prompts(settings))
+    items = [Item(i + 1, p, g) for i, (p, g) in enumerate(zip(_prompts(settings), gens,
+                                                              strict=True))]
+    scorer = _Counting(hf_target.scorer())
+    found = MembershipDetector(scorer=scorer, rescore=True, standalone=True).detect(items, {})
+    assert scorer.texts == [g.text for g in gens]  # every text, alone
+    alone = hf_target.scorer().score([g.text for g in gens])
+    for f, sc in zip(found, alone, strict=True):
+        assert f.payload.loss == pytest.approx(-sum(sc.logprobs) / len(sc.logprobs))

@@ -144,7 +144,8 @@ class MembershipDetector(Detector):
     name = "membership"
 
     def __init__(self, *, scorer: Scorer | None = None, reference: Scorer | None = None,
-                 lowercase: bool = False, k: float = 0.2, rescore: bool = False) -> None:
+                 lowercase: bool = False, k: float = 0.2, rescore: bool = False,
+                 standalone: bool = False) -> None:
         if lowercase and scorer is None:
             raise ConfigError("the lowercase signal needs a scorer for the target model")
         if not 0.0 < k <= 1.0:
@@ -156,6 +157,9 @@ class MembershipDetector(Detector):
         #: score with ``scorer`` every text whose generation lacks distribution statistics
         #: (its full distributions give min-k%++), not only those without log-probs
         self.rescore = rescore and scorer is not None
+        #: score every text alone (BOS + text) with ``scorer``, ignoring what the target
+        #: recorded: the signals then describe the text, not the generation under its prompt
+        self.standalone = standalone and scorer is not None
 
     @classmethod
     def options_callable(cls) -> Callable[..., None]:
@@ -182,7 +186,8 @@ class MembershipDetector(Detector):
 
             reference = HFScorer(location)
         return cls(scorer=scorer, reference=reference, lowercase=scorer is not None,
-                   k=float(opts.get("k", 0.2)), rescore=scorer is not None)
+                   k=float(opts.get("k", 0.2)), rescore=scorer is not None,
+                   standalone=bool(opts.get("standalone", False)))
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         live = [it for it in items if it.generation.ok and it.generation.text]
@@ -219,7 +224,7 @@ class MembershipDetector(Detector):
         tokens' log-probs, with the distributions' mean and variance (min-k%++) when it saw
         them. None means "score the text with the scorer"."""
         n = len(g.token_ids or ())
-        if not g.logprobs or not n or len(g.logprobs) != n:
+        if self.standalone or not g.logprobs or not n or len(g.logprobs) != n:
             return None
         ids, lps = tuple(g.token_ids or ()), tuple(g.logprobs)
         if g.dist_mean is not None and g.dist_var is not None \
@@ -235,10 +240,12 @@ class MembershipDetector(Detector):
 
 
 def _membership_options(*, k: float = 0.2, reference: str | None = None,
-                        target_scorer: bool = True) -> None:
+                        target_scorer: bool = True, standalone: bool = False) -> None:
     """The options of the ``membership`` detector: ``k``, the fraction of lowest-scored
     tokens min-k% averages; ``reference``, ``hf:DIR`` of a reference model for the
     reference-model ratio; ``target_scorer``, score texts with the target's own model when
     it offers that (the lowercase ratio: one forward pass per generation over its lowercased text;
     min-k%++ comes from the distributions the target kept while generating, or from the scorer
-    when a target kept none)."""
+    when a target kept none); ``standalone``, score each text alone (BOS + text) with the
+    target's model instead of using what it recorded while generating under the prompt, as
+    regurgitate 0.2 did (one more forward pass per generation)."""
