@@ -243,18 +243,23 @@ class CorpusIndex:
         out: list[list[Occurrence]] = [[] for _ in seqs]
         if not seqs or limit <= 0:
             return out
+        rows, ranges = self._batch_ranges(seqs)
+        for row, k in enumerate(rows):
+            out[k] = self._occurrences_at(ranges, row, limit)
+        return out
+
+    def _batch_ranges(self, seqs: Sequence[Sequence[int] | np.ndarray]) -> tuple[list[int], Any]:
+        """The sequences that can occur (not empty, no token the index cannot hold) and the
+        suffix-array ranges of those, one row each, from one batched search."""
         buf, run_end, starts = self._m.prepare(seqs)
         rows = [k for k, (a, b) in enumerate(zip(starts[:-1], starts[1:], strict=True))
                 if b > a and int(run_end[a]) >= b]  # empty or with an unmatchable token: none
         if not rows:
-            return out
+            return rows, None
         w = self._dtype.itemsize
         first = np.array([starts[k] for k in rows], dtype=np.int64)
         size = np.array([starts[k + 1] - starts[k] for k in rows], dtype=np.int64)
-        ranges = self._m.ranges(Queries(buf, first * w, size * w))
-        for row, k in enumerate(rows):
-            out[k] = self._occurrences_at(ranges, row, limit)
-        return out
+        return rows, self._m.ranges(Queries(buf, first * w, size * w))
 
     def first_occurrences(self, seqs: Sequence[IdsLike]) -> list[Occurrence | None]:
         """The first occurrence (corpus order) of each sequence, or None, batched."""
@@ -413,15 +418,7 @@ class CorpusIndex:
         ids, ascending, up to ``max_docs``, from at most ``scan_limit`` occurrences per
         shard; () for one that does not occur."""
         out: list[tuple[int, ...]] = [() for _ in seqs]
-        buf, run_end, starts = self._m.prepare(seqs)
-        rows = [k for k, (a, b) in enumerate(zip(starts[:-1], starts[1:], strict=True))
-                if b > a and int(run_end[a]) >= b]
-        if not rows:
-            return out
-        w = self._dtype.itemsize
-        first = np.array([starts[k] for k in rows], dtype=np.int64)
-        size = np.array([starts[k + 1] - starts[k] for k in rows], dtype=np.int64)
-        ranges = self._m.ranges(Queries(buf, first * w, size * w))
+        rows, ranges = self._batch_ranges(seqs)
         for row, k in enumerate(rows):
             out[k] = self._documents(ranges, row, max_docs, scan_limit)
         return out
