@@ -248,14 +248,22 @@ def bench_windows(index_dir: Path, heldout: list[Path], n: int) -> dict:
             "spans": spans, "windows": windows}
 
 
-def spans_only(args: argparse.Namespace) -> None:
+def prepare_corpus(args: argparse.Namespace) -> tuple[Path, list[Path], list[Path], Path, int]:
+    """A fresh work folder with the corpus as JSON lines: (work, corpus files, held-out
+    files, the JSONL path, its size in bytes)."""
     work = args.work
     shutil.rmtree(work, ignore_errors=True)
     (work / "data").mkdir(parents=True)
     corpus_files, heldout = collect_files(args.mb, heldout_n=400)
     jsonl = work / "data" / "corpus.jsonl"
     size = write_jsonl(corpus_files, jsonl)
-    print(f"corpus: {len(corpus_files)} files, {size / 1e6:.1f} MB", flush=True)
+    print(f"corpus: {len(corpus_files)} files, {size / 1e6:.1f} MB; "
+          f"{len(heldout)} held-out files", flush=True)
+    return work, corpus_files, heldout, jsonl, size
+
+
+def spans_only(args: argparse.Namespace) -> None:
+    work, corpus_files, heldout, jsonl, size = prepare_corpus(args)
     tok_path = work / "tokenizer.json"
     train_bpe(jsonl, args.vocab, min(args.bpe_sample_mb, args.mb), tok_path)
     ours16 = work / "ours_u16"
@@ -318,14 +326,7 @@ def main() -> None:
         spans_only(args)
         return
 
-    work = args.work
-    shutil.rmtree(work, ignore_errors=True)
-    (work / "data").mkdir(parents=True)
-    corpus_files, heldout = collect_files(args.mb, heldout_n=400)
-    jsonl = work / "data" / "corpus.jsonl"
-    size = write_jsonl(corpus_files, jsonl)
-    print(f"corpus: {len(corpus_files)} files, {size / 1e6:.1f} MB; "
-          f"{len(heldout)} held-out files", flush=True)
+    work, corpus_files, heldout, jsonl, size = prepare_corpus(args)
     tok_path = work / "tokenizer.json"
     train_s = train_bpe(jsonl, args.vocab, args.bpe_sample_mb, tok_path)
     print(f"BPE {args.vocab} trained on {args.bpe_sample_mb} MB in {train_s:.1f} s", flush=True)

@@ -44,6 +44,14 @@ def test_kept_scores_equal_teacher_forced_rescoring(hf_target, settings):
             assert max(abs(a - float(b)) for a, b in zip(kept, forced, strict=True)) < 1e-4
 
 
+def _greedy_items(target, tokens: int) -> tuple[list, list[Item]]:
+    """The target's greedy generations for PROMPTS, and the items a detector receives."""
+    settings = GenerationSettings(max_new_tokens=tokens, greedy=True, min_new_tokens=tokens)
+    prompts = _prompts(settings)
+    gens = target.generate(prompts)
+    return gens, [Item(i + 1, p, g) for i, (p, g) in enumerate(zip(prompts, gens, strict=True))]
+
+
 class _Counting:
     """The target's real scorer, counting the texts it is asked to score."""
 
@@ -56,10 +64,7 @@ class _Counting:
 
 
 def test_membership_reuses_generation_scores_and_scores_only_the_lowercase(hf_target):
-    settings = GenerationSettings(max_new_tokens=16, greedy=True, min_new_tokens=16)
-    gens = hf_target.generate(_prompts(settings))
-    items = [Item(i + 1, p, g) for i, (p, g) in enumerate(zip(_prompts(settings), gens,
-                                                              strict=True))]
+    gens, items = _greedy_items(hf_target, 16)
     scorer = _Counting(hf_target.scorer())
     det = MembershipDetector(scorer=scorer, lowercase=True, rescore=True)
     findings = det.detect(items, {})
@@ -113,10 +118,7 @@ def test_seeded_rows_share_a_batch_and_sample_as_transformers_does_alone(hf_targ
 
 
 def test_standalone_membership_scores_each_text_alone(hf_target):
-    settings = GenerationSettings(max_new_tokens=12, greedy=True, min_new_tokens=12)
-    gens = hf_target.generate(_prompts(settings))
-    items = [Item(i + 1, p, g) for i, (p, g) in enumerate(zip(_prompts(settings), gens,
-                                                              strict=True))]
+    gens, items = _greedy_items(hf_target, 12)
     scorer = _Counting(hf_target.scorer())
     found = MembershipDetector(scorer=scorer, rescore=True, standalone=True).detect(items, {})
     assert scorer.texts == [g.text for g in gens]  # every text, alone
