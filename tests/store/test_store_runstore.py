@@ -73,12 +73,21 @@ def test_resume_with_a_different_run_is_refused(store, rec, changes, expected) -
     "settings",
     [{"api_key": "sk-x"}, {"headers": {"Authorization": "Bearer x"}}, {"key": "v"},
      {"token": "t"}, {"hf_token": "t"}, {"targets": [{"OPENAI-API-KEY": "x"}]},
-     {"password": "p"}],
+     {"password": "p"}, {"options": {"openai": {"api_key": "sk-x"}}},
+     {"detectors": {"x": {"auth_token": "t"}}}],
 )
 def test_settings_with_secret_keys_are_refused(store, rec, settings) -> None:
     with pytest.raises(StoreError, match="looks like a credential"):
         store.init_run(rec.spec(settings=settings))
     assert store.spec() is None
+
+
+def test_component_names_are_not_credentials(store, rec) -> None:
+    # an attack named like a credential key ("repeated-token") is a name, not a setting
+    settings = {"options": {"repeated-token": {"units": ["jq_THREADS"]}},
+                "detectors": {"my_token": {"k": 3}}}
+    store.init_run(rec.spec(settings=settings))
+    assert store.spec() is not None and store.spec().settings == settings
 
 
 @pytest.mark.parametrize(

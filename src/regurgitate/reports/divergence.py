@@ -1,11 +1,14 @@
 """Divergence figures the way the ChatGPT extraction study measured them, from one run.
 
-Two groups of generations of the ``divergence`` attack: repeat-a-word prompts (``meta["word"]``)
-and the baseline of ordinary prompts with the same settings (``meta["baseline"]``). For each:
+Two groups of generations of one divergence attack (``divergence``, ``repeated-token`` or
+``special-chars``; each attack gets its own figures): its repeat prompts (``meta["word"]`` or
+``meta["charset"]``) and the baseline of ordinary prompts with the same settings
+(``meta["baseline"]``). For each:
 outputs, generated tokens, memorized tokens (inside the union of verbatim spans) per 1,000
 generated, outputs holding a verbatim span and unique memorized sequences. For the word group
 also: the share that diverged and the share of diverged outputs holding a verbatim span that
-starts *after* the divergence point. The ratio says how many times more often the attack
+starts *after* the divergence point, overall and split by the repeats before the point (1-2
+against 3 or more). The ratio says how many times more often the attack
 emitted memorized text than ordinary use did (``None`` when the baseline emitted none).
 """
 
@@ -72,12 +75,46 @@ class GroupFigures:
         return self.with_span / self.outputs if self.outputs else None
 
 
+#: how the repeat prompts of each attack are named in reports
+ATTACK_LABELS: dict[str, str] = {
+    "divergence": "Repeat a word",
+    "repeated-token": "Repeat a token sequence",
+    "special-chars": "Special characters",
+}
+#: buckets of "repeats before the divergence point"; "0" (a special-chars output that left
+#: the run at once) is listed only when it holds an output
+REPEAT_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("0", 0, 0), ("1-2", 1, 2), (">=3", 3, None))
+
+
+@dataclass(frozen=True)
+class RepeatBucket:
+    """Diverged outputs whose repetition had ``label`` repeats, and how many of them hold a
+    verbatim span of the threshold after the point."""
+
+    label: str
+    diverged: int
+    with_span_after: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.with_span_after / self.diverged if self.diverged else None
+
+
 @dataclass(frozen=True)
 class DivergenceFigures:
     attack: GroupFigures
     baseline: GroupFigures | None
     diverged: tuple[DivergedOutput, ...]  # most leaked first
     diverged_with_span_after: int
+    #: the attack whose prompts these are
+    attack_name: str = "divergence"
+    #: diverged outputs by repeats before the point (1-2, >=3; 0 when any)
+    by_repeats: tuple[RepeatBucket, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return ATTACK_LABELS.get(self.attack_name, self.attack_name)
 
     @property
     def divergence_rate(self) -> float | None:
@@ -167,12 +204,34 @@ def _diverged(it: Item, fs: Sequence[Finding]) -> DivergedOutput | None:
         spans_after=spans)
 
 
-def divergence_figures(run: RunData, min_tokens: int = 50) -> DivergenceFigures | None:
-    """The figures of ``run``'s divergence prompts, or None when it has none."""
-    words = [it for it in run.items if isinstance(it.prompt.meta.get("word"), str)]
-    if not words:
+def _is_repeat_prompt(it: Item) -> bool:
+    meta = it.prompt.meta
+    return isinstance(meta.get("word"), str) or isinstance(meta.get("charset"), str)
+
+
+def _buckets(diverged: Sequence[DivergedOutput], min_tokens: int) -> tuple[RepeatBucket, ...]:
+    out = []
+    for label, low, high in REPEAT_BUCKETS:
+        inside = [d for d in diverged if d.repeats >= low and (high is None or d.repeats <= high)]
+        if low == 0 and not inside:
+            continue
+        out.append(RepeatBucket(label, len(inside),
+                                sum(1 for d in inside if d.longest_after >= min_tokens)))
+    return tuple(out)
+
+
+def divergence_figures(run: RunData, min_tokens: int = 50,
+                       attack: str | None = None) -> DivergenceFigures | None:
+    """The figures of one divergence attack of ``run`` (``attack``; None: the first one with
+    repeat prompts, ``divergence`` when there), or None when it has no repeat prompts."""
+    names = divergence_attacks(run)
+    if attack is None:
+        attack = "divergence" if "divergence" in names else (names[0] if names else None)
+    if attack is None or attack not in names:
         return None
-    base = [it for it in run.items if it.prompt.meta.get("baseline")]
+    mine = [it for it in run.items if it.prompt.attack == attack]
+    words = [it for it in mine if _is_repeat_prompt(it)]
+    base = [it for it in mine if it.prompt.meta.get("baseline")]
     by_gen: dict[int, list[Finding]] = defaultdict(list)
     for f in run.findings:
         by_gen[f.generation_id].append(f)
@@ -184,4 +243,17 @@ def divergence_figures(run: RunData, min_tokens: int = 50) -> DivergenceFigures 
         baseline=_group(base, by_gen) if base else None,
         diverged=tuple(diverged),
         diverged_with_span_after=sum(1 for d in diverged if d.longest_after >= min_tokens),
+        attack_name=attack,
+        by_repeats=_buckets(diverged, min_tokens),
     )
+
+
+def divergence_attacks(run: RunData) -> list[str]:
+    """The attacks of ``run`` with repeat prompts, in the order they first appear."""
+    return list(dict.fromkeys(it.prompt.attack for it in run.items if _is_repeat_prompt(it)))
+
+
+def all_divergence_figures(run: RunData, min_tokens: int = 50) -> tuple[DivergenceFigures, ...]:
+    """The figures of every divergence attack of ``run`` (``divergence`` first)."""
+    names = sorted(divergence_attacks(run), key=lambda n: n != "divergence")
+    return tuple(f for n in names if (f := divergence_figures(run, min_tokens, n)) is not None)

@@ -70,10 +70,12 @@ def _flat(text: str, limit: int) -> str:
 
 
 def figures_table(fig: DivergenceFigures) -> Table:
-    t = Table(title="Divergence (repeat a word vs. ordinary prompts)", title_justify="left",
+    title = ("Divergence (repeat a word vs. ordinary prompts)" if fig.attack_name == "divergence"
+             else f"Divergence: {fig.attack_name} ({fig.label.lower()} vs. ordinary prompts)")
+    t = Table(title=title, title_justify="left",
               title_style="bold", box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
     t.add_column("Figure")
-    t.add_column("Repeat a word", justify="right")
+    t.add_column(fig.label, justify="right")
     t.add_column("Baseline", justify="right")
     a, b = fig.attack, fig.baseline
     rows = [
@@ -81,6 +83,9 @@ def figures_table(fig: DivergenceFigures) -> Table:
         ("Diverged", f"{_pct(fig.divergence_rate)} ({len(fig.diverged)})", "–"),
         ("Diverged with a verbatim span after the point",
          f"{_pct(fig.span_after_rate)} ({fig.diverged_with_span_after})", "–"),
+        *((f"  of those with {b.label} repeats before the point",
+           f"{_pct(b.rate)} ({b.with_span_after} of {b.diverged})", "–")
+          for b in fig.by_repeats),
         ("Outputs with a verbatim span", f"{_pct(a.with_span_rate)} ({a.with_span})",
          f"{_pct(b.with_span_rate)} ({b.with_span})" if b else "–"),
         ("Memorized tokens per 1,000 generated", _num(a.per_1000),
@@ -102,7 +107,7 @@ def render_divergence(fig: DivergenceFigures, console: Console, top: int = 3) ->
     width = max(40, console.width - 6)
     for d in fig.diverged[:top]:
         head = Text(f"  {d.prompt_id}: '", style="bold")
-        head.append(d.word)
+        head.append(d.word[:40])
         head.append(f"' x{d.repeats}, diverged at character {d.point:,}", style="bold")
         console.print(head)
         console.print(Text("    " + _flat(d.text[d.point:], width), style="dim"))

@@ -331,9 +331,8 @@ def _divergence_context(summary: Summary) -> dict[str, Any]:
     """What the divergence partial (templates/divergence.html.j2) needs."""
     from regurgitate.reports.divergence_view import pieces, ratio_line
 
-    div = summary.divergence
-    return {"div": div, "div_pieces": pieces, "max_diverged": 10,
-            "ratio": ratio_line(div) if div is not None else ""}
+    return {"divs": [(div, ratio_line(div)) for div in summary.divergences],
+            "div_pieces": pieces, "max_diverged": 10}
 
 
 def write_html_report(

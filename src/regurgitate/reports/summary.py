@@ -88,7 +88,13 @@ class Summary:
     #: whether a reference corpus was checked at all (no --index: nothing was)
     unit: str = "tokens"
     corpus_checked: bool = True
-    divergence: DivergenceFigures | None = None  # repeat-a-word vs. baseline figures
+    #: repeat prompts vs. baseline figures, one per divergence attack (``divergence`` first)
+    divergences: tuple[DivergenceFigures, ...] = ()
+
+    @property
+    def divergence(self) -> DivergenceFigures | None:
+        """The first divergence attack's figures (``divergence`` when the run has it)."""
+        return self.divergences[0] if self.divergences else None
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -183,21 +189,21 @@ def compute_summary(run: RunData) -> Summary:
         attacks=per_attack, sequences=tuple(sequences), extrapolation=extrapolation,
         curve=curve, membership=membership_view(run), unit=unit,
         corpus_checked=run.spec.index is not None or bool(run.index_info),
-        divergence=_divergence(run),
+        divergences=_divergences(run),
     )
 
 
-def _divergence(run: RunData) -> DivergenceFigures | None:
-    from regurgitate.reports.divergence import divergence_figures  # imports this module
+def _divergences(run: RunData) -> tuple[DivergenceFigures, ...]:
+    from regurgitate.reports.divergence import all_divergence_figures  # imports this module
 
-    return divergence_figures(run, int(run.spec.settings.get("min_tokens", 50)))
+    return all_divergence_figures(run, int(run.spec.settings.get("min_tokens", 50)))
 
 
 def summary_to_dict(summary: Summary) -> dict:
     """JSON-ready dict (projection keys become strings; the curve is left out)."""
     out = asdict(summary)
     out.pop("curve")
-    out.pop("divergence")
+    out.pop("divergences")
     if out["extrapolation"] is not None:
         out["extrapolation"]["projections"] = {
             str(k): v for k, v in out["extrapolation"]["projections"].items()

@@ -215,10 +215,11 @@ def render_summary(summary: Summary, console: Console, top: int = 10) -> None:
         console.print(_per_attack(summary))
     if o.pii_leaked or o.pii_elsewhere:
         console.print(_pii(o))
-    if summary.divergence is not None:
+    if summary.divergences:
         from regurgitate.reports.divergence_view import render_divergence
 
-        render_divergence(summary.divergence, console)
+        for fig in summary.divergences:
+            render_divergence(fig, console)
     if summary.sequences:
         console.print(_sequences(summary, top, console.width))
     membership = _membership(summary)

@@ -2,8 +2,10 @@
 
 :func:`check_no_secrets` refuses a spec whose settings hold a key named like a credential
 (``api_key``, ``key``, ``token``, ``authorization``, ``password``, ``secret``, or ending in
-``_key``/``_token``/``_secret``) or whose target string carries one (``api_key=...``,
-``Bearer ...``, ``sk-...``). Also here: comparing a stored spec with a resumed one.
+``_key``/``_token``/``_secret``; the component names under ``options`` and ``detectors``
+are names, not settings, and only the options under them are checked) or whose target
+string carries one (``api_key=...``, ``Bearer ...``, ``sk-...``). Also here: comparing a
+stored spec with a resumed one.
 """
 
 from __future__ import annotations
@@ -29,12 +31,17 @@ def is_secret_key(name: str) -> bool:
     return norm in _SECRET_KEYS or norm.endswith(_SECRET_SUFFIXES)
 
 
+#: settings whose keys are component names (``repeated-token``), not settings of their own;
+#: the options under each name are checked as usual
+_COMPONENT_MAPS = ("settings.options", "settings.detectors")
+
+
 def _find_secret_keys(value: Any, path: str = "settings") -> list[str]:
     found: list[str] = []
     if isinstance(value, dict):
         for k, v in value.items():
             sub = f"{path}.{k}"
-            if isinstance(k, str) and is_secret_key(k):
+            if isinstance(k, str) and is_secret_key(k) and path not in _COMPONENT_MAPS:
                 found.append(sub)
             found.extend(_find_secret_keys(v, sub))
     elif isinstance(value, list | tuple):
