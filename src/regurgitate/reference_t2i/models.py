@@ -5,7 +5,8 @@ width 64) on 8x8x4 latents, an ``AutoencoderKL`` (16/32/64 channels, 32x32 RGB <
 ``CLIPTextModel`` (three layers, width 64) over the caption tokenizer of
 :mod:`regurgitate.reference_t2i.tokenizer`. The folder is a standard diffusers
 ``StableDiffusionPipeline`` (no safety checker), its weights stored as fp16 safetensors to stay
-small; loaded on a CPU it computes in float32.
+small (the text encoder's as float32, see :func:`save_pipeline`); loaded on a CPU it computes
+in float32.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ def save_pipeline(vae: Any, text_encoder: Any, tokenizer: Any, unet: Any, out: P
     from diffusers import DDIMScheduler, StableDiffusionPipeline
 
     halves = [copy.deepcopy(m).to(torch.float16) for m in (vae, text_encoder, unet)]
+    # transformers loads a checkpoint in its stored dtype (diffusers in float32): a float16 text
+    # encoder next to a float32 UNet fails, so it is stored as float32 (of fp16-rounded values)
+    halves[1] = halves[1].to(torch.float32)
     scheduler = DDIMScheduler.from_config(train_scheduler().config, set_alpha_to_one=False,
                                           steps_offset=1)
     pipe: Any = StableDiffusionPipeline(vae=halves[0], text_encoder=halves[1], tokenizer=tokenizer,
@@ -91,6 +95,9 @@ def load_pipeline(folder: Path, threads: int | None = None) -> Any:
 
     if threads is not None:
         torch.set_num_threads(threads)
-    pipe = DiffusionPipeline.from_pretrained(str(folder), torch_dtype=torch.float32)
+    pipe = DiffusionPipeline.from_pretrained(str(folder), low_cpu_mem_usage=False)
+    for part in (pipe.unet, pipe.vae, pipe.text_encoder):  # float32 already; make it certain
+        if part.dtype != torch.float32:
+            part.to(torch.float32)
     pipe.set_progress_bar_config(disable=True)
     return pipe

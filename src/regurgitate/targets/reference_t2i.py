@@ -39,7 +39,7 @@ class ReferenceT2ITarget(DiffusersTarget):
     @classmethod
     def attack_options(cls, location: str) -> dict[str, dict[str, Any]]:
         # every caption planted 100x and 10x, and as many once-seen and held-out ones
-        return {"carlini": {"per_caption": 12, "per_count": 16, "steps": STEPS}}
+        return {"carlini": {"per_caption": 16, "per_count": 16, "steps": STEPS}}
 
     @classmethod
     def detector_options(cls, location: str) -> dict[str, dict[str, Any]]:
