@@ -12,9 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from regurgitate.cli.main import main
+from regurgitate.images.imageio import decode
 from regurgitate.images.payloads import ImageCopy
 from regurgitate.reports.images_data import summarize_images
 from regurgitate.store import RunStore
@@ -54,6 +56,15 @@ def _images(db: Path) -> dict[str, bytes | None]:
         return {it.prompt.id: it.generation.image for it in store.generations()}
 
 
+def _same_images(a: dict[str, bytes | None], b: dict[str, bytes | None]) -> None:
+    """The same prompts, and each the same image up to float noise across batch shapes (a
+    resumed scan batches the remaining prompts differently)."""
+    assert sorted(a) == sorted(b)
+    for pid, png in a.items():
+        x, y = decode(png or b""), decode(b[pid] or b"")
+        assert np.abs(x.astype(int) - y.astype(int)).max() <= 1, pid
+
+
 def test_a_planted_100x_image_comes_back_and_no_held_out_one(t2i_run: Path) -> None:
     with RunStore.open(t2i_run / "run.db", create=False) as store:
         s = summarize_images(store)
@@ -71,7 +82,7 @@ def test_stopped_then_resumed_scan_gives_the_same_images(t2i_run: Path, tmp_path
     _scan(t2i_run, db, "--no-html", "--max-generations", str(TOTAL // 3))
     assert len(_images(db)) == TOTAL // 3
     _scan(t2i_run, db, "--no-html")
-    assert _images(db) == _images(t2i_run / "run.db")
+    _same_images(_images(db), _images(t2i_run / "run.db"))
 
 
 # ------------------------------------------------------------------------- kill -9, resume
@@ -112,6 +123,6 @@ def test_sigkill_then_rerun_gives_the_same_images(t2i_run: Path, tmp_path: Path)
     rerun = _start(db, t2i_run / "cache")
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err[-2000:]
-    assert _images(db) == _images(t2i_run / "run.db")
+    _same_images(_images(db), _images(t2i_run / "run.db"))
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT max(attempts) FROM generations").fetchone()[0] == 1
