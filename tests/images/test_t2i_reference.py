@@ -101,16 +101,20 @@ def test_diffusers_spec_and_reference_target_give_the_pipelines_own_images(pipe:
     prompts = [Prompt(id=f"p{s}", attack="t", text=caption, settings=GenerationSettings(seed=s),
                       meta={"steps": 5}) for s in (3, 4)]
     ref = ReferenceT2ITarget(batch_size=2).generate(prompts)
-    plain = DiffusersTarget(str(pipeline_dir()), batch_size=1, steps=STEPS,
-                            guidance_scale=GUIDANCE).generate(prompts)
+    plain = DiffusersTarget(str(pipeline_dir()), batch_size=2, steps=STEPS,
+                            guidance_scale=GUIDANCE)
+    same_batch = plain.generate(prompts)
+    plain.batch_size = 1
+    one_by_one = plain.generate(prompts)
     direct = generate(pipe, caption, [3, 4], steps=5, guidance=GUIDANCE)
-    for r, p, d in zip(ref, plain, direct, strict=True):
-        assert r.ok and p.ok
-        a, b = decode(r.image or b""), decode(p.image or b"")
+    for r, p, o, d in zip(ref, same_batch, one_by_one, direct, strict=True):
+        assert r.ok and p.ok and o.ok
+        a = decode(r.image or b"")
         assert a.shape == (32, 32, 3)
-        # batch of 2 against batches of 1: the same seeds, float noise at most
-        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
-        assert np.abs(a.astype(int) - d.astype(int)).max() <= 1
+        # the same code and batch: the same image, and the pipeline's own
+        assert r.image == p.image and np.array_equal(a, d)
+        # batches of 1 against a batch of 2: the same seeds, float noise at most
+        assert np.abs(a.astype(int) - decode(o.image or b"").astype(int)).max() <= 1
     assert not np.array_equal(decode(ref[0].image or b""), decode(ref[1].image or b""))
 
 

@@ -22,7 +22,7 @@ from regurgitate.reports.images_data import summarize_images
 from regurgitate.store import RunStore
 
 PER_CAPTION = 8
-PER_COUNT = 4  # captions of each duplicate count: 4 x100, 4 x10, 4 x1, 4 held-out
+PER_COUNT = 2  # captions of each duplicate count: 2 x100, 2 x10, 2 x1, 2 held-out
 TOTAL = 4 * PER_COUNT * PER_CAPTION
 
 
