@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: scan scan-images test test-slow lint bench install browser upgrade-deps
+.PHONY: scan scan-images scan-t2i test test-slow lint bench install browser upgrade-deps
 
 # Installs exactly what the suite passed with: requirements.lock (every dependency of the dev
 # set, pinned, with hashes), then torch (pinned to the CPU build; a bare "torch" would pull
@@ -39,6 +39,10 @@ scan: $(STAMP)
 # the second default: the bundled tiny diffusion model against its own training images
 scan-images: $(STAMP)
 	$(BIN)/regurgitate scan --target reference-image
+
+# the bundled latent text-to-image pipeline (one caption per image) against its training images
+scan-t2i: $(STAMP)
+	$(BIN)/regurgitate scan --target reference-t2i
 
 # The default suite on both cores: two pytest-xdist workers, each test file on one worker (so
 # module fixtures such as the default scan run once), one torch thread per worker.

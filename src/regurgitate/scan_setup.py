@@ -5,8 +5,9 @@ registry; the class's ``modality`` decides which attacks, detectors and index th
 use (:mod:`regurgitate.assembly`), and a flag or component that does not apply to it is a
 ConfigError naming it. This is where defaults live: no target means the bundled reference
 model, its corpus (indexed and cached on first use) and attacks tuned to it;
-``reference-image`` means the bundled diffusion model, its training images (indexed and cached
-on first use), the Carlini attack with 32 seeds per caption and cliques of 3.
+an image target may declare its own defaults on its class (``default_index``,
+``attack_options``, ``detector_options``): ``reference-image`` and ``reference-t2i`` bring their
+training images (indexed and cached on first use), Carlini settings and clique size.
 """
 
 from __future__ import annotations
@@ -127,24 +128,6 @@ def reference_index(cache: Path, note: Callable[[str], None]) -> Path:
     return path
 
 
-def reference_image_index(cache: Path, note: Callable[[str], None]) -> Path:
-    """The index of the bundled training images (held-out included), built once and cached."""
-    from regurgitate.images.index import IndexSettings, build_image_index
-    from regurgitate.reference_image.paths import images_dir
-    from regurgitate.reference_image.source import reference_images
-
-    folder = images_dir()
-    digest = hashlib.sha256((folder / "images.npz").read_bytes()
-                            + (folder / "manifest.json").read_bytes()).hexdigest()[:16]
-    path = cache / f"reference-image-index-{digest}"
-    if (path / "meta.json").exists():
-        return path
-    note(f"indexing the bundled training images into {path} (first run only)")
-    build_image_index(reference_images(), path,
-                      IndexSettings(size=16, retrieval_factor=2, thumb=48), overwrite=True)
-    return path
-
-
 def reference_attack_options() -> dict[str, dict[str, Any]]:
     """Attack settings tuned to the reference model: probe every planted item."""
     from regurgitate import reference
@@ -215,21 +198,17 @@ def _text_defaults(req: ScanRequest, target_cls: type[Target], scheme: str,
 
 
 def _image_defaults(req: ScanRequest, target_cls: type[Target], location: str,
-                    scheme: str, note: Callable[[str], None]) -> _Defaults:
-    is_reference = scheme == "reference-image"
+                    note: Callable[[str], None]) -> _Defaults:
+    # a bundled model declares its own index, attack and detector settings on its class
     index_path = req.index
     if index_path is None:
-        if not is_reference:
-            raise ConfigError("an image scan needs a training-image index",
-                              hint="build one with: regurgitate index build-images SRC -o IDX, "
-                              "then pass --index IDX")
-        index_path = reference_image_index(cache_dir(req.cache_dir), note)
-    attack_options: dict[str, dict[str, Any]] = target_cls.attack_options(location)
-    detector_options: dict[str, dict[str, Any]] = {}
-    if is_reference:  # 32 seeds per caption, cliques of 3: tuned to the bundled model
-        attack_options.setdefault("carlini", {})["per_caption"] = 32
-        detector_options["image_clique"] = {"k": 3}
-    return _Defaults(index_path, attack_options, detector_options,
+        index_path = target_cls.default_index(location, cache_dir(req.cache_dir), note)
+    if index_path is None:
+        raise ConfigError("an image scan needs a training-image index",
+                          hint="build one with: regurgitate index build-images SRC -o IDX, "
+                          "then pass --index IDX")
+    return _Defaults(index_path, target_cls.attack_options(location),
+                     target_cls.detector_options(location),
                      ",".join(target_cls.default_attacks) or "carlini")
 
 
@@ -272,7 +251,7 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
     modality = target_cls.modality
     check_flags(req, modality)
     if modality == "image":
-        defaults = _image_defaults(req, target_cls, parsed.raw_location, parsed.scheme, note)
+        defaults = _image_defaults(req, target_cls, parsed.raw_location, note)
     else:
         defaults = _text_defaults(req, target_cls, parsed.scheme, note)
     options = {k: dict(v) for k, v in defaults.attack_options.items()}

@@ -44,3 +44,12 @@ def test_most_duplicated_captions_first_with_distinct_seeds(index: ImageIndex) -
 def test_attack_needs_an_image_index() -> None:
     with pytest.raises(ConfigError, match="training-image index"):
         CarliniAttack().prompts(AttackContext(index=None))
+
+
+def test_per_count_keeps_a_few_captions_of_every_duplicate_count(index: ImageIndex) -> None:
+    ctx = AttackContext(index=None, image_index=index)
+    prompts = CarliniAttack(per_caption=1, per_count=1).prompts(ctx)
+    # counts: popular 50, middle 5, other 2, rare 2; one caption per count, in caption order
+    assert [p.text for p in prompts] == ["popular", "middle", "other"]
+    assert [p.text for p in CarliniAttack(per_caption=1, per_count=1, captions=2)
+            .prompts(ctx)] == ["popular", "middle"]

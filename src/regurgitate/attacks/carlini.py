@@ -5,6 +5,8 @@ the training captions whose images were most duplicated, then looked for generat
 near-copies of a training image (or, without the training set, for cliques of near-identical
 generations). This attack asks ``per_caption`` images, each with its own seed, for each of the
 ``captions`` most duplicated captions of the training-image index (all of them with 0).
+``per_count`` keeps at most that many captions of each duplicate count (in caption order), so
+that a few once-seen and held-out captions can be probed next to the duplicated ones.
 Prompt ids and seeds depend only on the caption and the position, so a scan resumes exactly.
 """
 
@@ -35,6 +37,8 @@ class CarliniAttack(Attack):
     per_caption: int = 16
     #: how many captions, most duplicated first (0: all)
     captions: int = 0
+    #: at most this many captions of each duplicate count, before ``captions`` (0: no limit)
+    per_count: int = 0
     #: denoising steps per image
     steps: int = 50
     #: classifier-free guidance scale (none: the target's own)
@@ -50,6 +54,14 @@ class CarliniAttack(Attack):
         if self.per_caption < 1:
             raise ConfigError("carlini.per_caption must be at least 1")
         ranking = index.caption_ranking()
+        if self.per_count > 0:
+            taken: dict[int, int] = {}
+            kept = []
+            for caption, count in ranking:
+                taken[count] = taken.get(count, 0) + 1
+                if taken[count] <= self.per_count:
+                    kept.append((caption, count))
+            ranking = kept
         if self.captions > 0:
             ranking = ranking[:self.captions]
         meta_base: dict[str, Any] = {"steps": self.steps}

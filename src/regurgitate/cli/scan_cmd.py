@@ -42,7 +42,7 @@ def scan(
     ctx: typer.Context,
     target: Annotated[str | None, typer.Option(
         help="reference | hf:PATH_OR_ID | openai:URL?model=NAME | vllm:MODEL | "
-             "reference-image | diffusers:DIR_OR_ID | images:DIR "
+             "reference-image | reference-t2i | diffusers:DIR_OR_ID | images:DIR "
              "(default: the bundled reference model)")] = None,
     attack: Annotated[str | None, typer.Option(
         help="comma-separated attacks (see the list in scan --help)")] = None,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from regurgitate.types import Generation, Modality, Prompt
@@ -40,6 +41,19 @@ class Target(ABC):
         """Options this target gives attacks by default (``name -> options``); e.g. a folder of
         recorded images tells the attack that replays it where the folder is."""
         return {}
+
+    @classmethod
+    def detector_options(cls, location: str) -> dict[str, dict[str, Any]]:
+        """Options this target gives detectors by default (``name -> options``), e.g. the
+        clique size its bundled model was tuned for."""
+        return {}
+
+    @classmethod
+    def default_index(cls, location: str, cache: Path,
+                      note: Callable[[str], None]) -> Path | None:
+        """The index a scan of this target uses when the user gives none, built under ``cache``
+        on first use (a bundled model's own training data); None: the user must give one."""
+        return None
 
     @classmethod
     def from_spec(cls, location: str, options: Mapping[str, Any]) -> Target:

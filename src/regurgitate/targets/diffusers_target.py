@@ -24,6 +24,7 @@ from __future__ import annotations
 import inspect
 import json
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -147,7 +148,12 @@ class DiffusersTarget(Target):
         from diffusers import DiffusionPipeline
 
         try:
-            pipe = DiffusionPipeline.from_pretrained(location, torch_dtype=self.torch_dtype)
+            with warnings.catch_warnings():  # diffusers 0.42 renames it ``dtype``
+                warnings.filterwarnings("ignore", message=".*torch_dtype.*deprecated",
+                                        category=FutureWarning)
+                # without accelerate, low_cpu_mem_usage=True only warns and falls back
+                pipe = DiffusionPipeline.from_pretrained(location, torch_dtype=self.torch_dtype,
+                                                         low_cpu_mem_usage=False)
         except (OSError, ValueError) as exc:
             raise TargetError(f"cannot load the diffusion pipeline {location!r}: {exc}") from exc
         self.pipe = pipe.to(self.device)

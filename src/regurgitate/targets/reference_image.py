@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 from regurgitate.targets.base import Target
@@ -29,3 +30,25 @@ class ReferenceImageTarget(DiffusersTarget):
     @classmethod
     def from_spec(cls, location: str, options: Mapping[str, Any]) -> Target:
         return cls(**options)
+
+    @classmethod
+    def attack_options(cls, location: str) -> dict[str, dict[str, Any]]:
+        return {"carlini": {"per_caption": 32}}  # 32 seeds per caption: tuned to the model
+
+    @classmethod
+    def detector_options(cls, location: str) -> dict[str, dict[str, Any]]:
+        return {"image_clique": {"k": 3}}
+
+    @classmethod
+    def default_index(cls, location: str, cache: Path,
+                      note: Callable[[str], None]) -> Path | None:
+        """The bundled training images (held-out included), indexed once and cached."""
+        from regurgitate.images.cached import cached_image_index
+        from regurgitate.images.index import IndexSettings
+        from regurgitate.reference_image.paths import images_dir
+        from regurgitate.reference_image.source import reference_images
+
+        folder = images_dir()
+        return cached_image_index(
+            "reference-image-index", [folder / "images.npz", folder / "manifest.json"],
+            reference_images, cache, IndexSettings(size=16, retrieval_factor=2, thumb=48), note)
