@@ -72,7 +72,7 @@ class Img2ImgAttack(Attack):
 
     #: images per duplicate group (each training count, and held out); 0: every image
     per_group: int = 0
-    #: how much noise to add, 0 (none) .. 1 (pure noise), one generation per value
+    #: how much noise to add, from 0 (none) to 1 (pure noise); one generation per value
     strengths: tuple[float, ...] = DEFAULT_STRENGTHS
     #: denoising steps at strength 1 (a generation runs about strength x steps)
     steps: int = 50

@@ -52,6 +52,13 @@ class DiffusionMembershipDetector(Detector):
                  wen_inference_steps: int = mia.DEFAULT_WEN_INFERENCE_STEPS,
                  wen_generations: int = 1, wen_guidance: float = mia.DEFAULT_WEN_GUIDANCE,
                  signals: tuple[str, ...] = SIGNALS, seed: int = 0) -> None:
+        """``timestep``: t of the loss and of PIA, of the model's training schedule;
+        ``loss_draws``: seeded noise draws averaged by the loss; ``pia_p``: the power PIA
+        sums; ``wen_steps``: first denoising steps Wen et al.'s norm averages;
+        ``wen_inference_steps``: DDIM steps of the trajectory it follows;
+        ``wen_generations``: seeds it averages over; ``wen_guidance``: the guidance scale that
+        steers that trajectory; ``signals``: which of loss, pia, wen to compute;
+        ``seed``: added to each source image's seed."""
         unknown = sorted(set(signals) - set(SIGNALS))
         if unknown:
             raise ConfigError(f"unknown diffusion membership signal {unknown[0]!r}",

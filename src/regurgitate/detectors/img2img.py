@@ -36,14 +36,19 @@ class Img2ImgReconstructionDetector(Detector):
 
     name = "img2img_reconstruction"
     modality: ClassVar[Modality] = "image"
+    #: the embedding model comes from the scan's index, not from --set
+    options_exclude: ClassVar[tuple[str, ...]] = ("embedder",)
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, embedder: Any = None) -> None:
+        """``threshold``: tiled L2 at most which an output is its source given back (the
+        index's own, 0.15 by default)."""
         self.threshold = float(threshold)
         self.embedder = embedder
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> Detector | None:
-        opts = parse_options(cls, options, owner=f"the {cls.name} detector", skip=1)
+        opts = parse_options(cls, options, owner=f"the {cls.name} detector",
+                             exclude=cls.options_exclude)
         index = ctx.image_index
         if index is not None:
             opts.setdefault("threshold", index.threshold)
