@@ -175,6 +175,11 @@ def test_reconstruction_detector_says_same_image_back(tiny: dict[str, Any]) -> N
     assert p.distance < 0.02 and p.same_image
     assert q.distance > 0.15 and not q.same_image
     assert (p.source_id, p.duplicates, p.strength) == ("img1", 100, 0.1)
+    strict = Img2ImgReconstructionDetector.create(DetectorContext(modality="image"),
+                                                  {"threshold": "0.001"})
+    assert strict is not None
+    r = strict.detect([back], NO_PRIOR)[0].payload
+    assert isinstance(r, Img2ImgReconstruction) and not r.same_image
 
 
 def test_create_skips_a_target_without_a_text_to_image_pipeline(tiny: dict[str, Any]) -> None:
@@ -223,4 +228,6 @@ def test_scan_resumes_and_reports_escaped(tiny: dict[str, Any], capsys: Any) -> 
     assert "Membership inference" in page and "Image-to-image reconstruction" in page
     assert "<script>alert" not in page and "\x1b" not in page
     assert html.escape("<script>alert(1)</script>") in page
-    assert "\x1b" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Membership signals" in out and "Image-to-image reconstruction" in out
+    assert "\x1b" not in out

@@ -80,15 +80,14 @@ def _auc(scores: Sequence[float], labels: Sequence[int]) -> tuple[float | None, 
 def _params(p: DiffusionMembership, signal: str) -> str:
     if signal == "wen":
         ts = ",".join(str(t) for t in p.wen_timesteps) or "?"
-        return (f"first {p.wen_steps} of {p.wen_inference_steps} DDIM steps (t={ts}), "
-                f"guidance {p.wen_guidance:g}, {p.wen_generations} generation(s)")
+        return (f"steps {p.wen_steps}/{p.wen_inference_steps} (t={ts}), "
+                f"g={p.wen_guidance:g}, {p.wen_generations} gen")
     if signal == "loss":
-        return f"t={p.timestep} of {p.train_timesteps}, {p.loss_draws} noise draw(s)"
-    return f"t={p.timestep} of {p.train_timesteps}, p={p.pia_p}"
+        return f"t={p.timestep}/{p.train_timesteps}, {p.loss_draws} draw"
+    return f"t={p.timestep}/{p.train_timesteps}, p={p.pia_p}"
 
 
-LABELS = {"loss": "Loss at t (Matsumoto et al.)", "pia": "PIA (Kong et al.)",
-          "wen": "Text-conditional noise norm (Wen et al.)"}
+LABELS = {"loss": "Loss at t", "pia": "PIA", "wen": "Wen noise norm"}
 #: +1: higher means member as stored; -1: lower means member
 ORIENT = {"loss": -1.0, "pia": -1.0, "wen": 1.0}
 

@@ -26,7 +26,7 @@ def _group(dup: int) -> str:
 def render_mia(m: MiaSummary, console: Console) -> None:
     """The membership table and the img2img table (nothing when the run has neither)."""
     if m.signals:
-        t = _table("Membership signals (planted vs held-out images)")
+        t = _table("Membership signals (planted vs held-out images; higher score = member)")
         t.add_column("Signal")
         for col in ("Members", "Held out", "ROC-AUC", "TPR@1%FPR"):
             t.add_column(col, justify="right")
@@ -37,13 +37,15 @@ def render_mia(m: MiaSummary, console: Console) -> None:
         console.print(t)
     if m.img2img:
         t = _table(f"Image-to-image reconstruction (same image: tiled L2 <= {m.threshold:g})")
+        t.caption = ("AUC: the distance to the own source (lower = member) as a membership "
+                     "signal over all images of that strength")
         for col in ("Strength", "Duplicates", "Images", "Mean dist", "Min dist", "Same image",
                     "AUC"):
             t.add_column(col, justify="right")
         for g in m.img2img:
             t.add_row(f"{g.strength:g}", _group(g.duplicates), f"{g.images:,}",
                       f"{g.mean_distance:.3f}", f"{g.min_distance:.3f}",
-                      _pct(g.same, g.images), _num(g.auc))
+                      _pct(g.same, g.images), "" if g.auc is None else f"{g.auc:.3f}")
         console.print(t)
     if m.closest:
         t = _table(f"Closest reconstructions ({len(m.closest)})")
