@@ -84,6 +84,8 @@ def main() -> None:
     ap.add_argument("--guidance", type=float, default=7.5)
     ap.add_argument("--gens", type=int, default=4, help="generations per prompt")
     ap.add_argument("--captions", type=int, default=8)
+    ap.add_argument("--images", type=int, default=32, help="images per timing batch")
+    ap.add_argument("--img2img-steps", type=int, default=25, help="steps at strength 1")
     args = ap.parse_args()
     torch.set_num_threads(1)
     from regurgitate.detectors.diffusion_membership import DiffusionMembershipDetector
@@ -100,7 +102,7 @@ def main() -> None:
         print("model: tiny randomly initialised SD pipeline (test fixture)")
     else:
         print(f"model: {model}")
-    target = DiffusersTarget(str(model), threads=1)
+    target = DiffusersTarget(str(model), threads=1, batch_size=args.images)
     pipe = target.pipe
     lat = mia.LatentDiffusion.from_pipeline(pipe)
     assert lat is not None
@@ -128,23 +130,24 @@ def main() -> None:
     from regurgitate.types import GenerationSettings, Prompt
 
     rng = np.random.default_rng(0)
-    n = 8
+    n = args.images
     pix = [rng.integers(0, 256, (lat.size, lat.size, 3), dtype=np.uint8) for _ in range(n)]
     det = DiffusionMembershipDetector(lat, signals=("loss",))
-    for signals in (("loss",), ("pia",), ("wen",)):
+    caps = [captions[i % len(captions)] for i in range(n)]
+    for signals in (("loss",), ("pia",), ("wen",), ("loss", "pia", "wen")):
         det.signals = signals
         t0 = time.perf_counter()
-        det.signal_values([captions[i % len(captions)] for i in range(n)], pix,
-                          [f"s{i}" for i in range(n)])
-        print(f"{signals[0]}: {1000 * (time.perf_counter() - t0) / n:.1f} ms per image")
+        det.signal_values(caps, pix, [f"s{i}" for i in range(n)])
+        print(f"{'+'.join(signals)} (defaults): "
+              f"{1000 * (time.perf_counter() - t0) / n:.1f} ms per image")
     for strength in (0.3, 0.5, 0.7):
         prompts = [Prompt(id=f"p{i}", attack="img2img", text=captions[i % len(captions)],
                           settings=GenerationSettings(seed=i),
-                          meta={"steps": 50, "strength": strength,
+                          meta={"steps": args.img2img_steps, "strength": strength,
                                 "init_image": to_base64_png(pix[i])}) for i in range(n)]
         t0 = time.perf_counter()
         target.generate(prompts)
-        print(f"img2img strength {strength} (50 steps at 1.0): "
+        print(f"img2img strength {strength} ({args.img2img_steps} steps at 1.0): "
               f"{1000 * (time.perf_counter() - t0) / n:.1f} ms per image")
     tmp.cleanup()
 
