@@ -189,6 +189,13 @@ def test_create_skips_a_target_without_a_text_to_image_pipeline(tiny: dict[str, 
 
     ctx = DetectorContext(target=NotDiffusers(), modality="image")
     assert DiffusionMembershipDetector.create(ctx, {}) is None
+    # skipped in a default scan; asked for by name, the scan stops and says what it needs
+    from regurgitate.assembly import default_detectors
+
+    assert "diffusion_membership" not in {d.name for d in default_detectors(ctx)}
+    with pytest.raises(ConfigError) as err:
+        default_detectors(ctx, names=["diffusion_membership"])
+    assert "latent text-to-image" in str(err.value.hint)
     with pytest.raises(ConfigError, match="signal"):
         _detector(tiny, signals="nope")
 
