@@ -238,3 +238,17 @@ def test_scan_resumes_and_reports_escaped(tiny: dict[str, Any], capsys: Any) -> 
     out = capsys.readouterr().out
     assert "Membership signals" in out and "Image-to-image reconstruction" in out
     assert "\x1b" not in out
+
+
+def test_an_unreadable_init_image_fails_its_generation_not_the_scan(tiny: dict[str, Any]) -> None:
+    bad = Prompt(id="bad", attack="img2img", text="a picture", settings=GenerationSettings(seed=1),
+                 meta={"steps": 4, "strength": 0.5, "init_image": "bm90IGFuIGltYWdl",
+                       "source_id": "img1", "duplicates": 1, "split": "train",
+                       "mia_primary": True})
+    gen = tiny["target"].generate([bad])[0]
+    assert not gen.ok and "init image" in (gen.error or "")
+    item = Item(1, bad, Generation(prompt_id="bad", text="", image=encode_png(tiny["pixels"][0])))
+    recon = Img2ImgReconstructionDetector.create(DetectorContext(modality="image"), {})
+    assert recon is not None
+    assert recon.detect([item], NO_PRIOR) == []
+    assert _detector(tiny).detect([item], NO_PRIOR) == []

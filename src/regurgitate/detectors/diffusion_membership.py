@@ -100,13 +100,20 @@ class DiffusionMembershipDetector(Detector):
                 "seed": self.seed}
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
-        chosen = [it for it in items if it.prompt.meta.get("mia_primary")
-                  and it.prompt.meta.get("init_image") and it.prompt.meta.get("source_id")]
+        chosen: list[Item] = []
+        images: list[np.ndarray] = []
+        for it in items:
+            meta = it.prompt.meta
+            if not (meta.get("mia_primary") and meta.get("init_image") and meta.get("source_id")):
+                continue
+            try:
+                images.append(from_base64_png(str(meta["init_image"])))
+            except (OSError, ValueError):  # not an image: nothing to judge
+                continue
+            chosen.append(it)
         if not chosen:
             return []
-        values = self.signal_values([it.prompt.as_text() for it in chosen],
-                                    [from_base64_png(str(it.prompt.meta["init_image"]))
-                                     for it in chosen],
+        values = self.signal_values([it.prompt.as_text() for it in chosen], images,
                                     [str(it.prompt.meta["source_id"]) for it in chosen])
         out: list[Finding] = []
         for i, it in enumerate(chosen):

@@ -67,8 +67,11 @@ class Img2ImgReconstructionDetector(Detector):
             init = it.prompt.meta.get("init_image")
             if not init:
                 continue
-            source = from_base64_png(str(init))
-            out = resize(decode(bytes(it.generation.image)), source.shape[0])
+            try:
+                source = from_base64_png(str(init))
+                out = resize(decode(bytes(it.generation.image)), source.shape[0])
+            except (OSError, ValueError):  # not an image: nothing to measure
+                continue
             pairs.append((it, source, out))
         if not pairs:
             return []

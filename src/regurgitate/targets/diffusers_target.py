@@ -194,9 +194,14 @@ class DiffusersTarget(Target):
             self._img2img.set_progress_bar_config(disable=True)
         from PIL import Image
 
-        size = int(self.pipe.unet.config.sample_size) * int(self.pipe.vae_scale_factor)
-        images = [Image.fromarray(resize(from_base64_png(str(p.meta["init_image"])), size))
-                  for p in prompts]
+        sample = self.pipe.unet.config.sample_size
+        sample = sample[0] if isinstance(sample, (tuple, list)) else sample
+        size = int(sample) * int(self.pipe.vae_scale_factor)
+        try:
+            images = [Image.fromarray(resize(from_base64_png(str(p.meta["init_image"])), size))
+                      for p in prompts]
+        except (OSError, ValueError) as exc:  # a stored init image that is not an image
+            raise ValueError(f"unreadable init image: {exc}") from exc
         seeds = [int(p.settings.seed if p.settings.seed is not None else 0) for p in prompts]
         kwargs: dict[str, Any] = {
             "prompt": [p.as_text() for p in prompts], "image": images, "strength": strength,
