@@ -54,7 +54,7 @@ def render_mia(m: MiaSummary, console: Console) -> None:
         for col in ("Duplicates", "Strength", "Distance"):
             t.add_column(col, justify="right")
         for c in m.closest:
-            t.add_row(_one_line(c.source_id, 16), _one_line(c.caption, 40), _group(c.duplicates),
+            t.add_row(_one_line(c.source_id, 18), _one_line(c.caption, 30), _group(c.duplicates),
                       f"{c.strength:g}", f"{c.distance:.3f}" + (" same" if c.same else ""))
         console.print(t)
 
