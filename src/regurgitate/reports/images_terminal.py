@@ -49,12 +49,12 @@ def render_mia(m: MiaSummary, console: Console) -> None:
         console.print(t)
     if m.closest:
         t = _table(f"Closest reconstructions ({len(m.closest)})")
-        t.add_column("Source")
-        t.add_column("Caption")
+        t.add_column("Source", no_wrap=True)
+        t.add_column("Caption", no_wrap=True, overflow="ellipsis")
         for col in ("Duplicates", "Strength", "Distance"):
             t.add_column(col, justify="right")
         for c in m.closest:
-            t.add_row(_one_line(c.source_id, 18), _one_line(c.caption, 30), _group(c.duplicates),
+            t.add_row(_one_line(c.source_id, 18), _one_line(c.caption, 24), _group(c.duplicates),
                       f"{c.strength:g}", f"{c.distance:.3f}" + (" same" if c.same else ""))
         console.print(t)
 
