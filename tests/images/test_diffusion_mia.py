@@ -4,6 +4,7 @@ randomly initialised Stable-Diffusion-style pipeline and a six-image training in
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -252,3 +253,28 @@ def test_an_unreadable_init_image_fails_its_generation_not_the_scan(tiny: dict[s
     assert recon is not None
     assert recon.detect([item], NO_PRIOR) == []
     assert _detector(tiny).detect([item], NO_PRIOR) == []
+
+
+def test_reconstruction_cosine_with_the_index_embedding_model(tiny: dict[str, Any],
+                                                              tmp_path: Path) -> None:
+    from regurgitate.images.embed import Embedder
+    from tests.images.test_embed import TinyDescriptor
+
+    model = tmp_path / "tiny_sscd.pt"
+    torch.jit.script(TinyDescriptor()).save(str(model))
+    pix = tiny["pixels"]
+    records = [SourceImage(id=f"e{i}", caption="c", pixels=p) for i, p in enumerate(pix)]
+    build_image_index(records, tmp_path / "idx", IndexSettings(size=32),
+                      embedder=Embedder(f"torchscript:{model}", size=32))
+    ctx = DetectorContext(modality="image", image_index=ImageIndex(tmp_path / "idx"))
+    det = Img2ImgReconstructionDetector.create(ctx, {})
+    assert det is not None
+    prompt = Prompt(id="p", attack="img2img", text="c", settings=GenerationSettings(seed=1),
+                    meta={"strength": 0.5, "init_image": to_base64_png(pix[2])})
+    same = Item(1, prompt, Generation(prompt_id="p", text="", image=encode_png(pix[2])))
+    other = Item(2, prompt, Generation(prompt_id="p", text="", image=encode_png(pix[3])))
+    a, b = (f.payload for f in det.detect([same, other], NO_PRIOR))
+    assert isinstance(a, Img2ImgReconstruction) and isinstance(b, Img2ImgReconstruction)
+    assert a.similarity == pytest.approx(1.0, abs=1e-5)
+    assert b.similarity is not None and b.similarity < 0.99
+    assert a.model.startswith("torchscript:")
