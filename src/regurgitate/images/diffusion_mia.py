@@ -37,9 +37,10 @@ import numpy as np
 
 from regurgitate.errors import ConfigError, MissingDependencyError
 
-#: Matsumoto et al. and PIA query one fixed timestep; 100 of 1000 is in the low-noise range
-#: where both separate members best on small models (PIA's paper sweeps it)
-DEFAULT_T = 100
+#: the loss and PIA query one fixed timestep of the training schedule; on the bundled
+#: reference-t2i, t = 200 of 1000 was at or near the best of 50..500 for both
+#: (benchmarks/diffusion_mia_sweep.py, docs/images.md)
+DEFAULT_T = 200
 DEFAULT_PIA_P = 4
 #: Wen et al.'s detection runs DDIM with 50 steps and guidance 7.5 (their detect_mem.py)
 DEFAULT_WEN_INFERENCE_STEPS = 50
