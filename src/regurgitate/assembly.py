@@ -143,10 +143,12 @@ def default_detectors(
         det = cls.create(ctx, dict(options.get(name, {})))
         if det is None:
             if names is not None:
-                needs = ("a training-image index" if ctx.modality == "image"
-                         else "a reference-corpus index")
-                raise ConfigError(f"the detector {name!r} cannot run in this scan",
-                                  hint=f"it needs {needs}: pass --index")
+                needs = getattr(cls, "needs", None)  # a detector may say what it needs
+                hint = (f"it needs {needs}" if needs else
+                        "it needs a training-image index: pass --index"
+                        if ctx.modality == "image" else
+                        "it needs a reference-corpus index: pass --index")
+                raise ConfigError(f"the detector {name!r} cannot run in this scan", hint=hint)
             continue
         if det.name != name:
             raise ConfigError(f"the detector registered as {name!r} calls itself {det.name!r}")

@@ -71,3 +71,17 @@ def phash(pixels: np.ndarray) -> int:
 
 def hamming(a: int, b: int) -> int:
     return (a ^ b).bit_count()
+
+
+def to_base64_png(pixels: np.ndarray) -> str:
+    """uint8 H x W x 3 -> base64 text of its PNG (how a prompt carries an init image)."""
+    import base64
+
+    return base64.b64encode(encode_png(np.ascontiguousarray(pixels))).decode("ascii")
+
+
+def from_base64_png(data: str) -> np.ndarray:
+    """The inverse of :func:`to_base64_png` (any image format Pillow reads)."""
+    import base64
+
+    return decode(base64.b64decode(data))

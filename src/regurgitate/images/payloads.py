@@ -72,3 +72,58 @@ class ImageSimilarity(Payload):
     loose: bool
     strict: bool
     model: str
+
+
+@dataclass(frozen=True)
+class Img2ImgReconstruction(Payload):
+    """How close an image-to-image generation came back to its own source training image.
+
+    ``distance`` is Carlini's tiled L2 to the source (at the source's stored size),
+    ``same_image`` whether it is within ``threshold`` ("gave the same image back");
+    ``similarity`` the copy-detection cosine when the scan's index has embeddings."""
+
+    kind: ClassVar[str] = "img2img_reconstruction"
+    version: ClassVar[int] = 1
+    source_id: str
+    caption: str
+    duplicates: int  # times the source occurs in the training data (0: held out)
+    split: str
+    strength: float
+    distance: float
+    whole_distance: float
+    threshold: float
+    same_image: bool
+    similarity: float | None = None
+    model: str = ""  # the embedding model of ``similarity``
+
+
+@dataclass(frozen=True)
+class DiffusionMembership(Payload):
+    """Membership signals of one training/held-out image and its caption, read from the
+    model's own noise predictions (see :mod:`regurgitate.images.diffusion_mia`).
+
+    Orientation as the papers define them: ``loss`` and ``pia`` are lower for members,
+    ``wen`` higher for memorized captions; None where a signal was switched off.
+    ``member`` is the label for the report's ROC: the source occurs in the training data
+    (``duplicates > 0``) rather than held out."""
+
+    kind: ClassVar[str] = "diffusion_membership"
+    version: ClassVar[int] = 1
+    source_id: str
+    caption: str
+    duplicates: int
+    split: str
+    member: bool
+    loss: float | None
+    pia: float | None
+    wen: float | None
+    timestep: int  # t of the loss and of PIA (of num_train_timesteps)
+    train_timesteps: int
+    loss_draws: int
+    pia_p: int
+    wen_steps: int  # denoising steps averaged
+    wen_inference_steps: int
+    wen_generations: int
+    wen_guidance: float
+    wen_timesteps: tuple[int, ...] = ()
+    seed: int = 0

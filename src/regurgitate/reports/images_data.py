@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from regurgitate.images.payloads import ImageClique, ImageCopy, ImageSimilarity
+from regurgitate.reports.images_mia import MiaSummary, summarize_mia
 from regurgitate.store.runstore import IMAGE_INDEX_META, RunStore
 
 
@@ -53,6 +54,7 @@ class ImageRunSummary:
     copies: dict[int, ImageCopy] = field(default_factory=dict)  # generation id -> finding
     cliques: dict[str, list[int]] = field(default_factory=dict)  # prompt -> member ids
     index: dict[str, Any] = field(default_factory=dict)
+    mia: MiaSummary = field(default_factory=MiaSummary)  # membership and img2img figures
 
     @property
     def images_per_second(self) -> float:
@@ -129,4 +131,5 @@ def summarize_images(store: RunStore) -> ImageRunSummary:
         caps.append(CaptionRow(caption=prompt, caption_count=count, generations=len(gids),
                                extracted=ext, clique=len(s.cliques.get(prompt, []))))
     s.captions = sorted(caps, key=lambda r: (-r.caption_count, r.caption))
+    s.mia = summarize_mia(store)
     return s

@@ -119,4 +119,4 @@ def render_image_html(store: RunStore, summary: ImageRunSummary | None = None,
         generations=s.generations, threshold=s.threshold, cards=_cards(s),
         by_dup=s.by_dup, extracted=extracted, extracted_total=len(extracted_ids),
         extracted_more=len(extracted_ids) > len(extracted), cliques=cliques,
-        clique_k=s.clique_k, captions=s.captions, px=64)
+        clique_k=s.clique_k, captions=s.captions, px=64, mia=s.mia)

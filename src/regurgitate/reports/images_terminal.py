@@ -4,13 +4,59 @@ passed as ``Text``, never markup, by the text report's helpers)."""
 from __future__ import annotations
 
 from rich.console import Console
+from rich.text import Text
 
 from regurgitate.reports.images_data import ImageRunSummary
+from regurgitate.reports.images_mia import MiaSummary
 from regurgitate.reports.terminal import _one_line, _table
 
 
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}% ({part:,})" if whole else "–"
+
+
+def _num(v: float | None, fmt: str = "{:.3f}") -> str:
+    return "–" if v is None else fmt.format(v)
+
+
+def _group(dup: int) -> str:
+    return "held out" if dup == 0 else f"{dup}x"
+
+
+def render_mia(m: MiaSummary, console: Console) -> None:
+    """The membership table and the img2img table (nothing when the run has neither)."""
+    if m.signals:
+        t = _table("Membership signals (planted vs held-out images; higher score = member)")
+        t.add_column("Signal")
+        for col in ("Members", "Held out", "ROC-AUC", "TPR@1%FPR"):
+            t.add_column(col, justify="right")
+        t.add_column("Parameters")
+        for r in m.signals:
+            t.add_row(r.label, f"{r.members:,}", f"{r.nonmembers:,}", _num(r.auc),
+                      _num(r.tpr_low, "{:.1%}"), Text(r.params))
+        console.print(t)
+    if m.img2img:
+        t = _table(f"Image-to-image reconstruction (same image: tiled L2 <= {m.threshold:g})")
+        t.caption = ("AUC: the distance to the own source (lower = member) as a membership "
+                     "signal over all images of that strength")
+        for col in ("Strength", "Duplicates", "Images", "Mean dist", "Min dist", "Same image",
+                    "AUC"):
+            t.add_column(col, justify="right")
+        for g in m.img2img:
+            t.add_row(f"{g.strength:g}", _group(g.duplicates), f"{g.images:,}",
+                      f"{g.mean_distance:.3f}", f"{g.min_distance:.3f}",
+                      _pct(g.same, g.images), "" if g.auc is None else f"{g.auc:.3f}")
+        console.print(t)
+    if m.closest:
+        t = _table(f"Closest reconstructions ({len(m.closest)})")
+        t.add_column("Source", no_wrap=True)
+        t.add_column("Caption", no_wrap=True, overflow="ellipsis")
+        for col in ("Duplicates", "Strength", "Distance"):
+            t.add_column(col, justify="right")
+        for c in m.closest:
+            t.add_row(_one_line(c.source_id, 18), _one_line(c.caption, 24), _group(c.duplicates),
+                      f"{c.strength:g}", f"{c.distance:.3f}" + (" same" if c.same else ""))
+        console.print(t)
 
 
 def render_image_summary(s: ImageRunSummary, console: Console) -> None:
@@ -44,3 +90,4 @@ def render_image_summary(s: ImageRunSummary, console: Console) -> None:
             c.add_row(_one_line(row.caption, 40), f"{row.caption_count:,}", f"{row.generations:,}",
                       f"{row.extracted:,}", f"{row.clique:,}" if row.clique else "–")
         console.print(c)
+    render_mia(s.mia, console)

@@ -17,6 +17,11 @@ so an image depends only on its prompt, seed and step count, never on its batch 
 The number of denoising steps and the guidance scale come from ``prompt.meta`` (``steps``,
 ``guidance_scale``) or the target's defaults. The PNG of each image travels on
 ``Generation.image``.
+
+A prompt whose ``meta`` carries an ``init_image`` (base64 PNG, as the img2img attack writes)
+is answered image-to-image by a text-to-image pipeline: ``StableDiffusionImg2ImgPipeline``
+built once from the pipeline's own components, the init image resized to the model's size,
+noised to ``meta["strength"]`` (0.5 unless given) with the prompt's seed.
 """
 
 from __future__ import annotations
@@ -112,6 +117,7 @@ class DiffusersTarget(Target):
         self.pipe: Any = None
         self.unet: Any = None
         self.scheduler_config: dict[str, Any] = {}
+        self._img2img: Any = None
         if (path / "unet" / "config.json").exists() and not (path / "model_index.json").exists():
             self._load_unet(path)
         else:
@@ -178,8 +184,44 @@ class DiffusersTarget(Target):
                                   hint=f"its captions: {', '.join(self.captions[:5])}...") from None
         return int(self.pipe.get_label_ids([caption])[0])
 
-    def _run(self, prompts: Sequence[Prompt], steps: int, guidance: float | None) -> np.ndarray:
+    def _image_to_image(self, prompts: Sequence[Prompt], steps: int, guidance: float | None,
+                        strength: float) -> np.ndarray:
+        """Image-to-image for prompts that carry an init image (text-to-image pipelines)."""
         torch = _torch()
+        from regurgitate.images.imageio import from_base64_png, resize
+
+        if self.mode != "text" or self.pipe is None or getattr(self.pipe, "vae", None) is None:
+            raise ConfigError(f"{self.name} cannot run image-to-image prompts",
+                              hint="the img2img attack needs a latent text-to-image pipeline")
+        if self._img2img is None:
+            from diffusers import StableDiffusionImg2ImgPipeline
+
+            self._img2img = StableDiffusionImg2ImgPipeline(**self.pipe.components)
+            self._img2img.set_progress_bar_config(disable=True)
+        from PIL import Image
+
+        sample = self.pipe.unet.config.sample_size
+        sample = sample[0] if isinstance(sample, (tuple, list)) else sample
+        size = int(sample) * int(self.pipe.vae_scale_factor)
+        try:
+            images = [Image.fromarray(resize(from_base64_png(str(p.meta["init_image"])), size))
+                      for p in prompts]
+        except (OSError, ValueError) as exc:  # a stored init image that is not an image
+            raise ValueError(f"unreadable init image: {exc}") from exc
+        seeds = [int(p.settings.seed if p.settings.seed is not None else 0) for p in prompts]
+        kwargs: dict[str, Any] = {
+            "prompt": [p.as_text() for p in prompts], "image": images, "strength": strength,
+            "generator": [torch.Generator(device="cpu").manual_seed(s) for s in seeds],
+            "num_inference_steps": steps, "output_type": "np"}
+        if guidance is not None:
+            kwargs["guidance_scale"] = guidance
+        return _as_uint8(self._img2img(**kwargs).images)
+
+    def _run(self, prompts: Sequence[Prompt], steps: int, guidance: float | None,
+             strength: float | None = None) -> np.ndarray:
+        torch = _torch()
+        if strength is not None:
+            return self._image_to_image(prompts, steps, guidance, strength)
         seeds = [int(p.settings.seed if p.settings.seed is not None else 0) for p in prompts]
         if self.unet is not None:
             from regurgitate.images.sampling import sample_unet
@@ -211,17 +253,19 @@ class DiffusersTarget(Target):
 
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         results: dict[str, Generation] = {}
-        groups: dict[tuple[int, float | None], list[Prompt]] = {}
+        groups: dict[tuple[int, float | None, float | None], list[Prompt]] = {}
         for p in prompts:
             steps = int(p.meta.get("steps", self.steps))
             guidance = p.meta.get("guidance_scale", self.guidance_scale)
-            groups.setdefault((steps, guidance), []).append(p)
-        for (steps, guidance), group in groups.items():
+            # image-to-image prompts (an init image) batch by strength too
+            strength = float(p.meta.get("strength", 0.5)) if p.meta.get("init_image") else None
+            groups.setdefault((steps, guidance, strength), []).append(p)
+        for (steps, guidance, strength), group in groups.items():
             for start in range(0, len(group), self.batch_size):
                 batch = group[start:start + self.batch_size]
                 t0 = time.perf_counter()
                 try:
-                    images = self._run(batch, steps, guidance)
+                    images = self._run(batch, steps, guidance, strength)
                 except ConfigError:
                     raise
                 except (RuntimeError, ValueError) as exc:
