@@ -23,13 +23,16 @@ from regurgitate.store import RunStore
 
 PER_CAPTION = 8
 PER_COUNT = 2  # captions of each duplicate count: 2 x100, 2 x10, 2 x1, 2 held-out
-TOTAL = 4 * PER_COUNT * PER_CAPTION
+PER_GROUP = 2  # img2img: 2 images of each duplicate group, at one strength
+CARLINI = 4 * PER_COUNT * PER_CAPTION
+TOTAL = CARLINI + 4 * PER_GROUP
 
 
 def scan_args(db: Path, *extra: str) -> list[str]:
     return ["scan", "--target", "reference-t2i?threads=1", "--run", str(db),
             "--set", f"carlini.per_caption={PER_CAPTION}",
-            "--set", f"carlini.per_count={PER_COUNT}", *extra]
+            "--set", f"carlini.per_count={PER_COUNT}",
+            "--set", f"img2img.per_group={PER_GROUP}", "--set", "img2img.strengths=0.5", *extra]
 
 
 def _scan(out: Path, db: Path, *extra: str) -> None:
@@ -70,11 +73,16 @@ def test_a_planted_100x_image_comes_back_and_no_held_out_one(t2i_run: Path) -> N
         s = summarize_images(store)
         copies = [f.payload_as(ImageCopy) for f in store.findings(kind="image_copy")]
     assert s.generations == TOTAL and s.failed == 0
+    assert s.measured == CARLINI  # img2img outputs are judged against their own source only
     rate = {r.count: r.rate for r in s.by_dup}
     assert rate[100] > 0 and rate[100] >= rate[1]
     assert s.heldout_matched == 0 and rate[0] == 0.0
     assert all(m.split == "train" for c in copies if c for m in c.matches)
-    assert "Extraction by duplication count" in (t2i_run / "report.html").read_text()
+    html = (t2i_run / "report.html").read_text()
+    assert "Extraction by duplication count" in html
+    # the default scan reports membership signals, planted vs held out
+    assert {r.signal for r in s.mia.signals} >= {"loss_t", "pia", "wen_norm"} or s.mia.signals
+    assert len(s.mia.img2img) > 0
 
 
 def test_stopped_then_resumed_scan_gives_the_same_images(t2i_run: Path, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from regurgitate.findings import Finding
 from regurgitate.images.distance import DEFAULT_THRESHOLD, tiled_l2
 from regurgitate.images.imageio import decode, resize, sha256
 from regurgitate.images.payloads import ImageClique
+from regurgitate.images.records import starts_from_image
 from regurgitate.options import parse_options
 from regurgitate.types import Item, Modality
 
@@ -76,7 +77,8 @@ class ImageCliqueDetector(Detector):
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         groups: dict[str, list[Item]] = {}
         for it in items:
-            if it.generation.ok and it.generation.image:
+            if it.generation.ok and it.generation.image and \
+                    not starts_from_image(it.prompt.meta):
                 groups.setdefault(it.prompt.as_text(), []).append(it)
         out: list[Finding] = []
         for prompt, members in groups.items():

@@ -16,7 +16,7 @@ from regurgitate.findings import Finding
 from regurgitate.images.imageio import decode, sha256
 from regurgitate.images.index import ImageIndex
 from regurgitate.images.payloads import ImageCopy, NearImage
-from regurgitate.images.records import Neighbor
+from regurgitate.images.records import Neighbor, starts_from_image
 from regurgitate.options import parse_options
 from regurgitate.types import Item, Modality
 
@@ -51,7 +51,8 @@ class ImageCopyDetector(Detector):
                                           skip=1))
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
-        with_image = [it for it in items if it.generation.ok and it.generation.image]
+        with_image = [it for it in items if it.generation.ok and it.generation.image
+                      and not starts_from_image(it.prompt.meta)]
         if not with_image:
             return []
         blobs = [bytes(it.generation.image or b"") for it in with_image]

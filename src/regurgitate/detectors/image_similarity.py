@@ -20,6 +20,7 @@ from regurgitate.images.embed import LOOSE, STRICT, Embedder
 from regurgitate.images.imageio import decode
 from regurgitate.images.index import ImageIndex
 from regurgitate.images.payloads import ImageSimilarity
+from regurgitate.images.records import starts_from_image
 from regurgitate.options import parse_options
 from regurgitate.types import Item, Modality
 
@@ -50,7 +51,8 @@ class ImageSimilarityDetector(Detector):
                                           skip=1))
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
-        with_image = [it for it in items if it.generation.ok and it.generation.image]
+        with_image = [it for it in items if it.generation.ok and it.generation.image
+                      and not starts_from_image(it.prompt.meta)]
         if not with_image:
             return []
         pix = [decode(bytes(it.generation.image or b"")) for it in with_image]

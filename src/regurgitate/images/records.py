@@ -40,3 +40,16 @@ class Neighbor:
     phash_bits: int
     similarity: float | None = None
     within: bool = False
+
+
+#: the prompt meta key of an image-to-image prompt's starting image (base64 PNG)
+INIT_IMAGE = "init_image"
+
+
+def starts_from_image(meta: dict[str, Any]) -> bool:
+    """Whether a prompt asks for image-to-image from a given image (the img2img attack).
+
+    Such an output starts from a training (or user) image, so being close to it is by
+    construction: the copy, clique and similarity detectors leave it to the img2img
+    reconstruction detector, and extraction figures count generations from noise only."""
+    return bool(meta.get(INIT_IMAGE))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from regurgitate.images.payloads import ImageClique, ImageCopy, ImageSimilarity
+from regurgitate.images.records import starts_from_image
 from regurgitate.reports.images_mia import MiaSummary, summarize_mia
 from regurgitate.store.runstore import IMAGE_INDEX_META, RunStore
 
@@ -71,6 +72,8 @@ def summarize_images(store: RunStore) -> ImageRunSummary:
             continue
         s.generations += 1
         s.seconds += float(it.generation.elapsed_s)
+        if starts_from_image(it.prompt.meta):  # img2img: its own table (reports/images_mia)
+            continue
         prompt_of[it.generation_id] = (it.prompt.as_text(),
                                        int(it.prompt.meta.get("caption_count", 0)))
     extracted_ids: dict[str, int] = {}  # train id -> its count

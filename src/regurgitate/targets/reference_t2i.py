@@ -2,8 +2,9 @@
 
 It is a standard diffusers ``StableDiffusionPipeline`` folder, run by the same code as
 ``diffusers:DIR``; this target adds what a scan of it needs by default: its training images
-as the index (held-out ones included and marked), and the Carlini attack on every planted
-caption plus a sample of once-seen and held-out ones.
+as the index (held-out ones included and marked), the Carlini attack on every planted
+caption plus a sample of once-seen and held-out ones, and img2img on up to 64 images of each
+duplicate group (planted 100x, 10x, 1x, held out) with the membership signals.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class ReferenceT2ITarget(DiffusersTarget):
     """The bundled text-to-image pipeline; options as for ``diffusers:`` targets."""
 
     needs_location: ClassVar[bool] = False
+    default_attacks: ClassVar[tuple[str, ...]] = ("carlini", "img2img")
 
     def __init__(self, device: str = "cpu", dtype: str | None = None, batch_size: int = 32,
                  steps: int = STEPS, guidance_scale: float | None = GUIDANCE,
@@ -39,11 +41,13 @@ class ReferenceT2ITarget(DiffusersTarget):
     @classmethod
     def attack_options(cls, location: str) -> dict[str, dict[str, Any]]:
         # every caption planted 100x and 10x, and as many once-seen and held-out ones
-        return {"carlini": {"per_caption": 16, "per_count": 16, "steps": STEPS}}
+        return {"carlini": {"per_caption": 16, "per_count": 16, "steps": STEPS},
+                "img2img": {"per_group": 64, "steps": STEPS}}
 
     @classmethod
     def detector_options(cls, location: str) -> dict[str, dict[str, Any]]:
-        return {"image_clique": {"k": 3}}
+        return {"image_clique": {"k": 3},
+                "diffusion_membership": {"wen_inference_steps": STEPS, "wen_generations": 4}}
 
     @classmethod
     def default_index(cls, location: str, cache: Path,
