@@ -332,7 +332,9 @@ def _divergence_context(summary: Summary) -> dict[str, Any]:
     from regurgitate.reports.divergence_view import pieces, ratio_line
 
     div = summary.divergence
-    return {"div": div, "div_pieces": pieces, "max_diverged": 10,
+    # every diverged output gets its block (repeats, point, each span after it with sources)
+    return {"div": div, "div_pieces": pieces,
+            "max_diverged": len(div.diverged) if div is not None else 0,
             "ratio": ratio_line(div) if div is not None else ""}
 
 
