@@ -35,8 +35,8 @@ def test_files_and_dtypes(loaded):
     assert next(model.parameters()).dtype == torch.float32
     assert len(tok) == 4096
     assert tok.convert_tokens_to_ids("<|endoftext|>") == tok.eos_token_id
-    assert model.config.n_positions == 256 and model.config.n_layer == 4
-    assert tok.model_max_length == 256
+    assert model.config.n_positions == 512 and model.config.n_layer == 4
+    assert tok.model_max_length == 512
 
 
 def test_chat_template_ships_and_the_model_follows_a_repeat_request(loaded):

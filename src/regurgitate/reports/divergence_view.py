@@ -96,26 +96,20 @@ def figures_table(fig: DivergenceFigures) -> Table:
     return t
 
 
-def render_divergence(fig: DivergenceFigures, console: Console, excerpts: int = 3) -> None:
-    """The figures table, then every diverged output: the word, how many times it was
-    repeated before the point, the point, and each verbatim span after it with its sources;
-    the ``excerpts`` that leaked most also get a line of their text after the point."""
+def render_divergence(fig: DivergenceFigures, console: Console, top: int = 3) -> None:
+    """The figures table, then the most-leaking diverged outputs, one short block each."""
     console.print(figures_table(fig))
     width = max(40, console.width - 6)
-    for n, d in enumerate(fig.diverged):
+    for d in fig.diverged[:top]:
         head = Text(f"  {d.prompt_id}: '", style="bold")
         head.append(d.word)
-        head.append(f"' x{d.repeats} before the point, diverged at character {d.point:,}",
-                    style="bold")
-        if not d.spans_after:
-            head.append("; no verbatim span after it")
+        head.append(f"' x{d.repeats}, diverged at character {d.point:,}", style="bold")
         console.print(head)
-        if n < excerpts:
-            console.print(Text("    " + _flat(d.text[d.point:], width), style="dim"))
-        for s in d.spans_after:
+        console.print(Text("    " + _flat(d.text[d.point:], width), style="dim"))
+        for s in d.spans_after[:3]:
             window = (f" (its most repeated {s.window_tokens}-token window {s.window_count}x)"
                       if s.window_count is not None and s.window_count > s.count else "")
-            line = Text(f"    memorized at character {s.start:,}: {s.tokens} tokens, "
-                        f"{s.count}x in corpus{window}, from ")
-            line.append(", ".join(s.sources) or "?")
+            line = Text(f"    memorized: {s.tokens} tokens, {s.count}x in corpus{window}, "
+                        "from ")
+            line.append(", ".join(s.sources[:3]) or "?")
             console.print(line)
