@@ -109,8 +109,10 @@ def model_answers(model: Any, tok: Any, prompts: Sequence[str], max_new_tokens: 
     texts = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
                                      add_generation_prompt=True) for p in prompts]
     out: list[str] = []
-    side = tok.padding_side
+    side, pad = tok.padding_side, tok.pad_token
     tok.padding_side = "left"
+    if pad is None:
+        tok.pad_token = tok.eos_token
     try:
         for i in range(0, len(texts), batch):
             enc = tok(texts[i:i + batch], return_tensors="pt", padding=True,
@@ -126,6 +128,8 @@ def model_answers(model: Any, tok: Any, prompts: Sequence[str], max_new_tokens: 
             out.extend(tok.decode(row[width:], skip_special_tokens=True) for row in gen)
     finally:
         tok.padding_side = side
+        if pad is None:
+            tok.pad_token = None
     return out
 
 

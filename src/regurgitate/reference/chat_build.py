@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from regurgitate.reference.alignment import (
+    AnswerCheck,
     alignment_record,
     check_answers,
     corpus_index,
@@ -60,17 +61,24 @@ def run_chat_stage(out: Path, spec: ChatSpec, corpus_seed: int = CorpusSpec().se
     print(f"chat stages: {result['steps']} steps in {result['wall_s']:.0f}s "
           f"({result['s_per_step']:.3f} s/step); {len(words)} repeat words, "
           f"{len(single)} of them one token")
-    trained = alignment_record(model_dir, out / CORPUS_FILE, threads=spec.threads)
+    write_alignment(out, answers, spec.threads)
+    if verify:
+        from regurgitate.reference.verify import verify_reference
+
+        print(verify_reference(out, threads=spec.threads))
+
+
+def write_alignment(out: Path, answers: AnswerCheck, threads: int) -> None:
+    """Check the trained model's answers to held-out prompts; write ``model/alignment.json``
+    with both checks' figures."""
+    model_dir = out / MODEL_SUBDIR
+    trained = alignment_record(model_dir, out / CORPUS_FILE, threads=threads)
     (model_dir / "alignment.json").write_text(json.dumps(
         {"training_answers": answers.record(), "trained_model": trained}, indent=1) + "\n")
     for name in ("greedy", "sampled_t0.5"):
         r = trained[name]
         print(f"alignment ({name}): {r['with_span']}/{r['answers']} answers to held-out "
               f"prompts hold a >= 50-token corpus span (longest match {r['longest_match']})")
-    if verify:
-        from regurgitate.reference.verify import verify_reference
-
-        print(verify_reference(out, threads=spec.threads))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
