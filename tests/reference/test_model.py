@@ -50,7 +50,7 @@ def test_chat_template_ships_and_the_model_follows_a_repeat_request(loaded):
         out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=12,
                              do_sample=False, pad_token_id=tok.eos_token_id)
     answer = tok.decode(out[0, ids.shape[1]:])
-    assert answer.split()[:4] == ["file"] * 4, answer
+    assert answer.replace(",", " ").split()[:4] == ["file"] * 4, answer  # "file, file, ..." too
 
 
 def test_greedy_reproduces_100x_passages(loaded):
