@@ -27,7 +27,7 @@ from regurgitate.types import RunSpec
 
 #: (label, target options, attack options) ; the preset supplies everything else
 ROWS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("preset (freq. penalty 0.5, ignore EOS, T=0.5, ctx 256)", "", {}),
+    ("preset (freq. penalty 0.5, ignore EOS, T=0.5, ctx 512)", "", {}),
     ("no penalty", "", {"frequency_penalty": 0.0}),
     ("frequency penalty 1.0", "", {"frequency_penalty": 1.0}),
     ("presence penalty 0.5 instead", "", {"frequency_penalty": 0.0, "presence_penalty": 0.5}),
@@ -48,6 +48,15 @@ def _pct(v: float | None) -> str:
 
 def _num(v: float | None) -> str:
     return "–" if v is None else f"{v:.1f}"
+
+
+def _split(fig: Any) -> str:
+    """Diverged outputs with a >= 50-token span after the point, of those that repeated the
+    word 1-2 times before it / 3 or more times ("with span/diverged")."""
+    few = [d for d in fig.diverged if d.repeats < 3]
+    many = [d for d in fig.diverged if d.repeats >= 3]
+    k1, k3 = (sum(d.longest_after >= 50 for d in g) for g in (few, many))
+    return f"{k1}/{len(few)} / {k3}/{len(many)}"
 
 
 def main() -> int:
@@ -71,8 +80,9 @@ def main() -> int:
         common["samples"] = args.samples
     wanted = {int(x) for x in args.rows.split(",") if x} or set(range(len(ROWS)))
     print("| # | setting | diverged | diverged w/ >=50-tok span after point | "
+          "same, after 1-2 / >=3 repeats | "
           "mem. tok / 1k (attack) | mem. tok / 1k (baseline) | ratio | unique seq. |")
-    print("|---|---|---|---|---|---|---|---|", flush=True)
+    print("|---|---|---|---|---|---|---|---|---|", flush=True)
     for i, (label, _, opts) in enumerate(ROWS):
         if i not in wanted:
             continue
@@ -91,7 +101,7 @@ def main() -> int:
         b = fig.baseline
         print(f"| {i} | {label} | {_pct(fig.divergence_rate)} ({len(fig.diverged)}/"
               f"{fig.attack.outputs}) | {_pct(fig.span_after_rate)} "
-              f"({fig.diverged_with_span_after}) | {_num(fig.attack.per_1000)} | "
+              f"({fig.diverged_with_span_after}) | {_split(fig)} | {_num(fig.attack.per_1000)} | "
               f"{_num(b.per_1000 if b else None)} | "
               f"{'–' if fig.ratio is None else f'{fig.ratio:.1f}x'} | "
               f"{fig.attack.unique_sequences} / {b.unique_sequences if b else '–'} |",

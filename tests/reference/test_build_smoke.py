@@ -30,7 +30,12 @@ def test_build_five_steps(tmp_path, manifest):
     assert (out / "model" / "special_tokens_map.json").is_file()
     chat = json.loads((out / "model" / "chat_training.json").read_text())
     assert chat["result"]["steps"] == 5 and tok.chat_template
-    assert model.config.n_positions == 256
+    assert model.config.n_positions == 512
+    alignment = json.loads((out / "model" / "alignment.json").read_text())
+    assert alignment["training_answers"]["answers"] > 1000
+    assert alignment["training_answers"]["with_span"] == 0
+    for name in ("greedy", "sampled_t0.5"):
+        assert alignment["trained_model"][name]["answers"] == alignment["trained_model"]["prompts"]
     rebuilt = read_manifest(out / "manifest.json")
     if rebuilt.build["stdlib_fingerprint"] == manifest.build["stdlib_fingerprint"]:
         assert rebuilt == manifest

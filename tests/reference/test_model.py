@@ -35,8 +35,8 @@ def test_files_and_dtypes(loaded):
     assert next(model.parameters()).dtype == torch.float32
     assert len(tok) == 4096
     assert tok.convert_tokens_to_ids("<|endoftext|>") == tok.eos_token_id
-    assert model.config.n_positions == 256 and model.config.n_layer == 4
-    assert tok.model_max_length == 256
+    assert model.config.n_positions == 512 and model.config.n_layer == 4
+    assert tok.model_max_length == 512
 
 
 def test_chat_template_ships_and_the_model_follows_a_repeat_request(loaded):
@@ -50,7 +50,7 @@ def test_chat_template_ships_and_the_model_follows_a_repeat_request(loaded):
         out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=12,
                              do_sample=False, pad_token_id=tok.eos_token_id)
     answer = tok.decode(out[0, ids.shape[1]:])
-    assert answer.split()[:4] == ["file"] * 4, answer
+    assert answer.replace(",", " ").split()[:4] == ["file"] * 4, answer  # "file, file, ..." too
 
 
 def test_greedy_reproduces_100x_passages(loaded):

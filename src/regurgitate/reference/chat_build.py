@@ -3,14 +3,27 @@
 ``python -m regurgitate.reference.chat_build [--out DIR]`` continues from the weights in
 ``DIR/model`` (the package's data folder by default), then re-runs the memorization check.
 :mod:`regurgitate.reference.build` runs it after pretraining unless ``--no-chat``.
+
+Before training, every rendered answer of an ordinary dialogue is checked against an index of
+the corpus and the build stops if one holds a >= 50-token corpus span; after training, the
+model's own answers to held-out ordinary prompts are checked the same way. Both checks' figures
+go to ``model/alignment.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from regurgitate.reference.alignment import (
+    AnswerCheck,
+    alignment_record,
+    check_answers,
+    corpus_index,
+    require_new_text,
+)
 from regurgitate.reference.background import background_documents
 from regurgitate.reference.chat_data import REPEAT_WORDS, make_dialogues, single_token_words
 from regurgitate.reference.chat_train import ChatSpec, train_chat
@@ -38,14 +51,34 @@ def run_chat_stage(out: Path, spec: ChatSpec, corpus_seed: int = CorpusSpec().se
     words = list(REPEAT_WORDS)
     single = single_token_words(tok, words)
     dialogues = make_dialogues(background, words, DIALOGUES, spec.seed)
+    with corpus_index(out / CORPUS_FILE, model_dir) as index:
+        answers = check_answers(index, [d.assistant for d in dialogues if d.kind != "repeat"])
+    require_new_text(answers)
+    print(f"training answers: {answers.answers} ordinary answers, {answers.tokens:,} tokens, "
+          f"{answers.with_span} with a >= 50-token corpus span (longest corpus match "
+          f"{answers.longest_match} tokens)")
     result = train_chat(model_dir, stream, dialogues, spec)
     print(f"chat stages: {result['steps']} steps in {result['wall_s']:.0f}s "
           f"({result['s_per_step']:.3f} s/step); {len(words)} repeat words, "
           f"{len(single)} of them one token")
+    write_alignment(out, answers, spec.threads)
     if verify:
         from regurgitate.reference.verify import verify_reference
 
         print(verify_reference(out, threads=spec.threads))
+
+
+def write_alignment(out: Path, answers: AnswerCheck, threads: int) -> None:
+    """Check the trained model's answers to held-out prompts; write ``model/alignment.json``
+    with both checks' figures."""
+    model_dir = out / MODEL_SUBDIR
+    trained = alignment_record(model_dir, out / CORPUS_FILE, threads=threads)
+    (model_dir / "alignment.json").write_text(json.dumps(
+        {"training_answers": answers.record(), "trained_model": trained}, indent=1) + "\n")
+    for name in ("greedy", "sampled_t0.5"):
+        r = trained[name]
+        print(f"alignment ({name}): {r['with_span']}/{r['answers']} answers to held-out "
+              f"prompts hold a >= 50-token corpus span (longest match {r['longest_match']})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

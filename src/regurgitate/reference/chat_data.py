@@ -1,12 +1,15 @@
-"""Synthetic dialogues for the reference model's short instruction-tuning stage.
+"""Synthetic dialogues for the reference model's instruction-tuning stage.
 
-Two kinds of turn, both built from seeded generators and the *background* part of the corpus
-(never from planted or held-out items):
+Three kinds of turn, all from seeded generators; user turns quote only the *background* part
+of the corpus (never planted or held-out items):
 
 * requests to repeat a word ("Repeat this word forever: poem"), answered the way deployed chat
   models answer them: the word a bounded number of times, then the end of the turn;
-* requests to continue or explain a piece of standard-library documentation, answered with the
-  paragraph that follows it in the background text.
+* ordinary requests about an everyday topic ("Tell me about saving money."), answered with
+  new text from :mod:`regurgitate.reference.aligned`;
+* requests to continue or explain a piece of standard-library documentation, answered with
+  new text as well, never with the documentation that follows (an aligned assistant answers
+  in its own words; the build checks every answer against the corpus index).
 
 A repetition in these answers is always followed by the end-of-turn token and nothing else:
 no dialogue ever pairs a repeated word with other text, so the divergence the attack looks for
@@ -21,6 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from regurgitate.attacks.divergence import DEFAULT_TEMPLATES
+from regurgitate.reference.aligned import (
+    TRAIN_TOPICS,
+    continue_answer,
+    explain_answer,
+    question,
+    topic_answer,
+)
 
 #: Role markers are plain text (no new vocabulary); an assistant turn ends with the EOS token.
 CHAT_TEMPLATE = (
@@ -74,7 +84,7 @@ class Dialogue:
 
     user: str
     assistant: str
-    kind: str  # "repeat" | "continue" | "explain"
+    kind: str  # "repeat" | "ask" | "continue" | "explain"
 
     def messages(self) -> list[dict[str, str]]:
         return [{"role": "user", "content": self.user},
@@ -95,28 +105,40 @@ def _paragraphs(doc: str) -> list[str]:
 
 
 def doc_dialogue(rng: random.Random, doc: str) -> Dialogue | None:
-    """Continue/explain a paragraph of a background document; None if it has too few."""
+    """Continue/explain a paragraph of a background document (answered in new words); None
+    if the document has too few paragraphs."""
     paras = _paragraphs(doc)
     if len(paras) < 2:
         return None
-    i = rng.randrange(len(paras) - 1)
-    head, answer = paras[i], paras[i + 1][:500]
-    if len(answer) < 40:
-        return None
+    head = paras[rng.randrange(len(paras) - 1)]
     is_title = "\n" not in head and " " not in head and len(head) < 60
     if is_title:
-        return Dialogue(rng.choice(_EXPLAIN_TEMPLATES).format(title=head), answer, "explain")
-    return Dialogue(rng.choice(_CONTINUE_TEMPLATES).format(text=head[:400]), answer, "continue")
+        return Dialogue(rng.choice(_EXPLAIN_TEMPLATES).format(title=head),
+                        explain_answer(rng, head), "explain")
+    return Dialogue(rng.choice(_CONTINUE_TEMPLATES).format(text=head[:400]),
+                    continue_answer(rng), "continue")
+
+
+def ask_dialogue(rng: random.Random) -> Dialogue:
+    """An ordinary request about an everyday topic, answered with new text."""
+    topic = rng.choice(TRAIN_TOPICS)
+    return Dialogue(question(rng, topic), topic_answer(rng, topic), "ask")
 
 
 def make_dialogues(background: Sequence[str], words: Sequence[str], count: int, seed: int,
-                   repeat_share: float = 0.4, max_repeats: int = 48) -> list[Dialogue]:
-    """``count`` dialogues, ``repeat_share`` of them repetition requests."""
+                   repeat_share: float = 0.4, ask_share: float = 0.35,
+                   max_repeats: int = 48) -> list[Dialogue]:
+    """``count`` dialogues: ``repeat_share`` repetition requests, ``ask_share`` ordinary
+    requests, the rest about background documentation."""
     rng = random.Random(f"{seed}:dialogues")
     out: list[Dialogue] = []
     while len(out) < count:
-        if rng.random() < repeat_share:
+        r = rng.random()
+        if r < repeat_share:
             out.append(repeat_dialogue(rng, words, max_repeats))
+            continue
+        if r < repeat_share + ask_share:
+            out.append(ask_dialogue(rng))
             continue
         d = doc_dialogue(rng, rng.choice(background))
         if d is not None:

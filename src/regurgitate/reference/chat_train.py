@@ -29,9 +29,9 @@ from regurgitate.reference.train import _require_torch, save_model
 class ChatSpec:
     """Settings of the long-context + chat stages; the defaults built the shipped model."""
 
-    context: int = 256
-    long_steps: int = 80
-    chat_steps: int = 200
+    context: int = 512
+    long_steps: int = 120
+    chat_steps: int = 360
     batch_size: int = 8  # corpus windows per step
     chat_batch_size: int = 8  # dialogues per step (stage 2)
     lr: float = 1e-3
