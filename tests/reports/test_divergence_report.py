@@ -91,3 +91,23 @@ def test_terminal_and_html_show_the_figures_escaped() -> None:
     assert 'id="divergence"' in html
     assert "&lt;Griselda&gt;" in html and "<Griselda>" not in html
     assert 'class="point"' in html
+
+
+def test_every_diverged_output_is_shown_with_its_repeats_point_and_spans() -> None:
+    r = run()
+    fig = divergence_figures(r)
+    assert fig is not None and len(fig.diverged) == 2
+    buf = io.StringIO()
+    render_divergence(fig, Console(file=buf, width=120, force_terminal=False), excerpts=0)
+    out = buf.getvalue()
+    for d in fig.diverged:  # both diverged outputs, not only the ones that leaked
+        assert f"{d.prompt_id}: '{d.word}' x{d.repeats} before the point, diverged at " \
+               f"character {d.point:,}" in out
+    leak = fig.diverged[0].spans_after[0]
+    assert f"memorized at character {leak.start:,}: 60 tokens, 100x in corpus, from " \
+           "ref-00003" in out
+    assert "no verbatim span after it" in out  # the output that diverged without leaking
+    html = render_html(r)
+    assert html.count('class="gen div"') == 2
+    assert html.count("before the point, diverged at character") == 2
+    assert f"Verbatim span at character {leak.start}" in html

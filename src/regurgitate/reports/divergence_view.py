@@ -101,20 +101,26 @@ def figures_table(fig: DivergenceFigures) -> Table:
     return t
 
 
-def render_divergence(fig: DivergenceFigures, console: Console, top: int = 3) -> None:
-    """The figures table, then the most-leaking diverged outputs, one short block each."""
+def render_divergence(fig: DivergenceFigures, console: Console, excerpts: int = 3) -> None:
+    """The figures table, then every diverged output: how many times it repeated before the
+    point, the point, and each verbatim span after it with its sources; the ``excerpts``
+    that leaked most also get a line of their text after the point."""
     console.print(figures_table(fig))
     width = max(40, console.width - 6)
-    for d in fig.diverged[:top]:
+    for n, d in enumerate(fig.diverged):
         head = Text(f"  {d.prompt_id}: '", style="bold")
         head.append(d.word[:40])
-        head.append(f"' x{d.repeats}, diverged at character {d.point:,}", style="bold")
+        head.append(f"' x{d.repeats} before the point, diverged at character {d.point:,}",
+                    style="bold")
+        if not d.spans_after:
+            head.append("; no verbatim span after it")
         console.print(head)
-        console.print(Text("    " + _flat(d.text[d.point:], width), style="dim"))
-        for s in d.spans_after[:3]:
+        if n < excerpts:
+            console.print(Text("    " + _flat(d.text[d.point:], width), style="dim"))
+        for s in d.spans_after:
             window = (f" (its most repeated {s.window_tokens}-token window {s.window_count}x)"
                       if s.window_count is not None and s.window_count > s.count else "")
-            line = Text(f"    memorized: {s.tokens} tokens, {s.count}x in corpus{window}, "
-                        "from ")
-            line.append(", ".join(s.sources[:3]) or "?")
+            line = Text(f"    memorized at character {s.start:,}: {s.tokens} tokens, "
+                        f"{s.count}x in corpus{window}, from ")
+            line.append(", ".join(s.sources) or "?")
             console.print(line)

@@ -332,7 +332,7 @@ def _divergence_context(summary: Summary) -> dict[str, Any]:
     from regurgitate.reports.divergence_view import pieces, ratio_line
 
     return {"divs": [(div, ratio_line(div)) for div in summary.divergences],
-            "div_pieces": pieces, "max_diverged": 10}
+            "div_pieces": pieces}
 
 
 def write_html_report(
