@@ -119,8 +119,11 @@ def test_attack_prompts_are_deterministic_and_self_contained(tiny: dict[str, Any
     assert [p.id for p in first] == [p.id for p in again]
     assert [p.settings.seed for p in first] == [p.settings.seed for p in again]
     assert len({p.id for p in first}) == len(first) == 3 * 2  # groups 100x, 1x, held out
-    assert [p.meta["duplicates"] for p in first[::2]] == [100, 1, 0]
-    assert [p.meta["mia_primary"] for p in first[:2]] == [True, False]
+    # strength-major (a target batches by strength): every image at 0.3, then at 0.6
+    assert [p.meta["strength"] for p in first] == [0.3] * 3 + [0.6] * 3
+    assert sorted(p.meta["duplicates"] for p in first[:3]) == [0, 1, 100]
+    assert [p.meta["source_id"] for p in first[:3]] == [p.meta["source_id"] for p in first[3:]]
+    assert [p.meta["mia_primary"] for p in first] == [True] * 3 + [False] * 3
     row = tiny["index"].ids.index(first[0].meta["source_id"])
     assert np.array_equal(from_base64_png(first[0].meta["init_image"]),
                           tiny["index"].pixels[row])

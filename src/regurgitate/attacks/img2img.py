@@ -96,7 +96,7 @@ class Img2ImgAttack(Attack):
         meta_base: dict[str, Any] = {"steps": self.steps}
         if self.guidance_scale is not None:
             meta_base["guidance_scale"] = self.guidance_scale
-        out: list[Prompt] = []
+        rows = []
         for row in choose_rows(index, self.per_group, self.seed + ctx.seed):
             image_id = index.ids[row]
             key = source_key(image_id)
@@ -104,10 +104,12 @@ class Img2ImgAttack(Attack):
             pixels = np.asarray(index.pixels[row])
             if self.size > 0:
                 pixels = resize(pixels, self.size)
-            init = to_base64_png(pixels)
-            base = int(key[:8], 16)
-            for i, strength in enumerate(strengths):
-                seed = (base + 104729 * (self.seed + ctx.seed)) % (2**31 - 1)
+            seed = (int(key[:8], 16) + 104729 * (self.seed + ctx.seed)) % (2**31 - 1)
+            rows.append((row, image_id, key, dup, split, to_base64_png(pixels), seed))
+        # strength-major: a target batches by strength, so batches stay full
+        out: list[Prompt] = []
+        for i, strength in enumerate(strengths):
+            for row, image_id, key, dup, split, init, seed in rows:
                 settings = GenerationSettings(max_new_tokens=0, seed=seed, logprobs=False)
                 out.append(Prompt(
                     id=f"{self.name}:{key}:{strength:g}", attack=self.name,

@@ -13,7 +13,11 @@ UNet weights' own dtype on an accelerator), in this order of preference:
   ``class_labels.json``; sampled with DDIM (eta = 0).
 
 Each image starts from noise drawn with ``torch.Generator().manual_seed(prompt.settings.seed)``,
-so an image depends only on its prompt, seed and step count, never on its batch companions.
+so an image depends only on its prompt, seed and step count, never on its batch companions;
+and every call runs at the target's ``batch_size`` (a short batch is padded with copies of its
+last prompt), because CPU kernels round differently at some batch sizes: a scan that was
+stopped and resumed gives byte-identical images. (So ``scan --batch-size`` below the target's
+``batch_size`` computes padding; set the target's own option, ``?batch_size=8``, instead.)
 The number of denoising steps and the guidance scale come from ``prompt.meta`` (``steps``,
 ``guidance_scale``) or the target's defaults. The PNG of each image travels on
 ``Generation.image``.
@@ -263,9 +267,13 @@ class DiffusersTarget(Target):
         for (steps, guidance, strength), group in groups.items():
             for start in range(0, len(group), self.batch_size):
                 batch = group[start:start + self.batch_size]
+                # always the same batch shape: CPU kernels round differently at some batch
+                # sizes (8 and 17 differ from 32 by one level in a pixel here), and a padded
+                # batch makes an image independent of how a scan was cut into batches
+                padded = batch + [batch[-1]] * (self.batch_size - len(batch))
                 t0 = time.perf_counter()
                 try:
-                    images = self._run(batch, steps, guidance, strength)
+                    images = self._run(padded, steps, guidance, strength)[:len(batch)]
                 except ConfigError:
                     raise
                 except (RuntimeError, ValueError) as exc:
