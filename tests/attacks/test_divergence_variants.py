@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import pytest
 from rich.console import Console
@@ -166,3 +167,16 @@ def test_each_variant_gets_its_own_figures_and_sections() -> None:
     html = render_html(run)
     assert 'id="divergence"' in html and 'id="divergence-special-chars"' in html
     assert "<script>x</script>" not in html  # model text is escaped
+
+
+def test_a_hostile_attack_name_is_shown_as_plain_visible_text() -> None:
+    run = _run()
+    name = "evil\x1b[31m[bold]x"
+    items = [Item(it.generation_id, replace(it.prompt, attack=name), it.generation)
+             if it.prompt.attack == "repeated-token" else it for it in run.items]
+    hostile = RunData(spec=run.spec, items=items, findings=run.findings)
+    fig = next(f for f in all_divergence_figures(hostile) if f.attack_name == name)
+    buf = io.StringIO()
+    render_divergence(fig, Console(file=buf, width=120, color_system=None))
+    out = buf.getvalue()
+    assert "\x1b" not in out and "[bold]x" in out  # no escape code, markup shown as text

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from regurgitate.reports.divergence import DivergedOutput, DivergenceFigures
+from regurgitate.untrusted import visible
 
 
 def _pct(v: float | None) -> str:
@@ -65,17 +66,20 @@ def pieces(d: DivergedOutput, max_chars: int = 4000) -> list[Piece]:
 
 
 def _flat(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
+    flat = visible(" ".join(text.split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def figures_table(fig: DivergenceFigures) -> Table:
-    title = ("Divergence (repeat a word vs. ordinary prompts)" if fig.attack_name == "divergence"
-             else f"Divergence: {fig.attack_name} ({fig.label.lower()} vs. ordinary prompts)")
+    # attack names come from plugins and stored runs: shown as plain, visible text
+    title = Text("Divergence (repeat a word vs. ordinary prompts)"
+                 if fig.attack_name == "divergence" else
+                 f"Divergence: {visible(fig.attack_name)} "
+                 f"({visible(fig.label).lower()} vs. ordinary prompts)")
     t = Table(title=title, title_justify="left",
               title_style="bold", box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
     t.add_column("Figure")
-    t.add_column(fig.label, justify="right")
+    t.add_column(Text(visible(fig.label)), justify="right")
     t.add_column("Baseline", justify="right")
     a, b = fig.attack, fig.baseline
     rows = [
@@ -108,8 +112,8 @@ def render_divergence(fig: DivergenceFigures, console: Console, excerpts: int = 
     console.print(figures_table(fig))
     width = max(40, console.width - 6)
     for n, d in enumerate(fig.diverged):
-        head = Text(f"  {d.prompt_id}: '", style="bold")
-        head.append(d.word[:40])
+        head = Text(f"  {visible(d.prompt_id)}: '", style="bold")
+        head.append(visible(d.word[:40]))
         head.append(f"' x{d.repeats} before the point, diverged at character {d.point:,}",
                     style="bold")
         if not d.spans_after:
@@ -122,5 +126,5 @@ def render_divergence(fig: DivergenceFigures, console: Console, excerpts: int = 
                       if s.window_count is not None and s.window_count > s.count else "")
             line = Text(f"    memorized at character {s.start:,}: {s.tokens} tokens, "
                         f"{s.count}x in corpus{window}, from ")
-            line.append(", ".join(s.sources) or "?")
+            line.append(visible(", ".join(s.sources)) or "?")
             console.print(line)
