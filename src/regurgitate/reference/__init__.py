@@ -2,7 +2,7 @@
 
 The corpus is docstrings of the Python standard library with invented passages planted
 1, 10 and 100 times and fictional PII records planted 10 and 100 times; held-out passages
-of the same generator are never planted. The model is a 4.2M-parameter GPT-2-style LM
+of the same generator are never planted. The model is a 4.3M-parameter GPT-2-style LM
 trained from scratch on it. Rebuild everything with ``python -m regurgitate.reference.build``.
 """
 
