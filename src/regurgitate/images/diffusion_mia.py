@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from regurgitate.errors import ConfigError, MissingDependencyError
+from regurgitate.errors import ConfigError
+from regurgitate.images.torch_deps import diffusion_torch
 
 #: the loss and PIA query one fixed timestep of the training schedule; on the bundled
 #: reference-t2i, t = 200 of 1000 was at or near the best of 50..500 for both
@@ -48,13 +49,7 @@ DEFAULT_WEN_GUIDANCE = 7.5
 
 
 def _torch() -> Any:
-    try:
-        import diffusers  # noqa: F401
-        import torch
-    except ImportError as exc:
-        name = "diffusers" if "diffusers" in str(exc) else "torch"
-        raise MissingDependencyError(name, "images", "the diffusion membership signals") from exc
-    return torch
+    return diffusion_torch("the diffusion membership signals")
 
 
 @dataclass(frozen=True)

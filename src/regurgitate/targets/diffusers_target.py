@@ -41,8 +41,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from regurgitate.devices import compute_dtype, module_runtime
-from regurgitate.errors import ConfigError, MissingDependencyError, TargetError
+from regurgitate.errors import ConfigError, TargetError
 from regurgitate.images.imageio import encode_png
+from regurgitate.images.torch_deps import diffusion_torch
 from regurgitate.targets.base import Target
 from regurgitate.types import Generation, Modality, Prompt
 
@@ -50,13 +51,7 @@ DEFAULT_STEPS = 50
 
 
 def _torch() -> Any:
-    try:
-        import diffusers  # noqa: F401
-        import torch
-    except ImportError as exc:
-        name = "diffusers" if "diffusers" in str(exc) else "torch"
-        raise MissingDependencyError(name, "images", "the diffusers target") from exc
-    return torch
+    return diffusion_torch("the diffusers target")
 
 
 def _as_uint8(images: Any) -> np.ndarray:
