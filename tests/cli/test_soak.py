@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import random
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from regurgitate.safe_paths import database_files
 from regurgitate.serve.faults import FaultPlan
 from regurgitate.store import RunStore
 from regurgitate.store.export import export_rows
+from tests.run_db import ok_generations
 
 from .scripted import ScriptedTarget, cli_process, serve
 
@@ -35,18 +35,6 @@ def args(server: Any, db: Path) -> list[str]:
     return ["scan", "--target", url, "--attack", "divergence",
             "--set", "divergence.words=poem,book,company,a", "--set", "divergence.repeats=1,3,9",
             "--batch-size", "2", "--run", str(db), "--no-html"]
-
-
-def ok_generations(db: Path) -> int:
-    if not db.exists():
-        return 0
-    conn = sqlite3.connect(db)
-    try:
-        return int(conn.execute("SELECT count(*) FROM generations WHERE ok = 1").fetchone()[0])
-    except sqlite3.Error:
-        return 0  # killed before the schema was written
-    finally:
-        conn.close()
 
 
 def content(db: Path) -> dict[str, dict[str, Any]]:

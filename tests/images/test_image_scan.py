@@ -4,11 +4,9 @@ scan killed with SIGKILL resumes with nothing lost or repeated."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from regurgitate.reference_image.dataset import load_image_set
 from regurgitate.reference_image.paths import images_dir
 from regurgitate.reports.images_data import summarize_images
 from regurgitate.store import RunStore
+from tests.run_db import ok_generations, start_scan
 
 PER_CAPTION = 12
 STEPS = 20
@@ -102,23 +101,8 @@ def test_report_is_self_contained(image_run: Path) -> None:
 
 # ------------------------------------------------------------------------- kill -9, resume
 
-def _count(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as con:
-            return int(con.execute("SELECT count(*) FROM generations WHERE ok = 1")
-                       .fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
-
-
 def _start(db: Path, cache: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "REGURGITATE_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "regurgitate.cli.main",
-           *scan_args(db, "--batch-size", "8", "--no-html")]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=db.parent)
+    return start_scan(scan_args(db, "--batch-size", "8", "--no-html"), cache, cwd=db.parent)
 
 
 @pytest.mark.slow  # two scan subprocesses: ~40 s on two free cores
@@ -127,7 +111,7 @@ def test_sigkill_then_rerun_loses_and_repeats_nothing(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     proc = _start(db, cache)
     t0 = time.monotonic()
-    while _count(db) < 16:
+    while ok_generations(db) < 16:
         if proc.poll() is not None:
             pytest.fail(f"scan ended early: {proc.communicate()[1][-2000:]}")
         if time.monotonic() - t0 > 240:
@@ -135,7 +119,7 @@ def test_sigkill_then_rerun_loses_and_repeats_nothing(tmp_path: Path) -> None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    kept = _count(db)
+    kept = ok_generations(db)
     assert 16 <= kept < 8 * PER_CAPTION
     with RunStore.open(db, create=False) as store:
         before = {it.prompt.id: it.generation.image for it in store.generations()}

@@ -4,11 +4,9 @@ scan stopped midway and resumed ends with the same images as one that ran straig
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from regurgitate.images.imageio import decode
 from regurgitate.images.payloads import ImageCopy
 from regurgitate.reports.images_data import summarize_images
 from regurgitate.store import RunStore
+from tests.run_db import ok_generations, start_scan
 
 PER_CAPTION = 8
 PER_COUNT = 2  # captions of each duplicate count: 2 x100, 2 x10, 2 x1, 2 held-out
@@ -95,23 +94,9 @@ def test_stopped_then_resumed_scan_gives_the_same_images(t2i_run: Path, tmp_path
 
 # ------------------------------------------------------------------------- kill -9, resume
 
-def _count(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as con:
-            return int(con.execute("SELECT count(*) FROM generations WHERE ok = 1")
-                       .fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
-
-
 def _start(db: Path, cache: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "REGURGITATE_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "regurgitate.cli.main",
-           *scan_args(db, "--no-html", target="reference-t2i?threads=1&batch_size=8")]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=db.parent)
+    args = scan_args(db, "--no-html", target="reference-t2i?threads=1&batch_size=8")
+    return start_scan(args, cache, cwd=db.parent)
 
 
 @pytest.mark.slow  # two scan subprocesses
@@ -119,7 +104,7 @@ def test_sigkill_then_rerun_gives_the_same_images(t2i_run: Path, tmp_path: Path)
     db = tmp_path / "run.db"
     proc = _start(db, t2i_run / "cache")
     t0 = time.monotonic()
-    while _count(db) < 16:
+    while ok_generations(db) < 16:
         if proc.poll() is not None:
             pytest.fail(f"scan ended early: {proc.communicate()[1][-2000:]}")
         if time.monotonic() - t0 > 240:
@@ -127,7 +112,7 @@ def test_sigkill_then_rerun_gives_the_same_images(t2i_run: Path, tmp_path: Path)
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    assert 16 <= _count(db) < TOTAL
+    assert 16 <= ok_generations(db) < TOTAL
     rerun = _start(db, t2i_run / "cache")
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err[-2000:]

@@ -3,43 +3,25 @@ stop cleanly; a dead endpoint loses nothing."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from regurgitate.store import RunStore
+from tests.run_db import ok_generations, start_scan
 
 N = 12
 
 
 def scan_cmd(db: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "regurgitate.cli.main", "scan", "--target", "reference",
+    return ["scan", "--target", "reference",
             "--attack", "sample-rank", "--set", f"sample-rank.num_samples={N}",
             "--set", "sample-rank.max_new_tokens=32", "--batch-size", "2", "--run", str(db),
             "--no-html", *extra]
-
-
-def ok_generations(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as con:
-            return con.execute("SELECT count(*) FROM generations WHERE ok = 1").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-
-
-def start(cmd: list[str], env_cache: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "REGURGITATE_CACHE": str(env_cache), "HF_HUB_OFFLINE": "1"}
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
 
 
 def wait_for(db: Path, at_least: int, proc: subprocess.Popen[str], limit: float = 240) -> int:
@@ -68,13 +50,13 @@ def check_complete(db: Path) -> None:
 def test_sigkill_mid_run_then_rerun_resumes_without_loss_or_duplicates(
         tmp_path: Path, cache_dir: Path) -> None:
     db = tmp_path / "run.db"
-    proc = start(scan_cmd(db), cache_dir)
+    proc = start_scan(scan_cmd(db), cache_dir)
     before = wait_for(db, 4, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     kept = ok_generations(db)
     assert before <= kept < N
-    rerun = start(scan_cmd(db), cache_dir)
+    rerun = start_scan(scan_cmd(db), cache_dir)
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err[-2000:]
     check_complete(db)
@@ -85,7 +67,7 @@ def test_sigkill_mid_run_then_rerun_resumes_without_loss_or_duplicates(
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path, cache_dir: Path) -> None:
     db = tmp_path / "run.db"
-    proc = start(scan_cmd(db), cache_dir)
+    proc = start_scan(scan_cmd(db), cache_dir)
     wait_for(db, 2, proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
@@ -93,7 +75,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path, cache_dir: 
     assert "resume with" in err and f"--run {db}" in err and "Traceback" not in err
     done = ok_generations(db)
     assert 2 <= done < N
-    rerun = start(scan_cmd(db), cache_dir)
+    rerun = start_scan(scan_cmd(db), cache_dir)
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err[-2000:]
     check_complete(db)
@@ -101,12 +83,12 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path, cache_dir: 
 
 def test_budget_stops_then_rerun_finishes(tmp_path: Path, cache_dir: Path) -> None:
     db = tmp_path / "run.db"
-    proc = start(scan_cmd(db, "--max-generations", "5"), cache_dir)
+    proc = start_scan(scan_cmd(db, "--max-generations", "5"), cache_dir)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-2000:]
     assert "max-generations (5) reached" in err
     assert ok_generations(db) == 5
-    proc = start(scan_cmd(db), cache_dir)
+    proc = start_scan(scan_cmd(db), cache_dir)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-2000:]
     check_complete(db)
@@ -115,9 +97,9 @@ def test_budget_stops_then_rerun_finishes(tmp_path: Path, cache_dir: Path) -> No
 def test_resuming_a_different_scan_into_the_same_db_is_refused(
         tmp_path: Path, cache_dir: Path) -> None:
     db = tmp_path / "run.db"
-    proc = start(scan_cmd(db, "--max-generations", "2"), cache_dir)
+    proc = start_scan(scan_cmd(db, "--max-generations", "2"), cache_dir)
     assert proc.wait(timeout=300) == 0
-    other = start(scan_cmd(db, "--seed", "9"), cache_dir)
+    other = start_scan(scan_cmd(db, "--seed", "9"), cache_dir)
     _, err = other.communicate(timeout=300)
     assert other.returncode == 6 and "seed" in err and "Traceback" not in err
 
@@ -127,10 +109,10 @@ def test_dead_endpoint_is_one_error_and_keeps_the_run(tmp_path: Path, cache_dir:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     db = tmp_path / "api.db"
-    cmd = [sys.executable, "-m", "regurgitate.cli.main", "scan", "--target",
+    cmd = ["scan", "--target",
            f"openai:http://127.0.0.1:{port}/v1?model=m&max_retries=1&timeout=2",
            "--attack", "divergence", "--run", str(db), "--no-html"]
-    proc = start(cmd, cache_dir)
+    proc = start_scan(cmd, cache_dir)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 5, err[-2000:]
     assert f"127.0.0.1:{port}" in err and "resume with" in err and "Traceback" not in err
