@@ -53,3 +53,14 @@ def test_per_count_keeps_a_few_captions_of_every_duplicate_count(index: ImageInd
     assert [p.text for p in prompts] == ["popular", "middle", "other"]
     assert [p.text for p in CarliniAttack(per_caption=1, per_count=1, captions=2)
             .prompts(ctx)] == ["popular", "middle"]
+
+
+@pytest.mark.parametrize("name", ["carlini", "img2img"])
+def test_image_attacks_without_an_index_say_how_to_build_one(name: str) -> None:
+    from regurgitate import registry
+
+    attack = registry.attacks().load(name)()
+    with pytest.raises(ConfigError, match=f"the {name} attack needs a training-image index") \
+            as info:
+        attack.prompts(AttackContext(index=None))
+    assert "regurgitate index build-images" in (info.value.hint or "")

@@ -23,6 +23,15 @@ class AttackContext:
     chat: bool = False
     image_index: ImageIndex | None = None
 
+    def require_image_index(self, attack: str) -> ImageIndex:
+        """The training-image index, or a ConfigError saying that ``attack`` needs one."""
+        if self.image_index is None:
+            from regurgitate.errors import ConfigError
+
+            raise ConfigError(f"the {attack} attack needs a training-image index",
+                              hint="pass --index DIR (built with: regurgitate index build-images)")
+        return self.image_index
+
 
 class Attack(ABC):
     """Produces prompts; the same configuration and seed always give the same prompts

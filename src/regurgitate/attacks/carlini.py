@@ -47,10 +47,7 @@ class CarliniAttack(Attack):
     seed: int = 0
 
     def prompts(self, ctx: AttackContext) -> list[Prompt]:
-        index = ctx.image_index
-        if index is None:
-            raise ConfigError("the carlini attack needs a training-image index",
-                              hint="pass --index DIR (built with: regurgitate index build-images)")
+        index = ctx.require_image_index(self.name)
         if self.per_caption < 1:
             raise ConfigError("carlini.per_caption must be at least 1")
         ranking = index.caption_ranking()

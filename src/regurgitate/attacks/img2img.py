@@ -84,10 +84,7 @@ class Img2ImgAttack(Attack):
     seed: int = 0
 
     def prompts(self, ctx: AttackContext) -> list[Prompt]:
-        index = ctx.image_index
-        if index is None:
-            raise ConfigError("the img2img attack needs a training-image index",
-                              hint="pass --index DIR (built with: regurgitate index build-images)")
+        index = ctx.require_image_index(self.name)
         strengths = _check_strengths(self.strengths)
         if self.steps < 1:
             raise ConfigError("img2img.steps must be at least 1")
