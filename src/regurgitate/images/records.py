@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -40,6 +41,32 @@ class Neighbor:
     phash_bits: int
     similarity: float | None = None
     within: bool = False
+
+
+class PlantedRecord(Protocol):
+    """What a bundled reference set records of each image (its manifest row): ``duplicates``
+    is its count in the training stream (0: held out), ``split`` "train" or "heldout"."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def caption(self) -> str: ...
+    @property
+    def duplicates(self) -> int: ...
+    @property
+    def split(self) -> str: ...
+
+
+def planted_images(pixels: Iterable[np.ndarray], records: Iterable[PlantedRecord],
+                   include_heldout: bool = True) -> Iterator[SourceImage]:
+    """A bundled reference set as index input: ``count`` is each image's duplicate count in the
+    training stream, and held-out images are indexed too (``count`` 0, ``meta.split =
+    "heldout"``), so that a scan can show that no generation ever lands on one of them."""
+    for px, rec in zip(pixels, records, strict=True):
+        if rec.split == "heldout" and not include_heldout:
+            continue
+        yield SourceImage(id=rec.id, caption=rec.caption, pixels=px, count=rec.duplicates,
+                          meta={"split": rec.split, "duplicates": rec.duplicates})
 
 
 #: the prompt meta key of an image-to-image prompt's starting image (base64 PNG)
