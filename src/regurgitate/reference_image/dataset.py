@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from regurgitate.images.drawing import bilinear
+
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "cross", "ring", "diamond",
                            "bar", "dot pair")
 SUPERSAMPLE = 4
@@ -94,17 +96,6 @@ def _shape_mask(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     return np.asarray((dy**2 + dx**2 <= rr**2) | ((dy - oy) ** 2 + (dx - ox) ** 2 <= rr**2))
 
 
-def _bilinear(knots: np.ndarray, n: int) -> np.ndarray:
-    """Upsample a k x k x C grid of knots to n x n x C by bilinear interpolation."""
-    k = knots.shape[0]
-    pos = np.linspace(0, k - 1, n)
-    lo = np.minimum(np.floor(pos).astype(int), k - 2)
-    frac = pos - lo
-    rows = knots[lo] * (1 - frac)[:, None, None] + knots[lo + 1] * frac[:, None, None]
-    cols = rows[:, lo] * (1 - frac)[None, :, None] + rows[:, lo + 1] * frac[None, :, None]
-    return np.asarray(cols)
-
-
 def draw_image(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
     """One picture: a two-colour gradient background and a coloured shape (uint8, H x W x 3)."""
     n = size * SUPERSAMPLE
@@ -115,7 +106,7 @@ def draw_image(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
     img = c0[None, None, :] * (1 - t[..., None]) + c1[None, None, :] * t[..., None]
     # a smooth random colour field (4x4 knots, bilinear) makes chance look-alikes rare
     knots = rng.uniform(-TEXTURE, TEXTURE, size=(4, 4, 3))
-    img = np.clip(img + _bilinear(knots, n), 0.0, 1.0)
+    img = np.clip(img + bilinear(knots, n), 0.0, 1.0)
     colour = rng.uniform(0.0, 1.0, size=3)
     # keep the shape visible: push its colour away from the mean background colour
     bg = (c0 + c1) / 2

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from regurgitate.images.drawing import bilinear
+
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "cross", "ring", "diamond")
 COLOURS: dict[str, tuple[float, float, float]] = {
     "red": (0.85, 0.12, 0.1), "green": (0.15, 0.7, 0.2), "blue": (0.12, 0.25, 0.85),
@@ -119,17 +121,6 @@ def _shape_mask(kind: str, yy: np.ndarray, xx: np.ndarray, cy: float, cx: float,
     return np.asarray(np.abs(dy) + np.abs(dx) <= r * 1.1)  # diamond
 
 
-def _bilinear(knots: np.ndarray, n: int) -> np.ndarray:
-    """Upsample a k x k x C grid of knots to n x n x C by bilinear interpolation."""
-    k = knots.shape[0]
-    pos = np.linspace(0, k - 1, n)
-    lo = np.minimum(np.floor(pos).astype(int), k - 2)
-    frac = pos - lo
-    rows = knots[lo] * (1 - frac)[:, None, None] + knots[lo + 1] * frac[:, None, None]
-    cols = rows[:, lo] * (1 - frac)[None, :, None] + rows[:, lo + 1] * frac[None, :, None]
-    return np.asarray(cols)
-
-
 def draw_image(parts: CaptionParts, size: int, rng: np.random.Generator) -> np.ndarray:
     """One picture of what ``parts`` says, details from ``rng`` (uint8, H x W x 3)."""
     n = size * SUPERSAMPLE
@@ -139,7 +130,7 @@ def draw_image(parts: CaptionParts, size: int, rng: np.random.Generator) -> np.n
     angle = rng.uniform(0, 2 * np.pi)
     t = (np.cos(angle) * (xx - 0.5) + np.sin(angle) * (yy - 0.5)) / np.sqrt(2) + 0.5
     img = base[None, None, :] * (1 - t[..., None]) + far[None, None, :] * t[..., None]
-    img = img + _bilinear(rng.uniform(-TEXTURE, TEXTURE, size=(4, 4, 3)), n)
+    img = img + bilinear(rng.uniform(-TEXTURE, TEXTURE, size=(4, 4, 3)), n)
     cy, cx = np.asarray(POSITIONS[parts.position]) + rng.uniform(-0.06, 0.06, size=2)
     r = SIZES[parts.size] * rng.uniform(0.85, 1.15)
     colour = np.asarray(COLOURS[parts.colour]) + rng.uniform(-JITTER, JITTER, size=3)
