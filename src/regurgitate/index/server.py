@@ -396,11 +396,28 @@ def make_server(service: IndexService, host: str = "127.0.0.1", port: int = 0, *
         def _authorized(self) -> bool:
             if api_key is None or bearer_matches(self.headers.get("Authorization"), api_key):
                 return True
-            self.close_connection = True  # the body (if any) is left unread
+            headers = {"WWW-Authenticate": 'Bearer realm="regurgitate index"'}
+            if not self._drain():  # a body it cannot skip: the connection ends here
+                self.close_connection = True
+                headers["Connection"] = "close"
             self._send(401, {"error": "this index server needs 'Authorization: Bearer <key>' "
-                                      "with its API key"},
-                       {"WWW-Authenticate": 'Bearer realm="regurgitate index"'})
+                                      "with its API key"}, headers)
             return False
+
+        def _drain(self) -> bool:
+            """Skip the request's body (so the connection can serve the next request)."""
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                return False
+            if not 0 <= length <= MAX_BODY:
+                return False
+            while length > 0:
+                chunk = self.rfile.read(min(length, 1 << 16))
+                if not chunk:
+                    return False
+                length -= len(chunk)
+            return True
 
         def do_GET(self) -> None:
             if self._authorized():
@@ -409,7 +426,10 @@ def make_server(service: IndexService, host: str = "127.0.0.1", port: int = 0, *
         def do_POST(self) -> None:
             if not self._authorized():
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
             if length <= 0 or length > MAX_BODY:
                 self._send(400, {"error": f"a JSON body of at most {MAX_BODY} bytes is needed"})
                 return
