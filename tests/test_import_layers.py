@@ -15,10 +15,10 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 ROOT = "regurgitate"
 
-#: the bottom layer: data types, errors, entry-point reading, corpus readers, the text and
+#: the bottom layer: data types, errors, API keys, entry-point reading, corpus readers, the text and
 #: image indexes
 PRIMITIVES = {"types", "findings", "errors", "options", "untrusted", "safe_paths", "entrypoints",
-              "corpus/", "index/", "images/"}
+              "api_keys", "corpus/", "index/", "images/"}
 #: what sits above the components; no primitive and no component may import these
 ORCHESTRATION = {"assembly", "scan_setup", "run", "registry", "reports/", "cli/", "indexes"}
 

@@ -83,7 +83,7 @@ def test_index_serve_command_answers_infini_gram_queries(local_index: CorpusInde
         url = f"http://127.0.0.1:{port}/"
         for _ in range(200):
             try:
-                names = httpx.get(url).json()
+                names = httpx.get(url).json()["indexes"]
                 break
             except httpx.HTTPError:
                 if proc.poll() is not None:

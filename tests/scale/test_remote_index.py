@@ -130,7 +130,9 @@ def test_unknown_index_and_unreachable_server(server_url: str) -> None:
     with pytest.raises(RemoteIndexError, match="Invalid index"):
         RemoteIndex.open(f"{server_url}?index=nope")
     with httpx.Client() as c:
-        assert c.get(server_url).json() == ["tiny"]
+        about = c.get(server_url).json()
+        assert about["indexes"] == ["tiny"] and about["auth"] == "none"
+        assert about["document_text"]["served"] is True
         bad = c.post(server_url, json={"index": "tiny", "query_type": "count"})
         assert bad.status_code == 400 and "query" in bad.json()["error"]
     with ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as s:

@@ -1,7 +1,9 @@
 """``RemoteIndex``: the query interface of ``CorpusIndex`` over infini-gram's HTTP API.
 
 ``--index "http(s)://HOST[:PORT][/PATH]?index=NAME[&tokenizer=PATH][&api=infini-gram]
-[&max_query_tokens=N][&rate=R][&concurrency=C][&timeout=S][&retries=K]"`` opens one.
+[&max_query_tokens=N][&rate=R][&concurrency=C][&timeout=S][&retries=K][&api_key_env=VAR]
+[&api_key_file=PATH]"`` opens one (the key, from that variable or file, is sent as
+``Authorization: Bearer <key>``).
 
 Two modes, chosen from the server's answer to an ``info`` query:
 
@@ -75,6 +77,10 @@ class RemoteIndex:
         self.max_batch = int(limits.get("max_batch", 1))
         server_max = int(limits.get("max_query_tokens", HOSTED_MAX_QUERY_TOKENS))
         self.max_query_tokens = min(spec.max_query_tokens or server_max, server_max)
+        text = (info or {}).get("document_text", {})
+        #: document tokens the server returns per answer (0: it serves no document text)
+        self.max_text_tokens = int(text.get("max_tokens", _WINDOW)) if text.get(
+            "served", True) else 0
         self._tokenizer = self._make_tokenizer(info)
 
     @classmethod
@@ -341,7 +347,15 @@ class RemoteIndex:
             self._names[doc_id] = ans["name"]
         return ans
 
+    def _text_refused(self, doc_id: int) -> IndexLimitError:
+        return IndexLimitError(f"index server {self.spec.url} serves no document text, so "
+                               f"document {doc_id}'s text cannot be read",
+                               hint="it was started with --max-text-tokens 0: spans, counts "
+                               "and document ids are still answered")
+
     def document_tokens(self, doc_id: int) -> np.ndarray:
+        if self.extended and not self.max_text_tokens:
+            raise self._text_refused(doc_id)
         if not self.extended:
             if doc_id not in self._views:
                 raise IndexLimitError(f"{self.path}: infini-gram's API gives documents only "
@@ -356,6 +370,8 @@ class RemoteIndex:
         got = len(first["token_ids"])
         while got < total:
             part = self._fetch(doc_id, got, _WINDOW)["token_ids"]
+            if not part:
+                raise self._text_refused(doc_id)
             parts.append(part)
             got += len(part)
         toks = np.asarray([t for p in parts for t in p], dtype=np.int64)
@@ -385,8 +401,12 @@ class RemoteIndex:
 
     def context(self, doc_id: int, token_offset: int, length: int,
                 margin: int = 30) -> tuple[str, str, str]:
-        """Decoded (before, match, after) around ``length`` tokens at ``token_offset``."""
-        if self.extended and doc_id not in self._views:
+        """Decoded (before, match, after) around ``length`` tokens at ``token_offset``;
+        empty strings from a server that serves no document text."""
+        if self.extended and not self.max_text_tokens:
+            return "", "", ""
+        if self.extended and doc_id not in self._views \
+                and length + 2 * margin <= self.max_text_tokens:
             start = max(0, token_offset - margin)
             ans = self._fetch(doc_id, start, token_offset + length + margin - start)
             self._meta.setdefault(doc_id, _parse_meta(ans.get("metadata")))

@@ -1,6 +1,7 @@
 """HTTP plumbing of :class:`~regurgitate.index.remote.RemoteIndex`: the ``--index`` URL, the
-errors, and a POST with retries, exponential backoff (``Retry-After`` honoured) and an optional
-request rate."""
+errors, and a POST with retries, exponential backoff (``Retry-After`` honoured), an optional
+request rate and the server's API key (``api_key_env=VAR`` or ``api_key_file=PATH`` in the
+URL: the key itself never is, and only the ``Authorization`` header carries it)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 
+from regurgitate.api_keys import read_api_key
 from regurgitate.errors import ConfigError, IndexUnavailableError
 
 
@@ -42,6 +44,9 @@ class RemoteSpec:
     concurrency: int = 8
     timeout: float = 60.0
     retries: int = 5
+    #: environment variable / file holding the server's API key (names, never the key)
+    api_key_env: str | None = None
+    api_key_file: str | None = None
 
     @classmethod
     def parse(cls, spec: str) -> RemoteSpec:
@@ -51,7 +56,11 @@ class RemoteSpec:
                               hint="use http(s)://HOST[:PORT][/PATH]?index=NAME")
         params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         known = {"index", "tokenizer", "api", "max_query_tokens", "rate", "concurrency",
-                 "timeout", "retries"}
+                 "timeout", "retries", "api_key_env", "api_key_file"}
+        if "api_key" in params or "key" in params or "token" in params:
+            raise ConfigError("an index URL must not hold the API key itself",
+                              hint="put it in an environment variable (api_key_env=VAR) or a "
+                              "file (api_key_file=PATH)")
         unknown = set(params) - known
         if unknown:
             raise ConfigError(f"unknown index URL parameter(s): {', '.join(sorted(unknown))}",
@@ -71,7 +80,9 @@ class RemoteSpec:
                 rate=float(params["rate"]) if "rate" in params else None,
                 concurrency=max(1, int(params.get("concurrency", 8))),
                 timeout=float(params.get("timeout", 60)),
-                retries=max(0, int(params.get("retries", 5))))
+                retries=max(0, int(params.get("retries", 5))),
+                api_key_env=params.get("api_key_env") or None,
+                api_key_file=params.get("api_key_file") or None)
         except ValueError as exc:
             raise ConfigError(f"bad index URL parameter: {exc}") from None
 
@@ -84,6 +95,8 @@ class Transport:
         self._client = client or httpx.Client(timeout=spec.timeout)
         self._lock = threading.Lock()
         self._next_at = 0.0
+        key = read_api_key(spec.api_key_env, spec.api_key_file, required=True)
+        self.__headers = {"Authorization": f"Bearer {key}"} if key else {}
 
     def close(self) -> None:
         self._client.close()
@@ -105,7 +118,7 @@ class Transport:
             self._pace()
             last = attempt == self.spec.retries
             try:
-                resp = self._client.post(self.spec.url, json=body)
+                resp = self._client.post(self.spec.url, json=body, headers=self.__headers)
             except httpx.HTTPError as exc:
                 if last:
                     raise RemoteIndexError(f"{where} unreachable: {exc}",
@@ -113,6 +126,12 @@ class Transport:
                 time.sleep(delay)
                 delay *= 2
                 continue
+            if resp.status_code in (401, 403):
+                raise RemoteIndexError(
+                    f"{where} refused the API key (HTTP {resp.status_code})" if self.__headers
+                    else f"{where} needs an API key (HTTP {resp.status_code})",
+                    hint="give the server's key with api_key_env=VAR or api_key_file=PATH "
+                    "in the index URL")
             if resp.status_code == 429 or resp.status_code >= 500:
                 if last:
                     raise RemoteIndexError(f"{where} answered HTTP {resp.status_code} "

@@ -4,9 +4,11 @@ One endpoint, ``POST /`` with a JSON object (infini-gram's API, ``api.infini-gra
 
     {"index": NAME, "query_type": TYPE, "query": "text"}      or  "query_ids": [ids...]
 
-and ``GET /`` lists the index names. Every answer is a JSON object; a failed query is
-``{"error": "..."}`` (HTTP 400 for a malformed request or unknown index/query type, 200 for a
-query the engine refuses, as infini-gram does). Successful answers carry ``token_ids``,
+and ``GET /`` describes the server: ``{"server": "regurgitate", "indexes": [names],
+"auth": "bearer" | "none", "document_text": {"served": bool, "max_tokens": N}}``. Every
+answer is a JSON object; a failed query is ``{"error": "..."}`` (HTTP 400 for a malformed
+request or unknown index/query type, 200 for a query the engine refuses, as infini-gram
+does). Successful answers carry ``token_ids``,
 ``tokens`` (empty here: tokens are not rendered) and ``latency`` (ms).
 
 Query types of infini-gram's API served here: ``count`` (``count``, ``approx``), ``prob``
@@ -34,6 +36,17 @@ Extensions (regurgitate's, same shape; what :class:`~regurgitate.index.remote.Re
 - ``get_doc_by_ix``: ``doc_ix`` with optional ``offset``/``max_disp_len``: a document's tokens,
   metadata and ``name`` (``CorpusIndex.doc_name``).
 
+Access: with an API key (``make_server(api_key=...)``; ``index serve --api-key-env VAR`` or
+``--api-key-file PATH``) every request needs ``Authorization: Bearer <key>`` (compared in
+constant time) and is otherwise answered 401. A key is needed to listen beyond loopback
+(:func:`check_exposure`), unless serving open is asked for explicitly.
+
+Document text: ``max_text_tokens`` caps the document tokens of each answer (``search_docs``
+windows, ``get_doc_by_ix``); 0 serves none: those answers keep counts, ids, lengths and
+metadata with empty ``token_ids``, and ``ntd`` (which reads the tokens after each match) is
+refused. The cap is per answer: a client with the key can still page through a document
+when it is above 0.
+
 A JSON *array* of such objects is answered by an array of answers (at most ``MAX_BATCH``).
 Query lengths are capped at ``MAX_QUERY_TOKENS`` (infini-gram's hosted default is 500; ours
 is larger because verbatim spans of generations can be long).
@@ -41,6 +54,7 @@ is larger because verbatim spans of generations can be long).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 import time
@@ -52,6 +66,7 @@ from typing import Any
 
 import numpy as np
 
+from regurgitate.api_keys import bearer_matches
 from regurgitate.errors import ConfigError, RegurgitateError
 from regurgitate.index.query import CorpusIndex
 
@@ -90,12 +105,17 @@ class IndexService:
 
     indexes: dict[str, CorpusIndex]
     max_query_tokens: int = MAX_QUERY_TOKENS
+    #: most document tokens one answer holds (0: no document text at all)
+    max_text_tokens: int = MAX_DISP_LEN
     #: one query at a time: an index's search helpers are not written for concurrent use
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def open(cls, specs: list[str], max_query_tokens: int = MAX_QUERY_TOKENS) -> IndexService:
+    def open(cls, specs: list[str], max_query_tokens: int = MAX_QUERY_TOKENS,
+             max_text_tokens: int = MAX_DISP_LEN) -> IndexService:
         """``DIR`` (named after the directory) or ``NAME=DIR`` per index."""
+        if not 0 <= max_text_tokens <= MAX_DISP_LEN:
+            raise ConfigError(f"--max-text-tokens must be in [0, {MAX_DISP_LEN}]")
         indexes: dict[str, CorpusIndex] = {}
         for spec in specs:
             name, eq, path = spec.partition("=")
@@ -107,7 +127,18 @@ class IndexService:
             indexes[name] = CorpusIndex.open(path)
         if not indexes:
             raise ConfigError("give at least one index directory to serve")
-        return cls(indexes, max_query_tokens)
+        return cls(indexes, max_query_tokens, max_text_tokens)
+
+    @property
+    def serves_text(self) -> bool:
+        return self.max_text_tokens > 0
+
+    def describe(self, *, auth: bool) -> dict[str, Any]:
+        """The answer to ``GET /``."""
+        return {"server": "regurgitate", "indexes": sorted(self.indexes),
+                "auth": "bearer" if auth else "none",
+                "document_text": {"served": self.serves_text,
+                                  "max_tokens": self.max_text_tokens}}
 
     # -- request handling ------------------------------------------------------------------
 
@@ -197,6 +228,9 @@ class IndexService:
     def _ntd(self, index: CorpusIndex, ids: list[int], data: dict[str, Any]
              ) -> dict[str, Any]:
         support = _int(data, "max_support", MAX_SUPPORT, 1, MAX_SUPPORT)
+        if not self.serves_text:
+            raise QueryError("this server serves no document text, and ntd reads the tokens "
+                             "that follow each match")
         if not ids:
             raise QueryError("this server needs a non-empty context for ntd")
         prompt_cnt = index.count(ids)
@@ -233,7 +267,7 @@ class IndexService:
     def _search_docs(self, index: CorpusIndex, ids: list[int], data: dict[str, Any]
                      ) -> dict[str, Any]:
         maxnum = _int(data, "maxnum", 1, 1, MAXNUM)
-        disp = _int(data, "max_disp_len", 1000, 1, MAX_DISP_LEN)
+        disp = min(_int(data, "max_disp_len", 1000, 1, MAX_DISP_LEN), self.max_text_tokens)
         if not ids:
             raise QueryError("Please provide a non-empty query!")
         cnt = index.count(ids)
@@ -242,9 +276,10 @@ class IndexService:
             toks = index.document_tokens(occ.doc_id)
             start = max(0, min(occ.token_offset - max(0, (disp - len(ids)) // 2),
                                toks.size - disp))
-            window = toks[start:start + disp]
+            window = toks[start:start + disp] if disp else toks[:0]
             docs.append({"doc_ix": occ.doc_id, "doc_len": int(toks.size),
-                         "disp_len": int(window.size), "needle_offset": occ.token_offset - start,
+                         "disp_len": int(window.size),
+                         "needle_offset": occ.token_offset - start if disp else 0,
                          "metadata": json.dumps(index.document_meta(occ.doc_id)),
                          "token_ids": [int(t) for t in window], "blocked": False})
         return {"cnt": cnt, "approx": False, "idxs": list(range(len(docs))), "documents": docs}
@@ -262,7 +297,9 @@ class IndexService:
             "info": json.loads(json.dumps(index.info, default=str)),
             "limits": {"max_query_tokens": self.max_query_tokens, "max_batch": MAX_BATCH,
                        "maxnum": MAXNUM, "max_occurrences": MAX_OCCURRENCES,
-                       "max_docs": MAX_DOCS, "max_disp_len": MAX_DISP_LEN},
+                       "max_docs": MAX_DOCS, "max_disp_len": MAX_DISP_LEN,
+                       "max_text_tokens": self.max_text_tokens},
+            "document_text": {"served": self.serves_text, "max_tokens": self.max_text_tokens},
             "query_types": list(STANDARD_TYPES + EXTENSION_TYPES),
         }
 
@@ -293,18 +330,48 @@ class IndexService:
                  ) -> dict[str, Any]:
         doc_ix = _int(data, "doc_ix", None, 0, max(0, index.num_docs - 1))
         offset = _int(data, "offset", 0, 0, 1 << 62)
-        disp = _int(data, "max_disp_len", MAX_DISP_LEN, 1, MAX_DISP_LEN)
+        disp = min(_int(data, "max_disp_len", MAX_DISP_LEN, 1, MAX_DISP_LEN),
+                   self.max_text_tokens)
         toks = index.document_tokens(doc_ix)
-        window = toks[offset:offset + disp]
+        window = toks[offset:offset + disp] if disp else toks[:0]
         return {"doc_ix": doc_ix, "doc_len": int(toks.size), "disp_len": int(window.size),
                 "offset": offset, "metadata": json.dumps(index.document_meta(doc_ix)),
                 "name": index.doc_name(doc_ix),
                 "token_ids": np.asarray(window, dtype=np.int64).tolist()}
 
 
-def make_server(service: IndexService, host: str = "127.0.0.1", port: int = 0
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or name to bind) is reachable from this machine only."""
+    if host.strip().lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name or "" (every address): assume it is reachable
+
+
+def check_exposure(host: str, api_key: str | None, *, insecure_no_auth: bool = False) -> None:
+    """Refuse to serve beyond loopback without a key, unless asked to explicitly
+    (``--insecure-no-auth``). Binds nothing."""
+    if api_key is not None and insecure_no_auth:
+        raise ConfigError("--insecure-no-auth and an API key exclude each other",
+                          hint="drop --insecure-no-auth to require the key")
+    if api_key is None and not insecure_no_auth and not is_loopback(host):
+        raise ConfigError(
+            f"--host {host} would serve the indexes (and the corpus text) beyond this machine "
+            "without a key",
+            hint="require one with --api-key-env VAR (or --api-key-file PATH); "
+            "--insecure-no-auth serves them open anyway")
+
+
+def make_server(service: IndexService, host: str = "127.0.0.1", port: int = 0, *,
+                api_key: str | None = None, insecure_no_auth: bool = False
                 ) -> ThreadingHTTPServer:
-    """An HTTP server (not yet serving) answering with ``service``; ``port=0`` picks one."""
+    """An HTTP server (not yet serving) answering with ``service``; ``port=0`` picks one.
+
+    With ``api_key`` every request needs ``Authorization: Bearer <key>`` (else 401). A host
+    beyond loopback needs a key or ``insecure_no_auth`` (:func:`check_exposure`)."""
+    check_exposure(host, api_key, insecure_no_auth=insecure_no_auth)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -315,19 +382,54 @@ def make_server(service: IndexService, host: str = "127.0.0.1", port: int = 0
         def log_message(self, format: str, *args: Any) -> None:
             pass  # queries (possibly model output) are not logged
 
-        def _send(self, status: int, body: Any) -> None:
+        def _send(self, status: int, body: Any, headers: Mapping[str, str] | None = None
+                  ) -> None:
             raw = json.dumps(body).encode("utf-8")
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(raw)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
             self.end_headers()
             self.wfile.write(raw)
 
+        def _authorized(self) -> bool:
+            if api_key is None or bearer_matches(self.headers.get("Authorization"), api_key):
+                return True
+            headers = {"WWW-Authenticate": 'Bearer realm="regurgitate index"'}
+            if not self._drain():  # a body it cannot skip: the connection ends here
+                self.close_connection = True
+                headers["Connection"] = "close"
+            self._send(401, {"error": "this index server needs 'Authorization: Bearer <key>' "
+                                      "with its API key"}, headers)
+            return False
+
+        def _drain(self) -> bool:
+            """Skip the request's body (so the connection can serve the next request)."""
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                return False
+            if not 0 <= length <= MAX_BODY:
+                return False
+            while length > 0:
+                chunk = self.rfile.read(min(length, 1 << 16))
+                if not chunk:
+                    return False
+                length -= len(chunk)
+            return True
+
         def do_GET(self) -> None:
-            self._send(200, sorted(service.indexes))
+            if self._authorized():
+                self._send(200, service.describe(auth=api_key is not None))
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            if not self._authorized():
+                return
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
             if length <= 0 or length > MAX_BODY:
                 self._send(400, {"error": f"a JSON body of at most {MAX_BODY} bytes is needed"})
                 return
@@ -350,8 +452,9 @@ def make_server(service: IndexService, host: str = "127.0.0.1", port: int = 0
 class BackgroundServer:
     """Serve in a thread (for tests and embedding): ``with BackgroundServer(svc) as url:``."""
 
-    def __init__(self, service: IndexService, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = make_server(service, host, port)
+    def __init__(self, service: IndexService, host: str = "127.0.0.1", port: int = 0, *,
+                 api_key: str | None = None) -> None:
+        self._server = make_server(service, host, port, api_key=api_key)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

@@ -17,7 +17,6 @@ import email.utils
 import json
 import logging
 import math
-import secrets
 import socket
 import threading
 import time
@@ -25,6 +24,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from regurgitate.api_keys import bearer_matches, read_api_key
 from regurgitate.errors import ConfigError, RegurgitateError
 from regurgitate.serve import protocol
 from regurgitate.serve.batcher import Batcher
@@ -115,8 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
         key = self.server.app.api_key
         if key is None:
             return True
-        given = self.headers.get("Authorization", "")
-        if secrets.compare_digest(given.encode(), f"Bearer {key}".encode()):
+        if bearer_matches(self.headers.get("Authorization"), key):
             return True
         self._send_json(401, protocol.error_body("invalid API key", "authentication_error"))
         return False
@@ -346,17 +345,11 @@ def run_server(
     reference model), prints the base URL, serves until Ctrl-C. Without ``model_name`` any
     requested model name is answered (so ``?model=my-model`` works as written); with it,
     only that name."""
-    import os
-
     if model is None:
         from regurgitate import reference
 
         model = str(reference.model_dir())
-    api_key = None
-    if api_key_env:
-        api_key = os.environ.get(api_key_env)
-        if not api_key:
-            raise ConfigError(f"environment variable {api_key_env} is empty or unset")
+    api_key = read_api_key(api_key_env, required=True)
     faults = FaultPlan(rate=fault_rate, seed=fault_seed) if fault_rate > 0 else None
     server = make_server(model, host, port, faults=faults, api_key=api_key,
                          batch_size=batch_size, device=device, model_name=model_name,

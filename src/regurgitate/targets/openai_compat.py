@@ -17,7 +17,6 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
-import os
 import random
 import threading
 import time
@@ -25,12 +24,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from regurgitate.api_keys import read_api_key as _read_key
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.targets.base import Target
 from regurgitate.targets.settings import (
@@ -140,21 +139,6 @@ def parse_response(data: Any, chat: bool) -> dict[str, Any]:
         }
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise ValueError(f"unexpected response shape ({type(exc).__name__}: {exc})") from exc
-
-
-def _read_key(api_key_env: str | None, api_key_file: str | None) -> str | None:
-    if api_key_file is not None:
-        path = Path(api_key_file).expanduser()
-        try:
-            key = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"cannot read API key file {str(path)!r}: {exc.strerror}") from None
-        if not key:
-            raise ConfigError(f"API key file {str(path)!r} is empty")
-        return key
-    if api_key_env:
-        return os.environ.get(api_key_env) or None
-    return None
 
 
 @dataclass(frozen=True, slots=True)
