@@ -60,3 +60,27 @@ def module_runtime(module: Any) -> dict[str, str]:
 def describe_runtime(runtime: dict[str, str]) -> str:
     """One line for report headers: ``cpu, float32``."""
     return ", ".join(runtime[k] for k in ("device", "dtype") if runtime.get(k)) or "unknown"
+
+
+def torch_threads() -> int | None:
+    """The CPU threads torch computes with in this process (None without torch)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return int(torch.get_num_threads())
+
+
+def pin_threads(threads: int | None) -> None:
+    """Make torch compute with ``threads`` CPU threads in this process (a model copy's float
+    sums depend on how its work is split over threads); None leaves torch's default."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise ConfigError(f"threads must be >= 1, got {threads}")
+    try:
+        import torch
+    except ImportError:
+        return
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -129,6 +129,26 @@ class ExtractionProbability:
         return {"p": self.p, "log_p": lp if math.isfinite(lp) else None,
                 "n50": self.n50, "n90": self.n90, "suffix_tokens": self.suffix_tokens,
                 "sampling": self.sampling.describe()}
+
+
+class SuffixScorer(Protocol):
+    """What the discoverable detector needs for (n, p): the text a target is fed for a
+    prompt, and ``log p`` of true suffixes after such texts (:class:`HFSuffixScorer` in this
+    process, or a model copy on an executor's replica)."""
+
+    def prompt_text(self, prompt: Any) -> str: ...
+
+    def suffix_logprobs(self, pairs: Sequence[tuple[str, str]],
+                        sampling: Sampling) -> list[ExtractionProbability]: ...
+
+
+def suffix_scorer_of(target: Any) -> SuffixScorer | None:
+    """The target's own suffix scorer (wherever its model runs), or None without one."""
+    make = getattr(target, "suffix_scorer", None)
+    if callable(make):
+        scorer: SuffixScorer | None = make()
+        return scorer
+    return HFSuffixScorer.from_target(target)
 
 
 class HFSuffixScorer:

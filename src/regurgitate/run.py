@@ -189,6 +189,50 @@ def detect_all(store: RunStore, detectors: Sequence[Detector]) -> list[Finding]:
     return detect_pending(store, detectors) + detect_groups(store, detectors)
 
 
+def not_computed(detectors: Sequence[Detector]) -> list[tuple[str, str]]:
+    """``(figure, reason)`` of every figure the scan's detectors cannot compute here."""
+    return [x for det in detectors for x in det.not_computed()]
+
+
+def record_execution(store: RunStore, target: Target, executor: str, batch_size: int,
+                     detectors: Sequence[Detector] = ()) -> None:
+    """Record the target's resolved profile (refusing a resume whose target resolves other
+    prompt-relevant facts) and append where this start of the run computed: the executor, the
+    threads, the replicas and the batch plan (the scan's batch, and each model copy's); and
+    the figures this start could not compute (``not_computed`` meta, shown by reports)."""
+    from regurgitate.targets.profile import (
+        EXECUTION_META,
+        NOT_COMPUTED_META,
+        PROFILE_META,
+        TargetProfile,
+        profile_diffs,
+    )
+
+    profile = target.profile()
+    stored = TargetProfile.from_dict(store.get_meta(PROFILE_META))
+    if stored is not None:
+        diffs = profile_diffs(stored, profile)
+        if diffs:
+            raise ConfigError(f"{store.path} was started with a target that resolved other "
+                              f"prompt settings ({'; '.join(diffs[:3])}): resuming would not "
+                              "give the answer of a straight run",
+                              hint="resume it with the same model files, or pass --run NEW.db "
+                              "to start a fresh run")
+    else:
+        store.set_meta(PROFILE_META, profile.as_dict())
+    segments = list(store.get_meta(EXECUTION_META) or [])
+    segments.append({"executor": executor, "threads": profile.threads,
+                     "replicas": getattr(target, "replicas", 1),
+                     "batch_size": batch_size, "replica_batch_size": profile.batch_size,
+                     "at": now()})
+    store.set_meta(EXECUTION_META, segments)
+    missing = [{"figure": f, "reason": r, "executor": executor}
+               for f, r in not_computed(detectors)]
+    if missing or store.get_meta(NOT_COMPUTED_META) is not None:
+        known = list(store.get_meta(NOT_COMPUTED_META) or [])
+        store.set_meta(NOT_COMPUTED_META, known + [m for m in missing if m not in known])
+
+
 def run_scan(
     *,
     store: RunStore,
@@ -203,19 +247,29 @@ def run_scan(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     image_index: ImageIndex | None = None,
+    executor: str = "local",
 ) -> ScanOutcome:
     """Run (or resume) a scan into ``store``. Stops cleanly at the budget or when
     ``should_stop()`` turns true between batches; finished work is always committed.
     ``index`` is a text scan's corpus index, ``image_index`` an image scan's training
-    images."""
+    images; ``executor`` names where ``target`` computes (recorded with the target's profile,
+    :func:`record_execution`)."""
     progress = progress or _Silent()
     budget = budget or Budget()
     t0 = time.monotonic()
     detectors = order_detectors(detectors)  # a bad set fails before any work
     _check_groups(detectors)
     store.init_run(spec)
+    record_execution(store, target, executor, batch_size or target.batch_size, detectors)
     ctx = AttackContext(index=index, seed=seed, chat=target.chat, image_index=image_index)
     prompts = plan_prompts(attacks, ctx)
+    changed = store.changed_prompts(prompts)
+    if changed:
+        raise ConfigError(f"{store.path} holds other prompts than this scan builds "
+                          f"({len(changed)}, e.g. {changed[0]!r}): resuming would mix two "
+                          "setups in one run",
+                          hint="resume with the same target, options and tool version, or "
+                          "pass --run NEW.db to start a fresh run")
     store.add_prompts(prompts)
     stats = store.stats()
     done_gens = stats.generations_ok

@@ -34,6 +34,7 @@ from regurgitate.types import Modality, RunSpec
 if TYPE_CHECKING:
     from regurgitate.images.index import ImageIndex
     from regurgitate.index.query import CorpusIndex
+    from regurgitate.targets.profile import TargetProfile
 
 DEFAULT_OUT = Path("regurgitate-out")
 REFERENCE_ATTACKS = "discoverable,divergence,corpus-prompts,sample-rank"
@@ -237,8 +238,20 @@ def _open_index(path: Path | str, modality: Modality) -> Any:
     return index
 
 
+def stored_profile(run_path: Path) -> TargetProfile | None:
+    """The target profile an earlier start of this run recorded (None: a new run)."""
+    from regurgitate.store import RunStore
+    from regurgitate.targets.profile import PROFILE_META, TargetProfile
+
+    if not run_path.is_file():
+        return None
+    with RunStore.open(run_path, create=False) as store:
+        return TargetProfile.from_dict(store.get_meta(PROFILE_META))
+
+
 def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None) -> PreparedScan:
     from regurgitate.attacks.discoverable import resolve_bos
+    from regurgitate.devices import torch_threads
     from regurgitate.executors import make_executor
     from regurgitate.targets.spec import parse_spec
 
@@ -267,9 +280,16 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
     html_path = None
     if req.write_html:
         html_path = req.html or run_path.with_suffix(".html")
+    # what prompts depend on is resolved once, here, from the target built from its spec
+    # (wherever it runs) and recorded in the run; a resumed run computes with its threads
+    stored = stored_profile(run_path)
+    threads = stored.threads if stored is not None and stored.threads else None
+    if threads is None and req.executor != "local":
+        threads = torch_threads()  # replicas compute as this process would
     target = make_executor(req.executor, address=req.ray_address).make_target(
-        target_spec, replicas=req.replicas)
-    attacks = [resolve_bos(a, target) for a in attacks]  # BOS as the target's documents had
+        target_spec, replicas=req.replicas, threads=threads)
+    profile = target.profile()  # recorded by run_scan, which refuses a resume it changes
+    attacks = [resolve_bos(a, profile) for a in attacks]  # BOS as the target's documents had
     # the user's --set options; a name that is both an attack of this scan and a detector
     # sets the attack's options
     detector_options = {k: dict(v) for k, v in defaults.detector_options.items()}

@@ -152,25 +152,29 @@ def test_discoverable_bos_follows_the_target_tokenizer() -> None:
 
     from regurgitate import reference
     from regurgitate.attacks.discoverable import resolve_bos
+    from regurgitate.targets.profile import TargetProfile, tokenizer_facts
 
-    class Target:  # what resolve_bos reads from a target: its local tokenizer
-        tokenizer = AutoTokenizer.from_pretrained(str(reference.model_dir()),
-                                                  local_files_only=True)
-
+    tokenizer = AutoTokenizer.from_pretrained(str(reference.model_dir()), local_files_only=True)
+    # what resolve_bos reads: the profile the driver resolved from the target's tokenizer
+    profile = TargetProfile(**tokenizer_facts(tokenizer))
+    assert profile.bos_token == "<|endoftext|>" and not profile.adds_bos
     text = "The quick brown fox jumps over the lazy dog while the cat watches. " * 2
     base = DiscoverableAttack(passages=(("p1", text),), prefix_tokens=20, suffix_tokens=30,
                               tokenizer="bytes")
-    auto = resolve_bos(base, Target())
+    auto = resolve_bos(base, profile)
     (prompt,) = auto.prompts(CTX)
     # GPT-2-style: documents were preceded by <|endoftext|>, which the tokenizer never adds
     assert prompt.text == "<|endoftext|>" + text[:20] and prompt.meta["bos"] is True
-    assert Target.tokenizer(prompt.text)["input_ids"][0] == Target.tokenizer.bos_token_id
+    assert tokenizer(prompt.text)["input_ids"][0] == tokenizer.bos_token_id
     no = resolve_bos(DiscoverableAttack(passages=(("p1", text),), prefix_tokens=20,
-                                        suffix_tokens=30, tokenizer="bytes", bos="no"), Target())
+                                        suffix_tokens=30, tokenizer="bytes", bos="no"), profile)
     assert no.prompts(CTX)[0].text == text[:20]
-    assert resolve_bos(base, object()).prompts(CTX)[0].text == text[:20]  # HTTP API: no BOS
+    # a tokenizer that adds its BOS by itself gets none written in the text
+    adds = TargetProfile(bos_token="<s>", adds_bos=True)
+    assert resolve_bos(base, adds).prompts(CTX)[0].text == text[:20]
+    assert resolve_bos(base, TargetProfile()).prompts(CTX)[0].text == text[:20]  # HTTP API
     with pytest.raises(ConfigError, match="BOS"):
         resolve_bos(DiscoverableAttack(passages=(("p1", text),), tokenizer="bytes",
-                                       bos="yes"), object())
+                                       bos="yes"), TargetProfile())
     with pytest.raises(ConfigError, match="bos"):
         DiscoverableAttack(bos="maybe")

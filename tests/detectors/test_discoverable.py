@@ -56,3 +56,9 @@ def test_text_with_tokenizer_and_approximate():
 def test_no_truth_or_failed_generation_gives_nothing():
     assert run({}, Generation("p", "x")) == []
     assert run({"true_suffix": "a b"}, Generation("p", "", error="boom")) == []
+
+
+def test_np_without_a_model_is_named_not_silently_absent():
+    (figure, reason), = DiscoverableDetector().not_computed()
+    assert figure == "(n,p) extraction" and "model" in reason
+    assert DiscoverableDetector(suffix_scorer=object()).not_computed() == []

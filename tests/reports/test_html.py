@@ -257,3 +257,17 @@ def test_sources_show_title_and_only_safe_links() -> None:
             'rel="noopener noreferrer" target="_blank">t007109</a>') in page
     assert "<em>The &lt;Hobbit&gt;</em>" in page
     assert "javascript:" not in page and '<span class="mono">t2</span>' in page
+
+
+def test_html_names_where_the_run_computed_and_what_it_could_not():
+    from dataclasses import replace
+
+    run = demo_run()
+    run = replace(run, extra={**run.extra, "execution": [
+        {"executor": "local", "threads": 2, "replicas": 1, "batch_size": 8},
+        {"executor": "ray", "threads": 2, "replicas": 2, "batch_size": 16}],
+        "not_computed": [{"figure": "(n,p) extraction", "reason": "no model <b>",
+                          "executor": "ray"}]})
+    html = render_html(run)
+    assert "local, 2 thread(s), batch 8; then ray, 2 thread(s), 2 replicas, batch 16" in html
+    assert "(n,p) extraction: no model &lt;b&gt; (executor ray)" in html

@@ -58,3 +58,14 @@ def test_model_text_is_not_rich_markup():
 def test_narrow_console_degrades():
     out = render(demo_run(), width=60)
     assert max(len(line) for line in out.splitlines()) <= 60
+
+
+def test_figures_a_scan_could_not_compute_are_named():
+    from dataclasses import replace
+
+    run = demo_run()
+    assert "not computed" not in render(run)
+    run = replace(run, extra={**run.extra, "not_computed": [
+        {"figure": "(n,p) extraction", "reason": "no model to score with", "executor": "ray"}]})
+    assert "not computed: (n,p) extraction: no model to score with (executor ray)" in \
+        " ".join(render(run, width=200).split())

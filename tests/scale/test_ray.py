@@ -5,6 +5,7 @@ in one piece, opened whole or fanned out to one actor per part."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,3 +131,113 @@ def test_ray_errors_are_ours(cluster: None, tmp_path: Path, bpe: HFTokenizer) ->
         build_sharded([empty], tmp_path / "x", str(bpe.file), ex)
     with pytest.raises(ConfigError, match="needs --executor ray"):
         make_executor("local", address="auto")
+
+
+def _run_rows(db: Path) -> dict[str, list[tuple]]:
+    """A run's prompts, generations (every stored field but times) and findings (keyed by
+    prompt id, not by row id), for comparing two runs exactly."""
+    with sqlite3.connect(db) as con:
+        return {
+            "prompts": sorted(con.execute(
+                "SELECT id, attack, text, messages, settings, meta FROM prompts")),
+            "generations": sorted(con.execute(
+                "SELECT prompt_id, ok, text, token_ids, logprobs, dist_mean, dist_var,"
+                " finish_reason, prompt_tokens, completion_tokens, error FROM generations")),
+            "findings": sorted(con.execute(
+                "SELECT g.prompt_id, f.detector, f.kind, f.start_char, f.end_char, f.score,"
+                " f.data FROM findings f JOIN generations g ON g.id = f.generation_id"),
+                key=repr),
+        }
+
+
+def _scan(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    try:
+        main(["scan", "--no-html", *args])
+    except SystemExit as exc:
+        assert not exc.code, capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+# the default reference scan's discoverable and corpus-prompts attacks, cut to a few batches:
+# every prompt is planned and stored, and the stored generations get every detector
+_SMALL = ["--attack", "discoverable,corpus-prompts", "--batch-size", "4"]
+
+
+def test_scan_resumed_on_ray_equals_a_straight_local_scan(
+        cluster: None, cache_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Prompts (BOS included), generations (log-probs included, float for float) and findings
+    ((n,p) and membership included) of a run started locally and resumed with --executor ray
+    equal those of a straight local run. The driver computes with 2 threads and the Ray
+    replica is given 1 CPU, so the replica's float sums match only because it is pinned to
+    the recorded threads."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        straight, split = tmp_path / "straight.db", tmp_path / "split.db"
+        _scan([*_SMALL, "--max-generations", "8", "--run", str(straight)], capsys)
+        _scan([*_SMALL, "--max-generations", "4", "--run", str(split)], capsys)
+        out = _scan([*_SMALL, "--max-generations", "8", "--run", str(split),
+                     "--executor", "ray"], capsys)
+    finally:
+        torch.set_num_threads(threads)
+    want, got = _run_rows(straight), _run_rows(split)
+    assert len(want["prompts"]) == 44 + 16 and len(want["generations"]) == 8
+    assert all(p[2].startswith("<|endoftext|>") for p in want["prompts"]
+               if p[1] == "discoverable")  # bos=auto on the reference's GPT-2-style tokenizer
+    detectors = {f[1] for f in want["findings"]}
+    assert {"discoverable", "membership"} <= detectors
+    assert any('"np": {' in f[6] or '"np":{' in f[6] for f in want["findings"]
+               if f[1] == "discoverable")
+    for part in ("prompts", "generations", "findings"):
+        assert got[part] == want[part], part
+    assert "(n,p)" in out
+    with sqlite3.connect(split) as con:
+        meta = dict(con.execute("SELECT key, value FROM meta"))
+    runs = json.loads(meta["execution"])
+    assert [(r["executor"], r["threads"]) for r in runs] == [("local", 2), ("ray", 2)]
+    assert json.loads(meta["target_profile"])["bos_token"] == "<|endoftext|>"
+    assert "not_computed" not in meta
+
+
+@pytest.mark.slow  # the default reference scan twice: about 1.5 minutes on 2 cores
+def test_default_scan_on_ray_equals_the_local_scan(
+        cluster: None, cache_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    local = _scan(["--run", str(tmp_path / "local.db")], capsys)
+    remote = _scan(["--run", str(tmp_path / "ray.db"), "--executor", "ray"], capsys)
+    want, got = _run_rows(tmp_path / "local.db"), _run_rows(tmp_path / "ray.db")
+    assert len(want["generations"]) == 92
+    for part in ("prompts", "generations", "findings"):
+        assert got[part] == want[part], part
+    # the terminal summaries agree too, (n,p) rows included
+    np_rows = [line for line in local.splitlines() if "(n,p)" in line]
+    assert len(np_rows) == 2 and np_rows == [ln for ln in remote.splitlines() if "(n,p)" in ln]
+
+
+def test_resume_refuses_a_target_that_resolves_other_prompts(
+        cache_dir: Path, tmp_path: Path) -> None:
+    """A run whose recorded target profile differs from what the target resolves now is not
+    resumed (its prompts and figures would not be a straight run's)."""
+    from regurgitate.run import record_execution
+    from regurgitate.store import RunStore
+    from regurgitate.targets.profile import PROFILE_META, TargetProfile
+
+    class Stub:
+        batch_size = 8
+
+        def __init__(self, bos: str | None) -> None:
+            self._bos = bos
+
+        def profile(self) -> TargetProfile:
+            return TargetProfile(bos_token=self._bos, batch_size=8, threads=2)
+
+    with RunStore.open(tmp_path / "run.db") as store:
+        record_execution(store, Stub("<|endoftext|>"), "local", 8)  # type: ignore[arg-type]
+        assert store.get_meta(PROFILE_META)["bos_token"] == "<|endoftext|>"
+        record_execution(store, Stub("<|endoftext|>"), "ray", 8)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match=re.escape(
+                "bos_token: stored '<|endoftext|>', now None")):
+            record_execution(store, Stub(None), "ray", 8)  # type: ignore[arg-type]

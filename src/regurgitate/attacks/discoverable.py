@@ -20,7 +20,8 @@ scheme the (n, p) figures are computed for, see :mod:`regurgitate.extraction`).
 BOS: models whose training documents began with a BOS token (GPT-2-style ``<|endoftext|>``
 between documents) reproduce a document's text best when the prompt starts with it too.
 ``bos=auto`` (default) prepends the target's BOS token when its tokenizer has one and does not
-add it by itself (see :func:`resolve_bos`, called once the target is known); ``yes`` always
+add it by itself (see :func:`resolve_bos`, called with the target's profile the driver
+resolved once and recorded in the run, so every executor builds the same prompts); ``yes`` always
 prepends it (an error when the target has none); ``no`` never does.
 """
 
@@ -32,7 +33,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +42,9 @@ from regurgitate.attacks.sampling import sample_windows
 from regurgitate.corpus.tokenizer import Tokenizer, load_tokenizer
 from regurgitate.errors import ConfigError
 from regurgitate.types import GenerationSettings, Prompt
+
+if TYPE_CHECKING:
+    from regurgitate.targets.profile import TargetProfile
 
 PRESETS: dict[str, tuple[int, int]] = {"default": (50, 50), "pythia": (32, 32)}
 
@@ -248,30 +252,24 @@ def load_works(path: Path, text_field: str = "text",
     return works
 
 
-def resolve_bos(attack: Any, target: Any) -> Any:
-    """``attack`` with its BOS text set from ``target`` (other attacks pass unchanged).
+def resolve_bos(attack: Any, profile: TargetProfile) -> Any:
+    """``attack`` with its BOS text set from the target's resolved ``profile`` (other attacks
+    pass unchanged). The profile is resolved once by the driver and recorded in the run
+    (:mod:`regurgitate.targets.profile`), so the prompts are the same on every executor.
 
     auto: the target tokenizer's BOS token when it has one and does not add it by itself
     (GPT-2-style models, trained on documents each preceded by ``<|endoftext|>``); nothing
     for targets without a local tokenizer (HTTP APIs). yes: that token, whether or not."""
     if not isinstance(attack, DiscoverableAttack) or attack.bos == "no":
         return attack
-    tok = getattr(target, "tokenizer", None)
-    bos_token = getattr(tok, "bos_token", None)
-    bos_id = getattr(tok, "bos_token_id", None)
-    if not isinstance(bos_token, str) or not bos_token or bos_id is None:
+    if not profile.bos_token:
         if attack.bos == "yes":
             raise ConfigError("discoverable.bos=yes, but the target has no known BOS token",
                               hint="use discoverable.bos=auto or no")
         return attack
-    if attack.bos == "auto":
-        try:
-            adds = list(tok("x")["input_ids"][:1]) == [bos_id]  # type: ignore[misc]
-        except (TypeError, KeyError, ValueError):
-            adds = True  # unknown tokenizer: do not risk a doubled BOS
-        if adds:
-            return attack
-    return dataclasses.replace(attack, bos_text=bos_token)
+    if attack.bos == "auto" and profile.adds_bos:
+        return attack
+    return dataclasses.replace(attack, bos_text=profile.bos_token)
 
 
 def write_guess_csv(path: Path, guesses: Sequence[tuple[int, Sequence[int], float]]) -> int:

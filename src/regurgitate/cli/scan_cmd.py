@@ -116,6 +116,11 @@ def scan(
 
         notes.print(f"model: {escape(visible(prepared.target.name))} on "
                   f"{escape(describe_runtime(runtime))}")
+    from regurgitate.run import not_computed
+
+    for figure, why in not_computed(prepared.detectors):
+        notes.print(f"[yellow]note:[/] not computed on executor {escape(executor)}: "
+                    f"{escape(figure)} ({escape(why)})")
     resume_cmd = prepared.resume_command
     run_name = escape(visible(str(prepared.run_path)))
     with StopSignals(err) as signals, scan_lease(prepared.run_path), \
@@ -127,6 +132,7 @@ def scan(
                     detectors=prepared.detectors, index=prepared.index,
                     image_index=prepared.image_index, seed=seed, batch_size=batch_size,
                     budget=budget, progress=bar, should_stop=signals.stop.is_set,
+                    executor=executor,
                 )
         except KeyboardInterrupt:
             store.set_meta("status", "stopped")

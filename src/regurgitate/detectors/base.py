@@ -95,6 +95,12 @@ class Detector(ABC):
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         """Findings for a batch of generations (any number per item, possibly none)."""
 
+    def not_computed(self) -> list[tuple[str, str]]:
+        """``(figure, reason)`` for each figure this detector computes in some scans but
+        cannot in this one (e.g. (n, p) without a model to score with); the scan names them
+        in the terminal and the report instead of leaving them silently absent."""
+        return []
+
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> Detector | None:
         """This detector for a scan, or None when it does not apply there (e.g. it needs an

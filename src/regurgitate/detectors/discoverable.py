@@ -19,7 +19,9 @@ distance, the usual "approximate memorization" rule).
 over the target's own model), every probe also gets ``np``: the probability ``p`` that one
 sample under the prompt's ``np_sampling`` scheme (default temperature 1) emits the true suffix
 exactly, and the samples ``n50``/``n90`` needed for a 50% / 90% chance (Hayes et al. 2024).
-Targets without a local model (HTTP APIs) get no ``np``.
+The scorer is the target's own (:func:`regurgitate.extraction.suffix_scorer_of`): in this
+process for a local model, on a replica for one on Ray. Targets without a model the tool can
+score with (HTTP APIs) get no ``np``; the scan names that figure as not computed.
 """
 
 from __future__ import annotations
@@ -85,12 +87,17 @@ class DiscoverableDetector(Detector):
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> DiscoverableDetector:
-        from regurgitate.extraction import HFSuffixScorer
+        from regurgitate.extraction import suffix_scorer_of
 
         opts = parse_options(cls, options, owner="detector 'discoverable'",
                              exclude=cls.options_exclude)
-        return cls(tokenizer=ctx.tokenizer, suffix_scorer=HFSuffixScorer.from_target(ctx.target),
-                   **opts)
+        return cls(tokenizer=ctx.tokenizer, suffix_scorer=suffix_scorer_of(ctx.target), **opts)
+
+    def not_computed(self) -> list[tuple[str, str]]:
+        if self.suffix_scorer is None:
+            return [("(n,p) extraction", "the target has no model this tool can score true "
+                     "suffixes with (an HTTP API, or a backend without log-probs of given text)")]
+        return []
 
     def _finding(self, it: Item) -> Finding | None:
         meta = it.prompt.meta

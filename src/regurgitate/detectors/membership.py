@@ -189,6 +189,12 @@ class MembershipDetector(Detector):
                    k=float(opts.get("k", 0.2)), rescore=scorer is not None,
                    standalone=bool(opts.get("standalone", False)))
 
+    def not_computed(self) -> list[tuple[str, str]]:
+        if self.scorer is None:
+            return [("membership lowercase ratio (and signals of generations without "
+                     "log-probs)", "the target offers no scorer of its own model")]
+        return []
+
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         live = [it for it in items if it.generation.ok and it.generation.text]
         texts = [it.generation.text for it in live]

@@ -22,8 +22,10 @@ class Executor(ABC):
         """Run every unit (possibly in parallel, elsewhere); their results, in order."""
 
     @abstractmethod
-    def make_target(self, spec: str, *, replicas: int | None = None) -> Target:
-        """The target a scan sends its prompt batches to (``replicas`` model copies)."""
+    def make_target(self, spec: str, *, replicas: int | None = None,
+                    threads: int | None = None) -> Target:
+        """The target a scan sends its prompt batches to (``replicas`` model copies, each
+        computing with ``threads`` CPU threads; None: the default where it runs)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the executor's resources."""

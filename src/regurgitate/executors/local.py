@@ -18,9 +18,14 @@ class LocalExecutor(Executor):
     def run(self, units: Sequence[Callable[[], R]]) -> list[R]:
         return [unit() for unit in units]
 
-    def make_target(self, spec: str, *, replicas: int | None = None) -> Target:
+    def make_target(self, spec: str, *, replicas: int | None = None,
+                    threads: int | None = None) -> Target:
+        """The target in this process; ``threads`` pins torch's CPU threads here (a resumed
+        run computes with the threads it recorded)."""
+        from regurgitate.devices import pin_threads
         from regurgitate.targets.spec import make_target
 
         if replicas not in (None, 1):
             raise ConfigError("--replicas needs --executor ray")
+        pin_threads(threads)
         return make_target(spec)

@@ -49,10 +49,11 @@ class RayExecutor(Executor):
         except ray.exceptions.RayError as exc:
             raise unwrap(exc) from None
 
-    def make_target(self, spec: str, *, replicas: int | None = None) -> Target:
+    def make_target(self, spec: str, *, replicas: int | None = None,
+                    threads: int | None = None) -> Target:
         from regurgitate.executors.ray_generation import make_ray_target
 
-        return make_ray_target(spec, replicas=replicas or 1)
+        return make_ray_target(spec, replicas=replicas or 1, threads=threads)
 
     def close(self) -> None:
         if self._owns and self._ray.is_initialized():

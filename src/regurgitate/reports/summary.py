@@ -90,6 +90,8 @@ class Summary:
     corpus_checked: bool = True
     #: repeat prompts vs. baseline figures, one per divergence attack (``divergence`` first)
     divergences: tuple[DivergenceFigures, ...] = ()
+    #: (figure, reason) of figures the scan could not compute where it ran (never silent)
+    not_computed: tuple[tuple[str, str], ...] = ()
 
     @property
     def divergence(self) -> DivergenceFigures | None:
@@ -189,8 +191,18 @@ def compute_summary(run: RunData) -> Summary:
         attacks=per_attack, sequences=tuple(sequences), extrapolation=extrapolation,
         curve=curve, membership=membership_view(run), unit=unit,
         corpus_checked=run.spec.index is not None or bool(run.index_info),
-        divergences=_divergences(run),
+        divergences=_divergences(run), not_computed=_not_computed(run),
     )
+
+
+def _not_computed(run: RunData) -> tuple[tuple[str, str], ...]:
+    raw = run.extra.get("not_computed") or []
+    out = []
+    for rec in raw if isinstance(raw, list) else []:
+        if isinstance(rec, dict) and rec.get("figure"):
+            where = f" (executor {rec['executor']})" if rec.get("executor") else ""
+            out.append((str(rec["figure"]), f"{rec.get('reason', '')}{where}"))
+    return tuple(dict.fromkeys(out))
 
 
 def _divergences(run: RunData) -> tuple[DivergenceFigures, ...]:

@@ -197,16 +197,29 @@ class RunStore:
 
     # ---------------------------------------------------------------------------- prompts
 
+    @staticmethod
+    def _prompt_row(p: Prompt) -> tuple[str, str, str | None, str | None, str, str]:
+        return (p.id, p.attack, p.text,
+                None if p.messages is None else codec.dumps(list(p.messages), "prompt messages"),
+                codec.dumps(dataclasses.asdict(p.settings), "prompt settings"),
+                codec.dumps(p.meta, f"meta of prompt {p.id}"))
+
+    def changed_prompts(self, prompts: Sequence[Prompt]) -> list[str]:
+        """Ids of ``prompts`` stored already with another text, messages, settings or meta
+        (a resumed scan that would build other prompts than the run holds)."""
+        changed = []
+        for p in prompts:
+            row = self._conn.execute(
+                "SELECT id, attack, text, messages, settings, meta FROM prompts WHERE id = ?",
+                (p.id,)).fetchone()
+            if row is not None and tuple(row) != self._prompt_row(p):
+                changed.append(p.id)
+        return changed
+
     def add_prompts(self, prompts: Sequence[Prompt]) -> int:
         """Store prompts not stored yet (by id); returns how many were new."""
         at = now()
-        rows = [
-            (p.id, p.attack, p.text,
-             None if p.messages is None else codec.dumps(list(p.messages), "prompt messages"),
-             codec.dumps(dataclasses.asdict(p.settings), "prompt settings"),
-             codec.dumps(p.meta, f"meta of prompt {p.id}"), at)
-            for p in prompts
-        ]
+        rows = [(*self._prompt_row(p), at) for p in prompts]
         with self._tx() as conn:
             before = conn.total_changes
             conn.executemany(

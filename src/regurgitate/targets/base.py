@@ -11,6 +11,8 @@ from regurgitate.types import Generation, Modality, Prompt
 
 if TYPE_CHECKING:
     from regurgitate.detectors.scoring import Scorer
+    from regurgitate.extraction import SuffixScorer
+    from regurgitate.targets.profile import TargetProfile
 
 
 class Target(ABC):
@@ -72,6 +74,19 @@ class Target(ABC):
         """A scorer of texts under this target's own model (full next-token distributions,
         for the lowercase ratio and min-k%++), or None when the backend cannot give one."""
         return None
+
+    def suffix_scorer(self) -> SuffixScorer | None:
+        """A scorer of true suffixes under this target's own model (the (n, p) figures), or
+        None when the backend cannot give one."""
+        return None
+
+    def profile(self) -> TargetProfile:
+        """What prompts and model figures depend on (BOS rule, tokenizer, chat template,
+        context, batch size, threads), as this target resolves it
+        (:mod:`regurgitate.targets.profile`); a remote API knows only its batch size."""
+        from regurgitate.targets.profile import TargetProfile
+
+        return TargetProfile(batch_size=self.batch_size)
 
     def runtime(self) -> dict[str, str]:
         """Where the model computes: ``{"device": ..., "dtype": ...}`` as loaded (recorded in

@@ -35,6 +35,8 @@ from regurgitate.types import Generation, GenerationSettings, Prompt
 
 if TYPE_CHECKING:
     from regurgitate.detectors.scoring import HFScorer
+    from regurgitate.extraction import HFSuffixScorer
+    from regurgitate.targets.profile import TargetProfile
 
 #: steps of generation logits turned into scores at a time (bounds the stacked copy)
 _STEP_CHUNK = 64
@@ -72,6 +74,22 @@ class HFTarget(Target):
         from regurgitate.detectors.scoring import HFScorer
 
         return HFScorer.from_lm(self.lm)
+
+    def suffix_scorer(self) -> HFSuffixScorer:
+        """Scores true suffixes ((n, p)) with this target's loaded model and rendering."""
+        from regurgitate.extraction import HFSuffixScorer
+
+        return HFSuffixScorer(self.lm, render=self.render)
+
+    def profile(self) -> TargetProfile:
+        """The BOS rule, tokenizer and chat template fingerprints, context, batch size and
+        the threads this process computes with."""
+        from regurgitate.devices import torch_threads
+        from regurgitate.targets.profile import TargetProfile, tokenizer_facts
+
+        return TargetProfile(**tokenizer_facts(self.tokenizer),
+                             context=self._max_positions or self.lm.max_length,
+                             batch_size=self.batch_size, threads=torch_threads())
 
     def runtime(self) -> dict[str, str]:
         return self.lm.runtime if self.lm is not None else {}
