@@ -77,7 +77,7 @@ def periodic_runs(spans: Sequence[Span], text: str, min_spans: int = MIN_RUN_SPA
         w = s.window
         key = (s.tokens, s.end - s.start, s.count, s.documents,
                None if w is None else (w.offset, w.tokens, w.count, w.documents),
-               text[s.start:s.start + _PHASE_CHARS])
+               text[s.start:min(s.end, s.start + _PHASE_CHARS)])
         chain = chains.get(key)
         if chain:
             last = chain[-1]

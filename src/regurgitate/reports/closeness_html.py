@@ -149,7 +149,8 @@ def render_closeness_html(data: dict[str, Any], text: str, *, index: str) -> str
 <p>{data["chars"]:,} characters ({data["tokens"]:,} tokens) checked against
 <span class="mono">{escape(index)}</span> in {data["seconds"]:.2f} s;
 {data["covered_chars"]:,} characters ({_pct(data["covered_share"])}) lie in
-{data.get("span_count", len(data["spans"])):,} exact span(s) of at least {data["min_tokens"]} tokens.
+{data.get("span_count", len(data["spans"])):,} exact span(s) of at least
+{data["min_tokens"]} tokens (a periodic run stands for many equal spans, one per period).
 Each span occurs exactly <em>count</em> times in the corpus; overlapping spans are listed
 separately and the share counts their union. A span's count is that of its rarest stretch;
 its most repeated window (of {data["min_tokens"]} tokens, the one occurring most often) shows
