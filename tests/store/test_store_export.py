@@ -73,7 +73,7 @@ def test_export_parquet(filled, tmp_path: Path) -> None:
     assert (f["detector"], f["start"], f["end"], f["score"]) == ("verbatim", 3, 60, 57.0)
     assert json.loads(f["data"]) == {"documents": [4, 9], "count": 2, "tokens": 57, "text": "t",
                                      "sources": [], "token_start": None, "token_end": None,
-                                     "window": None}
+                                     "window": None, "run": None}
     assert rows[1]["findings"] == []
 
 
