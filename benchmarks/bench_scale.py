@@ -35,6 +35,8 @@ import numpy as np
 from bench_index import query_texts, split_heldout  # the same sampling as bench_index
 
 HERE = Path(__file__).resolve()
+#: queries run before the timed ones (compiled kernels, the top of the search)
+WARMUP = 10
 BENCH_INDEX = HERE.with_name("bench_index.py")
 EXTS = {".py", ".txt", ".md", ".rst", ".c", ".h", ".html", ".cpp", ".js", ".pyi", ".css"}
 SKIP = ("/proc", "/sys", "/dev", "/tmp", "/run", "/work")
@@ -107,12 +109,15 @@ def summary(ms: list[float]) -> dict:
 
 
 def bench_queries(index_dir: Path, texts: list[np.ndarray] | None, heldout: list[Path],
-                  n: int) -> tuple[dict, list[np.ndarray]]:
+                  n: int, sample: bool = True) -> tuple[dict, list[np.ndarray]]:
     from regurgitate.index import CorpusIndex
 
     ix = CorpusIndex.open(index_dir)
+    if not sample:  # searches as before sample.s existed (the same answers, more pages)
+        for shard in ix._shards:
+            shard.sample = np.zeros(0, dtype=np.uint64)
     qs = texts if texts is not None else query_texts(ix, heldout, n, 1000)
-    for q in qs[:5]:
+    for q in qs[:WARMUP]:
         ix.maximal_spans(q, min_tokens=50)
     spans = timed(lambda q: ix.maximal_spans(q, min_tokens=50, max_docs=10), qs)
     # the same texts again: the pages the first pass touched are now mapped into this
@@ -169,11 +174,14 @@ def main() -> None:
         figures.update(json.loads((work / "builds.json").read_text()))
         saved = np.load(work / "queries.npz")
         qs = [saved[f"q{i}"] for i in range(len(saved.files))]
-        # each index is queried in a fresh process (its first pass pays first touches)
+        # each index is queried in a fresh process (its first pass pays first touches),
+        # without the sampled keys too (as before sample.s), in the same run
         for name in ("small", "big")[:1 if args.only_small else 2]:
-            proc = subprocess.run([sys.executable, str(HERE), "_query", str(work), name],
-                                  capture_output=True, text=True, check=True)
-            figures[f"queries_{name}"] = json.loads(proc.stdout.strip().splitlines()[-1])
+            for mode, key in (("nosample", f"queries_{name}_nosample"),
+                              ("sample", f"queries_{name}")):
+                proc = subprocess.run([sys.executable, str(HERE), "_query", str(work), name,
+                                       mode], capture_output=True, text=True, check=True)
+                figures[key] = json.loads(proc.stdout.strip().splitlines()[-1])
         figures["remote_small"] = bench_remote(work / "index_small", qs)
         report(figures, args.only_small)
         return
@@ -233,20 +241,29 @@ def report(figures: dict, only_small: bool) -> None:
         med = q_big[key]["median_ms"] / q_small[key]["median_ms"]
         p90 = q_big[key]["p90_ms"] / q_small[key]["p90_ms"]
         print(f"growth big/small, spans {label}: median {med:.1f}x, p90 {p90:.1f}x")
+    if "queries_big_nosample" in figures:
+        for name in ("small", "big"):
+            a, b = figures[f"queries_{name}_nosample"], figures[f"queries_{name}"]
+            print(f"{name}, spans first pass (fresh process, {WARMUP} warm-up queries): "
+                  f"without sample.s median {a['spans']['median_ms']:.2f} / p90 "
+                  f"{a['spans']['p90_ms']:.2f} ms; with it {b['spans']['median_ms']:.2f} / "
+                  f"{b['spans']['p90_ms']:.2f} ms")
     print(f"build {b['wall_s'] / s['wall_s']:.1f}x for {b['tokens'] / s['tokens']:.1f}x the "
           "tokens")
 
 
-def query_child(work: Path, name: str) -> None:
-    """``_query WORK NAME``: the query figures of one kept index, printed as JSON."""
+def query_child(work: Path, name: str, mode: str) -> None:
+    """``_query WORK NAME sample|nosample``: the query figures of one kept index, printed
+    as JSON."""
     saved = np.load(work / "queries.npz")
     qs = [saved[f"q{i}"] for i in range(len(saved.files))]
-    figures, _ = bench_queries(work / f"index_{name}", qs, [], len(qs))
+    figures, _ = bench_queries(work / f"index_{name}", qs, [], len(qs),
+                               sample=mode == "sample")
     print(json.dumps(figures))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "_query":
-        query_child(Path(sys.argv[2]), sys.argv[3])
+    if len(sys.argv) == 5 and sys.argv[1] == "_query":
+        query_child(Path(sys.argv[2]), sys.argv[3], sys.argv[4])
     else:
         main()
