@@ -63,7 +63,8 @@ def sample_keys(data: np.ndarray, ptrs: np.ndarray) -> np.ndarray:
     size = data.size
     vals = np.where(idx < size, np.asarray(data)[np.minimum(idx, max(size - 1, 0))], 0)
     shifts = np.arange(56, -8, -8, dtype=np.uint64)
-    return (vals.astype(np.uint64) << shifts).sum(axis=1, dtype=np.uint64)
+    keys: np.ndarray = (vals.astype(np.uint64) << shifts).sum(axis=1, dtype=np.uint64)
+    return keys
 
 
 def sample_size(n: int) -> int:
