@@ -35,6 +35,8 @@ import numpy as np
 from bench_index import query_texts, split_heldout  # the same sampling as bench_index
 
 HERE = Path(__file__).resolve()
+#: queries run before the timed ones (compiled kernels, the top of the search)
+WARMUP = 10
 BENCH_INDEX = HERE.with_name("bench_index.py")
 EXTS = {".py", ".txt", ".md", ".rst", ".c", ".h", ".html", ".cpp", ".js", ".pyi", ".css"}
 SKIP = ("/proc", "/sys", "/dev", "/tmp", "/run", "/work")
@@ -107,12 +109,15 @@ def summary(ms: list[float]) -> dict:
 
 
 def bench_queries(index_dir: Path, texts: list[np.ndarray] | None, heldout: list[Path],
-                  n: int) -> tuple[dict, list[np.ndarray]]:
+                  n: int, sample: bool = True) -> tuple[dict, list[np.ndarray]]:
     from regurgitate.index import CorpusIndex
 
     ix = CorpusIndex.open(index_dir)
+    if not sample:  # searches as before sample.s existed (the same answers, more pages)
+        for shard in ix._shards:
+            shard.sample = np.zeros(0, dtype=np.uint64)
     qs = texts if texts is not None else query_texts(ix, heldout, n, 1000)
-    for q in qs[:5]:
+    for q in qs[:WARMUP]:
         ix.maximal_spans(q, min_tokens=50)
     spans = timed(lambda q: ix.maximal_spans(q, min_tokens=50, max_docs=10), qs)
     # the same texts again: the pages the first pass touched are now mapped into this
@@ -152,15 +157,36 @@ def main() -> None:
     ap.add_argument("--small-mb", type=float, default=100.0, help="small corpus, MB")
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--work", type=Path, default=Path("/tmp/bench_scale"))
-    ap.add_argument("--keep", action="store_true", help="keep WORK (indexes) afterwards")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep WORK (indexes, query texts) afterwards, for --reuse")
     ap.add_argument("--only-small", action="store_true",
                     help="build and query only the small index (and the remote path)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="query the indexes and query texts a --keep run left in WORK "
+                         "(no collecting, no building; build figures are those of that run)")
     args = ap.parse_args()
     work = args.work
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
     figures: dict = {"conditions": {"mb": args.mb, "small_mb": args.small_mb,
                                     "queries": args.queries, "tokenizer": "bytes (u8)"}}
+    if args.reuse:
+        if not (work / "builds.json").is_file():
+            raise SystemExit(f"{work}: no --keep run to reuse")
+        figures.update(json.loads((work / "builds.json").read_text()))
+        saved = np.load(work / "queries.npz")
+        qs = [saved[f"q{i}"] for i in range(len(saved.files))]
+        # each index is queried in a fresh process (its first pass pays first touches),
+        # without the sampled keys too (as before sample.s), in the same run
+        for name in ("small", "big")[:1 if args.only_small else 2]:
+            for mode, key in (("nosample", f"queries_{name}_nosample"),
+                              ("sample", f"queries_{name}")):
+                proc = subprocess.run([sys.executable, str(HERE), "_query", str(work), name,
+                                       mode], capture_output=True, text=True, check=True)
+                figures[key] = json.loads(proc.stdout.strip().splitlines()[-1])
+        figures["remote_small"] = bench_remote(work / "index_small", qs)
+        report(figures, args.only_small)
+        return
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     try:
         t0 = time.perf_counter()
         files, heldout = collect(args.mb, heldout_n=200)
@@ -173,7 +199,10 @@ def main() -> None:
             b = measure_build(jsonl, work / f"index_{name}")
             figures[f"build_{name}"] = b
             print(name, json.dumps(b), flush=True)
+        (work / "builds.json").write_text(json.dumps(
+            {k: v for k, v in figures.items() if k.startswith("build_")}))
         q_small, qs = bench_queries(work / "index_small", None, heldout, args.queries)
+        np.savez(work / "queries.npz", **{f"q{i}": q for i, q in enumerate(qs)})
         figures["queries_small"] = q_small
         if not args.only_small:
             figures["queries_big"], _ = bench_queries(work / "index_big", qs, heldout,
@@ -184,14 +213,19 @@ def main() -> None:
             json.dumps(figures, indent=1))
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    report(figures, args.only_small)
+
+
+def report(figures: dict, only_small: bool) -> None:
     print(json.dumps(figures, indent=1))
+    q_small = figures["queries_small"]
     r = figures["remote_small"]
     print(f"remote (127.0.0.1, small index): spans per request median "
           f"{r['spans_per_request']['median_ms']:.2f} ms (local "
           f"{q_small['spans']['median_ms']:.2f}); batched {r['spans_batched_per_text_ms']:.2f} "
           f"ms per text; short-query round trip {r['short_query_round_trip']['median_ms']:.2f}"
           " ms")
-    if args.only_small:
+    if only_small:
         return
     s, b, q_big = figures["build_small"], figures["build_big"], figures["queries_big"]
     print("\n| index | MB text | tokens | build s | peak MiB | disk B/token | spans median / p90 "
@@ -207,9 +241,29 @@ def main() -> None:
         med = q_big[key]["median_ms"] / q_small[key]["median_ms"]
         p90 = q_big[key]["p90_ms"] / q_small[key]["p90_ms"]
         print(f"growth big/small, spans {label}: median {med:.1f}x, p90 {p90:.1f}x")
+    if "queries_big_nosample" in figures:
+        for name in ("small", "big"):
+            a, b = figures[f"queries_{name}_nosample"], figures[f"queries_{name}"]
+            print(f"{name}, spans first pass (fresh process, {WARMUP} warm-up queries): "
+                  f"without sample.s median {a['spans']['median_ms']:.2f} / p90 "
+                  f"{a['spans']['p90_ms']:.2f} ms; with it {b['spans']['median_ms']:.2f} / "
+                  f"{b['spans']['p90_ms']:.2f} ms")
     print(f"build {b['wall_s'] / s['wall_s']:.1f}x for {b['tokens'] / s['tokens']:.1f}x the "
           "tokens")
 
 
+def query_child(work: Path, name: str, mode: str) -> None:
+    """``_query WORK NAME sample|nosample``: the query figures of one kept index, printed
+    as JSON."""
+    saved = np.load(work / "queries.npz")
+    qs = [saved[f"q{i}"] for i in range(len(saved.files))]
+    figures, _ = bench_queries(work / f"index_{name}", qs, [], len(qs),
+                               sample=mode == "sample")
+    print(json.dumps(figures))
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 5 and sys.argv[1] == "_query":
+        query_child(Path(sys.argv[2]), sys.argv[3], sys.argv[4])
+    else:
+        main()

@@ -113,3 +113,25 @@ def test_two_passages_of_one_work_are_both_aligned_and_counted(world) -> None:
     assert top.aligned_share == pytest.approx(top.aligned_chars / len(text))
     assert top.passage_chars == pytest.approx(300, abs=4) and top.edit_similarity == 1.0
     assert "2 passages (the longest" in rep.verdict
+
+
+class _CountingBytes(ByteTokenizer):
+    """The byte tokenizer, counting the texts it tokenizes with offsets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def encode_offsets(self, text: str):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        return super().encode_offsets(text)
+
+
+def test_check_tokenizes_the_text_once(world: tuple[CorpusIndex, list[str]]) -> None:
+    ix, works = world
+    tok = _CountingBytes()
+    counted = CorpusIndex.open(ix.path, tokenizer=tok)
+    text = works[0][:400] + " and then something else entirely " + works[1][:300]
+    rep = closeness(counted, text, min_tokens=50)
+    assert tok.calls == 1
+    assert rep.spans == closeness(ix, text, min_tokens=50).spans and rep.spans

@@ -52,6 +52,7 @@ from rapidfuzz.distance import Levenshtein
 from regurgitate.detectors.near_verbatim import aligned_core
 from regurgitate.detectors.similarity import edit_similarity, longest_common_substring, rouge_l
 from regurgitate.errors import ConfigError
+from regurgitate.index.runs import PeriodicRun, periodic_runs
 from regurgitate.index.spans import covered_length, union_regions
 from regurgitate.literal_copy import WindowScorer
 from regurgitate.types import Span
@@ -191,12 +192,18 @@ def closeness(index: ClosenessIndex, text: str, *, min_tokens: int = 50,
     if not 1 <= seed <= min_tokens:
         raise ConfigError(f"need 1 <= seed_tokens <= min_tokens, got {seed}, {min_tokens}")
     t0 = time.perf_counter()
-    ids, offs = index.tokenizer.encode_offsets(text)
-    ids = [int(i) for i in ids]
-    offs = np.asarray(offs, dtype=np.int64).reshape(-1, 2)
-    # every span of >= min_tokens also gets its most repeated min_tokens-token window
-    matches = index.find_spans([text], min_tokens=seed, max_docs=max_docs,
-                               window_tokens=min_tokens)[0]
+    raw_ids, raw_offs = index.tokenizer.encode_offsets(text)
+    offs = np.asarray(raw_offs, dtype=np.int64).reshape(-1, 2)
+    # every span of >= min_tokens also gets its most repeated min_tokens-token window;
+    # a local index takes the tokens already made (each text is tokenized once)
+    encoded = getattr(index, "find_spans_encoded", None)
+    if encoded is not None:
+        matches = encoded([(raw_ids, offs)], min_tokens=seed, max_docs=max_docs,
+                          window_tokens=min_tokens)[0]
+    else:
+        matches = index.find_spans([text], min_tokens=seed, max_docs=max_docs,
+                                   window_tokens=min_tokens)[0]
+    ids = [int(i) for i in raw_ids]
     spans = tuple(s for s in matches if s.tokens >= min_tokens)
     coverage = tuple(union_regions([(s.start, s.end) for s in spans]))
     per_doc: dict[int, list[Span]] = defaultdict(list)
@@ -436,11 +443,14 @@ def report_to_dict(report: ClosenessReport, index: ClosenessIndex,
             names[d] = index.doc_name(d)
         return names[d]
 
+    single, runs = periodic_runs(report.spans, text)
     return {
         "chars": report.chars, "tokens": report.tokens, "min_tokens": report.min_tokens,
         "seed_tokens": report.seed_tokens,
         "seconds": round(report.seconds, 4),
-        "spans": [span_to_dict(s, text, name) for s in report.spans],
+        "span_count": len(report.spans),
+        "spans": [span_to_dict(s, text, name) for s in single],
+        "runs": [run_to_dict(r, text, name) for r in runs],
         "coverage": [{"start": a, "end": b} for a, b in report.coverage],
         "covered_chars": report.covered_chars,
         "covered_share": report.covered_share,
@@ -448,6 +458,23 @@ def report_to_dict(report: ClosenessReport, index: ClosenessIndex,
         "candidate_works": report.candidate_works,
         "verdict": report.verdict,
     }
+
+
+def run_to_dict(r: PeriodicRun, text: str, name: Any) -> dict[str, Any]:
+    """One periodic run as JSON (:class:`regurgitate.index.runs.PeriodicRun`): ``spans``
+    maximal spans, one every ``period_chars`` characters (``period_tokens`` tokens) from
+    ``start`` to ``end``; each has the text ``unit`` repeated to ``span_chars`` characters
+    (``span_tokens`` tokens), which occurs exactly ``count`` times in the corpus, in
+    ``documents``. ``span``: the first of them, as a span (its ``text`` left out: it is
+    ``unit`` repeated)."""
+    first = span_to_dict(r.span, text, name)
+    del first["text"]
+    return {"start": r.start, "end": r.end, "token_start": r.token_start,
+            "token_end": r.token_end, "unit": r.unit(text), "period_chars": r.period_chars,
+            "period_tokens": r.period_tokens, "spans": r.spans,
+            "span_chars": r.span.end - r.span.start, "span_tokens": r.span.tokens,
+            "count": r.span.count, "documents": first["documents"],
+            "doc_ids": first["doc_ids"], "sources": first["sources"], "span": first}
 
 
 def span_to_dict(s: Span, text: str, name: Any) -> dict[str, Any]:

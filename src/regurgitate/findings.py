@@ -123,6 +123,22 @@ class RepeatedWindow:
 
 
 @dataclass(frozen=True)
+class VerbatimRun:
+    """A verbatim finding standing for a periodic run of maximal spans (a word repeated
+    thousands of times against a corpus holding a long run of it): ``spans`` spans with the
+    finding's text, count and documents, one every ``period_chars`` characters
+    (``period_tokens`` tokens) from the finding's start; the last ends at the finding's end
+    (``token_end`` in tokens). The generation repeats ``unit`` over that stretch, and the
+    finding's text is ``unit`` repeated to its length (see :mod:`regurgitate.index.runs`)."""
+
+    spans: int
+    period_chars: int
+    period_tokens: int
+    unit: str
+    token_end: int
+
+
+@dataclass(frozen=True)
 class VerbatimSpan(Payload):
     """A maximal span of >= min_tokens tokens found exactly in the reference corpus.
 
@@ -131,10 +147,16 @@ class VerbatimSpan(Payload):
     are its token positions in the generation (None in runs written by 0.1.0). ``window``:
     its most repeated window (:class:`RepeatedWindow`); None in runs written before it
     existed, and where the index could not count windows.
+
+    ``run``: set when the finding stands for a periodic run of equal spans
+    (:class:`VerbatimRun`); then ``text``, ``tokens``, ``token_start``/``token_end``,
+    ``count``, ``documents``, ``sources`` and ``window`` are those of the first span (every
+    span of the run has the same), and the finding's ``start``/``end`` cover the whole run.
+    Version 2 added ``run`` (None for findings stored as version 1: one span each).
     """
 
     kind: ClassVar[str] = "verbatim"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     tokens: int
     count: int
     text: str
@@ -143,6 +165,12 @@ class VerbatimSpan(Payload):
     token_start: int | None = None
     token_end: int | None = None
     window: RepeatedWindow | None = None
+    run: VerbatimRun | None = None
+
+    @property
+    def run_token_end(self) -> int | None:
+        """Token end of the whole finding: the run's last span's, else ``token_end``."""
+        return self.run.token_end if self.run is not None else self.token_end
 
 
 @dataclass(frozen=True)

@@ -125,3 +125,33 @@ def test_overlapping_matches_are_separate_findings_with_their_own_sources(tmp_pa
     for f in (first, second):
         assert ix.count(ix.tokenizer.encode(f.payload.text)) == f.payload.count == 1
         assert f.payload.token_end - f.payload.token_start == f.payload.tokens
+
+
+def test_a_repeated_word_is_one_finding_for_its_periodic_run(index_factory, words):
+    """A diverged output repeating a word against a corpus run of it: one finding standing
+    for every span (one per period), its JSON about the output's size, stored and read
+    back; a version-1 payload (one span, no run) still reads."""
+    import json
+
+    from regurgitate.findings import VerbatimRun, payload_from_json
+
+    index = index_factory([Document(words(200, 1)), Document("poem " * 300)])
+    gen = words(30, 2) + " " + "poem " * 2000 + words(30, 3)
+    found = VerbatimDetector(index, min_tokens=50).detect([item(1, gen)], NO_PRIOR)
+    runs = [f for f in found if f.payload.run is not None]
+    assert len(runs) == 1 and len(found) <= 3  # the run's edges may be spans of their own
+    f = runs[0]
+    span, run = f.payload, f.payload.run
+    assert isinstance(run, VerbatimRun) and run.unit.strip() == "poem" and run.spans > 1000
+    assert run.period_chars == run.period_tokens == 5 and len(span.text) == 1500
+    # every span of the run: the finding's text, one every period from its start
+    assert gen[f.start:f.start + len(span.text)] == span.text
+    last = f.start + (run.spans - 1) * run.period_chars
+    assert gen[last:f.end] == span.text and run.token_end == f.end  # bytes: tokens = chars
+    assert index.count(index.tokenizer.encode(span.text)) == span.count == 1
+    payload = json.dumps(span.to_json())
+    assert len(payload) < 3 * len(gen)
+    back = payload_from_json("verbatim", VerbatimSpan.version, json.loads(payload))
+    assert back == span
+    old = payload_from_json("verbatim", 1, {"tokens": 60, "count": 2, "text": "x" * 60})
+    assert isinstance(old, VerbatimSpan) and old.run is None and old.run_token_end is None

@@ -88,3 +88,46 @@ def test_evidence_needs_the_index(tmp_path: Path, capsys) -> None:
     main(["export", str(db), "--format", "evidence", "-o", str(tmp_path / "e"), "--index",
           str(moved)])
     assert (tmp_path / "e" / "0001.json").is_file()
+
+
+def test_a_diverged_output_gives_packets_proportional_to_it(tmp_path: Path, capsys) -> None:
+    """A long output repeating a word (a corpus run of it) and quoting a passage: one
+    packet per sequence, the repetition one periodic run, each packet holding an excerpt
+    of the output around its span rather than the whole output."""
+    rng = random.Random(8)
+    passage = "".join(rng.choice("abcdefgh ") for _ in range(200))
+    ix_path = tmp_path / "ix"
+    build_index([Document("poem " * 300, {"id": "run"}), Document(passage, {"id": "book"})],
+                ix_path, ByteTokenizer())
+    output = "poem " * 8000 + passage + "".join(rng.choice("xyz ") for _ in range(30_000))
+    db = tmp_path / "run.db"
+    with RunStore.open(db) as store:
+        store.init_run(RunSpec(target="hf:x", attacks=("a",), index=str(ix_path),
+                               tool_version="t"))
+        p = Prompt(id="a/0", attack="a", text="repeat poem forever",
+                   settings=GenerationSettings(max_new_tokens=300))
+        store.add_prompts([p])
+        store.add_generations([Generation(prompt_id="a/0", text=output)])
+        detect_pending(store, [VerbatimDetector(CorpusIndex.open(ix_path), min_tokens=50)])
+    out = tmp_path / "evidence"
+    try:
+        main(["export", str(db), "--format", "evidence", "-o", str(out)])
+    except SystemExit as exc:
+        assert not exc.code
+    capsys.readouterr()
+    files = sorted(out.glob("0*.json"))
+    packets = [json.loads(f.read_text(encoding="utf-8")) for f in files]
+    assert sum(f.stat().st_size for f in files) < 3 * len(output)
+    runs = [pk for pk in packets if pk["run"]]
+    assert len(runs) == 1 and runs[0]["run"]["unit"] == "poem "
+    book = next(pk for pk in packets if pk["text"] == passage)
+    for pk in (runs[0], book):
+        assert pk["output_chars"] == len(output) and len(pk["output"]) < len(output)
+        at = pk["output_offset"]
+        assert output[at:at + len(pk["output"])] == pk["output"]
+        marked = pk["output"][pk["span_start"] - at:pk["span_end"] - at]
+        assert marked == output[pk["span_start"]:pk["span_end"]]
+    assert book["output"][book["span_start"] - book["output_offset"]:][:200] == passage
+    r = runs[0]
+    assert output[r["span_start"]:r["span_start"] + len(r["text"])] == r["text"]
+    assert "<mark>" in (out / files[0].name.replace(".json", ".html")).read_text("utf-8")

@@ -91,12 +91,16 @@ def check(
     report = closeness(idx, text, min_tokens=min_tokens, seed_tokens=seed_tokens,
                        max_docs=max(max_docs, 100), top_works=works)
     data = report_to_dict(report, idx, text)
-    counts = [_count_label(s, unit=index_unit(idx.info)) for s in data["spans"]]
-    for span in data["spans"]:  # the listing honours --max-docs; counts stay exact
-        for part in (span, span["window"] or {}):
-            for key in ("documents", "doc_ids", "sources"):
-                if key in part:
-                    part[key] = part[key][:max_docs]
+    unit = index_unit(idx.info)
+    counts = [_count_label(s, unit=unit) for s in data["spans"]]
+    counts += [_count_label(r["span"], unit=unit) for r in data["runs"]]
+    # the listing honours --max-docs; counts stay exact
+    parts = [p for s in data["spans"] for p in (s, s["window"] or {})]
+    parts += [p for r in data["runs"] for p in (r, r["span"], r["span"]["window"] or {})]
+    for part in parts:
+        for key in ("documents", "doc_ids", "sources"):
+            if key in part:
+                part[key] = part[key][:max_docs]
     if html is not None:
         from regurgitate.reports.closeness_html import write_closeness_html
 
@@ -105,7 +109,7 @@ def check(
         data["index"] = str(index)
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         return
-    _print(data, text, min_tokens, max_docs, html, index_unit(idx.info), counts)
+    _print(data, text, min_tokens, max_docs, html, unit, counts)
 
 
 def _count_label(span: dict[str, Any], unit: str) -> str:
@@ -136,10 +140,13 @@ def _print(data: dict[str, Any], text: str, min_tokens: int, max_docs: int,
         regions = [(r["start"], r["end"]) for r in data["coverage"]]
         out.print(highlighted(text, regions, "bold black on yellow"))
         out.print()
-    out.print(f"[bold]{len(spans)}[/] verbatim span(s) of >= {min_tokens} {unit}, covering "
-              f"{data['covered_chars']:,} of {data['chars']:,} characters "
+    runs = data["runs"]
+    listed = (f" ({len(spans):,} listed one by one, {sum(r['spans'] for r in runs):,} in "
+              f"{len(runs):,} periodic run(s))" if runs else "")
+    out.print(f"[bold]{data['span_count']:,}[/] verbatim span(s) of >= {min_tokens} {unit}"
+              f"{listed}, covering {data['covered_chars']:,} of {data['chars']:,} characters "
               f"({100 * data['covered_share']:.1f}%)")
-    if spans:
+    if spans or runs:
         t = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
         t.add_column("#", justify="right")
         t.add_column("Chars", no_wrap=True)
@@ -152,7 +159,19 @@ def _print(data: dict[str, Any], text: str, min_tokens: int, max_docs: int,
                 names += f" (first {max_docs})"
             t.add_row(str(n), f"{s['start']}-{s['end']}", str(s["tokens"]),
                       Text(counts[n - 1]), Text(names))
+        for k, r in enumerate(runs, len(spans) + 1):
+            names = ", ".join(_short(d) for d in r["sources"])
+            if r["count"] > len(r["sources"]) and len(r["sources"]) >= max_docs:
+                names += f" (first {max_docs})"
+            t.add_row(str(k), f"{r['start']}-{r['end']}",
+                      Text(f"{r['span_tokens']} x {r['spans']:,}"),
+                      Text(counts[k - 1]), Text(names))
         out.print(t)
+        for k, r in enumerate(runs, len(spans) + 1):
+            out.print(Text(f"#{k}: periodic run of {visible(repr(r['unit'][:60]))} "
+                           f"(period {r['period_chars']:,} characters): {r['spans']:,} "
+                           f"spans, one every period, each {r['span_chars']:,} characters of "
+                           "that unit repeated", style="dim"))
     if data["works"]:
         out.print(works_table(data, unit))
         out.print(Text(LEGEND, style="dim"))

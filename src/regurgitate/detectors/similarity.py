@@ -29,6 +29,8 @@ def longest_common_substring(a: str, b: str) -> int:
         return 0
     if len(a) > len(b):
         a, b = b, a
+    if a in b:  # the whole of the shorter (a copied passage): no search, whose probes
+        return len(a)  # hash every substring of each length (slow for long equal texts)
 
     def shared(length: int) -> bool:
         seen = {a[i:i + length] for i in range(len(a) - length + 1)}

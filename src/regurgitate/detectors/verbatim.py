@@ -1,8 +1,11 @@
 """Verbatim memorization: maximal spans of a generation found exactly in the reference corpus.
 
 One :class:`~regurgitate.findings.Finding` per exact maximal span: its text occurs exactly
-``count`` times in the corpus. Overlapping matches (a text spliced from two training passages)
-are separate findings, each with its own count and sources; coverage figures take their union.
+``count`` times in the corpus; a periodic run of equal spans (repetitive output against a
+corpus holding a long run of it, one span per period) is one finding with ``run`` set
+(:class:`~regurgitate.findings.VerbatimRun`), so findings stay proportional to the output.
+Overlapping matches (a text spliced from two training passages) are separate findings, each
+with its own count and sources; coverage figures take their union.
 ``score`` is the span length in tokens; the payload (:class:`~regurgitate.findings.VerbatimSpan`)
 holds the token count and token range, the corpus count, the document ids and, for up to
 ``max_docs`` documents, the matching corpus passage with about ``context_chars`` characters of
@@ -23,7 +26,14 @@ from typing import Any
 from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.detectors.indexing import IndexLike
 from regurgitate.errors import ConfigError
-from regurgitate.findings import Finding, RepeatedWindow, SourcePassage, VerbatimSpan
+from regurgitate.findings import (
+    Finding,
+    RepeatedWindow,
+    SourcePassage,
+    VerbatimRun,
+    VerbatimSpan,
+)
+from regurgitate.index.runs import PeriodicRun, periodic_runs
 from regurgitate.options import parse_options
 from regurgitate.types import Span, SpanWindow
 
@@ -67,22 +77,26 @@ class VerbatimDetector(Detector):
         self, items: Sequence[Item], spans: Sequence[Sequence[Span]]
     ) -> list[Finding]:
         """Findings for spans already computed (lets a pipeline share one index query)."""
-        work = []
+        work: list[tuple[Item, Span, list[int], PeriodicRun | None]] = []
         for item, item_spans in zip(items, spans, strict=True):
             if not item_spans:
                 continue
             ids = [int(t) for t in self.index.tokenizer.encode(item.generation.text)]
-            for span in item_spans:
-                work.append((item, span, ids[span.token_start:span.token_end]))
+            # a periodic run of equal spans is one finding (not one per period)
+            single, runs = periodic_runs(item_spans, item.generation.text)
+            found = [(span, None) for span in single] + [(r.span, r) for r in runs]
+            for span, run in sorted(found, key=lambda p: (p[0].start, p[0].end)):
+                work.append((item, span, ids[span.token_start:span.token_end], run))
         # several occurrences may sit in one document: ask for more, keep one per document
-        occs = self.index.occurrences_batch([piece for _, _, piece in work],
+        occs = self.index.occurrences_batch([piece for _, _, piece, _ in work],
                                             limit=self.max_docs * 4) if self.max_docs else []
         out: list[Finding] = []
-        for k, (item, span, piece) in enumerate(work):
+        for k, (item, span, piece, run) in enumerate(work):
             text = item.generation.text
             out.append(Finding(
                 generation_id=item.generation_id, detector=self.name,
-                start=span.start, end=span.end, score=float(span.tokens),
+                start=span.start, end=span.end if run is None else run.end,
+                score=float(span.tokens),
                 payload=VerbatimSpan(
                     tokens=span.tokens,
                     count=span.count,
@@ -92,6 +106,10 @@ class VerbatimDetector(Detector):
                     token_start=span.token_start,
                     token_end=span.token_end,
                     window=self._window(span.window, text),
+                    run=None if run is None else VerbatimRun(
+                        spans=run.spans, period_chars=run.period_chars,
+                        period_tokens=run.period_tokens, unit=run.unit(text),
+                        token_end=run.token_end),
                 ),
             ))
         return out

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, TypeVar, cast
 import numpy as np
 
 from regurgitate.corpus.tokenizer import Tokenizer
-from regurgitate.errors import ConfigError, CorpusError
+from regurgitate.errors import ConfigError, CorpusError, IndexCorruptError
 from regurgitate.index import format as fmt
 from regurgitate.index import kernels, output
 from regurgitate.types import Document
@@ -134,6 +134,11 @@ class _ShardWriter:
         self.num_docs += 1
         self.num_tokens += int(ids.size)
 
+    def _write_sample(self, psize: int) -> None:
+        keys = _sample_of(self.directory, self.shard, self.dtype.itemsize, psize) \
+            if self.bytes_written else np.zeros(0, dtype="<u8")
+        fmt.shard_file(self.directory, "sample", self.shard).write_bytes(keys.tobytes())
+
     def finish(self) -> dict[str, Any]:
         for fh in self.files.values():
             fh.close()
@@ -146,11 +151,25 @@ class _ShardWriter:
             prefix = write_table(sa, data, width, psize, out)
         del sa, data
         fmt.shard_file(self.directory, "prefix", self.shard).write_bytes(prefix.tobytes())
+        self._write_sample(psize)
         files = {f"{k}.{self.shard}": fmt.describe_file(fmt.shard_file(self.directory, k,
                                                                         self.shard))
                  for k in fmt.SHARD_FILES}
         return {"id": self.shard, "num_docs": self.num_docs, "num_tokens": self.num_tokens,
                 "ptr_size": psize, "files": files}
+
+
+def _sample_of(directory: Path, shard: int, width: int, psize: int) -> np.ndarray:
+    """The keys of every ``SAMPLE_EVERY``-th suffix of a written shard (``sample.s``), read
+    from its table and data files (the table just written is in the page cache)."""
+    data = np.memmap(fmt.shard_file(directory, "tokenized", shard), dtype=np.uint8, mode="r")
+    table = np.memmap(fmt.shard_file(directory, "table", shard), dtype=np.uint8, mode="r")
+    n = table.size // psize
+    ranks = np.arange(0, n, fmt.SAMPLE_EVERY, dtype=np.int64)
+    ptrs, err = kernels.pointers(table, psize, n, data.size, width, ranks)
+    if err != kernels.OK:
+        raise IndexCorruptError(f"{directory}: the suffix array just written is damaged")
+    return fmt.sample_keys(data, ptrs).astype("<u8")
 
 
 def _batches(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:

@@ -12,6 +12,10 @@ Per shard ``s`` (infini-gram's layout, readable by its engine)::
     metaoff.s     u64 byte offset of each line in metadata.s
     prefix.s      (ours, optional) u64 first rank of each two-byte suffix prefix, so that
                   searches start inside the right bucket of the suffix array
+    sample.s      (ours, optional) u64 key of every ``SAMPLE_EVERY``-th suffix by rank: its
+                  first 8 bytes read big-endian (zero-padded past the data's end), so the
+                  top levels of a search are a lookup in memory, not first touches of
+                  pages of table.s and tokenized.s (:func:`sample_keys`)
 
 ``manifest.json`` (ours) records the format version, the tokenizer, counts, file sizes and
 checksums. An HF tokenizer's json is copied next to it as ``tokenizer.json``.
@@ -32,7 +36,7 @@ from regurgitate.errors import ConfigError, IndexCorruptError
 FORMAT_NAME = "regurgitate-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-SHARD_FILES = ("tokenized", "offset", "table", "metadata", "metaoff", "prefix")
+SHARD_FILES = ("tokenized", "offset", "table", "metadata", "metaoff", "prefix", "sample")
 REQUIRED_SHARD_FILES = ("tokenized", "offset", "table")
 #: a sharded build keeps each part's own index in ``part-NNNNN/`` beside the shard files
 PART_PREFIX = "part-"
@@ -46,6 +50,26 @@ _QUICK_COUNT = 64
 
 
 PREFIX_KEYS = 256 * 257
+#: every this many ranks of the suffix array, ``sample.s`` keeps the suffix's key
+SAMPLE_EVERY = 1024
+
+
+def sample_keys(data: np.ndarray, ptrs: np.ndarray) -> np.ndarray:
+    """The key of the suffix at each byte pointer: its first 8 bytes as a big-endian u64,
+    zero-padded past the end of ``data``. Keys never decrease along the suffix array (a
+    suffix that is a prefix of another sorts first, and pads with zeros)."""
+    ptrs = np.asarray(ptrs, dtype=np.int64)
+    idx = ptrs[:, None] + np.arange(8, dtype=np.int64)
+    size = data.size
+    vals = np.where(idx < size, np.asarray(data)[np.minimum(idx, max(size - 1, 0))], 0)
+    shifts = np.arange(56, -8, -8, dtype=np.uint64)
+    keys: np.ndarray = (vals.astype(np.uint64) << shifts).sum(axis=1, dtype=np.uint64)
+    return keys
+
+
+def sample_size(n: int) -> int:
+    """Entries of ``sample.s`` for a table of ``n`` suffixes."""
+    return (n + SAMPLE_EVERY - 1) // SAMPLE_EVERY
 
 
 def prefix_key(data: np.ndarray, ptrs: np.ndarray) -> np.ndarray:

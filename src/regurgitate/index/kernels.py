@@ -76,14 +76,59 @@ def _bucket(prefix: np.ndarray, n: int, qbuf: np.ndarray, qstart: int,
     return prefix[b0 * 257], prefix[b0 * 257 + 257]
 
 
+#: ranks between two sampled keys (``format.SAMPLE_EVERY``; kept equal by a test)
+SAMPLE_EVERY = 1024
+
+
+@_compiled
+def _narrow(sample: np.ndarray, lo: int, hi: int, qbuf: np.ndarray, qstart: int,
+            qlen: int) -> tuple[int, int]:
+    """``[lo, hi)`` narrowed by the sampled keys (``sample.s``), without touching the
+    table or the data. With the query's first 8 bytes padded with zeros (``klo``) and with
+    0xff (``khi``): a sampled suffix whose key is below ``klo`` sorts before the query, one
+    above ``khi`` after it and after everything it prefixes; the answer lies between."""
+    if sample.size == 0 or qlen <= 0:
+        return lo, hi
+    klo = np.uint64(0)
+    khi = np.uint64(0)
+    for j in range(8):
+        b = np.uint64(qbuf[qstart + j]) if j < qlen else np.uint64(0)
+        c = np.uint64(qbuf[qstart + j]) if j < qlen else np.uint64(255)
+        klo = (klo << np.uint64(8)) | b
+        khi = (khi << np.uint64(8)) | c
+    a = 0  # first sampled key >= klo
+    z = sample.size
+    while a < z:
+        mid = (a + z) // 2
+        if sample[mid] < klo:
+            a = mid + 1
+        else:
+            z = mid
+    if a > 0:
+        lo = max(lo, (a - 1) * SAMPLE_EVERY + 1)
+    a2 = a  # first sampled key > khi
+    z = sample.size
+    while a2 < z:
+        mid = (a2 + z) // 2
+        if sample[mid] <= khi:
+            a2 = mid + 1
+        else:
+            z = mid
+    if a2 < sample.size:
+        hi = min(hi, a2 * SAMPLE_EVERY)
+    return lo, max(lo, hi)
+
+
 @_compiled
 def _search_one(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
-                prefix: np.ndarray, qbuf: np.ndarray, qstart: int, qlen: int,
-                upper: bool, out: np.ndarray) -> int:
+                prefix: np.ndarray, sample: np.ndarray, qbuf: np.ndarray, qstart: int,
+                qlen: int, upper: bool, out: np.ndarray) -> int:
     """Binary search of one query; writes (rank, lcp_before, lcp_at) into ``out``.
     Every suffix between two compared ones shares their common prefix with the query, so a
-    comparison starts after the smaller of the two known prefixes."""
+    comparison starts after the smaller of the two known prefixes. The search starts in
+    the query's prefix bucket narrowed by the sampled keys (both optional)."""
     lo, hi = _bucket(prefix, n, qbuf, qstart, qlen)
+    lo, hi = _narrow(sample, lo, hi, qbuf, qstart, qlen)
     llo = 0
     lhi = 0
     size = ds.size
@@ -115,8 +160,8 @@ def _search_one(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: in
 
 @_compiled
 def search(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
-           prefix: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray, qlen: np.ndarray,
-           upper: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+           prefix: np.ndarray, sample: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray,
+           qlen: np.ndarray, upper: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(rank, lcp_before, lcp_at, error) of every query (see ``Shard.search``)."""
     m = qstart.size
     rank = np.zeros(m, dtype=np.int64)
@@ -124,7 +169,7 @@ def search(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
     at = np.zeros(m, dtype=np.int64)
     out = np.zeros(3, dtype=np.int64)
     for r in range(m):
-        err = _search_one(ds, table, psize, n, width, prefix, qbuf, qstart[r], qlen[r],
+        err = _search_one(ds, table, psize, n, width, prefix, sample, qbuf, qstart[r], qlen[r],
                           upper, out)
         if err != OK:
             return rank, before, at, err
@@ -146,7 +191,7 @@ def _matches(ds: np.ndarray, table: np.ndarray, psize: int, width: int, rank: in
 
 @_compiled
 def ranges(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
-           prefix: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray,
+           prefix: np.ndarray, sample: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray,
            qlen: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """[lower, upper) ranks of every query and an error code, for queries that occur few
     times: the lower bound by binary search, the upper one by galloping from it (ranks
@@ -158,7 +203,7 @@ def ranges(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
     upper = np.zeros(m, dtype=np.int64)
     out = np.zeros(3, dtype=np.int64)
     for r in range(m):
-        err = _search_one(ds, table, psize, n, width, prefix, qbuf, qstart[r], qlen[r],
+        err = _search_one(ds, table, psize, n, width, prefix, sample, qbuf, qstart[r], qlen[r],
                           False, out)
         if err != OK:
             return lower, upper, err
@@ -200,7 +245,7 @@ def ranges(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
 
 @_compiled
 def longest(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
-            prefix: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray,
+            prefix: np.ndarray, sample: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray,
             qlen: np.ndarray) -> tuple[np.ndarray, int]:
     """Longest prefix (bytes) of every query occurring in the shard, and an error code:
     the best common prefix is with a neighbour of the query's insertion rank."""
@@ -209,12 +254,13 @@ def longest(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
     out = np.zeros(3, dtype=np.int64)
     size = ds.size
     for r in range(m):
-        err = _search_one(ds, table, psize, n, width, prefix, qbuf, qstart[r], qlen[r],
+        err = _search_one(ds, table, psize, n, width, prefix, sample, qbuf, qstart[r], qlen[r],
                           False, out)
         if err != OK:
             return best, err
         rank, before, at = out[0], out[1], out[2]
-        if prefix.size:  # bucket ends were never compared: their prefixes may be missing
+        if prefix.size or sample.size:  # the ends of the range a search started from
+            # were never compared: their prefixes may be missing
             for k in range(2):
                 nb = rank - 1 + k
                 if 0 <= nb < n:

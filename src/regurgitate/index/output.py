@@ -19,7 +19,8 @@ from pathlib import Path
 from regurgitate.errors import ConfigError
 from regurgitate.index import format as fmt
 
-_INDEX_FILE = re.compile(r"^(?:tokenized|table|offset|metadata|metaoff|prefix|unigram)\.\d+$")
+_INDEX_FILE = re.compile(
+    r"^(?:tokenized|table|offset|metadata|metaoff|prefix|sample|unigram)\.\d+$")
 _OUR_FILES = {fmt.MANIFEST, "tokenizer.json"}
 _PART_DIR = re.compile(rf"^{re.escape(fmt.PART_PREFIX)}\d+$")
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?:building|replaced)-(?P<pid>\d+)$")

@@ -12,6 +12,7 @@ import numpy as np
 from regurgitate.corpus.tokenizer import ByteTokenizer, Tokenizer, tokenizer_from_description
 from regurgitate.errors import ConfigError, IndexCorruptError, TokenizerMismatchError
 from regurgitate.index import format as fmt
+from regurgitate.index import periodic
 from regurgitate.index.matching import IdsLike, Matcher
 from regurgitate.index.shard import Queries, Shard
 from regurgitate.index.spans import (
@@ -204,6 +205,18 @@ class CorpusIndex:
         self._doc_memo[key] = result = tuple(docs[:max_docs])
         return result
 
+    def _documents_rows(self, ranges: list[tuple[np.ndarray, np.ndarray]], rows: int,
+                        max_docs: int) -> list[tuple[int, ...]]:
+        """:meth:`_documents` of rows ``0 .. rows - 1``, each distinct rank range read
+        once (repetitive text has thousands of spans with the same ranges)."""
+        if rows <= WINDOW_DEDUP_MIN or not ranges:
+            return [self._documents(ranges, row, max_docs) for row in range(rows)]
+        bounds = np.stack([b for lo, hi in ranges for b in (lo, hi)], axis=1)
+        _, first, inverse = np.unique(bounds, axis=0, return_index=True,
+                                      return_inverse=True)
+        found = [self._documents(ranges, int(row), max_docs) for row in first]
+        return [found[k] for k in inverse.ravel()]
+
     # -- queries -------------------------------------------------------------------------
 
     def count(self, ids: IdsLike) -> int:
@@ -331,7 +344,7 @@ class CorpusIndex:
             ranges = self._m.ranges(Queries(buf, arr[:, 0] * w, (arr[:, 1] - arr[:, 0]) * w))
         counts = [int(sum(int(hi[row] - lo[row]) for lo, hi in ranges))
                   for row in range(len(flat))]
-        docs = [self._documents(ranges, row, max_docs) for row in range(len(flat))]
+        docs = self._documents_rows(ranges, len(flat), max_docs)
         wins = self._windows(buf, flat, counts, docs, window, max_docs) if windows \
             else [None] * len(flat)
         out: list[list[TokenSpan]] = []
@@ -383,9 +396,14 @@ class CorpusIndex:
                 searched.update((int(p), (ranges, row)) for row, p in enumerate(pos))
             return found
 
-        best = most_repeated_windows(spans, counts, window, count)
+        rep = self._equal_spans(buf, spans)
+        # repetitive text: the window of each distinct span text is found once
+        first, inverse = rep if rep is not None else (np.arange(len(spans)), None)
+        reps = [int(i) for i in first]
+        best = most_repeated_windows([spans[i] for i in reps], [counts[i] for i in reps],
+                                     window, count)
         out: list[SpanWindow | None] = []
-        for k, f in enumerate(best):
+        for k, f in zip(reps, best, strict=True):
             if f is None:
                 out.append(None)
             elif f[1] <= counts[k]:
@@ -395,7 +413,24 @@ class CorpusIndex:
                 ranges, row = searched[spans[k][0] + f[0]]
                 out.append(SpanWindow(f[0], window, f[1], self._documents(
                     ranges, row, max_docs, WINDOW_DOC_SCAN_LIMIT)))
-        return out
+        return out if inverse is None else [out[j] for j in inverse]
+
+    def _equal_spans(self, buf: np.ndarray, spans: list[tuple[int, int]]
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+        """For many spans of repetitive text: the index of one span per distinct span
+        text (spans of one copy region, same phase and length, hold equal tokens: see
+        :func:`regurgitate.index.periodic.window_keys`) and each span's group; None when
+        the spans are few or all distinct. Equal spans have equal windows, counts and
+        documents, so the window work is done once per distinct text."""
+        if len(spans) <= WINDOW_DEDUP_MIN or buf.size % self._dtype.itemsize:
+            return None
+        regions = periodic.copy_regions(buf.view(self._dtype))
+        arr = np.array(spans, dtype=np.int64)
+        keys = periodic.window_keys(regions, arr[:, 0], arr[:, 1] - arr[:, 0])
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        if first.size == len(spans):
+            return None
+        return first, inverse.ravel()
 
     def window_counts(self, seqs: Sequence[IdsLike], window: int) -> list[np.ndarray]:
         """For each sequence, the corpus count of every window of ``window`` tokens in it
@@ -431,7 +466,17 @@ class CorpusIndex:
         most repeated window of ``window_tokens`` tokens (default ``min_tokens``) unless
         ``windows`` is False. ``tokenizer``, if given, must be the index's."""
         self.check_tokenizer(tokenizer)
-        encoded = [self._tokenizer.encode_offsets(t) for t in texts]
+        return self.find_spans_encoded([self._tokenizer.encode_offsets(t) for t in texts],
+                                       min_tokens=min_tokens, max_docs=max_docs,
+                                       window_tokens=window_tokens, windows=windows)
+
+    def find_spans_encoded(self, encoded: Sequence[tuple[IdsLike, np.ndarray]],
+                           min_tokens: int = 50, max_docs: int = 10, *,
+                           window_tokens: int | None = None,
+                           windows: bool = True) -> list[list[Span]]:
+        """:meth:`find_spans` of texts already tokenized by the index's tokenizer: one
+        ``(ids, offsets)`` pair per text, as ``index.tokenizer.encode_offsets`` gives them
+        (so a caller that needs the tokens too tokenizes each text once)."""
         found = self.maximal_spans_batch([ids for ids, _ in encoded], min_tokens=min_tokens,
                                          max_docs=max_docs, window_tokens=window_tokens,
                                          windows=windows)

@@ -84,6 +84,12 @@ class Shard:
         #: the prefix table as the compiled searches take it (empty: none)
         self._prefix_arg = self.prefix if self.prefix is not None else \
             np.zeros(0, dtype=np.int64)
+        #: the sampled keys (``sample.s``), read into memory (empty: none); a file of
+        #: another size (another sampling) is not used
+        self.sample = np.zeros(0, dtype=np.uint64)
+        if paths["sample"].is_file() and \
+                paths["sample"].stat().st_size == 8 * fmt.sample_size(self.n) and self.n:
+            self.sample = np.fromfile(paths["sample"], dtype="<u8").astype(np.uint64)
         self.check_invariants()
 
     # -- integrity -----------------------------------------------------------------------
@@ -124,6 +130,20 @@ class Shard:
                 raise self._corrupt("metaoff", "metadata offsets are not monotone inside "
                                     f"{self._paths['metadata'].name}")
         self._check_order_sample()
+        self._check_sample()
+
+    def _check_sample(self, spots: int = 64) -> None:
+        """The sampled keys never decrease and (at ``spots`` evenly spaced entries) are the
+        keys of the suffixes they sample."""
+        keys = self.sample
+        if not keys.size:
+            return
+        if keys.size > 1 and not bool((keys[1:] >= keys[:-1]).all()):
+            raise self._corrupt("sample", "sampled suffix keys are out of order")
+        pick = np.unique(np.linspace(0, keys.size - 1, min(spots, keys.size)).astype(np.int64))
+        want = fmt.sample_keys(self.ds, self.pointers(pick * fmt.SAMPLE_EVERY))
+        if not bool((keys[pick] == want).all()):
+            raise self._corrupt("sample", "sampled suffix keys do not match the suffix array")
 
     def _check_order_sample(self, samples: int = 1024, span: int = 48,
                             every_below: int = 16384) -> None:
@@ -217,7 +237,7 @@ class Shard:
         start, length = _checked(q)
         rank, before, at, err = kernels.search(self.ds, self._table_bytes, self.ptr_size,
                                                self.n, self.width, self._prefix_arg,
-                                               q.buf, start, length, upper)
+                                               self.sample, q.buf, start, length, upper)
         self._check(err)
         return np.asarray(rank), np.asarray(before), np.asarray(at)
 
@@ -233,7 +253,8 @@ class Shard:
         found by galloping from the lower one, see :func:`kernels.ranges`)."""
         start, length = _checked(q)
         lo, hi, err = kernels.ranges(self.ds, self._table_bytes, self.ptr_size, self.n,
-                                     self.width, self._prefix_arg, q.buf, start, length)
+                                     self.width, self._prefix_arg, self.sample, q.buf, start,
+                                     length)
         self._check(err)
         return np.asarray(lo), np.asarray(hi)
 
@@ -242,7 +263,8 @@ class Shard:
         common prefix is with a neighbour of the query's insertion rank."""
         start, length = _checked(q)
         best, err = kernels.longest(self.ds, self._table_bytes, self.ptr_size, self.n,
-                                    self.width, self._prefix_arg, q.buf, start, length)
+                                    self.width, self._prefix_arg, self.sample, q.buf, start,
+                                    length)
         self._check(err)
         return np.asarray(best)
 

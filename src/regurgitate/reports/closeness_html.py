@@ -101,6 +101,17 @@ def render_closeness_html(data: dict[str, Any], text: str, *, index: str) -> str
             f'<td class="mono">{escape(", ".join(s["sources"]))}</td>'
             f'<td class="mono">{escape(s["text"][:300])}{"…" if len(s["text"]) > 300 else ""}'
             "</td></tr>")
+    for n, r in enumerate(data.get("runs", []), len(rows) + 1):
+        unit = r["unit"]
+        rows.append(
+            f'<tr><td class="n">{n}</td><td class="n">{r["start"]}–{r["end"]}</td>'
+            f'<td class="n">{r["span_tokens"]} × {r["spans"]:,}</td>'
+            f'<td class="n">{r["count"]:,}</td>'
+            f'<td class="n">{_window_cell(r["span"].get("window"))}</td>'
+            f'<td class="mono">{escape(", ".join(r["sources"]))}</td>'
+            f'<td class="mono">periodic run: {r["spans"]:,} spans, one every '
+            f'{r["period_chars"]:,} characters, each {r["span_chars"]:,} characters of '
+            f'“{escape(unit[:300])}{"…" if len(unit) > 300 else ""}” repeated</td></tr>')
     works = []
     for w, more in work_groups(data["works"]):
         label = safe_link(w.get("url"), w["name"])
@@ -138,7 +149,8 @@ def render_closeness_html(data: dict[str, Any], text: str, *, index: str) -> str
 <p>{data["chars"]:,} characters ({data["tokens"]:,} tokens) checked against
 <span class="mono">{escape(index)}</span> in {data["seconds"]:.2f} s;
 {data["covered_chars"]:,} characters ({_pct(data["covered_share"])}) lie in
-{len(data["spans"])} exact span(s) of at least {data["min_tokens"]} tokens.
+{data.get("span_count", len(data["spans"])):,} exact span(s) of at least
+{data["min_tokens"]} tokens (a periodic run stands for many equal spans, one per period).
 Each span occurs exactly <em>count</em> times in the corpus; overlapping spans are listed
 separately and the share counts their union. A span's count is that of its rarest stretch;
 its most repeated window (of {data["min_tokens"]} tokens, the one occurring most often) shows

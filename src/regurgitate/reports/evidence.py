@@ -5,7 +5,13 @@ sequence (verbatim spans merged across generations, see ``reports.memorized``), 
 and a readable HTML page holding:
 
 * the prompt and the generation settings of the generation that emitted its longest form,
-  and that output with the span marked (character offsets);
+  and that output with the span marked (``span_start``/``span_end``: character offsets in
+  the output); an output longer than ``OUTPUT_LIMIT`` characters is kept as an excerpt
+  around the span (``output`` starts ``output_offset`` characters into the
+  ``output_chars``-character output), so packets stay proportional to their spans;
+* ``run``: when the span is one of a periodic run of equal spans (a repeated word against
+  a corpus run of it), the run (:class:`~regurgitate.findings.VerbatimRun`) and the marked
+  stretch is the whole run; None otherwise;
 * the span's exact text, its token count, its corpus ``count`` (it occurs exactly that many
   times) and its **rarity**: the sum over its tokens of ``log p(token)`` under the corpus's
   unigram distribution (``log(count(token) / corpus tokens)``), the quantity OLMoTrace ranks
@@ -44,6 +50,11 @@ from regurgitate.reports.data import RunData
 from regurgitate.reports.memorized import unique_memorized
 from regurgitate.reports.polish import timestamp
 from regurgitate.safe_paths import write_text_atomically
+
+#: outputs longer than this are shown in packets as an excerpt around the span
+OUTPUT_LIMIT = 20_000
+#: characters of the output kept on each side of the span in such an excerpt
+OUTPUT_MARGIN = 2_000
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 STYLE = """
@@ -135,13 +146,16 @@ def build_packets(run: RunData, index: Any | None, *, max_sources: int = 10,
     for n, seq in enumerate(sequences, 1):
         # the generation that emitted the longest form, and that finding
         gid, finding = next(((g, f) for g in seq.generation_ids for f in verbatim.get(g, [])
-                             if texts[g][f.start:f.end] == seq.text),
+                             if _finding_text(texts[g], f) == seq.text),
                             (seq.generation_ids[0], None))
         item = items.get(gid)
         output = item.generation.text if item else ""
         start = finding.start if finding is not None else output.find(seq.text)
         end = (finding.end if finding is not None else
                (start + len(seq.text) if start is not None and start >= 0 else None))
+        shown, offset = _excerpt(output, start, end)
+        found = finding.payload_as(VerbatimSpan) if finding is not None else None
+        run_info = found.run if found is not None else None
         packet: dict[str, Any] = {
             "sequence": n, "text": seq.text, "tokens": seq.tokens,
             "corpus_count": seq.corpus_count,
@@ -151,7 +165,9 @@ def build_packets(run: RunData, index: Any | None, *, max_sources: int = 10,
             "attack": item.prompt.attack if item else None,
             "settings": asdict(item.prompt.settings) if item else None,
             "target": run.spec.target,
-            "output": output, "span_start": start, "span_end": end,
+            "output": shown, "output_offset": offset, "output_chars": len(output),
+            "span_start": start, "span_end": end,
+            "run": asdict(run_info) if run_info is not None else None,
             "tool_version": __version__, "index": run.spec.index,
             "index_fingerprint": fingerprint,
             "created": timestamp(datetime.now(UTC)),
@@ -176,6 +192,26 @@ def build_packets(run: RunData, index: Any | None, *, max_sources: int = 10,
         packet["window"] = _window(span, index, ids, max_sources, context_chars)
         packets.append(packet)
     return packets
+
+
+def _finding_text(output: str, f: Any) -> str:
+    """The text of a verbatim finding's span (a periodic run's: that of each of its
+    spans, not the whole run's stretch)."""
+    span = f.payload_as(VerbatimSpan)
+    if span is not None and span.run is not None:
+        return str(span.text)
+    return output[f.start:f.end]
+
+
+def _excerpt(output: str, start: int | None, end: int | None) -> tuple[str, int]:
+    """The output as a packet shows it, and where that starts in the output: whole up to
+    ``OUTPUT_LIMIT`` characters, else the span (or run) with ``OUTPUT_MARGIN`` characters
+    on each side, so that a packet stays proportional to its span, not to the output
+    (a diverged output of 100 KB may hold dozens of memorized sequences)."""
+    if len(output) <= OUTPUT_LIMIT or start is None or end is None or start < 0:
+        return output, 0
+    a, b = max(0, start - OUTPUT_MARGIN), min(len(output), end + OUTPUT_MARGIN)
+    return output[a:b], a
 
 
 def _window(span: VerbatimSpan | None, index: Any | None, ids: list[int] | None,
@@ -206,6 +242,29 @@ def _window_html(p: dict[str, Any]) -> str:
             f'span occurs {p["corpus_count"]:,}&times;). It starts {win["offset"]} tokens into '
             f'the span.</p><div class="text">{escape(win["text"])}</div>'
             f"<p>Sources ({len(win['sources'])} shown): {names}</p>")
+
+
+def _shift(at: int | None, p: dict[str, Any]) -> int | None:
+    """An offset into the output as an offset into the excerpt the packet shows."""
+    return None if at is None else at - int(p.get("output_offset") or 0)
+
+
+def _excerpt_note(p: dict[str, Any]) -> str:
+    offset = int(p.get("output_offset") or 0)
+    total = p.get("output_chars", len(p["output"]))
+    if offset == 0 and len(p["output"]) == total:
+        return ""
+    return (f'<p class="dim">Characters {offset:,}–{offset + len(p["output"]):,} of the '
+            f"{total:,}-character output.</p>")
+
+
+def _run_note(p: dict[str, Any]) -> str:
+    run = p.get("run")
+    if not run:
+        return ""
+    return (f'<p class="dim">A periodic run: {run["spans"]:,} maximal spans with this '
+            f'sequence&#x27;s text, one every {run["period_chars"]:,} characters, the output '
+            f'repeating “{escape(run["unit"][:200])}” over the marked stretch.</p>')
 
 
 def _marked(text: str, start: int | None, end: int | None) -> str:
@@ -255,8 +314,9 @@ the corpus</h1>
 {escape(p["created"])}</td></tr></table>
 <h2>Prompt</h2><div class="text">{escape(str(p.get("prompt") or ""))}</div>
 <h2>Generation settings</h2><table>{settings}</table>
-<h2>Output (the memorized span marked)</h2>
-<div class="text">{_marked(p["output"], p.get("span_start"), p.get("span_end"))}</div>
+<h2>Output (the memorized span marked)</h2>{_excerpt_note(p)}{_run_note(p)}
+<div class="text">{_marked(p["output"], _shift(p.get("span_start"), p),
+                           _shift(p.get("span_end"), p))}</div>
 <h2>Sources ({len(p.get("sources") or [])} shown of the {p["corpus_count"]:,}
 occurrences)</h2><ol>{"".join(sources)}</ol>
 {_window_html(p)}

@@ -199,7 +199,10 @@ def _gen_view(item: Item, fs: list[Finding], limits: ReportLimits) -> _GenView:
         if f.start is not None and f.end is not None:
             anns.append(Annotation(f.start, f.end, "verbatim",
                                    label=f"verbatim: {tokens} tokens, {count}× in corpus"
-                                   + (f"; {window}" if window else ""),
+                                   + (f"; {window}" if window else "")
+                                   + (f"; periodic run of {span.run.spans:,} such spans, "
+                                      f"one every {span.run.period_chars:,} characters"
+                                      if span.run is not None else ""),
                                    tag=str(i), ref=anchor))
         srcs: list[SourcePassage | None] = list(span.sources[: limits.max_sources_per_span])
         if not srcs:

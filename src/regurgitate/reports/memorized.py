@@ -119,8 +119,8 @@ def memorized_tokens(verbatim: Sequence[Finding]) -> int:
     if not verbatim:
         return 0
     spans = [f.payload_as(VerbatimSpan) for f in verbatim]
-    ivs = [(s.token_start, s.token_end) for s in spans
-           if s is not None and s.token_start is not None and s.token_end is not None]
+    ivs = [(s.token_start, s.run_token_end) for s in spans  # a periodic run: all of it
+           if s is not None and s.token_start is not None and s.run_token_end is not None]
     if len(ivs) == len(verbatim):
         return _union_length(sorted((int(a), int(b)) for a, b in ivs))
     total = 0.0
