@@ -130,7 +130,10 @@ class VerbatimSpan(Payload):
     documents holding it, ``sources`` passages of some of them; ``token_start``/``token_end``
     are its token positions in the generation (None in runs written by 0.1.0). ``window``:
     its most repeated window (:class:`RepeatedWindow`); None in runs written before it
-    existed, and where the index could not count windows.
+    existed, and where the index could not count windows. ``token_ids``: the span's tokens
+    in the index's tokenization (``token_end - token_start`` of them), from which reports
+    count unique memorized ``min_tokens``-grams (:mod:`regurgitate.ngrams`); empty in runs
+    written before it existed.
     """
 
     kind: ClassVar[str] = "verbatim"
@@ -143,6 +146,7 @@ class VerbatimSpan(Payload):
     token_start: int | None = None
     token_end: int | None = None
     window: RepeatedWindow | None = None
+    token_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

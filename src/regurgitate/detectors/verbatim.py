@@ -92,6 +92,7 @@ class VerbatimDetector(Detector):
                     token_start=span.token_start,
                     token_end=span.token_end,
                     window=self._window(span.window, text),
+                    token_ids=tuple(piece),
                 ),
             ))
         return out

@@ -1,0 +1,77 @@
+"""The projections of unique memorized items a report can show, by name, and how far each
+missed on the bundled reference.
+
+Every projector takes incidence counts (one per unique item: how many of the samples
+contained it), the number of samples ``n`` and a factor ``t``, and returns the number of
+unique items expected after ``t * n`` further samples (``n + t n`` in all).
+``benchmarks/bench_extrapolation.py`` compares each with what longer runs then observed;
+:data:`SHOWN` is the one that came closest there and :data:`MEASURED_ERROR` its errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from regurgitate.accumulation import michaelis_menten_projection, power_law_projection
+from regurgitate.estimate import (
+    chao_extrapolation,
+    frequency_counts,
+    ichao1,
+    smoothed_good_toulmin,
+)
+
+__all__ = ["MEASURED_ERROR", "MEASURED_ON", "PROJECTORS", "SHOWN", "MeasuredError", "Projector",
+           "project"]
+
+Projector = Callable[[Sequence[int], int, float], float]
+
+
+def chao1_anchored(incidence: Sequence[int], n: int, t: float) -> float:
+    """Chao et al. (2014): rises towards Chao1 and never above it."""
+    return chao_extrapolation(frequency_counts(incidence), n, t)
+
+
+def ichao1_anchored(incidence: Sequence[int], n: int, t: float) -> float:
+    """The same curve rising towards iChao1 instead of Chao1."""
+    fr = frequency_counts(incidence)
+    return chao_extrapolation(fr, n, t, total=ichao1(fr, n))
+
+
+def good_toulmin_total(incidence: Sequence[int], n: int, t: float) -> float:
+    """Observed plus the smoothed Good-Toulmin count of new items (Orlitsky et al. 2016)."""
+    new = smoothed_good_toulmin(frequency_counts(incidence), n, t)
+    return sum(1 for y in incidence if y > 0) + max(0.0, new)
+
+
+PROJECTORS: dict[str, Projector] = {
+    "Chao1-anchored": chao1_anchored,
+    "iChao1-anchored": ichao1_anchored,
+    "smoothed Good-Toulmin": good_toulmin_total,
+    "Michaelis-Menten fit": michaelis_menten_projection,
+    "power-law fit": power_law_projection,
+}
+
+
+def project(name: str, incidence: Sequence[int], n: int, t: float) -> float:
+    return PROJECTORS[name](incidence, n, t)
+
+
+@dataclass(frozen=True)
+class MeasuredError:
+    """Relative error (projected / observed - 1) of a projection at factor ``t``, over
+    ``cases`` (run, n) pairs of the benchmark: mean, smallest and largest."""
+
+    t: int
+    mean: float
+    low: float
+    high: float
+    cases: int
+
+
+#: the projection reports show (the closest on the reference)
+SHOWN = "smoothed Good-Toulmin"
+#: its errors on the reference, from benchmarks/bench_extrapolation.py (see docs)
+MEASURED_ERROR: tuple[MeasuredError, ...] = ()
+#: what they were measured on, as the report's note says it
+MEASURED_ON = "sample-rank, unique 50-grams"
