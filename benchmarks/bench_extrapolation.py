@@ -32,6 +32,7 @@ from statistics import mean
 
 from regurgitate.ngrams import NGram, ngram_incidence
 from regurgitate.projections import PROJECTORS as ESTIMATORS
+from regurgitate.projections import SHOWN
 from regurgitate.reports.data import RunData, load_run
 from regurgitate.reports.memorized import memorized_ngrams, unique_memorized
 from regurgitate.store import RunStore
@@ -148,10 +149,13 @@ def _ints(text: str) -> list[int]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("runs", type=Path, nargs="*")
-    p.add_argument("--n", default="250,500,750,1000,1500", help="prefix sizes projected from")
-    p.add_argument("--factors", default="1,2,5", help="t: project to (1 + t) n generations")
+    p.add_argument("--n", default="250,400,500,750,1000,1500",
+                   help="prefix sizes projected from")
+    p.add_argument("--factors", default="1,2,5,10", help="t: project to (1 + t) n generations")
     p.add_argument("--min-tokens", type=int, default=None, help="n-gram length (default: the "
                    "run's own --min-tokens)")
+    p.add_argument("--shown", default=SHOWN, choices=list(ESTIMATORS),
+                   help="the projection whose errors are printed for projections.py")
     p.add_argument("--make", type=Path, help="make (or resume) the runs in this folder first")
     p.add_argument("--seeds", default="0,1")
     p.add_argument("--samples", type=int, default=4500)
@@ -179,6 +183,18 @@ def main() -> int:
             for n, (stopped, inside) in moved.items():
                 print(f"  unique sequences at {n}: run stopped there {stopped}, "
                       f"n in long run {inside}")
+    if cases:
+        best = {t: min(ESTIMATORS, key=lambda e, t=t: abs(mean(
+            c.error for c in cases if c.estimator == e and c.t == t)))
+            for t in factors if any(c.t == t for c in cases)}
+        print("\nclosest mean error by factor: " + ", ".join(
+            f"{t:g}x {e}" for t, e in best.items()))
+        print(f"\nfor projections.py, {args.shown}:")
+        for t in factors:
+            errs = [c.error for c in cases if c.estimator == args.shown and c.t == t]
+            if errs:
+                print(f"    MeasuredError(t={t:g}, mean={mean(errs):.3f}, low={min(errs):.3f}, "
+                      f"high={max(errs):.3f}, cases={len(errs)}),")
     for label, group in (("unique memorized n-grams", cases), ("unique sequences", seq_cases)):
         if not group:
             continue
