@@ -242,7 +242,7 @@ def extrapolate(freqs: Freqs, sample_count: int,
             caveats.append("no sequence seen exactly twice: Chao1 is unstable")
         cov = good_turing_coverage(fr)
         if cov < 0.5:
-            caveats.append(f"sample coverage is low ({cov:.2f}): most memorized sequences are "
+            caveats.append(f"sample coverage is low ({cov:.2f}): most memorized text is "
                            "probably unseen and every estimate here is a rough lower bound")
         if s_obs < 20:
             caveats.append(f"only {s_obs} unique sequences seen: wide uncertainty")
