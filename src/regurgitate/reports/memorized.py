@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from regurgitate.detectors.verbatim import MemorizedSequence, unique_sequences
 from regurgitate.findings import Finding, VerbatimSpan
 from regurgitate.ngrams import NGram, span_ngrams
-from regurgitate.projections import MEASURED_ON, MeasuredError
+from regurgitate.projections import MEASURED, MEASURED_ON, MeasuredError
 
 __all__ = ["DEFAULT_FACTORS", "Extrapolation", "MemorizedSequence", "discovery_curve",
            "extrapolate_unique", "memorized_tokens", "span_tokens", "unique_memorized"]
@@ -172,12 +172,17 @@ def extrapolate_unique(
 
 
 def measured_error_note(projection: str, measured: Sequence[MeasuredError]) -> str:
-    """One line: how far ``projection`` missed on the reference, at each factor measured."""
-    parts = [f"{e.mean:+.0%} at {e.t}x (from {e.low:+.0%} to {e.high:+.0%}, {e.cases} cases)"
-             for e in measured]
-    return (f"measured on the bundled reference ({MEASURED_ON}), the {projection} projection "
-            f"was off by {'; '.join(parts)} against what longer runs then saw; Chao1 and the "
-            "Chao1-anchored curve fell further short, so read Chao1 as a lower bound")
+    """One line: how far ``projection`` missed on the reference at each factor measured, and
+    the Chao1-anchored curve's mean error beside it."""
+    parts = [f"{e.mean:+.0%} at {e.t}x ({e.low:+.0%} to {e.high:+.0%} over {e.cases} "
+             f"case{'s' if e.cases != 1 else ''})" for e in measured]
+    chao = MEASURED.get("Chao1-anchored", ()) if projection != "Chao1-anchored" else ()
+    beside = (" (the Chao1-anchored curve: " + ", ".join(f"{e.mean:+.0%} at {e.t}x"
+                                                         for e in chao) + ")") if chao else ""
+    return (f"measured on the bundled reference ({MEASURED_ON}; docs/evidence.md), the "
+            f"{projection} projection from n generations was off by {'; '.join(parts)} "
+            f"against what the run then saw{beside}; negative means it fell short. Chao1 is "
+            "the lower bound of the total")
 
 
 def span_tokens(f: Finding) -> int:
