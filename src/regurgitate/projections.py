@@ -75,16 +75,16 @@ SHOWN = "iChao1-anchored"
 #: docs/evidence.md, "Extrapolation")
 MEASURED: dict[str, tuple[MeasuredError, ...]] = {
     "iChao1-anchored": (
-        MeasuredError(t=1, mean=0.023, low=-0.029, high=0.097, cases=7),
-        MeasuredError(t=2, mean=0.025, low=-0.037, high=0.101, cases=6),
-        MeasuredError(t=5, mean=-0.077, low=-0.181, high=0.037, cases=3),
-        MeasuredError(t=10, mean=-0.122, low=-0.122, high=-0.122, cases=1),
+        MeasuredError(t=1, mean=0.017, low=-0.029, high=0.097, cases=8),
+        MeasuredError(t=2, mean=0.017, low=-0.037, high=0.101, cases=7),
+        MeasuredError(t=5, mean=-0.054, low=-0.181, high=0.037, cases=4),
+        MeasuredError(t=10, mean=-0.230, low=-0.338, high=-0.122, cases=2),
     ),
     "Chao1-anchored": (
-        MeasuredError(t=1, mean=0.018, low=-0.039, high=0.094, cases=7),
-        MeasuredError(t=2, mean=0.011, low=-0.055, high=0.094, cases=6),
-        MeasuredError(t=5, mean=-0.114, low=-0.200, high=-0.015, cases=3),
-        MeasuredError(t=10, mean=-0.171, low=-0.171, high=-0.171, cases=1),
+        MeasuredError(t=1, mean=0.013, low=-0.039, high=0.094, cases=8),
+        MeasuredError(t=2, mean=0.005, low=-0.055, high=0.094, cases=7),
+        MeasuredError(t=5, mean=-0.087, low=-0.200, high=-0.005, cases=4),
+        MeasuredError(t=10, mean=-0.263, low=-0.354, high=-0.171, cases=2),
     ),
 }
 #: the shown projection's errors
