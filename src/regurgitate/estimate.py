@@ -181,14 +181,33 @@ class Estimate:
     chao_total_at: dict[float, float] = field(default_factory=dict)
 
 
-def chao_extrapolation(freqs: Freqs, sample_count: int, t: float) -> float:
+def ichao1(freqs: Freqs, sample_count: int) -> float:
+    """Improved Chao1 (Chiu, Wang, Walther & Chao 2014), incidence form (iChao2): Chao1 plus
+    what the items seen 3 and 4 times say about those seen 0 times,
+    ``(T-3)/(4T) f3/f4 max(f1 - (T-3)/(2(T-1)) f2 f3 / f4, 0)`` (f4 taken as 1 when 0).
+    Still a lower bound, never below Chao1."""
+    fr = _check(freqs)
+    est, _ = chao1(fr, sample_count)
+    t = sample_count
+    if t <= 3:
+        return est
+    f1, f2, f3, f4 = (fr.get(r, 0) for r in (1, 2, 3, 4))
+    f4 = max(f4, 1)
+    extra = (t - 3) / (4 * t) * f3 / f4 * max(f1 - (t - 3) / (2 * (t - 1)) * f2 * f3 / f4, 0.0)
+    return float(est + extra)
+
+
+def chao_extrapolation(freqs: Freqs, sample_count: int, t: float,
+                       total: float | None = None) -> float:
     """Expected unique sequences after ``t * sample_count`` further samples, anchored on
-    Chao1: ``S_obs + f0 (1 - (1 - f1 / (n f0 + f1))^(t n))``; never above Chao1."""
+    Chao1: ``S_obs + f0 (1 - (1 - f1 / (n f0 + f1))^(t n))``; never above Chao1.
+
+    ``total`` anchors it on another estimate of the total instead (e.g. :func:`ichao1`)."""
     if t < 0:
         raise ConfigError(f"t must be >= 0, got {t}")
     fr = _check(freqs)
     s_obs = sum(fr.values())
-    est, _ = chao1(fr, sample_count)
+    est = total if total is not None else chao1(fr, sample_count)[0]
     f0 = est - s_obs
     f1 = fr.get(1, 0)
     if f0 <= 0 or f1 == 0 or sample_count < 1:
@@ -198,8 +217,12 @@ def chao_extrapolation(freqs: Freqs, sample_count: int, t: float) -> float:
 
 
 def extrapolate(freqs: Freqs, sample_count: int,
-                factors: Sequence[float] = (1, 2, 5, 10)) -> Estimate:
-    """All estimates at once (see the module docstring for the formulas)."""
+                factors: Sequence[float] = (1, 2, 5, 10), *,
+                generic_caveats: bool = True) -> Estimate:
+    """All estimates at once (see the module docstring for the formulas).
+
+    ``generic_caveats=False`` leaves out the warnings that hold for any data (far factors,
+    Chao1 being a lower bound), for a caller that states measured errors instead."""
     fr = _check(freqs)
     if sample_count < 1:
         raise ConfigError(f"sample_count must be >= 1, got {sample_count}")
@@ -219,17 +242,18 @@ def extrapolate(freqs: Freqs, sample_count: int,
             caveats.append("no sequence seen exactly twice: Chao1 is unstable")
         cov = good_turing_coverage(fr)
         if cov < 0.5:
-            caveats.append(f"sample coverage is low ({cov:.2f}): most memorized sequences are "
+            caveats.append(f"sample coverage is low ({cov:.2f}): most memorized text is "
                            "probably unseen and every estimate here is a rough lower bound")
         if s_obs < 20:
             caveats.append(f"only {s_obs} unique sequences seen: wide uncertainty")
     limit = math.log(max(sample_count, 2))
     far = [t for t in factors if t > limit]
-    if far:
+    if far and generic_caveats:
         caveats.append(f"factors {far} exceed ln(samples) = {limit:.1f}: extrapolating "
                        "that far is unreliable")
-    caveats.append("Chao1 is a lower-bound estimator; sequences too rare to have been seen "
-                   "leave no trace in the counts")
+    if generic_caveats:
+        caveats.append("Chao1 is a lower-bound estimator; sequences too rare to have been "
+                       "seen leave no trace in the counts")
     return Estimate(
         observed=s_obs, samples=sample_count, observations=n_obs, singletons=f1,
         doubletons=f2, coverage=good_turing_coverage(fr), chao1=est,

@@ -153,6 +153,10 @@ class VerbatimSpan(Payload):
     ``count``, ``documents``, ``sources`` and ``window`` are those of the first span (every
     span of the run has the same), and the finding's ``start``/``end`` cover the whole run.
     Version 2 added ``run`` (None for findings stored as version 1: one span each).
+
+    ``token_ids``: the span's tokens in the index's tokenization (``token_end -
+    token_start`` of them), from which reports count unique memorized
+    ``min_tokens``-grams (:mod:`regurgitate.ngrams`); empty in runs written before it existed.
     """
 
     kind: ClassVar[str] = "verbatim"
@@ -166,6 +170,7 @@ class VerbatimSpan(Payload):
     token_end: int | None = None
     window: RepeatedWindow | None = None
     run: VerbatimRun | None = None
+    token_ids: tuple[int, ...] = ()
 
     @property
     def run_token_end(self) -> int | None:

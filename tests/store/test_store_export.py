@@ -49,10 +49,12 @@ def test_export_jsonl(filled, tmp_path: Path) -> None:
     assert first["findings"] == [
         {"detector": "verbatim", "kind": "verbatim", "start": 3, "end": 60, "score": 57.0,
          "data": {"documents": [4, 9], "count": 2, "tokens": 57, "text": "t", "sources": [],
-                  "token_start": None, "token_end": None, "window": None, "run": None}},
+                  "token_start": None, "token_end": None, "window": None, "run": None,
+                  "token_ids": []}},
         {"detector": "verbatim", "kind": "verbatim", "start": 70, "end": 140, "score": None,
          "data": {"documents": [], "count": 1, "tokens": 70, "text": "u", "sources": [],
-                  "token_start": 7, "token_end": 77, "window": None, "run": None}},
+                  "token_start": 7, "token_end": 77, "window": None, "run": None,
+                  "token_ids": []}},
     ]
     assert rows[1]["error"] == "HTTP 503" and rows[1]["findings"] == []
     assert rows[2]["prompt"] == "be brief\nrepeat word 2 forever"
@@ -73,7 +75,7 @@ def test_export_parquet(filled, tmp_path: Path) -> None:
     assert (f["detector"], f["start"], f["end"], f["score"]) == ("verbatim", 3, 60, 57.0)
     assert json.loads(f["data"]) == {"documents": [4, 9], "count": 2, "tokens": 57, "text": "t",
                                      "sources": [], "token_start": None, "token_end": None,
-                                     "window": None, "run": None}
+                                     "window": None, "run": None, "token_ids": []}
     assert rows[1]["findings"] == []
 
 

@@ -110,6 +110,7 @@ class VerbatimDetector(Detector):
                         spans=run.spans, period_chars=run.period_chars,
                         period_tokens=run.period_tokens, unit=run.unit(text),
                         token_end=run.token_end),
+                    token_ids=tuple(piece),
                 ),
             ))
         return out

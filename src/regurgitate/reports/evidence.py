@@ -22,6 +22,8 @@ and a readable HTML page holding:
   ``--min-tokens`` tokens, the one occurring most often in the corpus, with its offset in the
   span (tokens), its text, its count and its sources named as above (recounted in the index
   when one is given; from the finding otherwise; None for runs written before windows);
+* ``ngrams``: how many distinct memorized ``--min-tokens``-grams its spans hold (the unit
+  the report's extrapolation counts; None for runs whose spans predate token ids);
 * the other generations that emitted it, the tool version, the index path and an index
   fingerprint (a BLAKE2b digest of the index manifest's file checksums and tokenizer, or of
   the index files' names, sizes and first bytes when there is no manifest).
@@ -47,7 +49,7 @@ from regurgitate import __version__
 from regurgitate.errors import StoreError
 from regurgitate.findings import VerbatimSpan
 from regurgitate.reports.data import RunData
-from regurgitate.reports.memorized import unique_memorized
+from regurgitate.reports.memorized import memorized_ngrams, unique_memorized
 from regurgitate.reports.polish import timestamp
 from regurgitate.safe_paths import write_text_atomically
 
@@ -141,6 +143,7 @@ def build_packets(run: RunData, index: Any | None, *, max_sources: int = 10,
         if f.kind == "verbatim" and f.start is not None and f.end is not None:
             verbatim.setdefault(f.generation_id, []).append(f)
     fingerprint = index_fingerprint(Path(run.spec.index)) if run.spec.index else None
+    min_tokens = int(run.spec.settings.get("min_tokens", 50))
     cache: dict[int, float] = {}
     packets = []
     for n, seq in enumerate(sequences, 1):
@@ -190,6 +193,12 @@ def build_packets(run: RunData, index: Any | None, *, max_sources: int = 10,
             ids = None
         span = finding.payload_as(VerbatimSpan) if finding is not None else None
         packet["window"] = _window(span, index, ids, max_sources, context_chars)
+        members = [f for g in seq.generation_ids for f in verbatim.get(g, [])
+                   if texts[g][f.start:f.end] in seq.text]
+        grams = memorized_ngrams(members, min_tokens)
+        packet["ngram_length"] = min_tokens
+        packet["ngrams"] = (len(set().union(*grams.values())) if grams is not None
+                            else None)
         packets.append(packet)
     return packets
 
@@ -346,7 +355,8 @@ def write_evidence(run: RunData, out_dir: Path, index: Any | None) -> int:
                         f'<td>{"–" if win is None else f"{win:,}"}</td>'
                         f'<td>{escape(preview)}</td></tr>')
         _write(out_dir / "index.json", json.dumps(
-            [{**{k: p[k] for k in ("sequence", "tokens", "corpus_count", "text", "rarity")},
+            [{**{k: p[k] for k in ("sequence", "tokens", "corpus_count", "text", "rarity",
+                                   "ngrams")},
               "window_count": p["window"]["count"] if p.get("window") else None}
              for p in packets], ensure_ascii=False, indent=1))
         _write(out_dir / "index.html", f"""<!DOCTYPE html>

@@ -301,7 +301,8 @@ def _plots(run: RunData, summary: Summary) -> dict[str, str | None]:
         "lengths": plots.span_length_svg(lengths),
         "discovery": plots.discovery_svg(
             list(summary.curve) if verbatim else [],
-            ex.projections if ex else None, ex.estimated_total if ex else None),
+            ex.projections if ex else None, ex.estimated_total if ex else None,
+            ex.unit if ex else "sequences"),
         "corpus": plots.corpus_count_svg(lengths, counts),
         "attacks": plots.attack_comparison_svg(
             [a.attack for a in summary.attacks], [a.verbatim_rate for a in summary.attacks],

@@ -7,11 +7,13 @@ on ``regurgitate.estimate``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from regurgitate.detectors.verbatim import MemorizedSequence, unique_sequences
 from regurgitate.findings import Finding, VerbatimSpan
+from regurgitate.ngrams import NGram, span_ngrams
+from regurgitate.projections import MEASURED, MEASURED_ON, MeasuredError
 
 __all__ = ["DEFAULT_FACTORS", "Extrapolation", "MemorizedSequence", "discovery_curve",
            "extrapolate_unique", "memorized_tokens", "span_tokens", "unique_memorized"]
@@ -21,12 +23,17 @@ DEFAULT_FACTORS: tuple[int, ...] = (1, 2, 5, 10)
 
 @dataclass(frozen=True)
 class Extrapolation:
-    """How many unique memorized sequences exist, judged from how often each was seen.
+    """How many unique memorized items (``unit``: ``sequences``, or ``50-grams`` for the
+    stable unit of :mod:`regurgitate.ngrams`) exist, judged from how often each was seen.
 
     ``estimated_total`` is Chao1 (a lower bound) with its 95% interval ``interval``;
-    ``projections[t]`` the expected number of unique sequences *seen* after ``t`` times as
-    many further generations, by the Chao1-anchored extrapolation: it rises towards
-    ``estimated_total`` and never above it (see :func:`regurgitate.estimate.chao_extrapolation`).
+    ``projections[t]`` the expected number of unique items *seen* after ``t`` times as many
+    further generations, by ``projection`` (a name in :data:`regurgitate.projections.PROJECTORS`).
+    ``lower_projections[t]``: the Chao1-anchored extrapolation, which rises towards
+    ``estimated_total`` and never above it (see
+    :func:`regurgitate.estimate.chao_extrapolation`); it is also ``projections`` when
+    ``projection`` is ``Chao1-anchored``. ``measured``: how far ``projection`` missed on the
+    bundled reference (:data:`regurgitate.projections.MEASURED_ERROR`), empty when not measured.
     """
 
     observed: int
@@ -37,6 +44,10 @@ class Extrapolation:
     projections: dict[int, float]
     caveats: tuple[str, ...]
     method: str = "Chao1 + Chao1-anchored extrapolation"
+    unit: str = "sequences"
+    projection: str = "Chao1-anchored"
+    lower_projections: dict[int, float] = field(default_factory=dict)
+    measured: tuple[MeasuredError, ...] = ()
 
 
 def _span_text(finding: Finding, span: VerbatimSpan, texts: dict[int, str]) -> str:
@@ -72,6 +83,45 @@ def unique_memorized(
     return seqs
 
 
+def memorized_ngrams(
+    findings: Iterable[Finding], n: int,
+    tokens_of: Callable[[int], Sequence[int]] | None = None,
+) -> dict[int, set[NGram]] | None:
+    """Each generation's memorized ``n``-grams (token-id tuples): the windows of its verbatim
+    spans, the stable counting unit of :mod:`regurgitate.ngrams`.
+
+    A span's tokens come from its payload (``token_ids``); for runs written before spans kept
+    them, ``tokens_of(generation_id)`` may give the generation's tokens in the index's
+    tokenization, cut at the span's token range. None when some span has neither (the unit
+    cannot be counted for this run). Generations without a span are absent.
+    """
+    out: dict[int, set[NGram]] = {}
+    for f in findings:
+        span = f.payload_as(VerbatimSpan)
+        if span is None:
+            continue
+        grams = out.setdefault(f.generation_id, set())
+        if span.token_ids:
+            grams |= span_ngrams(span.token_ids, 0, len(span.token_ids), n)
+        elif tokens_of is not None and span.token_start is not None \
+                and span.token_end is not None:
+            grams |= span_ngrams(tokens_of(f.generation_id), span.token_start,
+                                 span.token_end, n)
+        else:
+            return None
+    return out
+
+
+def ngram_discovery_curve(
+    generation_order: Sequence[int], grams: dict[int, set[NGram]]
+) -> list[tuple[int, int]]:
+    """(generations seen, unique memorized n-grams seen) after each generation."""
+    from regurgitate.estimate import rarefaction_curve
+
+    xs, ys = rarefaction_curve([grams.get(g, set()) for g in generation_order])
+    return [(int(x), int(y)) for x, y in zip(xs, ys, strict=True)]
+
+
 def discovery_curve(
     generation_order: Sequence[int], sequences: Sequence[MemorizedSequence]
 ) -> list[tuple[int, int]]:
@@ -87,20 +137,52 @@ def discovery_curve(
 
 
 def extrapolate_unique(
-    freqs: Sequence[int], sample_count: int, factors: Sequence[int] = DEFAULT_FACTORS
+    freqs: Sequence[int], sample_count: int, factors: Sequence[int] = DEFAULT_FACTORS,
+    *, unit: str = "sequences", projection: str = "Chao1-anchored",
 ) -> Extrapolation:
-    """Estimate total unique memorized sequences from each sequence's number of generations
-    (incidence counts) over ``sample_count`` generations."""
-    from regurgitate.estimate import extrapolate, frequency_counts
+    """Estimate the total of unique memorized items from each item's number of generations
+    (incidence counts) over ``sample_count`` generations, and project what further
+    generations would show with ``projection``.
 
-    est = extrapolate(frequency_counts(freqs), sample_count, factors=tuple(factors))
+    With a measured ``projection`` (:data:`regurgitate.projections.MEASURED_ERROR`), the
+    caveats state its measured error instead of generic warnings about far factors."""
+    from regurgitate.estimate import extrapolate, frequency_counts
+    from regurgitate.projections import MEASURED_ERROR, SHOWN, project
+
+    measured = MEASURED_ERROR if projection == SHOWN else ()
+    est = extrapolate(frequency_counts(freqs), sample_count, factors=tuple(factors),
+                      generic_caveats=not measured)
+    lower = {int(t): float(v) for t, v in est.chao_total_at.items()}
+    if projection == "Chao1-anchored":
+        projections, method = lower, "Chao1 + Chao1-anchored extrapolation"
+    else:
+        projections = {int(t): float(project(projection, freqs, sample_count, float(t)))
+                       for t in factors}
+        method = f"Chao1 (lower bound) + {projection} projection"
+    caveats = list(est.caveats)
+    if measured:
+        caveats.append(measured_error_note(projection, measured))
     return Extrapolation(
         observed=est.observed, estimated_total=float(est.chao1),
         interval=(float(est.chao1_ci[0]), float(est.chao1_ci[1])),
         coverage=float(est.coverage) if est.observed else None, sample_count=sample_count,
-        projections={int(t): float(v) for t, v in est.chao_total_at.items()},
-        caveats=tuple(est.caveats),
+        projections=projections, caveats=tuple(caveats), method=method, unit=unit,
+        projection=projection, lower_projections=lower, measured=measured,
     )
+
+
+def measured_error_note(projection: str, measured: Sequence[MeasuredError]) -> str:
+    """One line: how far ``projection`` missed on the reference at each factor measured, and
+    the Chao1-anchored curve's mean error beside it."""
+    parts = [f"{e.mean:+.0%} at {e.t}x ({e.low:+.0%} to {e.high:+.0%} over {e.cases} "
+             f"case{'s' if e.cases != 1 else ''})" for e in measured]
+    chao = MEASURED.get("Chao1-anchored", ()) if projection != "Chao1-anchored" else ()
+    beside = (" (the Chao1-anchored curve: " + ", ".join(f"{e.mean:+.0%} at {e.t}x"
+                                                         for e in chao) + ")") if chao else ""
+    return (f"measured on the bundled reference ({MEASURED_ON}; docs/evidence.md), the "
+            f"{projection} projection from n generations was off by {'; '.join(parts)} "
+            f"against what the run then saw{beside}; negative means it fell short. Chao1 is "
+            "the lower bound of the total")
 
 
 def span_tokens(f: Finding) -> int:

@@ -83,11 +83,11 @@ def span_length_svg(lengths: Sequence[int]) -> str | None:
 
 def discovery_svg(
     curve: Sequence[tuple[int, int]], projections: dict[int, float] | None,
-    estimated_total: float | None,
+    estimated_total: float | None, unit: str = "sequences",
 ) -> str | None:
-    """Unique memorized sequences vs generations; ``projections[t]`` is the expected number
-    seen after ``t * n`` further generations (drawn at ``(1 + t) * n``), anchored on the same
-    Chao1 estimate drawn as ``estimated_total``, so it approaches that line from below."""
+    """Unique memorized ``unit`` vs generations; ``projections[t]`` is the expected number
+    seen after ``t * n`` further generations (drawn at ``(1 + t) * n``); ``estimated_total``
+    is the Chao1 lower bound."""
     if not curve:
         return None
     with matplotlib.rc_context(_RC):
@@ -105,7 +105,7 @@ def discovery_svg(
             ax.axhline(estimated_total, color=GREY, linestyle=":", linewidth=1,
                        label=f"estimated total (Chao1) {estimated_total:.1f}")
         ax.set_xlabel("generations")
-        ax.set_ylabel("unique memorized sequences")
+        ax.set_ylabel(f"unique memorized {unit}")
         ax.set_xlim(left=0)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(bottom=0, top=max([*ys, estimated_total or 0.0,

@@ -14,6 +14,8 @@ from regurgitate.findings import (
     NearVerbatimMatch,
     PIIHit,
 )
+from regurgitate.ngrams import ngram_incidence
+from regurgitate.projections import SHOWN
 from regurgitate.reports.data import RunData
 from regurgitate.reports.membership import MembershipView, membership_view
 from regurgitate.reports.memorized import (
@@ -21,7 +23,9 @@ from regurgitate.reports.memorized import (
     MemorizedSequence,
     discovery_curve,
     extrapolate_unique,
+    memorized_ngrams,
     memorized_tokens,
+    ngram_discovery_curve,
     span_tokens,
     unique_memorized,
 )
@@ -82,7 +86,9 @@ class Summary:
     attacks: tuple[AttackSummary, ...]
     sequences: tuple[MemorizedSequence, ...]  # longest first
     extrapolation: Extrapolation | None
-    curve: tuple[tuple[int, int], ...]  # (generations seen, unique sequences seen)
+    #: (generations seen, unique items seen) in the extrapolation's unit (n-grams when the
+    #: run's spans keep their token ids, else sequences)
+    curve: tuple[tuple[int, int], ...]
     membership: MembershipView | None = None
     #: what verbatim figures count (``tokens`` or ``bytes``, see reports/units.py) and
     #: whether a reference corpus was checked at all (no --index: nothing was)
@@ -92,6 +98,10 @@ class Summary:
     divergences: tuple[DivergenceFigures, ...] = ()
     #: (figure, reason) of figures the scan could not compute where it ran (never silent)
     not_computed: tuple[tuple[str, str], ...] = ()
+    #: unique memorized ``ngram_length``-grams (the stable unit, see regurgitate.ngrams);
+    #: None for runs whose spans predate token ids
+    unique_ngrams: int | None = None
+    ngram_length: int = 50
 
     @property
     def divergence(self) -> DivergenceFigures | None:
@@ -181,17 +191,29 @@ def compute_summary(run: RunData) -> Summary:
         for n in names for group in ([it for it in items if it.prompt.attack == n],)
     )
     ok_order = [it.generation_id for it in items if it.generation.ok]
-    curve = tuple(discovery_curve(ok_order, sequences))
-    extrapolation = (
-        extrapolate_unique([s.generations for s in sequences], len(ok_order)) if ok_order
-        else None
-    )
+    k = int(run.spec.settings.get("min_tokens", 50))
+    grams = memorized_ngrams(run.findings, k)
+    curve: tuple[tuple[int, int], ...]
+    extrapolation: Extrapolation | None = None
+    if grams is not None:
+        curve = tuple(ngram_discovery_curve(ok_order, grams))
+        incidence = ngram_incidence(grams.get(g, set()) for g in ok_order)
+        if ok_order:
+            extrapolation = extrapolate_unique(list(incidence.values()), len(ok_order),
+                                               unit=f"{k}-grams", projection=SHOWN)
+    else:
+        curve = tuple(discovery_curve(ok_order, sequences))
+        if ok_order:
+            extrapolation = extrapolate_unique([s.generations for s in sequences],
+                                               len(ok_order))
     return Summary(
         overall=in_unit(_attack_summary(OVERALL, items, by_gen, sequences), items, unit),
         attacks=per_attack, sequences=tuple(sequences), extrapolation=extrapolation,
         curve=curve, membership=membership_view(run), unit=unit,
         corpus_checked=run.spec.index is not None or bool(run.index_info),
         divergences=_divergences(run), not_computed=_not_computed(run),
+        unique_ngrams=len(set().union(*grams.values())) if grams is not None else None,
+        ngram_length=k,
     )
 
 
@@ -217,9 +239,10 @@ def summary_to_dict(summary: Summary) -> dict:
     out.pop("curve")
     out.pop("divergences")
     if out["extrapolation"] is not None:
-        out["extrapolation"]["projections"] = {
-            str(k): v for k, v in out["extrapolation"]["projections"].items()
-        }
+        for key in ("projections", "lower_projections"):
+            out["extrapolation"][key] = {
+                str(k): v for k, v in out["extrapolation"][key].items()
+            }
     out["sequences"] = [dict(s, generation_ids=list(s["generation_ids"]),
                              documents=list(s["documents"]), sources=list(s["sources"]))
                         for s in out["sequences"]]

@@ -9,6 +9,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from regurgitate.reports.memorized import Extrapolation
 from regurgitate.reports.summary import NP_SAMPLES, AttackSummary, Summary
 from regurgitate.untrusted import visible
 
@@ -52,6 +53,8 @@ def _overview(s: AttackSummary, summary: Summary) -> Table:
          f"{_pct(s.memorized_token_rate, 2)} ({_n(s.memorized_tokens)})" if checked
          else NOT_CHECKED),
         ("Unique memorized sequences", _n(s.unique_sequences) if checked else NOT_CHECKED),
+        *([(f"Unique memorized {summary.ngram_length}-grams", _n(summary.unique_ngrams))]
+          if checked and summary.unique_ngrams is not None else []),
         (f"Longest span ({unit})", _n(s.longest_span_tokens) if checked else NOT_CHECKED),
         ("Near-verbatim generations (passages)",
          f"{_n(s.near_verbatim)} ({_n(s.near_verbatim_passages)})" if checked else NOT_CHECKED),
@@ -161,22 +164,34 @@ def _extrapolation(summary: Summary) -> Table | None:
     t.caption_justify = "left"
     t.add_column("Figure")
     t.add_column("Value", justify="right")
-    t.add_row("Observed unique sequences", str(ex.observed))
+    t.add_row(f"Observed unique {ex.unit}", f"{ex.observed:,}")
     interval = f" (95% {ex.interval[0]:,.1f}–{ex.interval[1]:,.1f})" if ex.interval else ""
     t.add_row("Estimated total (Chao1, lower bound)", _n(ex.estimated_total) + interval)
     t.add_row("Sample coverage", _pct(ex.coverage))
+    lower = ex.lower_projections if ex.projection != "Chao1-anchored" else {}
     for k, v in sorted(ex.projections.items()):
-        t.add_row(f"Expected seen after {k}x more generations", f"{v:,.1f}")
-    t.caption += EXTRAPOLATION_MEANING
+        low = f" (Chao1-anchored {lower[k]:,.1f})" if k in lower else ""
+        t.add_row(f"Expected seen after {k}x more generations", f"{v:,.1f}{low}")
+    t.caption += extrapolation_meaning(ex)
     return t
 
 
-EXTRAPOLATION_MEANING = (
-    "\nObserved: distinct memorized sequences found so far. Estimated total: Chao1, the "
-    "least number that probably exist, from how many were seen once or twice. Expected seen "
-    "after Nx: how many distinct sequences N times as many further generations would show, "
-    "by the same model; it approaches the estimated total and never exceeds it. Sample "
-    "coverage: the chance that the next memorized sequence is one already seen.")
+def extrapolation_meaning(ex: Extrapolation) -> str:
+    """What the extrapolation table's figures mean, for its unit and projection."""
+    what = ("distinct memorized sequences (clusters of overlapping spans)"
+            if ex.unit == "sequences" else
+            f"distinct memorized {ex.unit} (every window of that many tokens inside a "
+            "verbatim span; a count that later generations never change)")
+    if ex.projection == "Chao1-anchored":
+        how = "it approaches the estimated total and never exceeds it"
+    else:
+        how = (f"by {ex.projection}, which can pass Chao1 (a lower bound); in brackets the "
+               "Chao1-anchored curve, which never exceeds it")
+    return (f"\nObserved: {what} found so far. Estimated total: Chao1, the least number that "
+            "probably exist, from how many were seen once or twice. Expected seen after Nx: "
+            "how many distinct ones N times as many further generations would show, by the "
+            f"same model; {how}. Sample coverage: the chance that the next memorized item is "
+            "one already seen.")
 
 
 def _membership(summary: Summary) -> Table | None:
