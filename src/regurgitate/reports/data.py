@@ -16,7 +16,8 @@ from regurgitate.store.stats import RunStats
 from regurgitate.types import Finding, Item, RunSpec
 
 #: meta keys (written by the pipeline) copied from the store into ``RunData.extra``
-META_KEYS: tuple[str, ...] = ("status", "started_at", "finished_at", "target_runtime")
+META_KEYS: tuple[str, ...] = ("status", "started_at", "finished_at", "target_runtime",
+                              "endpoint")
 
 
 class RunStoreLike(Protocol):

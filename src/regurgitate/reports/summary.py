@@ -15,6 +15,7 @@ from regurgitate.findings import (
     PIIHit,
 )
 from regurgitate.reports.data import RunData
+from regurgitate.reports.endpoint import endpoint_lines
 from regurgitate.reports.membership import MembershipView, membership_view
 from regurgitate.reports.memorized import (
     Extrapolation,
@@ -90,6 +91,8 @@ class Summary:
     corpus_checked: bool = True
     #: repeat prompts vs. baseline figures, one per divergence attack (``divergence`` first)
     divergences: tuple[DivergenceFigures, ...] = ()
+    #: what a remote target learned about its endpoint, as (line, warning) (reports/endpoint)
+    endpoint: tuple[tuple[str, bool], ...] = ()
 
     @property
     def divergence(self) -> DivergenceFigures | None:
@@ -190,6 +193,7 @@ def compute_summary(run: RunData) -> Summary:
         curve=curve, membership=membership_view(run), unit=unit,
         corpus_checked=run.spec.index is not None or bool(run.index_info),
         divergences=_divergences(run),
+        endpoint=tuple(endpoint_lines(run.extra.get("endpoint"))),
     )
 
 

@@ -202,6 +202,8 @@ def render_summary(summary: Summary, console: Console, top: int = 10) -> None:
     """Print the summary tables; fits 100 columns, plain text when not a terminal."""
     o = summary.overall
     console.print(_overview(o, summary))
+    for line, warning in summary.endpoint:
+        console.print(Text(f"endpoint: {line}", style="bold yellow" if warning else "dim"))
     if not summary.corpus_checked:
         console.print(Text(
             "No corpus check was done: this scan had no reference index (--index), so no "
