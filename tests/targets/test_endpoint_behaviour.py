@@ -97,6 +97,7 @@ def test_an_endpoint_that_does_not_sample_is_named() -> None:
      (4096, 200)),
     ('{"code": 400, "message": "the request exceeds the available context size", '
      '"n_prompt_tokens": 300, "n_ctx": 256}', (256, 300)),
+    ("request (4476 tokens) exceeds the available context size (4096 tokens)", (4096, 4476)),
     ("Internal Server Error", None),
 ])
 def test_context_errors_of_known_servers_parse(message: str, expected: Any) -> None:

@@ -23,29 +23,31 @@ _PER_MESSAGE = 8
 _OVERHEAD = 16
 
 _MAX_CONTEXT = re.compile(r"maximum context length is (\d+)", re.IGNORECASE)
-_N_CTX = re.compile(r"\"?n_ctx\"?\s*[:=]\s*(\d+)")
+_N_CTX = re.compile(r"\"?n_ctx\"?\s*[:=]\s*(\d+)|available context size \((\d+) tokens\)")
 _INPUT_TOKENS = (
     re.compile(r"\((\d+) in the messages"),
     re.compile(r"\((\d+) in the prompt"),
     re.compile(r"request has (\d+) input tokens"),
     re.compile(r"messages resulted in (\d+) tokens"),
     re.compile(r"\"?n_prompt_tokens\"?\s*[:=]\s*(\d+)"),
+    re.compile(r"request \((\d+) tokens\) exceeds the available context"),
 )
 
 
 def parse_context_error(text: str) -> tuple[int, int | None] | None:
     """``(window, prompt tokens or None)`` from an error naming the maximum context length
-    (vLLM's and OpenAI's wording, llama.cpp's ``n_ctx``), else None."""
+    (vLLM's and OpenAI's wording, llama.cpp's message or ``n_ctx``), else None."""
     found = _MAX_CONTEXT.search(text) or _N_CTX.search(text)
     if found is None:
         return None
+    window = int(next(g for g in found.groups() if g is not None))
     prompt = None
     for pattern in _INPUT_TOKENS:
         m = pattern.search(text)
         if m:
             prompt = int(m.group(1))
             break
-    return int(found.group(1)), prompt
+    return window, prompt
 
 
 def local_model_dir(name: str | None) -> Path | None:
