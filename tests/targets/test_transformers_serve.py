@@ -102,6 +102,8 @@ def test_divergence_fits_the_context_of_transformers_serve(served, run_cli, tmp_
     notes = _endpoint(db)
     assert notes["context"] == 512 and "config.json" in notes["context_source"]
     assert "context window 512 tokens" in " ".join(out.split())
+    html = (tmp_path / "run.html").read_text()
+    assert 'id="endpoint"' in html and "max_tokens cut to" in html
 
 
 @pytest.mark.slow
