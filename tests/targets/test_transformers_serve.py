@@ -46,7 +46,7 @@ def start_transformers_serve(model: Path, log: Path) -> tuple[subprocess.Popen[b
              "--port", str(port), "--device", "cpu", "--dtype", "float32"],
             stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 600  # a loaded machine imports slowly
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"transformers serve exited: {log.read_text()[-2000:]}")
