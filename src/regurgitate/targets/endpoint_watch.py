@@ -2,8 +2,10 @@
 
 - :class:`FailureStreak`: identical failures (same status, same body) with no success in
   between. Once one prompt has met the same failure ``attempts`` times and at least two
-  prompts have met it, the failure is not transient: the scan stops with one message
-  instead of spending every prompt's retries on it. Answers that ask the client to come
+  prompts have met it, while no other request is still being answered, the failure is not
+  transient: the scan stops with one message instead of spending every prompt's retries
+  on it. (A request still pending means the endpoint may be working and the failure may
+  belong to the failing prompts alone.) Answers that ask the client to come
   back (429, 503, any ``Retry-After``) never count.
 - :class:`EndpointNotes`: the controls the endpoint refused (and so were dropped), how
   ``ignore_eos`` was carried out, requests cut to fit the context, and whether samples of
@@ -32,10 +34,22 @@ class FailureStreak:
         self.prompts = prompts
         self._lock = threading.Lock()
         self._seen: dict[str, dict[str, int]] = {}
+        #: prompts sent and not answered yet that have not failed: while one is pending,
+        #: the endpoint may still be working (a failure may be the prompt's own)
+        self._clean: set[str] = set()
 
-    def success(self) -> None:
+    def sending(self, prompt_id: str) -> None:
+        with self._lock:
+            self._clean.add(prompt_id)
+
+    def done(self, prompt_id: str) -> None:
+        with self._lock:
+            self._clean.discard(prompt_id)
+
+    def success(self, prompt_id: str = "") -> None:
         with self._lock:
             self._seen.clear()
+            self._clean.discard(prompt_id)
 
     def failure(self, prompt_id: str, status: int | None, body: str, retryable: bool = True,
                 retry_after: bool = False) -> bool:
@@ -45,8 +59,11 @@ class FailureStreak:
             return False
         signature = f"{status}\x00{body}"
         with self._lock:
+            self._clean.discard(prompt_id)
             per_prompt = self._seen.setdefault(signature, {})
             per_prompt[prompt_id] = per_prompt.get(prompt_id, 0) + 1
+            if self._clean:
+                return False
             if not retryable:
                 return len(per_prompt) >= max(3, self.prompts)
             return (len(per_prompt) >= self.prompts

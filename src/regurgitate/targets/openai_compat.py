@@ -373,6 +373,10 @@ class OpenAITarget(Target):
         """The request body for a prompt, with the fields the endpoint refused dropped,
         ``ignore_eos`` carried out as the endpoint allows, and max_tokens within the window."""
         body = request_body(prompt, self.model_name, chat, self.extensions)
+        if not chat and body["prompt"] == "" and self._counter is not None:
+            # an unconditional sample starts from the document boundary token, as the HF
+            # target's does (some servers fail on an empty input)
+            body["prompt"] = self._counter.document_start() or ""
         s = prompt.settings
         notes = self._notes
         if s.min_new_tokens:
@@ -416,7 +420,7 @@ class OpenAITarget(Target):
         return f"OpenAITarget({self.name!r}, concurrency={self.concurrency})"
 
     # -- one request with retries ---------------------------------------------------------
-    def _one(self, prompt: Prompt, stop: threading.Event) -> Generation | _Failure:
+    def _attempts(self, prompt: Prompt, stop: threading.Event) -> Generation | _Failure:
         chat = wants_chat(prompt, self.chat)
         path = "/chat/completions" if chat else "/completions"
         try:
@@ -431,6 +435,7 @@ class OpenAITarget(Target):
             if stop.is_set():
                 return _Failure("cancelled")
             wait: float | None = None
+            self._streak.sending(prompt.id)
             try:
                 response = self._client.post(path, json=body)
             except httpx.ConnectError as exc:
@@ -492,6 +497,12 @@ class OpenAITarget(Target):
         return _Failure(f"{last.message} (gave up after {self.max_retries + 1} attempts)",
                         connect=last.connect)
 
+    def _one(self, prompt: Prompt, stop: threading.Event) -> Generation | _Failure:
+        try:
+            return self._attempts(prompt, stop)
+        finally:
+            self._streak.done(prompt.id)
+
     def _rebuild(self, prompt: Prompt, chat: bool) -> dict[str, Any] | _Failure:
         try:
             return self._body(prompt, chat)
@@ -502,7 +513,7 @@ class OpenAITarget(Target):
                   started: float) -> Generation:
         """A 200 answer: clear the failure streak, learn the prompt's length, note the
         controls accepted, any cut of max_tokens, and the sampling check."""
-        self._streak.success()
+        self._streak.success(prompt.id)
         if isinstance(fields.get("prompt_tokens"), int):
             self._usage.setdefault(self._prompt_key(body), int(fields["prompt_tokens"]))
         self._notes.used({k for k in body if k in NEGOTIABLE or k in ("temperature", "top_p")})

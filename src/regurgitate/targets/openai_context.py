@@ -143,5 +143,10 @@ class PromptCounter:
             return []
         return sorted({int(e) for e in (eos if isinstance(eos, list) else [eos])})
 
+    def document_start(self) -> str | None:
+        """The text of the tokenizer's document boundary token (BOS, else EOS), if any."""
+        tok = self._tok
+        return getattr(tok, "bos_token", None) or getattr(tok, "eos_token", None)
+
     def token_text(self, token_id: int) -> str:
         return str(self._tok.convert_ids_to_tokens(token_id))
