@@ -33,6 +33,9 @@ from regurgitate.store.runstore import IMAGE_INDEX_META
 from regurgitate.targets.base import Target
 from regurgitate.types import Prompt, RunSpec
 
+#: run meta key of what a remote target learned about its endpoint (Target.endpoint_notes)
+ENDPOINT_META = "endpoint"
+
 if TYPE_CHECKING:
     from regurgitate.images.index import ImageIndex
     from regurgitate.index.query import CorpusIndex
@@ -311,6 +314,9 @@ def run_scan(
             raise TargetError(f"target {target.name} returned {len(gens)} generations "
                               f"for {len(batch)} prompts")
         store.add_generations(gens)
+        notes = target.endpoint_notes()
+        if notes:  # what the endpoint accepted, refused, cut; whether it samples
+            store.set_meta(ENDPOINT_META, notes)
         pos += len(batch)
         ok = [g for g in gens if g.ok]
         outcome.generated += len(ok)

@@ -104,6 +104,15 @@ def cache_dir(explicit: Path | None = None) -> Path:
     return Path(base) / "regurgitate"
 
 
+#: what ``--index`` takes to name the bundled reference index (``./reference`` is a folder)
+REFERENCE_INDEX_NAME = "reference"
+
+
+def names_reference(index: Path | str | None) -> bool:
+    """Whether ``--index`` names the bundled reference index (the word ``reference``)."""
+    return isinstance(index, str) and index == REFERENCE_INDEX_NAME
+
+
 def reference_index(cache: Path, note: Callable[[str], None]) -> Path:
     """The index of the bundled reference corpus, built once and cached by content hash."""
     from regurgitate import reference
@@ -189,6 +198,8 @@ def _text_defaults(req: ScanRequest, target_cls: type[Target], scheme: str,
     is_reference = scheme == "reference"
     index_path = req.index
     options: dict[str, dict[str, Any]] = {}
+    if names_reference(index_path):  # --index reference: the bundled corpus, any target
+        index_path = reference_index(cache_dir(req.cache_dir), note)
     if is_reference:
         if index_path is None:
             index_path = reference_index(cache_dir(req.cache_dir), note)
@@ -202,7 +213,7 @@ def _image_defaults(req: ScanRequest, target_cls: type[Target], location: str,
                     note: Callable[[str], None]) -> _Defaults:
     # a bundled model declares its own index, attack and detector settings on its class
     index_path = req.index
-    if index_path is None:
+    if index_path is None or names_reference(index_path):
         index_path = target_cls.default_index(location, cache_dir(req.cache_dir), note)
     if index_path is None:
         raise ConfigError("an image scan needs a training-image index",

@@ -92,6 +92,9 @@ class Generation:
     #: min-k%++ needs no second forward pass
     dist_mean: tuple[float, ...] | None = None
     dist_var: tuple[float, ...] | None = None
+    #: the max_tokens a remote target actually asked for (below the prompt's
+    #: ``max_new_tokens`` where it was cut to fit the model's context window)
+    max_tokens: int | None = None
 
     @property
     def ok(self) -> bool:

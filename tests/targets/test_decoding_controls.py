@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -87,9 +88,15 @@ def test_request_body_sends_openai_fields_and_vllm_extensions() -> None:
     body = request_body(Prompt(id="1", attack="a", text="hi", settings=s), "m", chat=False)
     assert body["frequency_penalty"] == 0.4 and body["presence_penalty"] == 0.2
     assert body["repetition_penalty"] == 1.3 and body["min_tokens"] == 9
-    with pytest.raises(ConfigError, match="repetition_penalty, min_new_tokens"):
+    # a strict endpoint: repetition_penalty has no substitute (refused before sending);
+    # min_new_tokens is left out (the target substitutes logit_bias, see test_endpoint_*)
+    with pytest.raises(ConfigError, match="repetition_penalty"):
         request_body(Prompt(id="1", attack="a", text="hi", settings=s), "m", chat=False,
                      extensions=False)
+    eos_only = replace(s, repetition_penalty=1.0)
+    strict = request_body(Prompt(id="1", attack="a", text="hi", settings=eos_only), "m",
+                          chat=False, extensions=False)
+    assert "min_tokens" not in strict and strict["frequency_penalty"] == 0.4
     plain = request_body(Prompt(id="1", attack="a", text="hi", settings=greedy(3)), "m",
                          chat=False)
     assert not {"frequency_penalty", "presence_penalty", "repetition_penalty",

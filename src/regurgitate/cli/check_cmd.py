@@ -61,8 +61,9 @@ def _reference_index(quiet: bool) -> Path:
 def check(
     file: Annotated[str, typer.Argument(help="text file, or - for standard input")] = "-",
     index: Annotated[str | None, typer.Option(
-        "--index", "-i", help="index directory, or http(s)://HOST:PORT?index=NAME (default: "
-        "the bundled reference corpus's index, built and cached on first use)")] = None,
+        "--index", "-i", help="index directory, http(s)://HOST:PORT?index=NAME, or "
+        "`reference` (default: the bundled reference corpus's index, built and cached on "
+        "first use)")] = None,
     min_tokens: Annotated[int, typer.Option(help="shortest verbatim span, in tokens")] = 50,
     max_docs: Annotated[int, typer.Option(help="source documents listed per span")] = 10,
     seed_tokens: Annotated[int | None, typer.Option(
@@ -83,7 +84,7 @@ def check(
 
     if min_tokens < 1 or max_docs < 1 or works < 0:
         raise ConfigError("--min-tokens and --max-docs must be >= 1, --works >= 0")
-    if index is None:
+    if index is None or index == "reference":  # the word names the bundled index
         index = str(_reference_index(quiet))
     # fail on a bad index before reading the input
     idx = open_any_index(index, tokenizer, token_dtype)

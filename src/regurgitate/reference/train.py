@@ -147,3 +147,9 @@ def save_model(model: Any, out_dir: Path) -> None:
         if key in cfg:
             cfg[key] = "float32"
     cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+    # a served chat model samples by default (transformers serve, like most chat APIs, only
+    # samples when generation_config says so); our own targets pass every decoding setting
+    gen_path = out_dir / "generation_config.json"
+    gen = json.loads(gen_path.read_text())
+    gen["do_sample"] = True
+    gen_path.write_text(json.dumps(gen, indent=2) + "\n")

@@ -17,7 +17,8 @@ from regurgitate.types import Finding, Item, RunSpec
 
 #: meta keys (written by the pipeline) copied from the store into ``RunData.extra``
 META_KEYS: tuple[str, ...] = ("status", "started_at", "finished_at", "target_runtime",
-                               "execution", "not_computed")
+                               "execution", "not_computed",
+                               "endpoint")
 
 
 class RunStoreLike(Protocol):

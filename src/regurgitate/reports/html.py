@@ -114,6 +114,8 @@ class _GenView:
     pii: list[dict[str, Any]] = field(default_factory=list)
     divergence: list[dict[str, Any]] = field(default_factory=list)
     longest: int = 0
+    #: max_tokens actually sent, when the target cut it below the prompt's max_new_tokens
+    cut_to: int | None = None
 
 
 def _finalize(value: Any) -> Any:
@@ -187,6 +189,8 @@ def _gen_view(item: Item, fs: list[Finding], limits: ReportLimits) -> _GenView:
         prompt_cut=prompt_cut, segments=[], text_cut=text_cut, kinds=_kinds(fs),
         tokens=item.generation.completion_tokens, finish_reason=item.generation.finish_reason,
         error=item.generation.error,
+        cut_to=(item.generation.max_tokens if item.generation.max_tokens is not None
+                and item.generation.max_tokens < item.prompt.settings.max_new_tokens else None),
     )
     verbatim = sorted(((f, span) for f in fs if (span := f.payload_as(VerbatimSpan))),
                       key=lambda pair: pair[0].start or 0)

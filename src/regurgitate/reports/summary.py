@@ -17,6 +17,7 @@ from regurgitate.findings import (
 from regurgitate.ngrams import ngram_incidence
 from regurgitate.projections import SHOWN
 from regurgitate.reports.data import RunData
+from regurgitate.reports.endpoint import endpoint_lines
 from regurgitate.reports.membership import MembershipView, membership_view
 from regurgitate.reports.memorized import (
     Extrapolation,
@@ -102,6 +103,8 @@ class Summary:
     #: None for runs whose spans predate token ids
     unique_ngrams: int | None = None
     ngram_length: int = 50
+    #: what a remote target learned about its endpoint, as (line, warning) (reports/endpoint)
+    endpoint: tuple[tuple[str, bool], ...] = ()
 
     @property
     def divergence(self) -> DivergenceFigures | None:
@@ -214,6 +217,7 @@ def compute_summary(run: RunData) -> Summary:
         divergences=_divergences(run), not_computed=_not_computed(run),
         unique_ngrams=len(set().union(*grams.values())) if grams is not None else None,
         ngram_length=k,
+        endpoint=tuple(endpoint_lines(run.extra.get("endpoint"))),
     )
 
 

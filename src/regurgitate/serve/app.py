@@ -178,11 +178,15 @@ class _Handler(BaseHTTPRequestHandler):
             protocol.check_supported(body, chat=route != "/v1/completions")
             if route == "/v1/completions":
                 prompts = protocol.completion_prompts(body)
+                if self._overflows(prompts, "prompt"):
+                    return
                 gens = app.batcher.submit(prompts)
                 reply = protocol.completion_response(
                     app.model_name, gens, app.token_text, prompts[0].settings.logprobs)
             else:
                 prompt = protocol.chat_prompt(body)
+                if self._overflows([prompt], "messages"):
+                    return
                 gen = app.batcher.submit([prompt])[0]
                 gens = [gen]
                 reply = protocol.chat_response(
@@ -199,6 +203,23 @@ class _Handler(BaseHTTPRequestHandler):
             return
         app.stats.count_ok()
         self._send_json(200, reply)
+
+    def _overflows(self, prompts: list[Any], part: str) -> bool:
+        """Answer vLLM's 400 (and message) when prompt + max_tokens exceeds the model's
+        context window; True when it did."""
+        app = self.server.app
+        window = getattr(app.target, "context_window", None)
+        render = getattr(app.target, "render", None)
+        tokenizer = getattr(app.target, "tokenizer", None)
+        if not window or render is None or tokenizer is None:
+            return False
+        for prompt in prompts:
+            used = len(tokenizer(render(prompt))["input_ids"])
+            asked = prompt.settings.max_new_tokens
+            if used + asked > window:
+                self._send_json(400, protocol.context_error_body(window, used, asked, part))
+                return True
+        return False
 
     # -- faults --------------------------------------------------------------------------
     def _inject(self, kind: str | None, plan: FaultPlan) -> bool:

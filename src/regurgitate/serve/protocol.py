@@ -129,6 +129,17 @@ def chat_response(model: str, gen: Generation, token_text: TokenText,
             "usage": _usage([gen])}
 
 
+def context_error_body(window: int, prompt_tokens: int, max_tokens: int,
+                       part: str) -> dict[str, Any]:
+    """vLLM's 400 for prompt + max_tokens beyond the context window (its wording, which
+    OpenAI's API shares: clients parse the window and the prompt's length from it)."""
+    return error_body(
+        f"This model's maximum context length is {window} tokens. However, you requested "
+        f"{prompt_tokens + max_tokens} tokens ({prompt_tokens} in the {part}, {max_tokens} "
+        f"in the completion). Please reduce the length of the {part} or completion.",
+        "BadRequestError")
+
+
 def error_body(message: str, kind: str = "invalid_request_error") -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 

@@ -22,7 +22,7 @@ def now() -> str:
 ITEM_SQL = (
     "SELECT g.id, p.id, p.attack, p.text, p.messages, p.settings, p.meta,"
     " g.text, g.token_ids, g.logprobs, g.finish_reason, g.prompt_tokens, g.completion_tokens,"
-    " g.elapsed_s, g.error, b.data, g.dist_mean, g.dist_var"
+    " g.elapsed_s, g.error, b.data, g.dist_mean, g.dist_var, g.max_tokens"
     " FROM generations g JOIN prompts p ON p.id = g.prompt_id"
     " LEFT JOIN generation_images gi ON gi.generation_id = g.id"
     " LEFT JOIN blobs b ON b.sha256 = gi.sha256"
@@ -61,6 +61,7 @@ def item_from_row(r: Sequence[Any]) -> Item:
         completion_tokens=r[12], elapsed_s=r[13], error=r[14],
         image=None if r[15] is None else bytes(r[15]),
         dist_mean=codec.decode_floats(r[16]), dist_var=codec.decode_floats(r[17]),
+        max_tokens=r[18],
     )
     return Item(generation_id=int(r[0]), prompt=prompt, generation=gen)
 

@@ -126,6 +126,10 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE run SET modality = 'image'
         WHERE EXISTS (SELECT 1 FROM meta WHERE key = 'image_index');
     """,
+    # 7: the max_tokens a remote target actually asked for (cut to fit the context window)
+    """
+    ALTER TABLE generations ADD COLUMN max_tokens INTEGER;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

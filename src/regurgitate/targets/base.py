@@ -93,6 +93,12 @@ class Target(ABC):
         the run and shown in report headers); empty for remote backends."""
         return {}
 
+    def endpoint_notes(self) -> dict[str, Any]:
+        """What a remote backend learned about its endpoint during the run (controls
+        accepted and refused, context cuts, whether it samples), recorded in the run as
+        meta ``endpoint`` and shown by the reports; empty for local backends."""
+        return {}
+
     @abstractmethod
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         """Generate for every prompt of the batch."""

@@ -45,6 +45,7 @@ from regurgitate.errors import ConfigError, TargetError
 from regurgitate.images.imageio import encode_png
 from regurgitate.images.torch_deps import diffusion_torch
 from regurgitate.targets.base import Target
+from regurgitate.targets.model_failure import ModelCalls
 from regurgitate.types import Generation, Modality, Prompt
 
 DEFAULT_STEPS = 50
@@ -114,6 +115,7 @@ class DiffusersTarget(Target):
         path = Path(location)
         self.captions: list[str] = []
         self.pipe: Any = None
+        self._calls = ModelCalls(location)
         self.unet: Any = None
         self.scheduler_config: dict[str, Any] = {}
         self._img2img: Any = None
@@ -269,12 +271,12 @@ class DiffusersTarget(Target):
                 t0 = time.perf_counter()
                 try:
                     images = self._run(padded, steps, guidance, strength)[:len(batch)]
-                except ConfigError:
-                    raise
-                except (RuntimeError, ValueError) as exc:
+                except Exception as exc:
+                    error = self._calls.failed(exc)
                     for p in batch:
-                        results[p.id] = Generation(prompt_id=p.id, text="", error=str(exc))
+                        results[p.id] = Generation(prompt_id=p.id, text="", error=error)
                     continue
+                self._calls.ok()
                 each = (time.perf_counter() - t0) / len(batch)
                 for p, img in zip(batch, images, strict=True):
                     results[p.id] = Generation(prompt_id=p.id, text="", finish_reason="image",

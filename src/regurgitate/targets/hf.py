@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from regurgitate.causal_lm import CausalLM, import_torch_transformers
 from regurgitate.errors import TargetError
 from regurgitate.targets.base import Target
+from regurgitate.targets.model_failure import ModelCalls
 from regurgitate.targets.settings import group_by_settings, is_greedy, wants_chat
 from regurgitate.types import Generation, GenerationSettings, Prompt
 
@@ -137,6 +138,9 @@ class HFTarget(Target):
         self._eos_ids = self._eos_token_ids()
         self._adds_bos = self.lm.adds_bos
         self._max_positions = getattr(self.model.config, "max_position_embeddings", None)
+        #: positions of the model (prompt + generation), None when its config gives none
+        self.context_window: int | None = self._max_positions
+        self._calls = ModelCalls(given)
 
     def _eos_token_ids(self) -> set[int]:
         ids: set[int] = set()
@@ -241,13 +245,12 @@ class HFTarget(Target):
                     attention_mask=attention.to(self.device),
                     **kwargs,
                 )
-        except (RuntimeError, ValueError, IndexError) as exc:
+        except Exception as exc:
+            error = self._calls.failed(exc)
             elapsed = time.perf_counter() - started
-            return [
-                Generation(prompt_id=p.id, text="", error=f"generation failed: {exc}",
-                           elapsed_s=elapsed)
-                for p in prompts
-            ]
+            return [Generation(prompt_id=p.id, text="", error=error, elapsed_s=elapsed)
+                    for p in prompts]
+        self._calls.ok()
         new_tokens = out.sequences[:, input_ids.shape[1] :].tolist()
         scores = self._step_scores(out, settings)
         elapsed = time.perf_counter() - started

@@ -1,0 +1,185 @@
+"""The OpenAI target against endpoints it did not write: context windows, refused fields,
+failure streaks, endpoints that do not sample (issue 26). Real local HTTP servers only."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from regurgitate.errors import TargetError
+from regurgitate.reports.endpoint import endpoint_lines
+from regurgitate.targets.endpoint_watch import EndpointNotes
+from regurgitate.targets.openai_compat import OpenAITarget
+from regurgitate.targets.openai_context import estimate_tokens, parse_context_error
+from regurgitate.types import GenerationSettings, Prompt
+from tests.targets.prompts import greedy, text_prompts
+
+
+def test_our_server_answers_vllms_400_beyond_the_context(server) -> None:  # type: ignore[no-untyped-def]
+    with httpx.Client(base_url=server.url) as http:
+        r = http.post("/completions", json={"prompt": "The quick brown", "max_tokens": 500})
+        assert r.status_code == 400
+        message = r.json()["error"]["message"]
+        assert message.startswith("This model's maximum context length is 128 tokens.")
+        assert parse_context_error(message) == (128, 3)
+        chat = http.post("/chat/completions", json={
+            "messages": [{"role": "user", "content": "hi"}], "max_tokens": 200})
+        assert chat.status_code == 400 and "in the messages" in chat.text
+
+
+def test_a_400_naming_the_context_is_retried_once_within_it(server) -> None:  # type: ignore[no-untyped-def]
+    before = server.stats.requests
+    with OpenAITarget(server.url, "tiny", api_key_env=None) as target:
+        (gen,) = target.generate(text_prompts(["The quick brown"], greedy(500)))
+        assert gen.ok and gen.max_tokens == 125 and gen.completion_tokens <= 125
+        assert server.stats.requests - before == 2  # the 400, then one request within it
+        # learned for the rest of the run: the next prompt goes out within the window
+        (again,) = target.generate(text_prompts(["Pack my box"], greedy(500)))
+        assert again.ok and server.stats.requests - before == 3
+        notes = target.endpoint_notes()
+    assert notes["context"] == 128 and notes["max_tokens_cut"]["requests"] == 2
+
+
+def test_context_option_and_tokenizer_keep_requests_inside(server, tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
+    before = server.stats.requests
+    with OpenAITarget(server.url, "tiny", api_key_env=None, context=128,
+                      tokenizer=str(tiny_model_dir)) as target:
+        gens = target.generate(text_prompts(["The quick brown", "def add(a, b):"], greedy(500)))
+    assert all(g.ok for g in gens) and server.stats.requests - before == 2
+    assert all(g.max_tokens is not None and g.max_tokens < 128 for g in gens)
+
+
+def test_refused_field_is_dropped_and_ignore_eos_degrades_honestly(server, tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
+    # a strict endpoint gets no min_tokens; with the tokenizer known the target sends
+    # logit_bias against end-of-text, which this server refuses by name: dropped, said once
+    s = GenerationSettings(max_new_tokens=6, min_new_tokens=6, temperature=0.0, greedy=True)
+    prompts = [Prompt(id=f"p{i}", attack="t", text=t, settings=s)
+               for i, t in enumerate(["The quick", "Pack my", "How vexingly"])]
+    before = server.stats.requests
+    with OpenAITarget(server.url, "tiny", api_key_env=None, extensions=False,
+                      tokenizer=str(tiny_model_dir), concurrency=1) as target:
+        gens = target.generate(prompts)
+        notes = target.endpoint_notes()
+    assert all(g.ok for g in gens)
+    assert server.stats.requests - before == 4  # one refusal, then three plain requests
+    assert notes["refused"] == ["logit_bias"] and notes["ignore_eos"] == "none"
+    assert any("NOT applied" in line for line, warn in endpoint_lines(notes) if warn)
+
+
+def test_an_endpoint_that_does_not_sample_is_named() -> None:
+    notes = EndpointNotes()
+    for prompt in ("a", "b"):
+        for seed in (1, 2, 3):
+            notes.sample({"prompt": prompt, "temperature": 1.0, "seed": seed}, "x" * 40)
+    assert notes.not_sampling
+    (line, warning), *_ = endpoint_lines(notes.as_dict())
+    assert warning and "NOT sampling" in line and "sample-rank" in line
+    other = EndpointNotes()
+    other.sample({"prompt": "a", "temperature": 1.0, "seed": 1}, "x" * 40)
+    other.sample({"prompt": "a", "temperature": 1.0, "seed": 2}, "y" * 40)
+    assert not other.not_sampling
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("This model's maximum context length is 4096 tokens. However, you requested 4200 tokens "
+     "(200 in the messages, 4000 in the completion).", (4096, 200)),
+    ("'max_tokens' or 'max_completion_tokens' is too large: 4000. This model's maximum context "
+     "length is 4096 tokens and your request has 200 input tokens (4000 > 4096 - 200).",
+     (4096, 200)),
+    ('{"code": 400, "message": "the request exceeds the available context size", '
+     '"n_prompt_tokens": 300, "n_ctx": 256}', (256, 300)),
+    ("request (4476 tokens) exceeds the available context size (4096 tokens)", (4096, 4476)),
+    ("Internal Server Error", None),
+])
+def test_context_errors_of_known_servers_parse(message: str, expected: Any) -> None:
+    assert parse_context_error(message) == expected
+
+
+def test_estimate_is_never_below_a_byte_level_count() -> None:
+    assert estimate_tokens("héllo") >= len("héllo".encode())
+    assert estimate_tokens(None, [{"role": "user", "content": "hi"}]) > 2
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """Answers ``ok`` chat completions for the first ``good`` requests, then HTTP 500."""
+
+    good = 0
+    count = 0
+    first_failure: float | None = None
+    lock = threading.Lock()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self._send(404, b"no")
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        cls = type(self)
+        with cls.lock:
+            cls.count += 1
+            n = cls.count
+        if n > cls.good:
+            if cls.first_failure is None:
+                cls.first_failure = time.monotonic()
+            self._send(500, b"Internal Server Error")
+            return
+        answer = {"choices": [{"message": {"content": f"answer {n} " * 5},
+                               "finish_reason": "stop"}],
+                  "usage": {"prompt_tokens": 5, "completion_tokens": 10}}
+        self._send(200, json.dumps(answer).encode())
+
+
+@pytest.fixture()
+def scripted() -> Iterator[tuple[str, type[_Scripted]]]:
+    handler = type("Handler", (_Scripted,), {"good": 0, "count": 0, "first_failure": None,
+                                              "lock": threading.Lock()})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", handler
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_an_always_500_server_is_given_up_within_10_s(scripted) -> None:  # type: ignore[no-untyped-def]
+    url, handler = scripted
+    started = time.monotonic()
+    with OpenAITarget(url, "m", api_key_env=None) as target, \
+            pytest.raises(TargetError, match="answered repeated requests the same way"):
+        target.generate(text_prompts([f"p{i}" for i in range(16)], greedy(4)))
+    assert time.monotonic() - started < 10
+    assert handler.count < 16 * 6  # far fewer than every prompt's retries
+
+
+def test_a_scan_stops_early_and_keeps_finished_work(scripted, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, handler = scripted
+    handler.good = 16  # the first batch (16 prompts) is answered, then the server breaks
+    db = tmp_path / "run.db"
+    code, out, err = run_cli(["scan", "--target", f"openai:{url}?model=m&chat=1",
+                              "--attack", "divergence", "--run", str(db)])
+    assert code == 5, err
+    # given up within 10 s of the first failure (the scan's own start-up is not counted)
+    assert handler.first_failure is not None
+    assert time.monotonic() - handler.first_failure < 10
+    assert "answered repeated requests the same way" in err and "HTTP 500" in err
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT count(*) FROM generations WHERE ok = 1").fetchone()[0] == 16
