@@ -42,8 +42,8 @@ def one_scan(work: Path, cache: Path, cold: bool) -> tuple[dict[str, float], flo
     from rich.console import Console
 
     from regurgitate.cli.report_cmd import write_outputs
-    from regurgitate.run import run_scan
-    from regurgitate.scan_setup import ScanRequest, prepare_scan, reference_index
+    from regurgitate.scan.pipeline import run_scan
+    from regurgitate.scan.setup import ScanRequest, prepare_scan, reference_index
     from regurgitate.store import RunStore
 
     phases: dict[str, float] = defaultdict(float)

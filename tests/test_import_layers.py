@@ -17,7 +17,7 @@ ROOT = "regurgitate"
 
 #: the bottom layer: data types, errors, entry-point reading, corpus readers, the text and
 #: image indexes
-PRIMITIVES = {"types", "findings", "errors", "options", "untrusted", "safe_paths", "entrypoints",
+PRIMITIVES = {"types", "findings/", "errors", "options", "untrusted", "safe_paths", "entrypoints",
               "corpus/", "index/", "images/"}
 #: what sits above the components; no primitive and no component may import these
 ORCHESTRATION = {"assembly", "scan_setup", "run", "registry", "reports/", "cli/", "indexes"}

@@ -53,16 +53,16 @@ _LAZY: dict[str, str] = {
     "RunStore": "regurgitate.store",
     "make_target": "regurgitate.targets.spec",
     "make_attack": "regurgitate.registry",
-    "run_scan": "regurgitate.run",
-    "detect_pending": "regurgitate.run",
-    "Budget": "regurgitate.run",
+    "run_scan": "regurgitate.scan.pipeline",
+    "detect_pending": "regurgitate.scan.pipeline",
+    "Budget": "regurgitate.scan.pipeline",
     "Target": "regurgitate.targets.base",
     "Attack": "regurgitate.attacks.base",
     "AttackContext": "regurgitate.attacks.base",
     "Detector": "regurgitate.detectors.base",
     "DetectorContext": "regurgitate.detectors.base",
     "Prior": "regurgitate.detectors.base",
-    "default_detectors": "regurgitate.assembly",
+    "default_detectors": "regurgitate.scan.assembly",
 }
 
 __all__ = [

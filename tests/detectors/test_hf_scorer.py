@@ -10,8 +10,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from regurgitate.detectors.scoring import HFScorer  # noqa: E402
 from regurgitate.errors import ConfigError  # noqa: E402
+from regurgitate.runtimes.scoring import HFScorer  # noqa: E402
 
 TEXTS = ["the river runs to the sea", "a stone", "copper lantern in the orchard at night"]
 

@@ -6,7 +6,7 @@ import pytest
 
 from regurgitate.findings import MembershipSignals
 from regurgitate.reports import RunData, compute_summary
-from regurgitate.reports.membership import membership_view
+from regurgitate.reports.text_membership import membership_view
 from regurgitate.types import Finding, RunSpec
 
 from .runs import item, verbatim

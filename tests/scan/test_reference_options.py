@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("transformers")
 
 from regurgitate.errors import ConfigError
-from regurgitate.scan_setup import REFERENCE_ATTACKS, ScanRequest, prepare_scan
+from regurgitate.scan.setup import REFERENCE_ATTACKS, ScanRequest, prepare_scan
 
 
 def test_reference_with_options_keeps_index_and_attacks(cache_dir, tmp_path):

@@ -23,8 +23,8 @@ from regurgitate.cli.common import (
     stdout_console,
 )
 from regurgitate.errors import ConfigError
-from regurgitate.reports.closeness_terminal import LEGEND, works_table
-from regurgitate.reports.closeness_terminal import short_label as _short
+from regurgitate.reports.check_terminal import LEGEND, works_table
+from regurgitate.reports.check_terminal import short_label as _short
 from regurgitate.reports.units import index_unit
 from regurgitate.untrusted import visible
 
@@ -48,7 +48,7 @@ def _read_text(file: str) -> str:
 def _reference_index(quiet: bool) -> Path:
     """The bundled reference corpus's index (built and cached by ``scan`` too), said on
     stderr so that nobody takes it for their own corpus."""
-    from regurgitate.scan_setup import cache_dir, reference_index
+    from regurgitate.scan.setup import cache_dir, reference_index
 
     err = stderr_console(quiet=quiet)
     path = reference_index(cache_dir(), lambda m: err.print(escape(m)))
@@ -79,7 +79,7 @@ def check(
     (each occurs exactly COUNT times); per work, the share of the text in its aligned passages
     and the text's ROUGE-L against its best window, then the longest passage's similarity with
     its length; a verdict."""
-    from regurgitate.closeness import closeness, report_to_dict
+    from regurgitate.check.closeness import closeness, report_to_dict
 
     if min_tokens < 1 or max_docs < 1 or works < 0:
         raise ConfigError("--min-tokens and --max-docs must be >= 1, --works >= 0")
@@ -98,7 +98,7 @@ def check(
                 if key in part:
                     part[key] = part[key][:max_docs]
     if html is not None:
-        from regurgitate.reports.closeness_html import write_closeness_html
+        from regurgitate.reports.check_html import write_closeness_html
 
         write_closeness_html(data, text, html, index=str(index))
     if json_out:

@@ -36,7 +36,7 @@ def write_outputs(store: RunStore, console: Console, *, html: Path | None) -> li
     from regurgitate.reports import compute_summary, load_run, render_summary, write_html_report
 
     if store.is_image_run():
-        from regurgitate.cli.images_cmd import write_image_outputs
+        from regurgitate.cli.index_images_cmd import write_image_outputs
 
         return write_image_outputs(store, console, html=html)
 
@@ -142,7 +142,7 @@ def export(
 def _export_evidence(run: Path, out_dir: Path, index_path: Path | None) -> None:
     from regurgitate.index import CorpusIndex
     from regurgitate.reports import load_run
-    from regurgitate.reports.evidence import write_evidence
+    from regurgitate.reports.text_evidence import write_evidence
 
     with _open_existing(run) as store:
         data = load_run(store)

@@ -82,8 +82,8 @@ def scan(
     ./regurgitate-out/ and an HTML report next to it.
     """
     from regurgitate.cli.report_cmd import write_outputs
-    from regurgitate.run import Budget, run_scan
-    from regurgitate.scan_setup import ScanRequest, prepare_scan
+    from regurgitate.scan.pipeline import Budget, run_scan
+    from regurgitate.scan.setup import ScanRequest, prepare_scan
     from regurgitate.store import RunStore
 
     out = stdout_console()
@@ -112,7 +112,7 @@ def scan(
                   f"{min_tokens} UTF-8 bytes, and memorized shares count bytes")
     runtime = prepared.target.runtime()
     if runtime:
-        from regurgitate.devices import describe_runtime
+        from regurgitate.runtimes.devices import describe_runtime
 
         notes.print(f"model: {escape(visible(prepared.target.name))} on "
                   f"{escape(describe_runtime(runtime))}")

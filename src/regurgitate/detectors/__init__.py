@@ -1,7 +1,7 @@
 """Detectors: turn (prompt, generation) pairs into typed findings, a batch at a time.
 
 Each is registered in the ``regurgitate.detectors`` entry-point group and built for a scan by
-:func:`regurgitate.assembly.default_detectors`; ``requires`` orders them (``pii`` reads
+:func:`regurgitate.scan.assembly.default_detectors`; ``requires`` orders them (``pii`` reads
 ``verbatim``'s findings).
 
 =================  ==============================  ===========================================
@@ -27,12 +27,12 @@ from regurgitate.detectors.base import (
 from regurgitate.detectors.discoverable import DiscoverableDetector
 from regurgitate.detectors.divergence import DivergenceDetector, divergence_point
 from regurgitate.detectors.membership import MEMBER_IF_HIGHER, MembershipDetector, signals
-from regurgitate.detectors.mia_metrics import roc_auc, roc_curve, tpr_at_fpr
 from regurgitate.detectors.near_verbatim import NearVerbatimDetector
 from regurgitate.detectors.pii import PIIDetector, PIIMatch, PresidioNames, find_pii
-from regurgitate.detectors.scoring import HFScorer, Scorer, TokenScores, distribution_stats
-from regurgitate.detectors.similarity import edit_similarity, longest_common_substring, rouge_l
 from regurgitate.detectors.verbatim import MemorizedSequence, VerbatimDetector, unique_sequences
+from regurgitate.metrics.membership import roc_auc, roc_curve, tpr_at_fpr
+from regurgitate.metrics.similarity import edit_similarity, longest_common_substring, rouge_l
+from regurgitate.runtimes.scoring import HFScorer, Scorer, TokenScores, distribution_stats
 
 __all__ = [
     "MEMBER_IF_HIGHER",

@@ -15,7 +15,7 @@ same-length beginning of the generation (characters when the suffix text is know
 ids); ``approximate`` is ``edit_similarity >= approx_threshold`` (0.9, i.e. within ~10% edit
 distance, the usual "approximate memorization" rule).
 
-(n, p)-extraction: with a ``suffix_scorer`` (:class:`regurgitate.extraction.HFSuffixScorer`
+(n, p)-extraction: with a ``suffix_scorer`` (:class:`regurgitate.metrics.extraction.HFSuffixScorer`
 over the target's own model), every probe also gets ``np``: the probability ``p`` that one
 sample under the prompt's ``np_sampling`` scheme (default temperature 1) emits the true suffix
 exactly, and the samples ``n50``/``n90`` needed for a 50% / 90% chance (Hayes et al. 2024).
@@ -29,9 +29,9 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
-from regurgitate.detectors.similarity import edit_similarity
 from regurgitate.errors import ConfigError
 from regurgitate.findings import DiscoverableProbe, ExtractionEstimate, Finding
+from regurgitate.metrics.similarity import edit_similarity
 from regurgitate.options import parse_options
 
 
@@ -60,7 +60,7 @@ class DiscoverableDetector(Detector):
 
     def _np(self, items: Sequence[Item]) -> dict[int, ExtractionEstimate]:
         """(n, p) of every probe with a known suffix text, batched per sampling scheme."""
-        from regurgitate.extraction import Sampling
+        from regurgitate.metrics.extraction import Sampling
 
         if self.suffix_scorer is None:
             return {}
@@ -85,7 +85,7 @@ class DiscoverableDetector(Detector):
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> DiscoverableDetector:
-        from regurgitate.extraction import HFSuffixScorer
+        from regurgitate.metrics.extraction import HFSuffixScorer
 
         opts = parse_options(cls, options, owner="detector 'discoverable'",
                              exclude=cls.options_exclude)

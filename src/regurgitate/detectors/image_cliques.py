@@ -7,7 +7,8 @@ start from the generation with the most close neighbours and keep adding the clo
 close to every member. Every member gets an :class:`ImageClique` finding.
 
 This detector needs all generations of a prompt at once (``groups = True``): the pipeline
-(:mod:`regurgitate.run`) runs it on each prompt's full set once that set is complete, in the run
+(:mod:`regurgitate.scan.pipeline`) runs it on each prompt's full set once that set is complete, in
+the run
 that completes it (a resumed one included).
 """
 
@@ -20,9 +21,9 @@ import numpy as np
 
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.findings import Finding
+from regurgitate.findings.images import ImageClique
 from regurgitate.images.distance import DEFAULT_THRESHOLD, tiled_l2
 from regurgitate.images.imageio import decode, resize, sha256
-from regurgitate.images.payloads import ImageClique
 from regurgitate.images.records import starts_from_image
 from regurgitate.options import parse_options
 from regurgitate.types import Item, Modality

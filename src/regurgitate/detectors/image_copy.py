@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.findings import Finding
+from regurgitate.findings.images import ImageCopy, NearImage
 from regurgitate.images.imageio import decode, sha256
 from regurgitate.images.index import ImageIndex
-from regurgitate.images.payloads import ImageCopy, NearImage
 from regurgitate.images.records import Neighbor, starts_from_image
 from regurgitate.options import parse_options
 from regurgitate.types import Item, Modality

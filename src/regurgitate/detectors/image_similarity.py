@@ -16,10 +16,10 @@ import numpy as np
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding
+from regurgitate.findings.images import ImageSimilarity
 from regurgitate.images.embed import LOOSE, STRICT, Embedder
 from regurgitate.images.imageio import decode
 from regurgitate.images.index import ImageIndex
-from regurgitate.images.payloads import ImageSimilarity
 from regurgitate.images.records import starts_from_image
 from regurgitate.options import parse_options
 from regurgitate.types import Item, Modality

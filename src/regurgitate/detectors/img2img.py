@@ -16,9 +16,9 @@ import numpy as np
 
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.findings import Finding
+from regurgitate.findings.images import Img2ImgReconstruction
 from regurgitate.images.distance import DEFAULT_THRESHOLD, tiled_l2, whole_l2
 from regurgitate.images.imageio import decode, from_base64_png, resize
-from regurgitate.images.payloads import Img2ImgReconstruction
 from regurgitate.options import parse_options
 from regurgitate.types import Item, Modality
 

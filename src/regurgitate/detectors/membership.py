@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 
 from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
-from regurgitate.detectors.scoring import Scorer, TokenScores
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding, MembershipSignals
 from regurgitate.options import parse_options
+from regurgitate.runtimes.scoring import Scorer, TokenScores
 from regurgitate.types import Generation
 
 LOGPROB_FLOOR = -100.0
@@ -182,7 +182,7 @@ class MembershipDetector(Detector):
             if scheme != "hf" or not location:
                 raise ConfigError(f"membership.reference must be hf:DIR, got {ref!r}",
                                   hint="a local model directory written by save_pretrained")
-            from regurgitate.detectors.scoring import HFScorer
+            from regurgitate.runtimes.scoring import HFScorer
 
             reference = HFScorer(location)
         return cls(scorer=scorer, reference=reference, lowercase=scorer is not None,

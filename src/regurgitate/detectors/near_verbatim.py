@@ -37,9 +37,9 @@ from rapidfuzz.distance import Levenshtein
 
 from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.detectors.indexing import IndexLike
-from regurgitate.detectors.similarity import edit_similarity, longest_common_substring, rouge_l
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding, NearVerbatimMatch
+from regurgitate.metrics.similarity import edit_similarity, longest_common_substring, rouge_l
 from regurgitate.options import parse_options
 from regurgitate.types import Span
 

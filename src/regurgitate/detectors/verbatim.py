@@ -148,7 +148,8 @@ class MemorizedSequence:
 
     ``text`` is the longest form seen; ``occurrences`` counts the verbatim findings merged into
     it, ``generations`` the distinct generations that contained it (the incidence frequency the
-    estimators of :mod:`regurgitate.estimate` consume); ``documents`` is the union of document
+    estimators of :mod:`regurgitate.metrics.extrapolation` consume); ``documents`` is the union of
+    document
     ids, ``corpus_count`` the largest corpus count reported for the longest form; ``sources``
     the names of the corpus documents its findings quoted (``"doc <id>"`` when unnamed).
     ``window_count``/``window_tokens``/``window_sources``: the most repeated window of the

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from regurgitate.types import Generation, Modality, Prompt
 
 if TYPE_CHECKING:
-    from regurgitate.detectors.scoring import Scorer
+    from regurgitate.runtimes.scoring import Scorer
 
 
 class Target(ABC):

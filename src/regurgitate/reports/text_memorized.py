@@ -1,0 +1,152 @@
+"""Unique memorized sequences across generations, and the estimate of how many exist in total.
+
+The only module of ``reports`` that depends on the detectors' merging rule
+(``detectors.verbatim.unique_sequences``, whose :class:`MemorizedSequence` it re-exports) and
+on ``regurgitate.metrics.extrapolation``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from regurgitate.detectors.verbatim import MemorizedSequence, unique_sequences
+from regurgitate.findings import Finding, VerbatimSpan
+
+__all__ = ["DEFAULT_FACTORS", "Extrapolation", "MemorizedSequence", "discovery_curve",
+           "extrapolate_unique", "memorized_tokens", "span_tokens", "unique_memorized"]
+
+DEFAULT_FACTORS: tuple[int, ...] = (1, 2, 5, 10)
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """How many unique memorized sequences exist, judged from how often each was seen.
+
+    ``estimated_total`` is Chao1 (a lower bound) with its 95% interval ``interval``;
+    ``projections[t]`` the expected number of unique sequences *seen* after ``t`` times as
+    many further generations, by the Chao1-anchored extrapolation: it rises towards
+    ``estimated_total`` and never above it (see
+    :func:`regurgitate.metrics.extrapolation.chao_extrapolation`).
+    """
+
+    observed: int
+    estimated_total: float | None
+    interval: tuple[float, float] | None
+    coverage: float | None
+    sample_count: int
+    projections: dict[int, float]
+    caveats: tuple[str, ...]
+    method: str = "Chao1 + Chao1-anchored extrapolation"
+
+
+def _span_text(finding: Finding, span: VerbatimSpan, texts: dict[int, str]) -> str:
+    if span.text:
+        return span.text
+    gen = texts.get(finding.generation_id, "")
+    if finding.start is not None and finding.end is not None:
+        return gen[finding.start : finding.end]
+    return ""
+
+
+def unique_memorized(
+    findings: Iterable[Finding], texts: dict[int, str]
+) -> list[MemorizedSequence]:
+    """Merge verbatim findings across generations with the detectors' rule (equal texts, or
+    one contained in the other); see ``detectors.verbatim.unique_sequences``.
+
+    ``texts`` maps generation ids to generation text (used when a finding lacks ``text``).
+    Sorted longest first, then most frequent.
+    """
+    verbatim: list[Finding] = []
+    for f in findings:
+        span = f.payload_as(VerbatimSpan)
+        if span is None:
+            continue
+        text = _span_text(f, span, texts)
+        if text and span.text != text:
+            f = replace(f, payload=replace(span, text=text))
+        if text:
+            verbatim.append(f)
+    seqs = unique_sequences(verbatim)
+    seqs.sort(key=lambda s: (-s.tokens, -s.generations, s.text))
+    return seqs
+
+
+def discovery_curve(
+    generation_order: Sequence[int], sequences: Sequence[MemorizedSequence]
+) -> list[tuple[int, int]]:
+    """(generations seen, unique sequences seen) after each generation, in ``generation_order``."""
+    from regurgitate.metrics.extrapolation import rarefaction_curve
+
+    by_gen: dict[int, list[int]] = {}
+    for i, s in enumerate(sequences):
+        for g in s.generation_ids:
+            by_gen.setdefault(g, []).append(i)
+    xs, ys = rarefaction_curve([by_gen.get(g, []) for g in generation_order])
+    return [(int(x), int(y)) for x, y in zip(xs, ys, strict=True)]
+
+
+def extrapolate_unique(
+    freqs: Sequence[int], sample_count: int, factors: Sequence[int] = DEFAULT_FACTORS
+) -> Extrapolation:
+    """Estimate total unique memorized sequences from each sequence's number of generations
+    (incidence counts) over ``sample_count`` generations."""
+    from regurgitate.metrics.extrapolation import extrapolate, frequency_counts
+
+    est = extrapolate(frequency_counts(freqs), sample_count, factors=tuple(factors))
+    return Extrapolation(
+        observed=est.observed, estimated_total=float(est.chao1),
+        interval=(float(est.chao1_ci[0]), float(est.chao1_ci[1])),
+        coverage=float(est.coverage) if est.observed else None, sample_count=sample_count,
+        projections={int(t): float(v) for t, v in est.chao_total_at.items()},
+        caveats=tuple(est.caveats),
+    )
+
+
+def span_tokens(f: Finding) -> int:
+    span = f.payload_as(VerbatimSpan)
+    return span.tokens if span is not None else int(f.score or 0)
+
+
+def memorized_tokens(verbatim: Sequence[Finding]) -> int:
+    """Tokens of one generation inside the union of its verbatim spans.
+
+    When every span knows its token range (``token_start``/``token_end``, written since
+    0.2) the union is exact; otherwise (runs written by 0.1.0) each span adds its tokens
+    scaled by the share of its characters not already covered by an earlier span (exact when
+    spans do not overlap, which maximal spans normally do not).
+    """
+    if not verbatim:
+        return 0
+    spans = [f.payload_as(VerbatimSpan) for f in verbatim]
+    ivs = [(s.token_start, s.token_end) for s in spans
+           if s is not None and s.token_start is not None and s.token_end is not None]
+    if len(ivs) == len(verbatim):
+        return _union_length(sorted((int(a), int(b)) for a, b in ivs))
+    total = 0.0
+    covered: list[tuple[int, int]] = []
+    for f in sorted(verbatim, key=lambda f: (f.start or 0, -(f.end or 0))):
+        tokens = span_tokens(f)
+        if f.start is None or f.end is None or f.end <= f.start:
+            total += tokens
+            continue
+        width = f.end - f.start
+        overlap = sum(max(0, min(e, f.end) - max(s, f.start)) for s, e in _merge(covered))
+        total += tokens * (width - overlap) / width
+        covered.append((f.start, f.end))
+    return round(total)
+
+
+def _merge(ivs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(ivs):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def _union_length(ivs: list[tuple[int, int]]) -> int:
+    return sum(e - s for s, e in _merge(ivs))
