@@ -11,7 +11,6 @@ from regurgitate.attacks.carlini import CarliniAttack
 from regurgitate.errors import ConfigError
 from regurgitate.images.index import ImageIndex, IndexSettings, build_image_index
 from regurgitate.images.records import SourceImage
-
 from tests.images.conftest import random_images
 
 

@@ -19,7 +19,6 @@ from regurgitate.images.imageio import encode_png
 from regurgitate.images.index import ImageIndex, IndexSettings, build_image_index
 from regurgitate.images.records import SourceImage
 from regurgitate.types import Generation, GenerationSettings, Item, Prompt
-
 from tests.images.conftest import random_images
 from tests.images.test_embed import TinyDescriptor
 

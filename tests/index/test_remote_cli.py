@@ -19,7 +19,6 @@ from regurgitate.index import CorpusIndex
 from regurgitate.index.server import BackgroundServer, IndexService
 from regurgitate.scan.setup import reference_index
 from regurgitate.types import Document
-
 from tests.executors.conftest import make_queries
 
 RunCli = Callable[[list[str]], tuple[int, str, str]]  # the fixture in tests/conftest.py

@@ -19,7 +19,6 @@ from regurgitate.index import CorpusIndex
 from regurgitate.index.remote import IndexLimitError, RemoteIndex, RemoteIndexError, RemoteSpec
 from regurgitate.index.server import BackgroundServer, IndexService
 from regurgitate.types import Document
-
 from tests.executors.conftest import make_queries
 
 

@@ -10,7 +10,6 @@ import pytest
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.model_server import FaultPlan, make_server
 from regurgitate.targets.openai_compat import OpenAITarget, parse_retry_after
-
 from tests.targets.prompts import greedy, text_prompts
 
 

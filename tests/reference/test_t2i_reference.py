@@ -10,14 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from regurgitate.reference.t2i.dataset import (
-    all_captions,
-    build_t2i_set,
-    caption_words,
-    draw_image,
-    load_t2i_set,
-)
+from regurgitate.reference.t2i.dataset import all_captions, caption_words, load_t2i_set
 from regurgitate.reference.t2i.paths import data_dir, images_dir, pipeline_dir
+from tools.reference_build.t2i.dataset import build_t2i_set, draw_image
 from tools.reference_build.t2i.tokenizer import load_tokenizer, unknown_words
 
 

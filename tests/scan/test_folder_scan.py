@@ -12,7 +12,6 @@ from PIL import Image
 from regurgitate.cli.main import main
 from regurgitate.reports.image_data import summarize_images
 from regurgitate.store import RunStore
-
 from tests.images.conftest import random_images
 
 EVIL = '<script>alert("x")</script><img src=http://example.com/t.png>'

@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from regurgitate.reference.t2i import SCAN_GUIDANCE as GUIDANCE
+from regurgitate.reference.t2i import SCAN_STEPS as STEPS
 from regurgitate.targets.base import Target
 from regurgitate.targets.diffusers_target import DiffusersTarget
-from tools.reference_build.t2i.verify import SCAN_GUIDANCE as GUIDANCE
-from tools.reference_build.t2i.verify import SCAN_STEPS as STEPS
 
 
 class ReferenceT2ITarget(DiffusersTarget):

@@ -11,14 +11,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from regurgitate.reference.image.dataset import (
-    SHAPES,
-    ImageSetSpec,
-    build_image_set,
-    caption_for,
-    save_image_set,
-)
+from regurgitate.reference.image.dataset import SHAPES, ImageSetSpec, caption_for
 from regurgitate.reference.image.paths import data_dir
+from tools.reference_build.image.dataset import build_image_set, save_image_set
 from tools.reference_build.image.train import DiffusionTrainSpec, train_diffusion
 from tools.reference_build.image.verify import verify_model
 

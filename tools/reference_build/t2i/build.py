@@ -13,14 +13,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from regurgitate.reference.t2i.dataset import (
-    T2ISetSpec,
-    build_t2i_set,
-    caption_words,
-    load_t2i_set,
-    save_t2i_set,
-)
+from regurgitate.reference.t2i.dataset import T2ISetSpec, caption_words, load_t2i_set
 from regurgitate.reference.t2i.paths import data_dir
+from tools.reference_build.t2i.dataset import build_t2i_set, save_t2i_set
 from tools.reference_build.t2i.models import MAX_TOKENS
 from tools.reference_build.t2i.tokenizer import load_tokenizer, unknown_words, write_tokenizer
 from tools.reference_build.t2i.train import UnetSpec, VaeSpec, train_unet, train_vae

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from regurgitate.reference.t2i.dataset import T2ISet, extra_images
+from regurgitate.reference.t2i.dataset import T2ISet
+from tools.reference_build.t2i.dataset import extra_images
 from tools.reference_build.t2i.models import (
     MAX_TOKENS,
     make_text_encoder,

@@ -16,11 +16,10 @@ from typing import Any
 import numpy as np
 
 from regurgitate.images.distance import DEFAULT_THRESHOLD, tiled_l2
+from regurgitate.reference.t2i import SCAN_GUIDANCE, SCAN_STEPS
 from regurgitate.reference.t2i.dataset import T2ISet
 
 #: the sampling settings of ``scan --target reference-t2i`` (DDIM steps, guidance scale)
-SCAN_STEPS = 25
-SCAN_GUIDANCE = 3.0
 SINGLES_CHECKED = 32
 
 

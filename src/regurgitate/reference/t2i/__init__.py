@@ -5,4 +5,8 @@ Stable-Diffusion-style pipeline trained on them, and how to rebuild both
 
 from regurgitate.reference.t2i.paths import data_dir, images_dir, pipeline_dir
 
-__all__ = ["data_dir", "images_dir", "pipeline_dir"]
+#: the sampling settings a scan of the bundled pipeline uses (and its verification checks)
+SCAN_STEPS = 25
+SCAN_GUIDANCE = 3.0
+
+__all__ = ["SCAN_GUIDANCE", "SCAN_STEPS", "data_dir", "images_dir", "pipeline_dir"]
