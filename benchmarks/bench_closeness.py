@@ -51,7 +51,7 @@ def main() -> None:
     from regurgitate import reference
     from regurgitate.check.closeness import closeness
     from regurgitate.index import CorpusIndex
-    from regurgitate.scan.setup import reference_index
+    from regurgitate.targets.reference import reference_index
 
     args.work.mkdir(parents=True, exist_ok=True)
     path = reference_index(args.work, print)

@@ -67,8 +67,9 @@ def main() -> int:
     args = p.parse_args()
     from regurgitate import reference
     from regurgitate.index import CorpusIndex
-    from regurgitate.scan.setup import cache_dir, reference_index
+    from regurgitate.scan.request import cache_dir
     from regurgitate.targets.hf import HFTarget
+    from regurgitate.targets.reference import reference_index
 
     index = CorpusIndex.open(reference_index(cache_dir(), lambda m: print(m, file=sys.stderr)))
     target = HFTarget(str(reference.model_dir()), chat=True, batch_size=8)

@@ -256,7 +256,8 @@ def test_one_boolean_syntax_everywhere(raw: str, value: bool) -> None:
 
 def test_prepare_scan_takes_the_command_line_and_builds_registered_detectors(
         tmp_path, monkeypatch) -> None:
-    from regurgitate.scan.setup import ScanRequest, prepare_scan
+    from regurgitate.scan.request import ScanRequest
+    from regurgitate.scan.setup import prepare_scan
 
     monkeypatch.chdir(tmp_path)  # the default run directory is created in the working dir
     target = "openai:http://127.0.0.1:9/v1?model=m&api_key_env="

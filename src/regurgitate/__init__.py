@@ -55,7 +55,7 @@ _LAZY: dict[str, str] = {
     "make_attack": "regurgitate.registry",
     "run_scan": "regurgitate.scan.pipeline",
     "detect_pending": "regurgitate.scan.pipeline",
-    "Budget": "regurgitate.scan.pipeline",
+    "Budget": "regurgitate.scan.budget",
     "Target": "regurgitate.targets.base",
     "Attack": "regurgitate.attacks.base",
     "AttackContext": "regurgitate.attacks.base",

@@ -16,7 +16,7 @@ from regurgitate.check.closeness import ClosenessReport, closeness, report_to_di
 from regurgitate.corpus.tokenizer import load_tokenizer
 from regurgitate.index import CorpusIndex, build_index
 from regurgitate.reports.check_html import render_closeness_html
-from regurgitate.scan.setup import reference_index
+from regurgitate.targets.reference import reference_index
 from regurgitate.types import Document
 
 RunCli = Callable[[list[str]], tuple[int, str, str]]  # the run_cli fixture of tests/conftest.py

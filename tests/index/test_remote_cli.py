@@ -17,7 +17,7 @@ import pytest
 
 from regurgitate.index import CorpusIndex
 from regurgitate.index.server import BackgroundServer, IndexService
-from regurgitate.scan.setup import reference_index
+from regurgitate.targets.reference import reference_index
 from regurgitate.types import Document
 from tests.executors.conftest import make_queries
 

@@ -85,6 +85,10 @@ class DiscoverableAttack(Attack):
     np_top_p: float = 1.0
     name: str = field(default="discoverable", init=False)
 
+    @classmethod
+    def preset_options(cls, preset: str) -> frozenset[str]:
+        return frozenset({"prefix_tokens", "suffix_tokens"} if preset in PRESETS else ())
+
     def __post_init__(self) -> None:
         if self.preset is not None:
             if self.preset not in PRESETS:

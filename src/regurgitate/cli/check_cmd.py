@@ -48,7 +48,8 @@ def _read_text(file: str) -> str:
 def _reference_index(quiet: bool) -> Path:
     """The bundled reference corpus's index (built and cached by ``scan`` too), said on
     stderr so that nobody takes it for their own corpus."""
-    from regurgitate.scan.setup import cache_dir, reference_index
+    from regurgitate.scan.request import cache_dir
+    from regurgitate.targets.reference import reference_index
 
     err = stderr_console(quiet=quiet)
     path = reference_index(cache_dir(), lambda m: err.print(escape(m)))

@@ -18,7 +18,7 @@ from regurgitate.cli.common import (
     stderr_console,
     stdout_console,
 )
-from regurgitate.errors import EXIT_INCOMPLETE, TargetError
+from regurgitate.errors import EXIT_INCOMPLETE, ConfigError, TargetError
 from regurgitate.reports.units import index_unit
 from regurgitate.safe_paths import check_output_path
 from regurgitate.store.lease import scan_lease
@@ -82,14 +82,19 @@ def scan(
     ./regurgitate-out/ and an HTML report next to it.
     """
     from regurgitate.cli.report_cmd import write_outputs
-    from regurgitate.scan.pipeline import Budget, run_scan
-    from regurgitate.scan.setup import ScanRequest, prepare_scan
+    from regurgitate.scan.budget import Budget
+    from regurgitate.scan.pipeline import run_scan
+    from regurgitate.scan.request import ScanRequest
+    from regurgitate.scan.setup import prepare_scan
     from regurgitate.store import RunStore
 
     out = stdout_console()
     err = stderr_console()
     notes = stderr_console(quiet=quiet)  # progress and notes; --quiet prints the result only
     _quiet_libraries()
+    if max_cost is not None and price_per_1k_tokens is None:
+        raise ConfigError("--max-cost needs the price per token",
+                          hint="add --price-per-1k-tokens PRICE")
     budget = Budget(max_generations=max_generations, max_tokens=max_tokens,
                     max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)
     request = ScanRequest(

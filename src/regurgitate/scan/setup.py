@@ -3,84 +3,35 @@
 One setup for text and image scans. The target spec is parsed and its class found through the
 registry; the class's ``modality`` decides which attacks, detectors and index the scan may
 use (:mod:`regurgitate.scan.assembly`), and a flag or component that does not apply to it is a
-ConfigError naming it. This is where defaults live: no target means the bundled reference
-model, its corpus (indexed and cached on first use) and attacks tuned to it;
-an image target may declare its own defaults on its class (``default_index``,
-``attack_options``, ``detector_options``): ``reference-image`` and ``reference-t2i`` bring their
-training images (indexed and cached on first use), Carlini settings and clique size.
+ConfigError naming it. No target means the bundled
+reference model. Every target declares its defaults on its class (``default_index``,
+``default_attacks``, ``attack_options``, ``detector_options``): ``reference`` brings its corpus
+(indexed and cached on first use) and attacks tuned to it, ``reference-image`` and
+``reference-t2i`` their training images, Carlini settings and clique size. Options are taken
+in this order (:func:`merge_options`): what the user set explicitly, then the preset the user
+named, then the target's defaults.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
 import shlex
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from regurgitate import __version__, registry
-from regurgitate.attacks.base import Attack
-from regurgitate.detectors.base import Detector, DetectorContext
-from regurgitate.errors import ConfigError, RegurgitateError
+from regurgitate.detectors.base import DetectorContext
+from regurgitate.errors import ConfigError
 from regurgitate.scan.assembly import build_attacks, check_option_groups, default_detectors
-from regurgitate.scan.pipeline import Budget
+from regurgitate.scan.request import DEFAULT_OUT, PreparedScan, ScanRequest, cache_dir
 from regurgitate.targets.base import Target
 from regurgitate.types import Modality, RunSpec
 
 if TYPE_CHECKING:
-    from regurgitate.images.index import ImageIndex
-    from regurgitate.index.query import CorpusIndex
-
-DEFAULT_OUT = Path("regurgitate-out")
-REFERENCE_ATTACKS = "discoverable,divergence,corpus-prompts,sample-rank"
-
-
-@dataclass(frozen=True)
-class ScanRequest:
-    target: str | None = None
-    attacks: str | None = None
-    index: Path | str | None = None  # a directory or an http(s) index URL
-    run: Path | None = None
-    options: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: verbatim threshold and sources per span (text scans; None: 50 and 10)
-    min_tokens: int | None = None
-    max_docs: int | None = None
-    seed: int = 0
-    html: Path | None = None
-    #: write an HTML report at all (a default path is chosen when ``html`` is None)
-    write_html: bool = True
-    cache_dir: Path | None = None
-    #: where generation runs: "local" or "ray" (replicas on a Ray cluster)
-    executor: str = "local"
-    ray_address: str | None = None
-    replicas: int | None = None
-    #: the command line that asked for the scan, after the program name (``["scan", ...]``);
-    #: repeated in the "resume with" hints
-    command: tuple[str, ...] = ("scan",)
-    #: limits that stop the scan cleanly (token and cost limits apply to text scans only)
-    budget: Budget = field(default_factory=Budget)
-
-
-@dataclass
-class PreparedScan:
-    spec: RunSpec
-    target: Target
-    attacks: list[Attack]
-    #: the reference-corpus index of a text scan
-    index: CorpusIndex | None
-    run_path: Path
-    html_path: Path | None
-    resume_command: str
-    detectors: list[Detector]
-    modality: Modality = "text"
-    #: the training-image index of an image scan
-    image_index: ImageIndex | None = None
-    budget: Budget = field(default_factory=Budget)
-
+    pass
 
 def resume_command(command: Sequence[str], run: Path | None, run_path: Path) -> str:
     """The command line that resumes a scan: the user's own (as the CLI received it), with
@@ -92,60 +43,6 @@ def resume_command(command: Sequence[str], run: Path | None, run_path: Path) -> 
     return resume
 
 
-def cache_dir(explicit: Path | None = None) -> Path:
-    """Where cached artefacts (the reference index) live: REGURGITATE_CACHE or ~/.cache."""
-    if explicit is not None:
-        return explicit
-    env = os.environ.get("REGURGITATE_CACHE")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "regurgitate"
-
-
-def reference_index(cache: Path, note: Callable[[str], None]) -> Path:
-    """The index of the bundled reference corpus, built once and cached by content hash."""
-    from regurgitate import reference
-    from regurgitate.corpus.tokenizer import load_tokenizer
-    from regurgitate.index import CorpusIndex, build_index
-
-    tok = load_tokenizer(reference.model_dir())
-    digest = hashlib.sha256(reference.corpus_path().read_bytes()).hexdigest()[:12]
-    path = cache / f"reference-index-{digest}-{tok.fingerprint.split(':')[-1][:8]}"
-    if (path / "manifest.json").is_file():
-        try:
-            CorpusIndex.open(path)
-            return path
-        except RegurgitateError:  # a damaged cache is rebuilt, never trusted
-            note(f"cached reference index at {path} is damaged; rebuilding it")
-    note(f"indexing the bundled reference corpus into {path} (first run only)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        import shutil
-
-        shutil.rmtree(path)
-    build_index(reference.iter_corpus(), path, tok)
-    return path
-
-
-def reference_attack_options() -> dict[str, dict[str, Any]]:
-    """Attack settings tuned to the reference model: probe every planted item."""
-    from regurgitate import reference
-
-    manifest = reference.load_manifest()
-    passages = tuple((item.id, item.text) for item in manifest.items)
-    return {
-        "discoverable": {"passages": passages, "prefix_tokens": 32, "suffix_tokens": 50,
-                         "extra_tokens": 14},
-        # the paper's protocol (chat prompts, repetition penalty, outputs to the end of the
-        # context, same-run baseline) on four of its words, one sample each
-        "divergence": {"preset": "nasr2023", "words": ("the", "word", "one", "time"),
-                       "samples": 1},
-        "corpus-prompts": {"num_prompts": 16, "max_new_tokens": 128},
-        "sample-rank": {"num_samples": 16, "max_new_tokens": 128},
-    }
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "run"
 
@@ -153,7 +50,7 @@ def _slug(text: str) -> str:
 def attack_list(names: str) -> list[str]:
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     if not wanted:
-        raise ConfigError("no attack given", hint=f"e.g. --attack {REFERENCE_ATTACKS}")
+        raise ConfigError("no attack given", hint="e.g. --attack divergence,discoverable")
     return wanted
 
 
@@ -182,34 +79,47 @@ class _Defaults:
     attacks: str
 
 
-def _text_defaults(req: ScanRequest, target_cls: type[Target], scheme: str,
-                   note: Callable[[str], None]) -> _Defaults:
-    # the bundled reference keeps its index and attacks whatever options it is given
-    is_reference = scheme == "reference"
-    index_path = req.index
-    options: dict[str, dict[str, Any]] = {}
-    if is_reference:
-        if index_path is None:
-            index_path = reference_index(cache_dir(req.cache_dir), note)
-        options = reference_attack_options()
-    attacks = (REFERENCE_ATTACKS if is_reference else ",".join(target_cls.default_attacks)
-               or ("divergence,discoverable,corpus-prompts" if index_path else "divergence"))
-    return _Defaults(index_path, options, {}, attacks)
-
-
-def _image_defaults(req: ScanRequest, target_cls: type[Target], location: str,
-                    note: Callable[[str], None]) -> _Defaults:
-    # a bundled model declares its own index, attack and detector settings on its class
+def _target_defaults(req: ScanRequest, target_cls: type[Target], location: str,
+                     note: Callable[[str], None]) -> _Defaults:
+    # every target declares its own defaults on its class (the bundled references bring their
+    # index, attacks and settings); the user's --index and --attack replace them
     index_path = req.index
     if index_path is None:
         index_path = target_cls.default_index(location, cache_dir(req.cache_dir), note)
-    if index_path is None:
+    if index_path is None and target_cls.modality == "image":
         raise ConfigError("an image scan needs a training-image index",
                           hint="build one with: regurgitate index build-images SRC -o IDX, "
                           "then pass --index IDX")
+    fallback = ("carlini" if target_cls.modality == "image" else
+                "divergence,discoverable,corpus-prompts" if index_path else "divergence")
     return _Defaults(index_path, target_cls.attack_options(location),
                      target_cls.detector_options(location),
-                     ",".join(target_cls.default_attacks) or "carlini")
+                     ",".join(target_cls.default_attacks) or fallback)
+
+
+def merge_options(defaults: dict[str, dict[str, Any]], explicit: dict[str, dict[str, Any]],
+                  preset_keys: Callable[[str, str], frozenset[str]]) -> dict[str, dict[str, Any]]:
+    """Each component's options, in this order of precedence: the user's explicit options,
+    then the preset the user named (``preset_keys(component, preset)``: the options it sets),
+    then the target's defaults. A target default that the named preset also sets is dropped,
+    so ``--set divergence.preset=nasr2023`` runs the preset's own words and samples."""
+    merged: dict[str, dict[str, Any]] = {}
+    for comp in [*defaults, *(c for c in explicit if c not in defaults)]:
+        base = dict(defaults.get(comp, {}))
+        given = explicit.get(comp, {})
+        if given.get("preset") is not None:
+            for key in preset_keys(comp, str(given["preset"])):
+                base.pop(key, None)
+        merged[comp] = {**base, **given}
+    return merged
+
+
+def _attack_preset_keys(wanted: Sequence[str]) -> Callable[[str, str], frozenset[str]]:
+    def keys(component: str, preset: str) -> frozenset[str]:
+        if component not in wanted:
+            return frozenset()
+        return registry.attacks().load(component).preset_options(preset)
+    return keys
 
 
 def _spec_settings(req: ScanRequest, modality: Modality, options: dict[str, dict[str, Any]],
@@ -250,14 +160,9 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
     target_cls = registry.targets().load(parsed.scheme)
     modality = target_cls.modality
     check_flags(req, modality)
-    if modality == "image":
-        defaults = _image_defaults(req, target_cls, parsed.raw_location, note)
-    else:
-        defaults = _text_defaults(req, target_cls, parsed.scheme, note)
-    options = {k: dict(v) for k, v in defaults.attack_options.items()}
-    for comp, opts in req.options.items():
-        options.setdefault(comp, {}).update(opts)
+    defaults = _target_defaults(req, target_cls, parsed.raw_location, note)
     wanted = attack_list(req.attacks or defaults.attacks)
+    options = merge_options(defaults.attack_options, req.options, _attack_preset_keys(wanted))
     check_option_groups(req.options, wanted, modality)
     attacks = build_attacks(wanted, options, modality)
     index_path = defaults.index
