@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from regurgitate.corpus.tokenizer import HFTokenizer
-from regurgitate.errors import IndexCorruptError
+from regurgitate.errors import IndexCorruptError, IndexLimitError, RemoteIndexError
 from regurgitate.index import CorpusIndex
-from regurgitate.index.remote import IndexLimitError, RemoteIndex, RemoteIndexError, RemoteSpec
+from regurgitate.index.remote import RemoteIndex, RemoteSpec
 from regurgitate.index.server import BackgroundServer, IndexService
 from regurgitate.types import Document
 from tests.executors.conftest import make_queries

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from regurgitate.errors import TargetError
+from regurgitate.errors import TargetError, optional_import
 from regurgitate.executors.ray_support import import_ray, unwrap
 from regurgitate.targets.base import Target
 from regurgitate.types import Generation, Prompt
@@ -101,7 +101,6 @@ class RayVLLMTarget(Target):
     """``vllm:MODEL`` on a Ray cluster's GPUs through ``ray.data.llm`` (``replicas`` engines)."""
 
     def __init__(self, spec: str, *, replicas: int = 1) -> None:
-        from regurgitate.errors import MissingDependencyError
         from regurgitate.targets.spec import parse_spec
 
         parsed = parse_spec(spec)
@@ -109,10 +108,8 @@ class RayVLLMTarget(Target):
         self._model = parsed.location
         self._replicas = replicas
         self.batch_size = 64 * replicas
-        try:
-            import ray.data.llm  # noqa: F401
-        except ImportError:
-            raise MissingDependencyError("ray[llm]", "ray", "vLLM generation on Ray") from None
+        optional_import("ray.data.llm", package="ray[llm]", extra="ray",
+                        purpose="vLLM generation on Ray")
 
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         import ray

@@ -13,16 +13,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 
-from regurgitate.errors import ConfigError, IndexUnavailableError
-
-
-class RemoteIndexError(IndexUnavailableError):
-    """The index server cannot be reached, or refused a query (exit 8: the server, not the
-    index, is the problem)."""
-
-
-class IndexLimitError(ConfigError):
-    """A documented limit of the index server makes the asked-for verdict impossible."""
+from regurgitate.errors import ConfigError, RemoteIndexError
 
 
 def is_remote(spec: str | Path | None) -> bool:

@@ -27,21 +27,16 @@ from typing import Any
 
 from regurgitate.errors import (
     ConfigError,
-    MissingDependencyError,
     RegurgitateError,
     TargetError,
+    optional_import,
 )
 from regurgitate.runtimes.devices import compute_dtype, module_runtime
 
 
 def import_torch_transformers(feature: str = "the Hugging Face target") -> tuple[Any, Any]:
-    try:
-        import torch
-        import transformers
-    except ImportError as exc:
-        name = "transformers" if "transformers" in str(exc) else "torch"
-        raise MissingDependencyError(name, "hf", feature) from exc
-    return torch, transformers
+    torch = optional_import("torch", extra="hf", purpose=feature)
+    return torch, optional_import("transformers", extra="hf", purpose=feature)
 
 
 def context_length(model: Any, default: int = 1024) -> int:

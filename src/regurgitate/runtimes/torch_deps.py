@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from regurgitate.errors import MissingDependencyError
+from regurgitate.errors import optional_import
 
 
 def diffusion_torch(what: str) -> Any:
     """The ``torch`` module once both torch and diffusers import; ``what`` names the part of
     the tool that needs them in the MissingDependencyError (extra ``images``)."""
-    try:
-        import diffusers  # noqa: F401
-        import torch
-    except ImportError as exc:
-        name = "diffusers" if "diffusers" in str(exc) else "torch"
-        raise MissingDependencyError(name, "images", what) from exc
-    return torch
+    optional_import("diffusers", extra="images", purpose=what)
+    return optional_import("torch", extra="images", purpose=what)
