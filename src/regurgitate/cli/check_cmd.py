@@ -18,7 +18,6 @@ from regurgitate.cli.common import (
     QUIET_OPT,
     TOKENIZER_OPT,
     highlighted,
-    open_any_index,
     stderr_console,
     stdout_console,
 )
@@ -87,7 +86,11 @@ def check(
     if index is None:
         index = str(_reference_index(quiet))
     # fail on a bad index before reading the input
-    idx = open_any_index(index, tokenizer, token_dtype)
+    from regurgitate.corpus.tokenizer import load_tokenizer
+    from regurgitate.scan.indexes import open_index
+
+    idx: Any = open_index(index, modality="text", token_dtype=token_dtype,
+                          tokenizer=load_tokenizer(tokenizer) if tokenizer else None)
     text = _read_text(file)
     report = closeness(idx, text, min_tokens=min_tokens, seed_tokens=seed_tokens,
                        max_docs=max(max_docs, 100), top_works=works)

@@ -1,9 +1,11 @@
 """Open the index a scan is given, text or image, by what its manifest says.
 
 A corpus index (``manifest.json``, or an http(s) URL of an index server) answers text
-questions and is opened by :func:`regurgitate.index.remote.open_index`; a training-image index
-(``meta.json`` whose format is ``regurgitate-image-index/...``) by
-:class:`regurgitate.images.index.ImageIndex`. Both declare their ``modality``.
+questions (:class:`~regurgitate.index.query.CorpusIndex`, or
+:class:`~regurgitate.index.remote.RemoteIndex` for a URL); a training-image index (``meta.json``
+whose format is ``regurgitate-image-index/...``) is an
+:class:`~regurgitate.images.index.ImageIndex`. Both declare their ``modality``.
+:func:`open_index` is the one function that opens an index, for scans and commands alike.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from regurgitate.errors import ConfigError
 from regurgitate.types import Modality
 
 if TYPE_CHECKING:
@@ -38,13 +41,31 @@ def index_modality(spec: str | Path) -> Modality:
     return "image" if isinstance(fmt, str) and fmt.startswith(IMAGE_FORMAT_PREFIX) else "text"
 
 
-def open_index(spec: str | Path, **kwargs: Any) -> CorpusIndex | RemoteIndex | ImageIndex:
-    """The index at ``spec``: a text index (local or remote) or a training-image index."""
-    if index_modality(spec) == "image":
+def open_index(spec: str | Path, *, modality: Modality | None = None, tokenizer: Any = None,
+               token_dtype: str | None = None,
+               verify: bool = False) -> CorpusIndex | RemoteIndex | ImageIndex:
+    """The index at ``spec``, the one way regurgitate opens an index: a training-image index
+    directory, an index server's http(s) URL (:class:`RemoteIndex`, with ``tokenizer``) or a
+    local corpus index (``tokenizer``, ``token_dtype`` and ``verify`` as
+    :meth:`CorpusIndex.open` takes them). With ``modality``, an index of the other kind is a
+    ConfigError."""
+    kind = index_modality(spec)
+    if modality is not None and kind != modality:
+        raise ConfigError(
+            f"{spec} is {'a training-image' if kind == 'image' else 'a text'} index, and a "
+            f"{modality} index is needed here",
+            hint="build a training-image index with: regurgitate index build-images"
+            if modality == "image" else "build a corpus index with: regurgitate index build")
+    if kind == "image":
         from regurgitate.images.index import ImageIndex
 
         return ImageIndex(Path(spec))
-    from regurgitate.index.remote import open_index as open_text_index
+    from regurgitate.index.remote_http import is_remote
 
-    index: CorpusIndex | RemoteIndex = open_text_index(spec, **kwargs)
-    return index
+    if is_remote(spec):
+        from regurgitate.index.remote import RemoteIndex
+
+        return RemoteIndex.open(str(spec), tokenizer=tokenizer)
+    from regurgitate.index.query import CorpusIndex
+
+    return CorpusIndex.open(spec, tokenizer=tokenizer, token_dtype=token_dtype, verify=verify)
