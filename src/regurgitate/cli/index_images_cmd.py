@@ -12,9 +12,8 @@ from regurgitate.cli.common import CountingProgress, stderr_console, stdout_cons
 from regurgitate.images.distance import DEFAULT_THRESHOLD
 
 if TYPE_CHECKING:
-    from rich.console import Console
 
-    from regurgitate.store.runstore import RunStore
+    pass
 
 
 def build_images(
@@ -45,22 +44,3 @@ def build_images(
         f"indexed {meta['images']:,} images ({meta['captions']:,} captions) in "
         f"{meta['build_seconds']:.1f}s -> {escape(str(output))}")
     stdout_console().print(escape(str(output)))
-
-
-def write_image_outputs(store: RunStore, console: Console, *,
-                        html: Path | None) -> list[Path]:
-    """The image run's terminal summary, and its HTML report when a path is given."""
-    from regurgitate.reports.image_data import summarize_images
-    from regurgitate.reports.image_html import render_image_html
-    from regurgitate.reports.image_terminal import render_image_summary
-
-    summary = summarize_images(store)
-    render_image_summary(summary, console)
-    if html is None:
-        return []
-    from regurgitate.safe_paths import write_text_atomically
-
-    # never over the run database (or any SQLite file), never through a symlink, atomic
-    write_text_atomically(html, render_image_html(store, summary, title=store.path.stem),
-                          protect=[store.path], what="report")
-    return [html]

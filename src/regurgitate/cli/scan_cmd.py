@@ -81,7 +81,7 @@ def scan(
     With no arguments: the bundled reference model and corpus, default attacks, a run in
     ./regurgitate-out/ and an HTML report next to it.
     """
-    from regurgitate.cli.report_cmd import write_outputs
+    from regurgitate.reports.writer import write_outputs
     from regurgitate.scan.budget import Budget
     from regurgitate.scan.pipeline import run_scan
     from regurgitate.scan.request import ScanRequest
