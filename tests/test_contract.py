@@ -243,15 +243,15 @@ def test_registries_list_the_builtins_from_entry_points() -> None:
                                             ("ON", True), ("0", False), ("off", False)])
 def test_one_boolean_syntax_everywhere(raw: str, value: bool) -> None:
     from regurgitate.detectors import NearVerbatimDetector
-    from regurgitate.options import parse_options
+    from regurgitate.options import convert_options
     from regurgitate.targets import parse_spec
 
     assert parse_bool(raw) is value
     assert parse_spec(f"hf:/m?chat={raw}").options == {"chat": value}
-    assert parse_options(NearVerbatimDetector, {"flagged_only": raw}, owner="x",
+    assert convert_options(NearVerbatimDetector, {"flagged_only": raw}, owner="x",
                          skip=1) == {"flagged_only": value}
     with pytest.raises(ConfigError, match="bad value 'maybe' for option 'flagged_only'"):
-        parse_options(NearVerbatimDetector, {"flagged_only": "maybe"}, owner="x", skip=1)
+        convert_options(NearVerbatimDetector, {"flagged_only": "maybe"}, owner="x", skip=1)
 
 
 def test_prepare_scan_takes_the_command_line_and_builds_registered_detectors(

@@ -10,7 +10,7 @@
     work match, character for character. Each passage grows from an exact match of >=
     ``seed_tokens`` tokens (a *seed*): the text around the seed and the same number of
     characters around the seed's occurrence in the work are aligned and cut to their
-    best-scoring stretch (:func:`regurgitate.detectors.near_verbatim.aligned_core`, the
+    best-scoring stretch (:func:`regurgitate.metrics.alignment.aligned_core`, the
     near-verbatim detector's own alignment); the characters the alignment pairs with identical
     ones count. A copy with every fifth word changed is one passage spanning the whole text,
     of which some 80% is matched. At most ``MAX_PASSAGES`` seeds per work are aligned,
@@ -49,9 +49,9 @@ from typing import Any, Protocol
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from regurgitate.detectors.near_verbatim import aligned_core
 from regurgitate.errors import ConfigError
 from regurgitate.index.spans import covered_length, union_regions
+from regurgitate.metrics.alignment import aligned_core
 from regurgitate.metrics.literal_copy import WindowScorer
 from regurgitate.metrics.similarity import edit_similarity, longest_common_substring, rouge_l
 from regurgitate.types import Span

@@ -28,7 +28,7 @@ from regurgitate.findings import Finding
 from regurgitate.findings.images import DiffusionMembership
 from regurgitate.images.imageio import from_base64_png
 from regurgitate.metrics import diffusion_membership as mia
-from regurgitate.options import parse_options
+from regurgitate.options import convert_options
 from regurgitate.types import Item, Modality
 
 SIGNALS = ("loss", "pia", "wen")
@@ -90,7 +90,7 @@ class DiffusionMembershipDetector(Detector):
             batch_size=int(getattr(target, "batch_size", 16)))
         if model is None:
             return None
-        return cls(model, **parse_options(cls, options, owner=f"the {cls.name} detector",
+        return cls(model, **convert_options(cls, options, owner=f"the {cls.name} detector",
                                           skip=1))
 
     def parameters(self) -> dict[str, Any]:

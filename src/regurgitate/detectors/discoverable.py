@@ -32,7 +32,7 @@ from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.errors import ConfigError
 from regurgitate.findings import DiscoverableProbe, ExtractionEstimate, Finding
 from regurgitate.metrics.similarity import edit_similarity
-from regurgitate.options import parse_options
+from regurgitate.options import convert_options
 
 
 def matched_prefix(truth: Sequence[Any], generated: Sequence[Any]) -> int:
@@ -87,7 +87,7 @@ class DiscoverableDetector(Detector):
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> DiscoverableDetector:
         from regurgitate.metrics.extraction import HFSuffixScorer
 
-        opts = parse_options(cls, options, owner="detector 'discoverable'",
+        opts = convert_options(cls, options, owner="detector 'discoverable'",
                              exclude=cls.options_exclude)
         return cls(tokenizer=ctx.tokenizer, suffix_scorer=HFSuffixScorer.from_target(ctx.target),
                    **opts)

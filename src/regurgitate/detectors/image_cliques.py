@@ -25,7 +25,7 @@ from regurgitate.findings.images import ImageClique
 from regurgitate.images.distance import DEFAULT_THRESHOLD, tiled_l2
 from regurgitate.images.imageio import decode, resize, sha256
 from regurgitate.images.records import starts_from_image
-from regurgitate.options import parse_options
+from regurgitate.options import convert_options
 from regurgitate.types import Item, Modality
 
 
@@ -72,7 +72,7 @@ class ImageCliqueDetector(Detector):
             return None
         opts: dict[str, Any] = {"threshold": index.threshold, "size": index.size,
                                 "grid": int(index.meta["grid"])}
-        opts.update(parse_options(cls, options, owner=f"the {cls.name} detector"))
+        opts.update(convert_options(cls, options, owner=f"the {cls.name} detector"))
         return cls(**opts)
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:

@@ -35,7 +35,7 @@ import numpy as np
 from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding, MembershipSignals
-from regurgitate.options import parse_options
+from regurgitate.options import convert_options
 from regurgitate.runtimes.scoring import Scorer, TokenScores
 from regurgitate.types import Generation
 
@@ -171,7 +171,7 @@ class MembershipDetector(Detector):
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> MembershipDetector:
         """For a scan: the target's own scorer when it has one (lowercase ratio, min-k%++),
         and ``reference=hf:DIR`` for the reference-model ratio."""
-        opts = parse_options(cls.options_callable(), options, owner="detector 'membership'")
+        opts = convert_options(cls.options_callable(), options, owner="detector 'membership'")
         use_target = bool(opts.get("target_scorer", True))
         scorer = ctx.target.scorer() if use_target and ctx.target is not None and \
             hasattr(ctx.target, "scorer") else None

@@ -20,11 +20,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
-from regurgitate.detectors.indexing import IndexLike
+from regurgitate.detectors.base import Detector, DetectorContext, IndexLike, Item, Prior
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding, RepeatedWindow, SourcePassage, VerbatimSpan
-from regurgitate.options import parse_options
+from regurgitate.options import convert_options
 from regurgitate.types import Span, SpanWindow
 
 
@@ -55,7 +54,7 @@ class VerbatimDetector(Detector):
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> VerbatimDetector | None:
         if ctx.index is None:
             return None
-        opts = parse_options(cls, options, owner="detector 'verbatim'", skip=1)
+        opts = convert_options(cls, options, owner="detector 'verbatim'", skip=1)
         opts.setdefault("min_tokens", ctx.min_tokens)
         opts.setdefault("max_docs", ctx.max_docs)
         return cls(ctx.index, **opts)

@@ -14,7 +14,7 @@ from typing import Any
 from regurgitate.attacks.base import Attack
 from regurgitate.detectors.base import Detector, DetectorContext, order_detectors
 from regurgitate.errors import ConfigError
-from regurgitate.options import parse_options, suggest
+from regurgitate.options import convert_options, suggest
 from regurgitate.registry import attacks as attack_registry
 from regurgitate.registry import detectors as detector_registry
 from regurgitate.types import Modality
@@ -67,7 +67,7 @@ def build_attacks(names: Sequence[str], options: Mapping[str, Mapping[str, Any]]
     built: list[Attack] = []
     for name in names:
         cls = reg.load(name)
-        built.append(cls(**parse_options(cls, dict(options.get(name, {})),
+        built.append(cls(**convert_options(cls, dict(options.get(name, {})),
                                          owner=f"attack {name!r}")))
     return built
 
