@@ -9,7 +9,8 @@ EXPECTED = {
     # records, errors
     "Budget", "ConfigError", "CorpusError", "CorpusIndex", "Document", "Finding", "Generation",
     "GenerationSettings", "IndexCorruptError", "IndexUnavailableError", "Interrupted", "Item",
-    "MissingDependencyError", "Prompt", "RegurgitateError", "RunSpec", "RunStore", "Span", "StoreError", "TargetError",
+    "MissingDependencyError", "Prompt", "RegurgitateError", "RunSpec", "RunStore", "Span",
+    "StoreError", "TargetError",
     "TokenizerError", "TokenizerMismatchError", "__version__",
     # the base classes components extend
     "Attack", "AttackContext", "Detector", "DetectorContext", "Prior", "Target",
