@@ -17,7 +17,7 @@ def data_dir() -> Path:
 def _require(path: Path, what: str) -> Path:
     if not path.exists():
         raise ConfigError(f"the text-to-image reference {what} is missing ({path})",
-                          hint=f"rebuild it with: {REBUILD_COMMAND}")
+                          hint=f"rebuild it with: {REBUILD_COMMAND} (in a clone of the repository)")
     return path
 
 

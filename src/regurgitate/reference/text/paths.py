@@ -20,7 +20,7 @@ def data_dir() -> Path:
 def require(path: Path, what: str) -> Path:
     if not path.exists():
         raise ConfigError(f"the reference {what} is missing ({path})",
-                          hint=f"rebuild it with: {REBUILD_COMMAND}")
+                          hint=f"rebuild it with: {REBUILD_COMMAND} (in a clone of the repository)")
     return path
 
 
