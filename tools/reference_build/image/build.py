@@ -22,7 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tools.reference_build.image.build",
                                 description=(__doc__ or "").splitlines()[0])
     p.add_argument("--out", type=Path, default=None,
-                   help="output folder (default: the package's reference_image/data)")
+                   help="output folder (default: the package's reference/image/data)")
     p.add_argument("--images-only", action="store_true", help="write images + manifest only")
     p.add_argument("--verify-only", action="store_true", help="only re-check a trained model")
     p.add_argument("--steps", type=int, default=DiffusionTrainSpec().steps)

@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tools.reference_build.t2i.build",
                                 description=(__doc__ or "").splitlines()[0])
     p.add_argument("--out", type=Path, default=None,
-                   help="output folder (default: the package's reference_t2i/data)")
+                   help="output folder (default: the package's reference/t2i/data)")
     p.add_argument("--images-only", action="store_true", help="write images + manifest only")
     p.add_argument("--verify-only", action="store_true", help="only re-check a built pipeline")
     p.add_argument("--vae-steps", type=int, default=VaeSpec().steps)
