@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from regurgitate.errors import StoreError
+from regurgitate.findings import Finding
 from regurgitate.store.stats import RunStats
-from regurgitate.types import Finding, Item, RunSpec
+from regurgitate.types import Item, RunSpec
 
 #: meta keys (written by the pipeline) copied from the store into ``RunData.extra``
 META_KEYS: tuple[str, ...] = ("status", "started_at", "finished_at", "target_runtime")

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from regurgitate.detectors.base import Item
+from regurgitate.findings import Finding
 from regurgitate.reports.text_data import RunData
 from regurgitate.reports.text_memorized import memorized_tokens, unique_memorized
-from regurgitate.types import Finding
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from regurgitate.errors import ConfigError
 from regurgitate.findings import (
     DiscoverableProbe,
     DivergedOutput,
+    Finding,
     NearVerbatimMatch,
     PIIHit,
     SourcePassage,
@@ -37,7 +38,7 @@ from regurgitate.reports.segments import Annotation, Segment, segment
 from regurgitate.reports.text_data import RunData
 from regurgitate.reports.text_summary import Summary, compute_summary
 from regurgitate.safe_paths import check_output_path, write_text_atomically
-from regurgitate.types import Finding, Item
+from regurgitate.types import Item
 from regurgitate.untrusted import html_visible, marked
 
 FLAG_KINDS = ("verbatim", "near_verbatim", "pii", "divergence", "discoverable")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from regurgitate.findings import (
     DiscoverableProbe,
     DivergedOutput,
+    Finding,
     NearVerbatimMatch,
     PIIHit,
 )
@@ -26,7 +27,7 @@ from regurgitate.reports.text_memorized import (
     unique_memorized,
 )
 from regurgitate.reports.units import in_unit, index_unit
-from regurgitate.types import Finding, Item
+from regurgitate.types import Item
 
 if TYPE_CHECKING:
     from regurgitate.reports.text_divergence import DivergenceFigures
