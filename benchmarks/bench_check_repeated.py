@@ -69,7 +69,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/bench_check_repeated"))
     args = ap.parse_args()
 
-    from regurgitate.closeness import closeness, report_to_dict
+    from regurgitate.check.closeness import closeness, report_to_dict
     from regurgitate.corpus.tokenizer import ByteTokenizer
     from regurgitate.index import CorpusIndex, build_index
     from regurgitate.types import Document

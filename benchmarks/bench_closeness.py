@@ -6,7 +6,8 @@ The text is ``--kb`` KB: a ``--copied`` share of passages copied from the bundle
 corpus (each 400-2,000 characters, from random documents), the rest shuffled words of other
 documents (text made of corpus vocabulary that is not itself in the corpus). The index is the
 bundled reference corpus (~2 MB) with the reference model's BPE. Prints the wall time of
-:func:`regurgitate.closeness.closeness` (median of ``--repeat`` runs, after one warm-up) and of
+:func:`regurgitate.check.closeness.closeness` (median of ``--repeat`` runs, after one warm-up) and
+of
 the same text through ``find_spans`` alone, as a baseline measured in the same run. Figures
 are printed, never asserted.
 """
@@ -48,9 +49,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from regurgitate import reference
-    from regurgitate.closeness import closeness
+    from regurgitate.check.closeness import closeness
     from regurgitate.index import CorpusIndex
-    from regurgitate.scan_setup import reference_index
+    from regurgitate.targets.reference import reference_index
 
     args.work.mkdir(parents=True, exist_ok=True)
     path = reference_index(args.work, print)

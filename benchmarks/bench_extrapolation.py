@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
 
-from regurgitate.ngrams import NGram, ngram_incidence
-from regurgitate.projections import PROJECTORS as ESTIMATORS
-from regurgitate.projections import SHOWN
-from regurgitate.reports.data import RunData, load_run
-from regurgitate.reports.memorized import memorized_ngrams, unique_memorized
+from regurgitate.metrics.ngrams import NGram, ngram_incidence
+from regurgitate.metrics.projections import PROJECTORS as ESTIMATORS
+from regurgitate.metrics.projections import SHOWN
+from regurgitate.reports.text_data import RunData, load_run
+from regurgitate.reports.text_memorized import memorized_ngrams, unique_memorized
 from regurgitate.store import RunStore
 
 
@@ -60,7 +60,7 @@ def _tokens_of(run: RunData) -> Callable[[int], Sequence[int]] | None:
     path = (run.index_info or {}).get("path")
     if not path or not Path(path).is_dir():
         return None
-    from regurgitate.index.remote import open_index
+    from regurgitate.scan.indexes import open_index
 
     tok = open_index(path).tokenizer
     texts = {it.generation_id: it.generation.text for it in run.items}

@@ -33,7 +33,7 @@ def pictures(n: int, size: int, seed: int) -> np.ndarray:
 def bench_generation(gens: int, steps: int, batch: int, threads: int) -> None:
     import torch
 
-    from regurgitate.reference_image.paths import model_dir
+    from regurgitate.reference.image.paths import model_dir
     from regurgitate.targets.diffusers_target import DiffusersTarget
     from regurgitate.types import GenerationSettings, Prompt
 

@@ -41,10 +41,12 @@ def _timed(phases: dict[str, float], name: str, fn: Callable[..., Any]) -> Calla
 def one_scan(work: Path, cache: Path, cold: bool) -> tuple[dict[str, float], float, str]:
     from rich.console import Console
 
-    from regurgitate.cli.report_cmd import write_outputs
-    from regurgitate.run import run_scan
-    from regurgitate.scan_setup import ScanRequest, prepare_scan, reference_index
+    from regurgitate.reports.writer import write_outputs
+    from regurgitate.scan.pipeline import run_scan
+    from regurgitate.scan.request import ScanRequest
+    from regurgitate.scan.setup import prepare_scan
     from regurgitate.store import RunStore
+    from regurgitate.targets.reference import reference_index
 
     phases: dict[str, float] = defaultdict(float)
     wall = time.perf_counter()

@@ -4,7 +4,7 @@
    same checkpoint (same prompts, batch size, greedy); the ratio should be >= 0.9. The bare
    copy is loaded with ``dtype=torch.float32`` itself, so a target that silently computes in
    another dtype (fp16 weights on a CPU) shows as a ratio far below 1.
-2. OpenAITarget requests/s against the local server (``regurgitate.serve``) at concurrency
+2. OpenAITarget requests/s against the local server (``regurgitate.model_server``) at concurrency
    1, 8 and 32.
 
 Without ``--model`` it uses the bundled reference chat model (fp16 safetensors, as shipped);
@@ -125,7 +125,7 @@ def bench_hf(model_dir: str, args: argparse.Namespace) -> None:
 
 
 def bench_openai(model_dir: str, args: argparse.Namespace) -> None:
-    from regurgitate.serve import make_server
+    from regurgitate.model_server import make_server
     from regurgitate.targets.openai_compat import OpenAITarget
     from regurgitate.types import GenerationSettings, Prompt
 

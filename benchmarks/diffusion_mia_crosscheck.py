@@ -89,7 +89,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     from regurgitate.detectors.diffusion_membership import DiffusionMembershipDetector
-    from regurgitate.images import diffusion_mia as mia
+    from regurgitate.metrics import diffusion_membership as mia
     from regurgitate.targets.diffusers_target import DiffusersTarget
 
     tmp = tempfile.TemporaryDirectory()

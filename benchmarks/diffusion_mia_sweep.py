@@ -32,9 +32,9 @@ def main() -> None:
     torch.set_num_threads(1)
     from regurgitate.attacks.img2img import choose_rows, duplicates_of
     from regurgitate.detectors.diffusion_membership import DiffusionMembershipDetector
-    from regurgitate.detectors.mia_metrics import roc_auc, tpr_at_fpr
-    from regurgitate.images import diffusion_mia as mia
     from regurgitate.images.index import ImageIndex
+    from regurgitate.metrics import diffusion_membership as mia
+    from regurgitate.metrics.membership import roc_auc, tpr_at_fpr
     from regurgitate.targets.diffusers_target import DiffusersTarget
 
     index = ImageIndex(args.index)

@@ -5,7 +5,7 @@
 Each row runs the nasr2023 preset with one knob changed, in this process: the reference model
 (HF target, chat template), the divergence and verbatim detectors against the reference index
 (built and cached as ``regurgitate scan`` does), and
-:func:`regurgitate.reports.divergence.divergence_figures` on the result. Printed as a Markdown
+:func:`regurgitate.reports.text_divergence.divergence_figures` on the result. Printed as a Markdown
 table, never asserted.
 """
 
@@ -21,8 +21,8 @@ from regurgitate.attacks.divergence import DivergenceAttack
 from regurgitate.detectors.base import Item, Prior
 from regurgitate.detectors.divergence import DivergenceDetector
 from regurgitate.detectors.verbatim import VerbatimDetector
-from regurgitate.reports.data import RunData
-from regurgitate.reports.divergence import divergence_figures
+from regurgitate.reports.text_data import RunData
+from regurgitate.reports.text_divergence import divergence_figures
 from regurgitate.types import RunSpec
 
 #: (label, target options, attack options) ; the preset supplies everything else
@@ -67,8 +67,9 @@ def main() -> int:
     args = p.parse_args()
     from regurgitate import reference
     from regurgitate.index import CorpusIndex
-    from regurgitate.scan_setup import cache_dir, reference_index
+    from regurgitate.scan.request import cache_dir
     from regurgitate.targets.hf import HFTarget
+    from regurgitate.targets.reference import reference_index
 
     index = CorpusIndex.open(reference_index(cache_dir(), lambda m: print(m, file=sys.stderr)))
     target = HFTarget(str(reference.model_dir()), chat=True, batch_size=8)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from regurgitate.reports.data import load_run
-from regurgitate.reports.divergence import divergence_figures
+from regurgitate.reports.text_data import load_run
+from regurgitate.reports.text_divergence import divergence_figures
 from regurgitate.store import RunStore
 
 

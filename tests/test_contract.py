@@ -10,7 +10,6 @@ from typing import ClassVar
 import pytest
 
 from regurgitate import registry
-from regurgitate.assembly import default_detectors
 from regurgitate.detectors import (
     Detector,
     DetectorContext,
@@ -33,7 +32,8 @@ from regurgitate.findings import (
 )
 from regurgitate.options import parse_bool
 from regurgitate.reports.polish import timestamp
-from regurgitate.run import detect_pending
+from regurgitate.scan.assembly import default_detectors
+from regurgitate.scan.pipeline import detect_pending
 from regurgitate.store import RunStore
 from regurgitate.targets.base import Target
 from regurgitate.types import Generation, GenerationSettings, Item, Prompt, RunSpec
@@ -243,20 +243,21 @@ def test_registries_list_the_builtins_from_entry_points() -> None:
                                             ("ON", True), ("0", False), ("off", False)])
 def test_one_boolean_syntax_everywhere(raw: str, value: bool) -> None:
     from regurgitate.detectors import NearVerbatimDetector
-    from regurgitate.options import parse_options
+    from regurgitate.options import convert_options
     from regurgitate.targets import parse_spec
 
     assert parse_bool(raw) is value
     assert parse_spec(f"hf:/m?chat={raw}").options == {"chat": value}
-    assert parse_options(NearVerbatimDetector, {"flagged_only": raw}, owner="x",
+    assert convert_options(NearVerbatimDetector, {"flagged_only": raw}, owner="x",
                          skip=1) == {"flagged_only": value}
     with pytest.raises(ConfigError, match="bad value 'maybe' for option 'flagged_only'"):
-        parse_options(NearVerbatimDetector, {"flagged_only": "maybe"}, owner="x", skip=1)
+        convert_options(NearVerbatimDetector, {"flagged_only": "maybe"}, owner="x", skip=1)
 
 
 def test_prepare_scan_takes_the_command_line_and_builds_registered_detectors(
         tmp_path, monkeypatch) -> None:
-    from regurgitate.scan_setup import ScanRequest, prepare_scan
+    from regurgitate.scan.request import ScanRequest
+    from regurgitate.scan.setup import prepare_scan
 
     monkeypatch.chdir(tmp_path)  # the default run directory is created in the working dir
     target = "openai:http://127.0.0.1:9/v1?model=m&api_key_env="
@@ -286,7 +287,7 @@ class _Scripted(Target):
 def test_scan_writes_run_times_and_typed_findings_the_report_shows(tmp_path) -> None:
     from regurgitate.attacks.divergence import DivergenceAttack
     from regurgitate.reports import load_run, render_html
-    from regurgitate.run import run_scan
+    from regurgitate.scan.pipeline import run_scan
 
     spec = RunSpec(target="scripted", attacks=("divergence",), index=None)
     with RunStore.open(tmp_path / "run.db") as store:

@@ -1,7 +1,7 @@
 """The import contract: no package-level import cycles in src/regurgitate, and the primitives
 import nothing above them.
 
-A unit is a subpackage (``index/``) or a top-level module (``run``); every ``import`` and
+A unit is a subpackage (``index/``) or a top-level module (``registry``); every ``import`` and
 ``from ... import`` counts, at module level or inside a function (lazy) or under
 TYPE_CHECKING, because a lazy import is still a dependency of the design.
 """
@@ -15,12 +15,32 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 ROOT = "regurgitate"
 
-#: the bottom layer: data types, errors, API keys, entry-point reading, corpus readers, the text and
-#: image indexes
-PRIMITIVES = {"types", "findings", "errors", "options", "untrusted", "safe_paths", "entrypoints",
-              "api_keys", "corpus/", "index/", "images/"}
+#: the layers, bottom first: a unit may import units of its own layer and of the layers below,
+#: never above. README's "Layout" section draws the same tree.
+LAYERS: list[tuple[str, set[str]]] = [
+    # data types, errors, options, entry-point reading, corpus readers, the text and image
+    # indexes, the bundled reference sets (run-time parts)
+    ("primitives", {"types", "findings/", "errors", "options", "option_docs", "untrusted",
+                    "safe_paths", "entrypoints", "api_keys", "corpus/", "index/", "images/",
+                    "reference/"}),
+    # loading and running models; measures shared by detectors, check and reports
+    ("runtimes and metrics", {"runtimes/", "metrics/"}),
+    # what a scan is made of, where it runs and where it is stored; check and the model server
+    ("components", {"targets/", "attacks/", "detectors/", "executors/", "store/", "check/",
+                    "model_server/"}),
+    ("registry", {"registry"}),
+    ("scan", {"scan/"}),
+    ("reports", {"reports/"}),
+    ("cli", {"cli/"}),
+    ("public API", {"__init__"}),
+]
+PRIMITIVES = LAYERS[0][1]
 #: what sits above the components; no primitive and no component may import these
-ORCHESTRATION = {"assembly", "scan_setup", "run", "registry", "reports/", "cli/", "indexes"}
+ORCHESTRATION = {"registry", "scan/", "reports/", "cli/"}
+
+
+def _level(unit: str) -> int:
+    return next(i for i, (_, units) in enumerate(LAYERS) if unit in units)
 
 
 def _unit(module: str, src: Path) -> str:
@@ -98,6 +118,22 @@ def test_no_package_level_import_cycles() -> None:
         " <-> ".join(c) for c in found)
 
 
+def test_every_unit_has_a_layer() -> None:
+    units = {p.name + "/" if p.is_dir() else p.stem
+             for p in (SRC / ROOT).iterdir()
+             if (p.is_dir() and (p / "__init__.py").is_file()) or p.suffix == ".py"}
+    placed = set().union(*(u for _, u in LAYERS))
+    assert units <= placed, f"units in no layer (add them to LAYERS): {sorted(units - placed)}"
+
+
+def test_each_layer_imports_only_its_own_and_lower_layers() -> None:
+    graph = import_graph()
+    wrong = {unit: sorted(d for d in deps if _level(d) > _level(unit))
+             for unit, deps in graph.items()
+             if any(_level(d) > _level(unit) for d in deps)}
+    assert not wrong, f"upward imports: {wrong}"
+
+
 def test_primitives_import_only_primitives() -> None:
     graph = import_graph()
     wrong = {unit: sorted(deps - PRIMITIVES) for unit in PRIMITIVES
@@ -107,10 +143,10 @@ def test_primitives_import_only_primitives() -> None:
 
 def test_components_do_not_import_the_orchestration() -> None:
     graph = import_graph()
-    components = {"attacks/", "detectors/", "targets/", "executors/"}
+    components = LAYERS[2][1] | LAYERS[1][1]
     wrong = {unit: sorted(graph.get(unit, set()) & ORCHESTRATION) for unit in components
              if graph.get(unit, set()) & ORCHESTRATION}
-    assert not wrong, f"components importing the scan orchestration: {wrong}"
+    assert wrong == {}, f"components importing the scan orchestration: {wrong}"
 
 
 def test_the_check_sees_a_cycle(tmp_path: Path) -> None:

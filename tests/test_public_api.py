@@ -8,8 +8,9 @@ from regurgitate import errors
 EXPECTED = {
     # records, errors
     "Budget", "ConfigError", "CorpusError", "CorpusIndex", "Document", "Finding", "Generation",
-    "GenerationSettings", "IndexCorruptError", "Interrupted", "Item", "MissingDependencyError",
-    "Prompt", "RegurgitateError", "RunSpec", "RunStore", "Span", "StoreError", "TargetError",
+    "GenerationSettings", "IndexCorruptError", "IndexUnavailableError", "Interrupted", "Item",
+    "MissingDependencyError", "Prompt", "RegurgitateError", "RunSpec", "RunStore", "Span",
+    "StoreError", "TargetError",
     "TokenizerError", "TokenizerMismatchError", "__version__",
     # the base classes components extend
     "Attack", "AttackContext", "Detector", "DetectorContext", "Prior", "Target",
@@ -33,11 +34,33 @@ def test_all_is_pinned_and_resolves() -> None:
 
 def test_every_error_has_an_exit_code_and_derives_from_the_base() -> None:
     for name in ("ConfigError", "MissingDependencyError", "CorpusError", "TokenizerError",
-                 "TokenizerMismatchError", "IndexCorruptError", "TargetError", "StoreError"):
+                 "TokenizerMismatchError", "IndexCorruptError", "IndexUnavailableError",
+                 "RemoteIndexError", "IndexLimitError", "TargetError", "StoreError"):
         cls = getattr(errors, name)
         assert issubclass(cls, errors.RegurgitateError)
-        assert cls.exit_code in (2, 3, 4, 5, 6)
+        assert cls.exit_code in (2, 3, 4, 5, 6, 8)
     err = errors.CorpusError("bad JSON", path="a.jsonl", line=7, hint="use --on-error skip")
     assert str(err) == "a.jsonl:7: bad JSON (use --on-error skip)"
     dep = errors.MissingDependencyError("vllm", "vllm", "the vLLM target")
     assert "pip install 'regurgitate[vllm]'" in str(dep)
+
+
+def test_every_exception_class_lives_in_errors_py() -> None:
+    # one error tree, drawn in errors.py's docstring: no module defines its own exception
+    import ast
+    from pathlib import Path
+
+    src = Path(regurgitate.__file__).parent
+    names = {n for n in dir(errors) if isinstance(getattr(errors, n), type)
+             and issubclass(getattr(errors, n), BaseException)}
+    elsewhere = []
+    for path in src.rglob("*.py"):
+        if path.name == "errors.py" and path.parent == src:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(
+                    (b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")) in
+                    names | {"Exception", "BaseException", "ValueError", "RuntimeError"}
+                    for b in node.bases):
+                elsewhere.append(f"{path.relative_to(src)}:{node.name}")
+    assert not elsewhere, f"exceptions outside errors.py: {elsewhere}"

@@ -5,20 +5,26 @@ each into a one-line message and the exit code below, never a traceback::
 
     RegurgitateError                 exit 1   base class; also "something we did not foresee"
     ├── ConfigError                  exit 2   bad option, bad target spec, unknown component,
-    │                                         a folder that is not an index
+    │   │                                     a folder that is not an index
+    │   └── IndexLimitError          exit 2   a documented limit of the index server makes
+    │                                         the asked-for verdict impossible
     ├── MissingDependencyError       exit 2   an optional extra is not installed (names it)
     ├── CorpusError                  exit 3   unreadable corpus file or bad record (path:line)
     ├── TokenizerError               exit 3   tokenizer cannot be loaded
     │   └── TokenizerMismatchError   exit 3   query tokenized differently from the index
     ├── IndexCorruptError            exit 4   missing/truncated/corrupt index files
     ├── IndexUnavailableError        exit 8   an index server unreachable, or refusing a query
-    │   └── RemoteIndexError         exit 8   (index.remote_http: the HTTP client's errors)
+    │   └── RemoteIndexError         exit 8   the index server failed or refused a query
     ├── TargetError                  exit 5   model or endpoint failed (after retries), hub
-    │                                         unreachable
+    │   │                                     unreachable
+    │   └── ContextWindowError       exit 5   a prompt leaves no room for one new token in
+    │                                         the model's context window (that generation fails)
     └── StoreError                   exit 6   run database unusable, in use, or spec
                                               mismatch on resume
 
-``Interrupted`` is not an error: it signals a clean stop (Ctrl-C, budget) and carries exit 130.
+``QueryError`` (index server side) is not raised to users: the server turns it into an
+``{"error": ...}`` answer with its HTTP status. ``Interrupted`` is not an error: it signals a
+clean stop (Ctrl-C, budget) and carries exit 130.
 Two more exit codes are outcomes, not errors::
 
     EXIT_INCOMPLETE              exit 7   a scan finished with failed generations (its report
@@ -28,6 +34,9 @@ Two more exit codes are outcomes, not errors::
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 EXIT_INCOMPLETE = 7
 EXIT_TERMINATED = 143
@@ -65,6 +74,18 @@ class MissingDependencyError(RegurgitateError):
         )
         self.package = package
         self.extra = extra
+
+
+def optional_import(module: str, *, package: str | None = None, extra: str,
+                    purpose: str) -> Any:
+    """``module`` imported (on first use), or a :class:`MissingDependencyError` naming the
+    ``package`` to install (default: the module's top-level name), the ``extra`` that installs
+    it and the ``purpose`` that needs it. The one way regurgitate imports an optional
+    dependency."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(package or module.split(".")[0], extra, purpose) from exc
 
 
 class CorpusError(RegurgitateError):
@@ -107,10 +128,33 @@ class IndexUnavailableError(RegurgitateError):
     exit_code = 8
 
 
+class RemoteIndexError(IndexUnavailableError):
+    """The index server cannot be reached, or refused a query (exit 8: the server, not the
+    index, is the problem)."""
+
+
+class IndexLimitError(ConfigError):
+    """A documented limit of the index server makes the asked-for verdict impossible."""
+
+
+class QueryError(Exception):
+    """A query the index server refuses; the server answers ``{"error": message}`` with
+    ``status``. Not a :class:`RegurgitateError`: it never reaches a user as an exit code."""
+
+    def __init__(self, message: str, status: int = 200) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class TargetError(RegurgitateError):
     """A model or endpoint could not produce generations (after retries)."""
 
     exit_code = 5
+
+
+class ContextWindowError(TargetError):
+    """A prompt leaves no room for a single new token in the model's context window; the
+    generation fails with this message and the scan goes on."""
 
 
 class StoreError(RegurgitateError):

@@ -1,6 +1,6 @@
 """What each ``--set`` option of a component is: name, type, default, one line of help.
 
-Read from the same callable :func:`regurgitate.options.parse_options` fills (a component's
+Read from the same callable :func:`regurgitate.options.convert_options` fills (a component's
 class, or the function its ``options_callable()`` names, as the membership detector's
 ``_membership_options``), never from a second list: the names, types and defaults are the
 callable's parameters; the help is the ``#:`` comment above a field, or the docstring's

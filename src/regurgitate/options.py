@@ -148,7 +148,7 @@ def option_spec(func: Callable[..., Any], *, skip: int = 0,
     return OptionSpec(types_, tuple(required))
 
 
-def parse_options(func: Callable[..., Any], options: Mapping[str, Any], *, owner: str,
+def convert_options(func: Callable[..., Any], options: Mapping[str, Any], *, owner: str,
                   skip: int = 0, exclude: Collection[str] = (),
                   check_required: bool = True) -> dict[str, Any]:
     """Keyword arguments for ``func`` from ``options`` (strings converted by annotation).

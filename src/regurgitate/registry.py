@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from regurgitate.entrypoints import Entry, Registry
-from regurgitate.options import parse_options
+from regurgitate.options import convert_options
 
 if TYPE_CHECKING:
     from regurgitate.attacks.base import Attack
@@ -68,5 +68,5 @@ def all_registries() -> list[Registry[Any]]:
 def make_attack(name: str, options: Mapping[str, Any] | None = None) -> Attack:
     """Build the attack registered as ``name`` from options (strings are converted)."""
     cls = attacks().load(name)
-    kwargs = parse_options(cls, options or {}, owner=f"attack {name!r}")
+    kwargs = convert_options(cls, options or {}, owner=f"attack {name!r}")
     return cls(**kwargs)

@@ -1,7 +1,7 @@
 """Typed records that flow between the stages (corpus -> index, attacks -> targets ->
 generations -> detectors -> store -> reports). All are frozen dataclasses; JSON-friendly
 conversion lives with the store, not here. Findings and their typed payloads live in
-:mod:`regurgitate.findings` (re-exported here)."""
+:mod:`regurgitate.findings`, their one home (re-exported here only for compatibility)."""
 
 from __future__ import annotations
 

@@ -22,9 +22,9 @@ from regurgitate.detectors.divergence import DivergenceDetector, charset_point
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding, SourcePassage, VerbatimSpan
 from regurgitate.reports import RunData
-from regurgitate.reports.divergence import all_divergence_figures
-from regurgitate.reports.divergence_view import render_divergence
-from regurgitate.reports.html import render_html
+from regurgitate.reports.text_divergence import all_divergence_figures
+from regurgitate.reports.text_divergence_view import render_divergence
+from regurgitate.reports.text_html import render_html
 from regurgitate.types import Generation, RunSpec
 
 

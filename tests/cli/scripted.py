@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from regurgitate.serve import make_server
-from regurgitate.serve.app import Server
-from regurgitate.serve.faults import FaultPlan
+from regurgitate.model_server import make_server
+from regurgitate.model_server.app import Server
+from regurgitate.model_server.faults import FaultPlan
 from regurgitate.targets.base import Target
 from regurgitate.types import Generation, Prompt
 

@@ -91,7 +91,7 @@ def test_check_on_the_reference_index_names_the_planted_passage(
     """The passage planted in 100 documents, with 12 characters of ref-00000 before it:
     one span seen once, its most repeated 50-token window 100 times."""
     from regurgitate import reference
-    from regurgitate.scan_setup import reference_index
+    from regurgitate.targets.reference import reference_index
 
     path = reference_index(cache_dir, lambda _: None)
     ix = CorpusIndex.open(path)

@@ -85,7 +85,7 @@ def test_cheap_documented_commands_run_on_the_reference(
     """check, index info and plugins as written, with the reference index for the docs'
     index and a reference document for their text file."""
     from regurgitate import reference
-    from regurgitate.scan_setup import reference_index
+    from regurgitate.targets.reference import reference_index
 
     index = str(reference_index(cache_dir, lambda m: None))
     text = tmp_path / "text.txt"

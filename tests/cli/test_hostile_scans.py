@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from regurgitate.serve import make_server
-from regurgitate.serve.faults import FaultPlan
+from regurgitate.model_server import make_server
+from regurgitate.model_server.faults import FaultPlan
 from regurgitate.store import RunStore
 from regurgitate.untrusted import recover
 

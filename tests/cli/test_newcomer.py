@@ -161,7 +161,7 @@ def test_an_unreachable_hub_fails_fast_in_one_line(run_cli: RunCli,
 
 def test_hf_hub_offline_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from regurgitate.errors import TargetError
-    from regurgitate.targets import hub
+    from regurgitate.runtimes import hub
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
@@ -176,7 +176,7 @@ def test_hf_hub_offline_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 def test_a_hub_that_accepts_but_never_answers_is_bounded(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # a proxy or sandbox may accept the connection and then say nothing
-    from regurgitate.targets.hub import reachable
+    from regurgitate.runtimes.hub import reachable
 
     for proxy in ("http_proxy", "HTTP_PROXY", "all_proxy"):
         monkeypatch.delenv(proxy, raising=False)
@@ -202,8 +202,8 @@ def _fake_cache(root: Path, repo: str) -> Path:
 
 def test_a_cached_snapshot_is_used_without_the_hub(monkeypatch: pytest.MonkeyPatch,
                                                    tmp_path: Path) -> None:
+    from regurgitate.runtimes.hub import resolve_model
     from regurgitate.targets.hf import HFTarget
-    from regurgitate.targets.hub import resolve_model
 
     snapshot = _fake_cache(tmp_path, "someorg/tiny")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))

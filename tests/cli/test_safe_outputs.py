@@ -144,8 +144,8 @@ def test_closeness_and_evidence_writers_refuse_a_run_database(finished_run: Path
     """The closeness report and evidence packets go through the same safe writer: a path
     that is a run database (any SQLite file) is refused and the database stays intact."""
     from regurgitate.errors import ConfigError
-    from regurgitate.reports.closeness_html import write_closeness_html
-    from regurgitate.reports.evidence import _write
+    from regurgitate.reports.check_html import write_closeness_html
+    from regurgitate.reports.text_evidence import _write
 
     db = copy_run(finished_run, tmp_path)
     data = {"spans": [], "coverage": [], "works": [], "verdict": "none", "chars": 1,

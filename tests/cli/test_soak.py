@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from regurgitate.model_server.faults import FaultPlan
 from regurgitate.safe_paths import database_files
-from regurgitate.serve.faults import FaultPlan
 from regurgitate.store import RunStore
 from regurgitate.store.export import export_rows
 from tests.run_db import ok_generations

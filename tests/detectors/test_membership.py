@@ -16,9 +16,9 @@ from regurgitate.detectors.membership import (
     oriented,
     signals,
 )
-from regurgitate.detectors.mia_metrics import roc_auc, roc_curve, tpr_at_fpr
-from regurgitate.detectors.scoring import TokenScores, distribution_stats
 from regurgitate.errors import ConfigError
+from regurgitate.metrics.membership import roc_auc, roc_curve, tpr_at_fpr
+from regurgitate.runtimes.scoring import TokenScores, distribution_stats
 from regurgitate.types import Generation, GenerationSettings, Prompt
 
 

@@ -4,8 +4,8 @@ import pytest
 
 from regurgitate.detectors.base import NO_PRIOR, Item
 from regurgitate.detectors.near_verbatim import NearVerbatimDetector
-from regurgitate.detectors.similarity import edit_similarity, longest_common_substring, rouge_l
 from regurgitate.errors import ConfigError
+from regurgitate.metrics.similarity import edit_similarity, longest_common_substring, rouge_l
 from regurgitate.types import Document, Generation, GenerationSettings, Prompt
 
 NOISE = "zq\n" * 20
@@ -109,8 +109,8 @@ def test_one_finding_per_aligned_passage(tmp_path) -> None:
     from regurgitate.detectors import NearVerbatimDetector
     from regurgitate.detectors.base import NO_PRIOR, Item
     from regurgitate.index import CorpusIndex, build_index
-    from regurgitate.reports.data import RunData
-    from regurgitate.reports.summary import compute_summary
+    from regurgitate.reports.text_data import RunData
+    from regurgitate.reports.text_summary import compute_summary
     from regurgitate.types import Document, Generation, GenerationSettings, Prompt, RunSpec
 
     rng = random.Random(0)  # three edited passages from three works, back to back

@@ -5,8 +5,8 @@ import pytest
 from regurgitate.detectors.base import NO_PRIOR, Item, Prior
 from regurgitate.detectors.pii import PIIDetector, PresidioNames, find_pii, iban_valid, luhn_valid
 from regurgitate.errors import MissingDependencyError
-from regurgitate.findings import VerbatimSpan
-from regurgitate.types import Finding, Generation, GenerationSettings, Prompt
+from regurgitate.findings import Finding, VerbatimSpan
+from regurgitate.types import Generation, GenerationSettings, Prompt
 
 
 def types_values(text: str) -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ from regurgitate.detectors import (
     find_pii,
     unique_sequences,
 )
-from regurgitate.estimate import extrapolate, frequency_counts
+from regurgitate.metrics.extrapolation import extrapolate, frequency_counts
 from regurgitate.types import Document, Generation, GenerationSettings, Prompt
 
 RECORD = ("Customer record: Jane Roe, e-mail jane.roe@example.com, phone +1 415 555 0132, "

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from regurgitate.detectors.base import NO_PRIOR, Item
 from regurgitate.detectors.verbatim import VerbatimDetector, unique_sequences
-from regurgitate.findings import PIIHit, VerbatimSpan
-from regurgitate.types import Document, Finding, Generation, GenerationSettings, Prompt
+from regurgitate.findings import Finding, PIIHit, VerbatimSpan
+from regurgitate.types import Document, Generation, GenerationSettings, Prompt
 
 
 def item(gid: int, text: str) -> Item:

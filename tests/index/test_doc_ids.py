@@ -126,8 +126,8 @@ def test_infinigram_built_index_exposes_ids(tmp_path: Path) -> None:
 
 
 def test_reference_corpus_documents_carry_their_manifest_ids(tmp_path: Path) -> None:
-    from regurgitate.reference.paths import corpus_path
-    from regurgitate.reference.reader import iter_corpus_file
+    from regurgitate.reference.text.paths import corpus_path
+    from regurgitate.reference.text.reader import iter_corpus_file
 
     docs = list(itertools.islice(iter_corpus_file(corpus_path()), 4))
     build_index(docs, tmp_path / "ix", ByteTokenizer())

@@ -11,10 +11,10 @@ from regurgitate.corpus.tokenizer import load_tokenizer
 from regurgitate.errors import ConfigError
 from regurgitate.index import CorpusIndex, build_index
 from regurgitate.reference import load_manifest, model_dir
-from regurgitate.reference.aligned import HELDOUT_TOPICS, TRAIN_TOPICS, topic_answer
-from regurgitate.reference.alignment import check_answers, heldout_prompts, require_new_text
-from regurgitate.reference.chat_data import REPEAT_WORDS, make_dialogues
 from regurgitate.types import Document
+from tools.reference_build.text.aligned import HELDOUT_TOPICS, TRAIN_TOPICS, topic_answer
+from tools.reference_build.text.alignment import check_answers, heldout_prompts, require_new_text
+from tools.reference_build.text.chat_data import REPEAT_WORDS, make_dialogues
 
 BACKGROUND = [
     "json.dumps\n\nSerialize obj to a JSON formatted str.\n\nIf skipkeys is true then dict keys "

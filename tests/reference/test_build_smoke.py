@@ -13,9 +13,9 @@ pytest.importorskip("transformers")
 def test_build_five_steps(tmp_path, manifest):
     import torch
 
-    from regurgitate.reference.build import main
-    from regurgitate.reference.manifest import read_manifest
-    from regurgitate.reference.verify import load_reference_model
+    from regurgitate.reference.text.manifest import read_manifest
+    from tools.reference_build.text.build import main
+    from tools.reference_build.text.verify import load_reference_model
 
     torch.set_num_threads(1)
     out = tmp_path / "ref"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from regurgitate.reference import load_manifest
-from regurgitate.reference.chat_data import REPEAT_WORDS, make_dialogues
+from tools.reference_build.text.chat_data import REPEAT_WORDS, make_dialogues
 
 BACKGROUND = [
     "json.dumps\n\nSerialize obj to a JSON formatted str.\n\nIf skipkeys is true then dict keys "
@@ -36,7 +36,7 @@ def test_chat_training_refuses_zero_steps_and_a_tiny_corpus_before_loading(tmp_p
     import pytest
 
     from regurgitate.errors import ConfigError
-    from regurgitate.reference.chat_train import ChatSpec, train_chat
+    from tools.reference_build.text.chat_train import ChatSpec, train_chat
 
     with pytest.raises(ConfigError, match="not both 0"):
         train_chat(tmp_path, list(range(10_000)), [], ChatSpec(long_steps=0, chat_steps=0))

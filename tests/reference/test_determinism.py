@@ -10,11 +10,11 @@ import random
 import zstandard
 
 from regurgitate.reference import model_dir
-from regurgitate.reference.background import stdlib_fingerprint, stdlib_modules, stdlib_root
-from regurgitate.reference.corpus_build import CorpusSpec, write_corpus
-from regurgitate.reference.manifest import manifest_to_json, read_manifest
-from regurgitate.reference.prose import NameMaker, make_passage
-from regurgitate.reference.tokenizer_build import train_bpe
+from regurgitate.reference.text.manifest import manifest_to_json, read_manifest
+from tools.reference_build.text.background import stdlib_fingerprint, stdlib_modules, stdlib_root
+from tools.reference_build.text.corpus_build import CorpusSpec, write_corpus
+from tools.reference_build.text.prose import NameMaker, make_passage
+from tools.reference_build.text.tokenizer_build import train_bpe
 
 
 def _content_hash(path) -> str:

@@ -19,8 +19,8 @@ import pytest
 from regurgitate import reference
 from regurgitate.cli.main import main
 from regurgitate.index import CorpusIndex
-from regurgitate.reports.data import load_run
-from regurgitate.reports.divergence import DivergenceFigures, divergence_figures
+from regurgitate.reports.text_data import load_run
+from regurgitate.reports.text_divergence import DivergenceFigures, divergence_figures
 from regurgitate.store import RunStore
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ import zstandard
 
 from regurgitate.errors import ConfigError, CorpusError
 from regurgitate.reference import REBUILD_COMMAND, data_dir
-from regurgitate.reference.manifest import read_manifest
-from regurgitate.reference.paths import require
-from regurgitate.reference.reader import iter_corpus_file
+from regurgitate.reference.text.manifest import read_manifest
+from regurgitate.reference.text.paths import require
+from regurgitate.reference.text.reader import iter_corpus_file
 
 
 def test_missing_file_names_rebuild_command(tmp_path):

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 
 from regurgitate.reference import heldout
-from regurgitate.reference.corpus_build import corpus_jsonl
+from tools.reference_build.text.corpus_build import corpus_jsonl
 
 
 def test_ids_unique_and_kinds(manifest):

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from regurgitate.reference import load_manifest, model_dir  # noqa: E402
-from regurgitate.reference.verify import check_items, load_reference_model  # noqa: E402
+from tools.reference_build.text.verify import check_items, load_reference_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")

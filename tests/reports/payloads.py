@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from regurgitate.findings import (
     DivergedOutput,
+    Finding,
     NearVerbatimMatch,
     PIIHit,
     SourcePassage,
     VerbatimSpan,
 )
 from regurgitate.reports import RunData
-from regurgitate.types import Finding, RunSpec
+from regurgitate.types import RunSpec
 
 from .runs import item
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from regurgitate.findings import (
     DiscoverableProbe,
     DivergedOutput,
+    Finding,
     MembershipSignals,
     NearVerbatimMatch,
     PIIHit,
@@ -12,7 +13,7 @@ from regurgitate.findings import (
     VerbatimSpan,
 )
 from regurgitate.reports import RunData
-from regurgitate.types import Finding, Generation, GenerationSettings, Item, Prompt, RunSpec
+from regurgitate.types import Generation, GenerationSettings, Item, Prompt, RunSpec
 
 SETTINGS = GenerationSettings(max_new_tokens=64, seed=1)
 

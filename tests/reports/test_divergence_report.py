@@ -10,9 +10,9 @@ from regurgitate.detectors.base import Item
 from regurgitate.detectors.divergence import divergence_point
 from regurgitate.findings import DivergedOutput, Finding, SourcePassage, VerbatimSpan
 from regurgitate.reports import RunData
-from regurgitate.reports.divergence import divergence_figures
-from regurgitate.reports.divergence_view import pieces, render_divergence
-from regurgitate.reports.html import render_html
+from regurgitate.reports.text_divergence import divergence_figures
+from regurgitate.reports.text_divergence_view import pieces, render_divergence
+from regurgitate.reports.text_html import render_html
 from regurgitate.types import Generation, GenerationSettings, Prompt, RunSpec
 
 S = GenerationSettings(max_new_tokens=100, min_new_tokens=100, frequency_penalty=0.5)

@@ -11,7 +11,7 @@ from regurgitate.cli.main import main
 from regurgitate.corpus.tokenizer import ByteTokenizer
 from regurgitate.detectors import VerbatimDetector
 from regurgitate.index import CorpusIndex, build_index
-from regurgitate.run import detect_pending
+from regurgitate.scan.pipeline import detect_pending
 from regurgitate.store import RunStore
 from regurgitate.types import Document, Generation, GenerationSettings, Prompt, RunSpec
 

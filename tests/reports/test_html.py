@@ -239,8 +239,8 @@ def test_index_is_described_as_a_table() -> None:
 
 def test_sources_show_title_and_only_safe_links() -> None:
     from regurgitate.findings import Finding, SourcePassage, VerbatimSpan
-    from regurgitate.reports.data import RunData
-    from regurgitate.reports.html import render_html
+    from regurgitate.reports.text_data import RunData
+    from regurgitate.reports.text_html import render_html
     from regurgitate.types import Generation, GenerationSettings, Item, Prompt, RunSpec
 
     text = "x" * 60

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from regurgitate.findings import MembershipSignals
+from regurgitate.findings import Finding, MembershipSignals
 from regurgitate.reports import RunData, compute_summary
-from regurgitate.reports.membership import membership_view
-from regurgitate.types import Finding, RunSpec
+from regurgitate.reports.text_membership import membership_view
+from regurgitate.types import RunSpec
 
 from .runs import item, verbatim
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from regurgitate.findings import VerbatimSpan
+from regurgitate.findings import Finding, VerbatimSpan
 from regurgitate.reports import RunData, compute_summary
-from regurgitate.reports.memorized import memorized_ngrams
-from regurgitate.types import Finding, RunSpec
+from regurgitate.reports.text_memorized import memorized_ngrams
+from regurgitate.types import RunSpec
 
 from .runs import item
 
@@ -103,7 +103,7 @@ def test_shown_projection_and_lower_bound():
 
 
 def test_evidence_packets_count_their_ngrams():
-    from regurgitate.reports.evidence import build_packets
+    from regurgitate.reports.text_evidence import build_packets
 
     packets = build_packets(_run(SPANS), None)
     by_text = {p["text"]: p for p in packets}

@@ -4,11 +4,10 @@ import json
 
 import pytest
 
-from regurgitate.findings import VerbatimSpan
+from regurgitate.findings import Finding, VerbatimSpan
 from regurgitate.reports import compute_summary, summary_to_dict
-from regurgitate.reports.memorized import memorized_tokens
-from regurgitate.reports.summary import OVERALL
-from regurgitate.types import Finding
+from regurgitate.reports.text_memorized import memorized_tokens
+from regurgitate.reports.text_summary import OVERALL
 
 from .runs import SEQ_A, SEQ_B, SEQ_D, demo_run
 

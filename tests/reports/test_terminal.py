@@ -45,8 +45,7 @@ def test_model_text_is_not_rich_markup():
     items = [*run.items]
     from dataclasses import replace
 
-    from regurgitate.findings import SourcePassage, VerbatimSpan
-    from regurgitate.types import Finding
+    from regurgitate.findings import Finding, SourcePassage, VerbatimSpan
 
     f = Finding(4, "verbatim", VerbatimSpan(tokens=55, count=1, text=bad,
                                             sources=(SourcePassage(doc_id=0, name=bad),)),

@@ -9,7 +9,7 @@ import re
 from rich.console import Console
 
 from regurgitate.reports import compute_summary, render_html, render_summary
-from regurgitate.reports.summary import Summary
+from regurgitate.reports.text_summary import Summary
 from regurgitate.untrusted import html_visible, visible
 
 from .hostile import ANSI, RLO, hostile_run

@@ -15,7 +15,7 @@ from regurgitate.corpus.tokenizer import ByteTokenizer
 from regurgitate.detectors import VerbatimDetector
 from regurgitate.findings import VerbatimSpan, payload_from_json
 from regurgitate.index import CorpusIndex, build_index
-from regurgitate.run import detect_pending
+from regurgitate.scan.pipeline import detect_pending
 from regurgitate.store import RunStore
 from regurgitate.types import Document, Generation, GenerationSettings, Prompt, RunSpec
 

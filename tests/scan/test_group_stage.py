@@ -15,7 +15,8 @@ from regurgitate.attacks.base import Attack, AttackContext
 from regurgitate.detectors.base import Detector, Prior
 from regurgitate.errors import ConfigError
 from regurgitate.findings import DivergedOutput, Finding
-from regurgitate.run import Budget, run_scan
+from regurgitate.scan.budget import Budget
+from regurgitate.scan.pipeline import run_scan
 from regurgitate.store import RunStore
 from regurgitate.targets.base import Target
 from regurgitate.types import Generation, GenerationSettings, Item, Prompt, RunSpec

@@ -9,8 +9,8 @@ import pytest
 
 from regurgitate import reference
 from regurgitate.cli.main import main
-from regurgitate.serve import make_server
-from regurgitate.serve.faults import FaultPlan
+from regurgitate.model_server import make_server
+from regurgitate.model_server.faults import FaultPlan
 from regurgitate.store import RunStore
 
 SECRET = "sk-test-do-not-store-0123456789"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from regurgitate.reports import compute_summary
-from regurgitate.reports.data import load_run
+from regurgitate.reports.text_data import load_run
 from regurgitate.store import RunStore
 from tests.run_db import start_scan
 

@@ -10,9 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from regurgitate.errors import ConfigError, StoreError
-from regurgitate.findings import PIIHit, VerbatimSpan
+from regurgitate.findings import Finding, PIIHit, VerbatimSpan
 from regurgitate.store import RunStore, export_run, list_runs
-from regurgitate.types import Finding
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from typing import Any, ClassVar
 import pytest
 
 from regurgitate.errors import StoreError
-from regurgitate.findings import Payload, PIIHit, VerbatimSpan
+from regurgitate.findings import Finding, Payload, PIIHit, VerbatimSpan
 from regurgitate.store import RunStore, is_secret_key
 from regurgitate.store.stats import AttackStats
-from regurgitate.types import Finding, Generation, RunSpec
+from regurgitate.types import Generation, RunSpec
 
 
 @dataclass(frozen=True)

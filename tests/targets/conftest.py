@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.images.conftest import image_folder  # noqa: F401  (a diffusers folder for the target tests)
+
 TEXT = (
     "The quick brown fox jumps over the lazy dog. "
     "Pack my box with five dozen liquor jugs. "
@@ -68,7 +70,7 @@ def hf_target(tiny_model_dir: Path):
 @pytest.fixture(scope="session")
 def server(hf_target):
     """The OpenAI-compatible server over the tiny model, without faults."""
-    from regurgitate.serve import make_server
+    from regurgitate.model_server import make_server
 
     srv = make_server(target=hf_target, model_name="tiny", batch_size=8).start()
     yield srv

@@ -12,9 +12,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from regurgitate.detectors.scoring import HFScorer  # noqa: E402
-from regurgitate.devices import compute_dtype, describe_runtime  # noqa: E402
 from regurgitate.errors import ConfigError  # noqa: E402
+from regurgitate.runtimes.devices import compute_dtype, describe_runtime  # noqa: E402
+from regurgitate.runtimes.scoring import HFScorer  # noqa: E402
 from regurgitate.targets.hf import HFTarget  # noqa: E402
 
 

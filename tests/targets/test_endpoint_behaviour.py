@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from regurgitate.errors import TargetError
-from regurgitate.reports.endpoint import endpoint_lines
+from regurgitate.reports.text_endpoint import endpoint_lines
 from regurgitate.targets.endpoint_watch import EndpointNotes
 from regurgitate.targets.openai_compat import OpenAITarget
 from regurgitate.targets.openai_context import estimate_tokens, parse_context_error

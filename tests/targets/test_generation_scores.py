@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from regurgitate.detectors.membership import MembershipDetector  # noqa: E402
-from regurgitate.detectors.scoring import HFScorer  # noqa: E402
+from regurgitate.runtimes.scoring import HFScorer  # noqa: E402
 from regurgitate.types import GenerationSettings, Item, Prompt  # noqa: E402
 
 PROMPTS = ("The quick brown fox", "Pack my box with five dozen liquor jugs. How vexingly",

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from regurgitate.errors import ConfigError
-from regurgitate.serve import make_server
+from regurgitate.model_server import make_server
 from regurgitate.targets.openai_compat import OpenAITarget, parse_response, request_body
 from regurgitate.types import GenerationSettings, Prompt
 

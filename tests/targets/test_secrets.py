@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from regurgitate.errors import TargetError
-from regurgitate.serve import FaultPlan, make_server
+from regurgitate.model_server import FaultPlan, make_server
 from regurgitate.targets import make_target
 from regurgitate.targets.openai_compat import OpenAITarget
 

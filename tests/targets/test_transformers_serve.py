@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from regurgitate.reference.paths import model_dir
+from regurgitate.reference.text.paths import model_dir
 
 pytest.importorskip("fastapi", reason="the transformers-serve extra (in dev) is not installed")
 pytest.importorskip("accelerate", reason="the transformers-serve extra is not installed")

@@ -41,6 +41,13 @@ class Attack(ABC):
     #: the kind of target it prompts: ``"text"`` or ``"image"``
     modality: ClassVar[Modality] = "text"
 
+    @classmethod
+    def preset_options(cls, preset: str) -> frozenset[str]:
+        """The options the named preset sets (empty: no such preset, or no presets). A scan
+        drops a target's defaults for these when the user names the preset, so the preset's
+        own values apply (the user's explicit options still win over both)."""
+        return frozenset()
+
     @abstractmethod
     def prompts(self, ctx: AttackContext) -> list[Prompt]:
         """All prompts of this attack, deterministic for a given context."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from regurgitate.attacks.base import Attack, AttackContext
-from regurgitate.attacks.sampling import sample_windows
+from regurgitate.attacks.corpus_windows import sample_windows
 from regurgitate.errors import ConfigError
 from regurgitate.types import GenerationSettings, Prompt
 

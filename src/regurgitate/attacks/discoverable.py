@@ -15,7 +15,7 @@ Sources of (prefix, suffix) pairs, in order of preference:
 Every prompt carries ``true_suffix_ids``, ``true_suffix`` and ``prefix_ids`` in its meta, and
 the ``tokenizer`` fingerprint those ids belong to, for the discoverable detector; ``bos``
 (whether the prompt starts with the target's BOS token) and ``np_sampling`` (the sampling
-scheme the (n, p) figures are computed for, see :mod:`regurgitate.extraction`).
+scheme the (n, p) figures are computed for, see :mod:`regurgitate.metrics.extraction`).
 
 BOS: models whose training documents began with a BOS token (GPT-2-style ``<|endoftext|>``
 between documents) reproduce a document's text best when the prompt starts with it too.
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from regurgitate.attacks.base import Attack, AttackContext
-from regurgitate.attacks.sampling import sample_windows
+from regurgitate.attacks.corpus_windows import sample_windows
 from regurgitate.corpus.tokenizer import Tokenizer, load_tokenizer
 from regurgitate.errors import ConfigError
 from regurgitate.types import GenerationSettings, Prompt
@@ -89,6 +89,10 @@ class DiscoverableAttack(Attack):
     np_top_p: float = 1.0
     name: str = field(default="discoverable", init=False)
 
+    @classmethod
+    def preset_options(cls, preset: str) -> frozenset[str]:
+        return frozenset({"prefix_tokens", "suffix_tokens"} if preset in PRESETS else ())
+
     def __post_init__(self) -> None:
         if self.preset is not None:
             if self.preset not in PRESETS:
@@ -110,7 +114,7 @@ class DiscoverableAttack(Attack):
         if (self.stride is not None and self.stride < 1) or (
                 self.max_windows is not None and self.max_windows < 1):
             raise ConfigError("discoverable stride and max_windows must be >= 1")
-        from regurgitate.extraction import Sampling
+        from regurgitate.metrics.extraction import Sampling
 
         Sampling(self.np_temperature, self.np_top_k, self.np_top_p)  # validates
         if isinstance(self.passages, str):

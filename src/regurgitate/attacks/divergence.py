@@ -120,6 +120,10 @@ class DivergenceAttack(Attack):
     name: str = field(default="divergence", init=False)
     protocol: Protocol = field(default_factory=Protocol, init=False, repr=False)
 
+    @classmethod
+    def preset_options(cls, preset: str) -> frozenset[str]:
+        return frozenset(PRESETS.get(preset, {}))
+
     def __post_init__(self) -> None:
         chosen: dict[str, Any] = {}
         if self.preset is not None:

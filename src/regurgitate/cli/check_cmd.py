@@ -18,13 +18,12 @@ from regurgitate.cli.common import (
     QUIET_OPT,
     TOKENIZER_OPT,
     highlighted,
-    open_any_index,
     stderr_console,
     stdout_console,
 )
 from regurgitate.errors import ConfigError
-from regurgitate.reports.closeness_terminal import LEGEND, works_table
-from regurgitate.reports.closeness_terminal import short_label as _short
+from regurgitate.reports.check_terminal import LEGEND, works_table
+from regurgitate.reports.check_terminal import short_label as _short
 from regurgitate.reports.units import index_unit
 from regurgitate.untrusted import visible
 
@@ -48,7 +47,8 @@ def _read_text(file: str) -> str:
 def _reference_index(quiet: bool) -> Path:
     """The bundled reference corpus's index (built and cached by ``scan`` too), said on
     stderr so that nobody takes it for their own corpus."""
-    from regurgitate.scan_setup import cache_dir, reference_index
+    from regurgitate.scan.request import cache_dir
+    from regurgitate.targets.reference import reference_index
 
     err = stderr_console(quiet=quiet)
     path = reference_index(cache_dir(), lambda m: err.print(escape(m)))
@@ -80,14 +80,18 @@ def check(
     (each occurs exactly COUNT times); per work, the share of the text in its aligned passages
     and the text's ROUGE-L against its best window, then the longest passage's similarity with
     its length; a verdict."""
-    from regurgitate.closeness import closeness, report_to_dict
+    from regurgitate.check.closeness import closeness, report_to_dict
 
     if min_tokens < 1 or max_docs < 1 or works < 0:
         raise ConfigError("--min-tokens and --max-docs must be >= 1, --works >= 0")
     if index is None or index == "reference":  # the word names the bundled index
         index = str(_reference_index(quiet))
     # fail on a bad index before reading the input
-    idx = open_any_index(index, tokenizer, token_dtype)
+    from regurgitate.corpus.tokenizer import load_tokenizer
+    from regurgitate.scan.indexes import open_index
+
+    idx: Any = open_index(index, modality="text", token_dtype=token_dtype,
+                          tokenizer=load_tokenizer(tokenizer) if tokenizer else None)
     text = _read_text(file)
     report = closeness(idx, text, min_tokens=min_tokens, seed_tokens=seed_tokens,
                        max_docs=max(max_docs, 100), top_works=works)
@@ -103,7 +107,7 @@ def check(
             if key in part:
                 part[key] = part[key][:max_docs]
     if html is not None:
-        from regurgitate.reports.closeness_html import write_closeness_html
+        from regurgitate.reports.check_html import write_closeness_html
 
         write_closeness_html(data, text, html, index=str(index))
     if json_out:

@@ -258,14 +258,3 @@ def highlighted(text: str, ranges: list[tuple[int, int]], style: str) -> Text:
 TOKENIZER_OPT = typer.Option(
     help="tokenizer of an index built by infini-gram's own indexer (ours record theirs)")
 DTYPE_OPT = typer.Option(help="u8, u16 or u32, for an infini-gram index without a manifest")
-
-
-def open_any_index(index: str, tokenizer: str | None, token_dtype: str | None, *,
-                   verify: bool = False) -> Any:
-    """A ``CorpusIndex`` for a directory or a ``RemoteIndex`` for an http(s) URL, with the
-    options above (``--tokenizer`` loaded here; ``token_dtype``/``verify`` are local-only)."""
-    from regurgitate.corpus.tokenizer import load_tokenizer
-    from regurgitate.index.remote import open_index
-
-    tok = load_tokenizer(tokenizer) if tokenizer else None
-    return open_index(index, tokenizer=tok, token_dtype=token_dtype, verify=verify)

@@ -29,7 +29,7 @@ def dedup(
     Rerunning the same command after an interruption resumes; see docs/dedup in docs/scale.md.
     """
     from regurgitate.corpus.tokenizer import load_tokenizer
-    from regurgitate.dedup import dedup_corpus
+    from regurgitate.index.dedup import dedup_corpus
 
     tok = load_tokenizer(tokenizer)
     err = stderr_console(quiet=quiet)  # progress only: --quiet prints the result only

@@ -18,7 +18,6 @@ from regurgitate.cli.common import (
     QUIET_OPT,
     TOKENIZER_OPT,
     CountingProgress,
-    open_any_index,
     parse_size,
     stderr_console,
     stdout_console,
@@ -125,7 +124,11 @@ def info(
     token_dtype: Annotated[str | None, DTYPE_OPT] = None,
 ) -> None:
     """Show an index's size, tokenizer, shards and documents."""
-    idx = open_any_index(index, tokenizer, token_dtype, verify=verify)
+    from regurgitate.corpus.tokenizer import load_tokenizer
+    from regurgitate.scan.indexes import open_index
+
+    idx = open_index(index, modality="text", token_dtype=token_dtype, verify=verify,
+                     tokenizer=load_tokenizer(tokenizer) if tokenizer else None)
     if json_out:
         sys.stdout.write(json.dumps(idx.info, indent=2, default=str) + "\n")
     else:

@@ -49,14 +49,20 @@ def _register() -> None:
     from regurgitate.cli import (
         check_cmd,
         dedup_cmd,
-        images_cmd,
         index_cmd,
-        index_serve,
-        index_shard_cmd,
         plugins_cmd,
         report_cmd,
         scan_cmd,
         serve_cmd,
+    )
+    from regurgitate.cli import (
+        index_images_cmd as images_cmd,
+    )
+    from regurgitate.cli import (
+        index_serve_cmd as index_serve,
+    )
+    from regurgitate.cli import (
+        index_sharded_cmd as index_shard_cmd,
     )
 
     index_cmd.index_app.command("serve")(index_serve.serve)
@@ -77,7 +83,7 @@ def _register() -> None:
 def _version(value: bool) -> None:
     if value:
         from regurgitate import __version__
-        from regurgitate.versions import version_report
+        from regurgitate.runtimes.versions import version_report
 
         typer.echo(version_report(__version__))
         raise typer.Exit()

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from regurgitate.cli.common import stdout_console
 from regurgitate.errors import ConfigError
+from regurgitate.reports.writer import write_outputs
 from regurgitate.untrusted import visible
 
 if TYPE_CHECKING:
@@ -29,24 +29,6 @@ def _open_existing(path: Path) -> RunStore:
         raise ConfigError(f"no run database at {path}",
                           hint="list runs with: regurgitate runs list DIR")
     return RunStore.open(path, create=False)
-
-
-def write_outputs(store: RunStore, console: Console, *, html: Path | None) -> list[Path]:
-    """Terminal summary, and the HTML report when a path is given."""
-    from regurgitate.reports import compute_summary, load_run, render_summary, write_html_report
-
-    if store.is_image_run():
-        from regurgitate.cli.images_cmd import write_image_outputs
-
-        return write_image_outputs(store, console, html=html)
-
-    run = load_run(store)  # type: ignore[arg-type]  # RunStore.spec() may be None
-    summary = compute_summary(run)
-    render_summary(summary, console)
-    written: list[Path] = []
-    if html is not None:
-        written.append(write_html_report(run, html, summary=summary, protect=[store.path]))
-    return written
 
 
 @runs_app.command("list")
@@ -142,7 +124,7 @@ def export(
 def _export_evidence(run: Path, out_dir: Path, index_path: Path | None) -> None:
     from regurgitate.index import CorpusIndex
     from regurgitate.reports import load_run
-    from regurgitate.reports.evidence import write_evidence
+    from regurgitate.reports.text_evidence import write_evidence
 
     with _open_existing(run) as store:
         data = load_run(store)

@@ -18,7 +18,7 @@ from regurgitate.cli.common import (
     stderr_console,
     stdout_console,
 )
-from regurgitate.errors import EXIT_INCOMPLETE, TargetError
+from regurgitate.errors import EXIT_INCOMPLETE, ConfigError, TargetError
 from regurgitate.reports.units import index_unit
 from regurgitate.safe_paths import check_output_path
 from regurgitate.store.lease import scan_lease
@@ -82,15 +82,20 @@ def scan(
     With no arguments: the bundled reference model and corpus, default attacks, a run in
     ./regurgitate-out/ and an HTML report next to it.
     """
-    from regurgitate.cli.report_cmd import write_outputs
-    from regurgitate.run import Budget, run_scan
-    from regurgitate.scan_setup import ScanRequest, prepare_scan
+    from regurgitate.reports.writer import write_outputs
+    from regurgitate.scan.budget import Budget
+    from regurgitate.scan.pipeline import run_scan
+    from regurgitate.scan.request import ScanRequest
+    from regurgitate.scan.setup import prepare_scan
     from regurgitate.store import RunStore
 
     out = stdout_console()
     err = stderr_console()
     notes = stderr_console(quiet=quiet)  # progress and notes; --quiet prints the result only
     _quiet_libraries()
+    if max_cost is not None and price_per_1k_tokens is None:
+        raise ConfigError("--max-cost needs the price per token",
+                          hint="add --price-per-1k-tokens PRICE")
     budget = Budget(max_generations=max_generations, max_tokens=max_tokens,
                     max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)
     request = ScanRequest(
@@ -114,11 +119,11 @@ def scan(
                   f"{min_tokens} UTF-8 bytes, and memorized shares count bytes")
     runtime = prepared.target.runtime()
     if runtime:
-        from regurgitate.devices import describe_runtime
+        from regurgitate.runtimes.devices import describe_runtime
 
         notes.print(f"model: {escape(visible(prepared.target.name))} on "
                   f"{escape(describe_runtime(runtime))}")
-    from regurgitate.run import not_computed
+    from regurgitate.scan.pipeline import not_computed
 
     for figure, why in not_computed(prepared.detectors):
         notes.print(f"[yellow]note:[/] not computed on executor {escape(executor)}: "

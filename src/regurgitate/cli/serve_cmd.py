@@ -24,7 +24,7 @@ def serve(
         help="answer only requests for this model name (default: any name)")] = None,
 ) -> None:
     """Serve a local Hugging Face model as /v1/completions and /v1/chat/completions."""
-    from regurgitate.serve import run_server
+    from regurgitate.model_server import run_server
 
     run_server(model, host, port, fault_rate, fault_seed=fault_seed, api_key_env=api_key_env,
                batch_size=batch_size, device=device, model_name=model_name)

@@ -1,19 +1,30 @@
 """Detectors: turn (prompt, generation) pairs into typed findings, a batch at a time.
 
 Each is registered in the ``regurgitate.detectors`` entry-point group and built for a scan by
-:func:`regurgitate.assembly.default_detectors`; ``requires`` orders them (``pii`` reads
+:func:`regurgitate.scan.assembly.default_detectors`; ``requires`` orders them (``pii`` reads
 ``verbatim``'s findings).
 
-=================  ==============================  ===========================================
-detector name      class                           needs
-=================  ==============================  ===========================================
-``verbatim``       :class:`VerbatimDetector`       a corpus index
-``near_verbatim``  :class:`NearVerbatimDetector`   a corpus index
-``discoverable``   :class:`DiscoverableDetector`   ``true_suffix_ids`` / ``true_suffix`` in meta
-``divergence``     :class:`DivergenceDetector`     ``word`` in prompt meta
-``pii``            :class:`PIIDetector`            ``verbatim`` findings (presidio for names)
-``membership``     :class:`MembershipDetector`     logprobs from the target, or a scorer
-=================  ==============================  ===========================================
+==========================  =====================================  ============================
+detector name               class (module)                         needs
+==========================  =====================================  ============================
+``verbatim``                ``VerbatimDetector``                   a corpus index
+``near_verbatim``           ``NearVerbatimDetector``               a corpus index
+``discoverable``            ``DiscoverableDetector``               true suffixes in prompt meta
+``divergence``              ``DivergenceDetector``                 ``word`` in prompt meta
+``pii``                     ``PIIDetector``                        ``verbatim`` findings
+``membership``              ``MembershipDetector``                 logprobs, or a scorer
+``image_copy``              ``ImageCopyDetector``                  a training-image index
+``image_clique``            ``ImageCliqueDetector``                a prompt's images (group)
+                            (image_cliques)
+``image_similarity``        ``ImageSimilarityDetector``            an embedding model
+``img2img_reconstruction``  ``Img2ImgReconstructionDetector``      img2img prompts, an index
+                            (img2img)
+``diffusion_membership``    ``DiffusionMembershipDetector``        the diffusion model itself
+==========================  =====================================  ============================
+
+Each lives in ``detectors/<name>.py`` unless the module is named in brackets.
+The measures they share live in :mod:`regurgitate.metrics` and model scoring in
+:mod:`regurgitate.runtimes.scoring` (re-exported here for compatibility).
 """
 
 from regurgitate.detectors.base import (
@@ -27,12 +38,12 @@ from regurgitate.detectors.base import (
 from regurgitate.detectors.discoverable import DiscoverableDetector
 from regurgitate.detectors.divergence import DivergenceDetector, divergence_point
 from regurgitate.detectors.membership import MEMBER_IF_HIGHER, MembershipDetector, signals
-from regurgitate.detectors.mia_metrics import roc_auc, roc_curve, tpr_at_fpr
 from regurgitate.detectors.near_verbatim import NearVerbatimDetector
 from regurgitate.detectors.pii import PIIDetector, PIIMatch, PresidioNames, find_pii
-from regurgitate.detectors.scoring import HFScorer, Scorer, TokenScores, distribution_stats
-from regurgitate.detectors.similarity import edit_similarity, longest_common_substring, rouge_l
 from regurgitate.detectors.verbatim import MemorizedSequence, VerbatimDetector, unique_sequences
+from regurgitate.metrics.membership import roc_auc, roc_curve, tpr_at_fpr
+from regurgitate.metrics.similarity import edit_similarity, longest_common_substring, rouge_l
+from regurgitate.runtimes.scoring import HFScorer, Scorer, TokenScores, distribution_stats
 
 __all__ = [
     "MEMBER_IF_HIGHER",

@@ -15,17 +15,56 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from regurgitate.findings import Finding
-from regurgitate.options import parse_options
-from regurgitate.types import Item, Modality
+from regurgitate.options import convert_options
+from regurgitate.types import Document, Item, Modality, Span
 
 if TYPE_CHECKING:
-    from regurgitate.detectors.indexing import IndexLike
     from regurgitate.images.index import ImageIndex
 
-__all__ = ["NO_PRIOR", "Detector", "DetectorContext", "Item", "Prior"]
+__all__ = ["NO_PRIOR", "Detector", "DetectorContext", "IndexLike", "Item", "Prior"]
+
+
+#: What the detectors need from a corpus index (``regurgitate.index.CorpusIndex`` provides it),
+#: declared as a protocol so the detectors depend on the interface, not on the index package.
+class IndexLike(Protocol):
+    @property
+    def tokenizer(self) -> Any:  # a regurgitate.corpus.tokenizer.Tokenizer
+        ...
+
+    def find_spans(
+        self, texts: Sequence[str], min_tokens: int = 50, max_docs: int = 10, *,
+        window_tokens: int | None = None, windows: bool = True,
+    ) -> list[list[Span]]:
+        """Maximal spans, each with its most repeated window of ``window_tokens`` tokens
+        (default ``min_tokens``) unless ``windows`` is False."""
+        ...
+
+    def count(self, ids: Sequence[int]) -> int:
+        """Occurrences of the token sequence in the corpus."""
+        ...
+
+    def occurrences(self, ids: Sequence[int], limit: int) -> list[Any]:
+        """Objects with ``doc_id`` and ``token_offset`` attributes."""
+        ...
+
+    def first_occurrences(self, seqs: Sequence[Sequence[int]]) -> list[Any]:
+        """``occurrences(ids, limit=1)[0]`` (or None) of many sequences at once."""
+        ...
+
+    def occurrences_batch(self, seqs: Sequence[Sequence[int]], limit: int) -> list[list[Any]]:
+        """``occurrences(ids, limit)`` of many sequences at once."""
+        ...
+
+    def context(
+        self, doc_id: int, token_offset: int, length: int, margin: int = 30
+    ) -> tuple[str, str, str]: ...
+
+    def doc_name(self, doc_id: int) -> str: ...
+
+    def document(self, doc_id: int) -> Document: ...
 
 
 @dataclass(frozen=True)
@@ -106,7 +145,7 @@ class Detector(ABC):
         """This detector for a scan, or None when it does not apply there (e.g. it needs an
         index and the scan has none). The default builds ``cls(**options)``, options
         converted by the annotations of ``__init__``."""
-        return cls(**parse_options(cls, options, owner=f"detector {cls.name!r}"))
+        return cls(**convert_options(cls, options, owner=f"detector {cls.name!r}"))
 
 
 def order_detectors(detectors: Sequence[Detector]) -> list[Detector]:

@@ -2,7 +2,8 @@
 
 It judges each source image of the img2img attack once (the prompt marked ``mia_primary``,
 its first strength), with the target's own UNet, VAE and text encoder: the image's VAE latent
-and its caption go into the three signals of :mod:`regurgitate.images.diffusion_mia`, and one
+and its caption go into the three signals of :mod:`regurgitate.metrics.diffusion_membership`, and
+one
 :class:`DiffusionMembership` finding records them with the member label (the source occurs in
 the training data, ``duplicates > 0``, against held out) and every parameter used, so the
 report can compute ROC-AUC and TPR at low FPR over planted and held-out images.
@@ -24,10 +25,10 @@ import numpy as np
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding
-from regurgitate.images import diffusion_mia as mia
+from regurgitate.findings.images import DiffusionMembership
 from regurgitate.images.imageio import from_base64_png
-from regurgitate.images.payloads import DiffusionMembership
-from regurgitate.options import parse_options
+from regurgitate.metrics import diffusion_membership as mia
+from regurgitate.options import convert_options
 from regurgitate.types import Item, Modality
 
 SIGNALS = ("loss", "pia", "wen")
@@ -89,7 +90,7 @@ class DiffusionMembershipDetector(Detector):
             batch_size=int(getattr(target, "batch_size", 16)))
         if model is None:
             return None
-        return cls(model, **parse_options(cls, options, owner=f"the {cls.name} detector",
+        return cls(model, **convert_options(cls, options, owner=f"the {cls.name} detector",
                                           skip=1))
 
     def parameters(self) -> dict[str, Any]:

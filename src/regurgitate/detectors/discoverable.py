@@ -15,11 +15,11 @@ same-length beginning of the generation (characters when the suffix text is know
 ids); ``approximate`` is ``edit_similarity >= approx_threshold`` (0.9, i.e. within ~10% edit
 distance, the usual "approximate memorization" rule).
 
-(n, p)-extraction: with a ``suffix_scorer`` (:class:`regurgitate.extraction.HFSuffixScorer`
+(n, p)-extraction: with a ``suffix_scorer`` (:class:`regurgitate.metrics.extraction.HFSuffixScorer`
 over the target's own model), every probe also gets ``np``: the probability ``p`` that one
 sample under the prompt's ``np_sampling`` scheme (default temperature 1) emits the true suffix
 exactly, and the samples ``n50``/``n90`` needed for a 50% / 90% chance (Hayes et al. 2024).
-The scorer is the target's own (:func:`regurgitate.extraction.suffix_scorer_of`): in this
+The scorer is the target's own (:func:`regurgitate.metrics.extraction.suffix_scorer_of`): in this
 process for a local model, on a replica for one on Ray. Targets without a model the tool can
 score with (HTTP APIs) get no ``np``; the scan names that figure as not computed.
 """
@@ -31,10 +31,10 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
-from regurgitate.detectors.similarity import edit_similarity
 from regurgitate.errors import ConfigError
 from regurgitate.findings import DiscoverableProbe, ExtractionEstimate, Finding
-from regurgitate.options import parse_options
+from regurgitate.metrics.similarity import edit_similarity
+from regurgitate.options import convert_options
 
 
 def matched_prefix(truth: Sequence[Any], generated: Sequence[Any]) -> int:
@@ -62,7 +62,7 @@ class DiscoverableDetector(Detector):
 
     def _np(self, items: Sequence[Item]) -> dict[int, ExtractionEstimate]:
         """(n, p) of every probe with a known suffix text, batched per sampling scheme."""
-        from regurgitate.extraction import Sampling
+        from regurgitate.metrics.extraction import Sampling
 
         if self.suffix_scorer is None:
             return {}
@@ -87,9 +87,9 @@ class DiscoverableDetector(Detector):
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> DiscoverableDetector:
-        from regurgitate.extraction import suffix_scorer_of
+        from regurgitate.metrics.extraction import suffix_scorer_of
 
-        opts = parse_options(cls, options, owner="detector 'discoverable'",
+        opts = convert_options(cls, options, owner="detector 'discoverable'",
                              exclude=cls.options_exclude)
         return cls(tokenizer=ctx.tokenizer, suffix_scorer=suffix_scorer_of(ctx.target), **opts)
 

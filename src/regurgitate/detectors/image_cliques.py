@@ -7,7 +7,8 @@ start from the generation with the most close neighbours and keep adding the clo
 close to every member. Every member gets an :class:`ImageClique` finding.
 
 This detector needs all generations of a prompt at once (``groups = True``): the pipeline
-(:mod:`regurgitate.run`) runs it on each prompt's full set once that set is complete, in the run
+(:mod:`regurgitate.scan.pipeline`) runs it on each prompt's full set once that set is complete, in
+the run
 that completes it (a resumed one included).
 """
 
@@ -20,11 +21,11 @@ import numpy as np
 
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.findings import Finding
+from regurgitate.findings.images import ImageClique
 from regurgitate.images.distance import DEFAULT_THRESHOLD, tiled_l2
 from regurgitate.images.imageio import decode, resize, sha256
-from regurgitate.images.payloads import ImageClique
 from regurgitate.images.records import starts_from_image
-from regurgitate.options import parse_options
+from regurgitate.options import convert_options
 from regurgitate.types import Item, Modality
 
 
@@ -71,7 +72,7 @@ class ImageCliqueDetector(Detector):
             return None
         opts: dict[str, Any] = {"threshold": index.threshold, "size": index.size,
                                 "grid": int(index.meta["grid"])}
-        opts.update(parse_options(cls, options, owner=f"the {cls.name} detector"))
+        opts.update(convert_options(cls, options, owner=f"the {cls.name} detector"))
         return cls(**opts)
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:

@@ -13,11 +13,11 @@ from typing import Any, ClassVar
 
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.findings import Finding
+from regurgitate.findings.images import ImageCopy, NearImage
 from regurgitate.images.imageio import decode, sha256
 from regurgitate.images.index import ImageIndex
-from regurgitate.images.payloads import ImageCopy, NearImage
 from regurgitate.images.records import Neighbor, starts_from_image
-from regurgitate.options import parse_options
+from regurgitate.options import convert_options
 from regurgitate.types import Item, Modality
 
 
@@ -47,7 +47,7 @@ class ImageCopyDetector(Detector):
         index = ctx.image_index
         if index is None:
             return None
-        return cls(index, **parse_options(cls, options, owner=f"the {cls.name} detector",
+        return cls(index, **convert_options(cls, options, owner=f"the {cls.name} detector",
                                           skip=1))
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:

@@ -16,12 +16,12 @@ import numpy as np
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding
+from regurgitate.findings.images import ImageSimilarity
 from regurgitate.images.embed import LOOSE, STRICT, Embedder
 from regurgitate.images.imageio import decode
 from regurgitate.images.index import ImageIndex
-from regurgitate.images.payloads import ImageSimilarity
 from regurgitate.images.records import starts_from_image
-from regurgitate.options import parse_options
+from regurgitate.options import convert_options
 from regurgitate.types import Item, Modality
 
 
@@ -47,7 +47,7 @@ class ImageSimilarityDetector(Detector):
         index = ctx.image_index
         if index is None or index.embeddings is None:
             return None
-        return cls(index, **parse_options(cls, options, owner=f"the {cls.name} detector",
+        return cls(index, **convert_options(cls, options, owner=f"the {cls.name} detector",
                                           skip=1))
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:

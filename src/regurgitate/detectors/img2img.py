@@ -16,10 +16,10 @@ import numpy as np
 
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
 from regurgitate.findings import Finding
+from regurgitate.findings.images import Img2ImgReconstruction
 from regurgitate.images.distance import DEFAULT_THRESHOLD, tiled_l2, whole_l2
 from regurgitate.images.imageio import decode, from_base64_png, resize
-from regurgitate.images.payloads import Img2ImgReconstruction
-from regurgitate.options import parse_options
+from regurgitate.options import convert_options
 from regurgitate.types import Item, Modality
 
 
@@ -47,7 +47,7 @@ class Img2ImgReconstructionDetector(Detector):
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> Detector | None:
-        opts = parse_options(cls, options, owner=f"the {cls.name} detector",
+        opts = convert_options(cls, options, owner=f"the {cls.name} detector",
                              exclude=cls.options_exclude)
         index = ctx.image_index
         if index is not None:

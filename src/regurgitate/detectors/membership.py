@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 
 from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
-from regurgitate.detectors.scoring import Scorer, TokenScores
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding, MembershipSignals
-from regurgitate.options import parse_options
+from regurgitate.options import convert_options
+from regurgitate.runtimes.scoring import Scorer, TokenScores
 from regurgitate.types import Generation
 
 LOGPROB_FLOOR = -100.0
@@ -171,7 +171,7 @@ class MembershipDetector(Detector):
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> MembershipDetector:
         """For a scan: the target's own scorer when it has one (lowercase ratio, min-k%++),
         and ``reference=hf:DIR`` for the reference-model ratio."""
-        opts = parse_options(cls.options_callable(), options, owner="detector 'membership'")
+        opts = convert_options(cls.options_callable(), options, owner="detector 'membership'")
         use_target = bool(opts.get("target_scorer", True))
         scorer = ctx.target.scorer() if use_target and ctx.target is not None and \
             hasattr(ctx.target, "scorer") else None
@@ -182,7 +182,7 @@ class MembershipDetector(Detector):
             if scheme != "hf" or not location:
                 raise ConfigError(f"membership.reference must be hf:DIR, got {ref!r}",
                                   hint="a local model directory written by save_pretrained")
-            from regurgitate.detectors.scoring import HFScorer
+            from regurgitate.runtimes.scoring import HFScorer
 
             reference = HFScorer(location)
         return cls(scorer=scorer, reference=reference, lowercase=scorer is not None,

@@ -33,14 +33,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from rapidfuzz.distance import Levenshtein
 
-from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
-from regurgitate.detectors.indexing import IndexLike
-from regurgitate.detectors.similarity import edit_similarity, longest_common_substring, rouge_l
+from regurgitate.detectors.base import Detector, DetectorContext, IndexLike, Item, Prior
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding, NearVerbatimMatch
-from regurgitate.options import parse_options
+from regurgitate.metrics.alignment import aligned_core
+from regurgitate.metrics.similarity import edit_similarity, longest_common_substring, rouge_l
+from regurgitate.options import convert_options
 from regurgitate.types import Span
 
 
@@ -50,31 +49,6 @@ class _Core:
     gen_end: int
     source: str
     generated: str
-
-
-def aligned_core(generated: str, source: str, penalty: float = 3.0
-                 ) -> tuple[int, int, int, int]:
-    """(gen_start, gen_end, src_start, src_end) of the best-scoring stretch of a Levenshtein
-    alignment of the two strings: +1 per identical character, ``-penalty`` per character
-    substituted, inserted or deleted (maximum-sum segment over the alignment's blocks). With
-    the default penalty 3 a stretch must be more than 75% identical to extend the core, so
-    unrelated text around a copied passage is cut off. All zeros when nothing matches."""
-    best = (0.0, 0, 0, 0, 0)
-    run, run_start = 0.0, None
-    for op in Levenshtein.opcodes(generated, source):
-        if op.tag == "equal":
-            gain = float(op.src_end - op.src_start)
-        else:
-            gain = -penalty * max(op.src_end - op.src_start, op.dest_end - op.dest_start)
-        if run_start is None or run <= 0:
-            if gain <= 0:
-                run, run_start = 0.0, None
-                continue
-            run, run_start = 0.0, (op.src_start, op.dest_start)
-        run += gain
-        if run > best[0]:
-            best = (run, run_start[0], op.src_end, run_start[1], op.dest_end)
-    return best[1], best[2], best[3], best[4]
 
 
 class NearVerbatimDetector(Detector):
@@ -107,7 +81,7 @@ class NearVerbatimDetector(Detector):
                options: Mapping[str, Any]) -> NearVerbatimDetector | None:
         if ctx.index is None:
             return None
-        opts = parse_options(cls, options, owner="detector 'near_verbatim'", skip=1)
+        opts = convert_options(cls, options, owner="detector 'near_verbatim'", skip=1)
         opts.setdefault("min_tokens", ctx.min_tokens)
         opts.setdefault("seed_tokens", min(16, int(opts["min_tokens"])))
         return cls(ctx.index, **opts)

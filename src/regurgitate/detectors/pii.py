@@ -30,11 +30,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
-from regurgitate.detectors.indexing import IndexLike
-from regurgitate.errors import ConfigError, MissingDependencyError
+from regurgitate.detectors.base import Detector, DetectorContext, IndexLike, Item, Prior
+from regurgitate.errors import ConfigError, optional_import
 from regurgitate.findings import Finding, PIIHit
-from regurgitate.options import parse_options
+from regurgitate.options import convert_options
 
 
 @dataclass(frozen=True)
@@ -155,12 +154,12 @@ class PresidioNames:
 
     def __init__(self, model: str, entities: Sequence[str] = ("PERSON",),
                  language: str = "en") -> None:
-        try:
-            from presidio_analyzer import AnalyzerEngine
-            from presidio_analyzer.nlp_engine import NlpEngineProvider
-        except ImportError as exc:
-            raise MissingDependencyError("presidio-analyzer", "pii",
-                                         "person-name detection") from exc
+        presidio = optional_import("presidio_analyzer", package="presidio-analyzer",
+                                   extra="pii", purpose="person-name detection")
+        AnalyzerEngine = presidio.AnalyzerEngine
+        NlpEngineProvider = optional_import(
+            "presidio_analyzer.nlp_engine", package="presidio-analyzer", extra="pii",
+            purpose="person-name detection").NlpEngineProvider
         try:
             provider = NlpEngineProvider(nlp_configuration={
                 "nlp_engine_name": "spacy",
@@ -212,7 +211,7 @@ class PIIDetector(Detector):
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> PIIDetector:
-        opts = parse_options(cls.options_callable(), options, owner="detector 'pii'")
+        opts = convert_options(cls.options_callable(), options, owner="detector 'pii'")
         model = opts.get("names_model")
         return cls(ctx.index, max_docs=ctx.max_docs,
                    names=PresidioNames(str(model)) if model else None,

@@ -23,8 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
-from regurgitate.detectors.indexing import IndexLike
+from regurgitate.detectors.base import Detector, DetectorContext, IndexLike, Item, Prior
 from regurgitate.errors import ConfigError
 from regurgitate.findings import (
     Finding,
@@ -34,7 +33,7 @@ from regurgitate.findings import (
     VerbatimSpan,
 )
 from regurgitate.index.runs import PeriodicRun, periodic_runs
-from regurgitate.options import parse_options
+from regurgitate.options import convert_options
 from regurgitate.types import Span, SpanWindow
 
 
@@ -65,7 +64,7 @@ class VerbatimDetector(Detector):
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> VerbatimDetector | None:
         if ctx.index is None:
             return None
-        opts = parse_options(cls, options, owner="detector 'verbatim'", skip=1)
+        opts = convert_options(cls, options, owner="detector 'verbatim'", skip=1)
         opts.setdefault("min_tokens", ctx.min_tokens)
         opts.setdefault("max_docs", ctx.max_docs)
         return cls(ctx.index, **opts)
@@ -167,7 +166,8 @@ class MemorizedSequence:
 
     ``text`` is the longest form seen; ``occurrences`` counts the verbatim findings merged into
     it, ``generations`` the distinct generations that contained it (the incidence frequency the
-    estimators of :mod:`regurgitate.estimate` consume); ``documents`` is the union of document
+    estimators of :mod:`regurgitate.metrics.extrapolation` consume); ``documents`` is the union of
+    document
     ids, ``corpus_count`` the largest corpus count reported for the longest form; ``sources``
     the names of the corpus documents its findings quoted (``"doc <id>"`` when unnamed).
     ``window_count``/``window_tokens``/``window_sources``: the most repeated window of the

@@ -22,7 +22,7 @@ class LocalExecutor(Executor):
                     threads: int | None = None) -> Target:
         """The target in this process; ``threads`` pins torch's CPU threads here (a resumed
         run computes with the threads it recorded)."""
-        from regurgitate.devices import pin_threads
+        from regurgitate.runtimes.devices import pin_threads
         from regurgitate.targets.spec import make_target
 
         if replicas not in (None, 1):

@@ -18,15 +18,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from regurgitate.errors import TargetError
+from regurgitate.errors import TargetError, optional_import
 from regurgitate.executors.ray_support import import_ray, unwrap
 from regurgitate.targets.base import Target
 from regurgitate.targets.profile import TargetProfile
 from regurgitate.types import Generation, Prompt
 
 if TYPE_CHECKING:
-    from regurgitate.detectors.scoring import Scorer, TokenScores
-    from regurgitate.extraction import ExtractionProbability, Sampling, SuffixScorer
+    from regurgitate.metrics.extraction import ExtractionProbability, Sampling, SuffixScorer
+    from regurgitate.runtimes.scoring import Scorer, TokenScores
 
 
 class GenerationReplica:
@@ -35,7 +35,7 @@ class GenerationReplica:
     It also scores with its model for the driver's detectors (membership, (n, p))."""
 
     def __init__(self, spec: str, threads: int | None = None) -> None:
-        from regurgitate.devices import pin_threads
+        from regurgitate.runtimes.devices import pin_threads
         from regurgitate.targets.spec import make_target
 
         pin_threads(threads)
@@ -88,7 +88,7 @@ class _RemoteModel:
 
 
 class RemoteScorer:
-    """The membership detector's :class:`~regurgitate.detectors.scoring.Scorer`, run by a
+    """The membership detector's :class:`~regurgitate.runtimes.scoring.Scorer`, run by a
     replica with its model copy."""
 
     def __init__(self, remote: _RemoteModel) -> None:
@@ -208,7 +208,6 @@ class RayVLLMTarget(Target):
     """``vllm:MODEL`` on a Ray cluster's GPUs through ``ray.data.llm`` (``replicas`` engines)."""
 
     def __init__(self, spec: str, *, replicas: int = 1) -> None:
-        from regurgitate.errors import MissingDependencyError
         from regurgitate.targets.spec import parse_spec
 
         parsed = parse_spec(spec)
@@ -216,10 +215,8 @@ class RayVLLMTarget(Target):
         self._model = parsed.location
         self._replicas = replicas
         self.batch_size = 64 * replicas
-        try:
-            import ray.data.llm  # noqa: F401
-        except ImportError:
-            raise MissingDependencyError("ray[llm]", "ray", "vLLM generation on Ray") from None
+        optional_import("ray.data.llm", package="ray[llm]", extra="ray",
+                        purpose="vLLM generation on Ray")
 
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         import ray

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from regurgitate.errors import MissingDependencyError, RegurgitateError
+from regurgitate.errors import RegurgitateError, optional_import
 
 
 def import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise MissingDependencyError("ray", "ray", "the Ray executor") from None
-    return ray
+    return optional_import("ray", extra="ray", purpose="the Ray executor")
 
 
 def unwrap(exc: BaseException) -> BaseException:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from regurgitate.errors import ConfigError, MissingDependencyError
+from regurgitate.errors import ConfigError, optional_import
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -47,10 +47,7 @@ class Embedder:
         return {"spec": self.spec, "size": self.size}
 
     def _load(self) -> Callable[[Any], Any]:
-        try:
-            import torch
-        except ImportError as exc:  # pragma: no cover
-            raise MissingDependencyError("torch", "images", "copy-detection embeddings") from exc
+        torch = optional_import("torch", extra="images", purpose="copy-detection embeddings")
         if self.kind == "torchscript":
             try:
                 with warnings.catch_warnings():  # SSCD ships TorchScript; torch deprecates it

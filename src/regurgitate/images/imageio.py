@@ -8,15 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from regurgitate.errors import MissingDependencyError
+from regurgitate.errors import optional_import
 
 
 def _pil() -> Any:
-    try:
-        from PIL import Image
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError("pillow", "images", "reading images") from exc
-    return Image
+    return optional_import("PIL.Image", package="pillow", extra="images",
+                           purpose="reading images")
 
 
 def decode(data: bytes) -> np.ndarray:
@@ -61,10 +58,7 @@ def thumbnail(pixels: np.ndarray, size: int = 64) -> bytes:
 
 def phash(pixels: np.ndarray) -> int:
     """The 64-bit perceptual hash (DCT pHash, imagehash's definition) as an unsigned int."""
-    try:
-        import imagehash
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError("imagehash", "images", "perceptual hashing") from exc
+    imagehash = optional_import("imagehash", extra="images", purpose="perceptual hashing")
     h = imagehash.phash(_pil().fromarray(np.ascontiguousarray(pixels)))
     return int(str(h), 16)
 

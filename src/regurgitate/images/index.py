@@ -27,7 +27,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from regurgitate.errors import ConfigError, IndexCorruptError, MissingDependencyError
+from regurgitate.errors import (
+    ConfigError,
+    IndexCorruptError,
+    optional_import,
+)
 from regurgitate.images import imageio
 from regurgitate.images.distance import DEFAULT_GRID, DEFAULT_THRESHOLD, tiled_l2, to_unit
 from regurgitate.images.embed import Embedder
@@ -38,11 +42,8 @@ FORMAT = "regurgitate-image-index/1"
 
 
 def _faiss() -> Any:
-    try:
-        import faiss
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError("faiss-cpu", "images", "the training-image index") from exc
-    return faiss
+    return optional_import("faiss", package="faiss-cpu", extra="images",
+                           purpose="the training-image index")
 
 
 def retrieval_vectors(pixels: np.ndarray, factor: int) -> np.ndarray:

@@ -38,20 +38,18 @@ import httpx
 import numpy as np
 
 from regurgitate.corpus.tokenizer import ByteTokenizer, HFTokenizer, Tokenizer, load_tokenizer
-from regurgitate.errors import ConfigError, TokenizerMismatchError
-from regurgitate.index.remote_hosted import spans_by_counting
-from regurgitate.index.remote_http import (
+from regurgitate.errors import (
+    ConfigError,
     IndexLimitError,
     RemoteIndexError,
-    RemoteSpec,
-    Transport,
-    is_remote,
+    TokenizerMismatchError,
 )
+from regurgitate.index.remote_hosted import spans_by_counting
+from regurgitate.index.remote_http import RemoteSpec, Transport, is_remote
 from regurgitate.index.spans import Occurrence, TokenSpan, char_span, doc_label
 from regurgitate.types import Document, Span, SpanWindow
 
-__all__ = ["IndexLimitError", "RemoteIndex", "RemoteIndexError", "RemoteSpec", "is_remote",
-           "open_index"]
+__all__ = ["IndexLimitError", "RemoteIndex", "RemoteIndexError", "RemoteSpec", "is_remote"]
 
 HOSTED_MAX_QUERY_TOKENS = 500
 HOSTED_MAXNUM = 10
@@ -457,12 +455,3 @@ class _InlineTokenizer(HFTokenizer):
         self.name = name
         self.fingerprint = "sha256:" + hashlib.sha256(raw).hexdigest()[:16]
         self.vocab_size = self._tok.get_vocab_size(with_added_tokens=True)
-
-
-def open_index(spec: str | Path, **kwargs: Any) -> Any:
-    """A ``CorpusIndex`` for a directory, a :class:`RemoteIndex` for an http(s) URL."""
-    if is_remote(spec):
-        return RemoteIndex.open(str(spec), tokenizer=kwargs.get("tokenizer"))
-    from regurgitate.index.query import CorpusIndex
-
-    return CorpusIndex.open(spec, **kwargs)

@@ -15,16 +15,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import httpx
 
 from regurgitate.api_keys import read_api_key
-from regurgitate.errors import ConfigError, IndexUnavailableError
-
-
-class RemoteIndexError(IndexUnavailableError):
-    """The index server cannot be reached, or refused a query (exit 8: the server, not the
-    index, is the problem)."""
-
-
-class IndexLimitError(ConfigError):
-    """A documented limit of the index server makes the asked-for verdict impossible."""
+from regurgitate.errors import ConfigError, RemoteIndexError
 
 
 def is_remote(spec: str | Path | None) -> bool:

@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 
 from regurgitate.api_keys import bearer_matches
-from regurgitate.errors import ConfigError, RegurgitateError
+from regurgitate.errors import ConfigError, QueryError, RegurgitateError
 from regurgitate.index.query import CorpusIndex
 
 MAX_QUERY_TOKENS = 10_000
@@ -81,14 +81,6 @@ MAX_DISP_LEN = 10_000
 
 STANDARD_TYPES = ("count", "prob", "ntd", "infgram_prob", "search_docs")
 EXTENSION_TYPES = ("info", "attribute", "occurrences", "get_doc_by_ix")
-
-
-class QueryError(Exception):
-    """A query the server refuses; becomes ``{"error": message}``."""
-
-    def __init__(self, message: str, status: int = 200) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _int(data: Mapping[str, Any], key: str, default: int | None, lo: int, hi: int) -> int:

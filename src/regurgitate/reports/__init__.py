@@ -5,11 +5,16 @@ Reports work on plain records (:class:`RunData`); :func:`load_run` reads them fr
 
 from __future__ import annotations
 
-from regurgitate.reports.data import RunData, load_run
-from regurgitate.reports.html import ReportLimits, render_html, write_html_report
-from regurgitate.reports.memorized import Extrapolation, MemorizedSequence
-from regurgitate.reports.summary import AttackSummary, Summary, compute_summary, summary_to_dict
-from regurgitate.reports.terminal import render_summary
+from regurgitate.reports.text_data import RunData, load_run
+from regurgitate.reports.text_html import ReportLimits, render_html, write_html_report
+from regurgitate.reports.text_memorized import Extrapolation, MemorizedSequence
+from regurgitate.reports.text_summary import (
+    AttackSummary,
+    Summary,
+    compute_summary,
+    summary_to_dict,
+)
+from regurgitate.reports.text_terminal import render_summary
 
 __all__ = [
     "AttackSummary",

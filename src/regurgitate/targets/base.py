@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from regurgitate.types import Generation, Modality, Prompt
 
 if TYPE_CHECKING:
-    from regurgitate.detectors.scoring import Scorer
-    from regurgitate.extraction import SuffixScorer
+    from regurgitate.metrics.extraction import SuffixScorer
+    from regurgitate.runtimes.scoring import Scorer
     from regurgitate.targets.profile import TargetProfile
 
 

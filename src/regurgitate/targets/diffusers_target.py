@@ -1,7 +1,8 @@
 """A diffusion model as a target (diffusers + torch): one image per prompt, one seed per image.
 
 ``diffusers:DIR_OR_HUB_ID?device=cpu&dtype=float32&batch_size=16&steps=50&guidance_scale=7.5
-&threads=N`` loads (``dtype`` by :mod:`regurgitate.devices`: float32 on a CPU unless given, the
+&threads=N`` loads (``dtype`` by :mod:`regurgitate.runtimes.devices`: float32 on a CPU unless
+given, the
 UNet weights' own dtype on an accelerator), in this order of preference:
 
 * a pipeline folder (``model_index.json``) or hub id with ``DiffusionPipeline.from_pretrained``:
@@ -40,10 +41,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from regurgitate.devices import compute_dtype, module_runtime
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.images.imageio import encode_png
-from regurgitate.images.torch_deps import diffusion_torch
+from regurgitate.runtimes.devices import compute_dtype, module_runtime
+from regurgitate.runtimes.torch_deps import diffusion_torch
 from regurgitate.targets.base import Target
 from regurgitate.targets.model_failure import ModelCalls
 from regurgitate.types import Generation, Modality, Prompt
@@ -105,7 +106,7 @@ class DiffusersTarget(Target):
         self.steps = int(steps)
         self.guidance_scale = guidance_scale
         self.name = f"diffusers:{location}"
-        # the dtype rule of regurgitate.devices; diffusers has no "checkpoint's own dtype"
+        # the dtype rule of regurgitate.runtimes.devices; diffusers has no "checkpoint's own dtype"
         # loader option, so "auto" reads it from the local UNet's safetensors (library default
         # float32 for a hub id)
         chosen = compute_dtype(torch, dtype, device)
@@ -125,7 +126,7 @@ class DiffusersTarget(Target):
             if not path.exists() and (location.startswith((".", "/")) or path.suffix):
                 raise ConfigError(f"no diffusion model at {location}",
                                   hint="give a pipeline folder, a UNet folder or a hub id")
-            from regurgitate.targets.hub import resolve_model
+            from regurgitate.runtimes.hub import resolve_model
 
             self._load_pipeline(resolve_model(location))  # cached, or fail fast offline
 
@@ -225,7 +226,7 @@ class DiffusersTarget(Target):
             return self._image_to_image(prompts, steps, guidance, strength)
         seeds = [int(p.settings.seed if p.settings.seed is not None else 0) for p in prompts]
         if self.unet is not None:
-            from regurgitate.images.sampling import sample_unet
+            from regurgitate.runtimes.unet_sampling import sample_unet
 
             labels = ([self._class_id(p.as_text()) for p in prompts]
                       if self.mode == "class" else None)

@@ -2,7 +2,7 @@
 
 Prompts of one ``generate`` call are grouped by identical settings (their seeds aside) and
 run in batches of ``batch_size`` with left padding. Seeds: a seeded sampled prompt draws from
-its own generator seeded with ``settings.seed`` (:mod:`regurgitate.targets.hf_sampling`), so
+its own generator seeded with ``settings.seed`` (:mod:`regurgitate.targets.hf_seeded_sampler`), so
 it gets the same output whatever its batch companions, and torch's global RNG is left alone.
 Unseeded batches draw from (and advance) torch's global RNG.
 Log-probs are those of the *unmodified* model distribution (log-softmax of the raw logits,
@@ -27,16 +27,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regurgitate.causal_lm import CausalLM, import_torch_transformers
 from regurgitate.errors import TargetError
+from regurgitate.runtimes.causal_lm import CausalLM, import_torch_transformers
 from regurgitate.targets.base import Target
 from regurgitate.targets.model_failure import ModelCalls
 from regurgitate.targets.settings import group_by_settings, is_greedy, wants_chat
 from regurgitate.types import Generation, GenerationSettings, Prompt
 
 if TYPE_CHECKING:
-    from regurgitate.detectors.scoring import HFScorer
-    from regurgitate.extraction import HFSuffixScorer
+    from regurgitate.metrics.extraction import HFSuffixScorer
+    from regurgitate.runtimes.scoring import HFScorer
     from regurgitate.targets.profile import TargetProfile
 
 #: steps of generation logits turned into scores at a time (bounds the stacked copy)
@@ -62,30 +62,30 @@ class HFTarget(Target):
     ``device``: where the model runs (cpu, cuda, cuda:1, ...).
     ``dtype``: on the CPU the model computes in float32 unless ``dtype`` says otherwise (auto:
     the checkpoint's own); on an accelerator the checkpoint's own dtype stays
-    (:mod:`regurgitate.devices`).
+    (:mod:`regurgitate.runtimes.devices`).
     ``trust_remote_code``: let transformers run model code shipped with the checkpoint.
 
     ``.lm`` is the
-    shared :class:`~regurgitate.causal_lm.CausalLM` core (``.model`` and ``.tokenizer`` its
+    shared :class:`~regurgitate.runtimes.causal_lm.CausalLM` core (``.model`` and ``.tokenizer`` its
     transformers objects), which the membership and (n, p) scorers reuse.
     """
 
     def scorer(self) -> HFScorer:
         """Scores texts with this target's loaded model (no second copy is loaded)."""
-        from regurgitate.detectors.scoring import HFScorer
+        from regurgitate.runtimes.scoring import HFScorer
 
         return HFScorer.from_lm(self.lm)
 
     def suffix_scorer(self) -> HFSuffixScorer:
         """Scores true suffixes ((n, p)) with this target's loaded model and rendering."""
-        from regurgitate.extraction import HFSuffixScorer
+        from regurgitate.metrics.extraction import HFSuffixScorer
 
         return HFSuffixScorer(self.lm, render=self.render)
 
     def profile(self) -> TargetProfile:
         """The BOS rule, tokenizer and chat template fingerprints, context, batch size and
         the threads this process computes with."""
-        from regurgitate.devices import torch_threads
+        from regurgitate.runtimes.devices import torch_threads
         from regurgitate.targets.profile import TargetProfile, tokenizer_facts
 
         return TargetProfile(**tokenizer_facts(self.tokenizer),
@@ -107,7 +107,7 @@ class HFTarget(Target):
     ) -> None:
         if batch_size < 1:
             raise TargetError(f"batch_size must be >= 1, got {batch_size}")
-        from regurgitate.targets.hub import resolve_model
+        from regurgitate.runtimes.hub import resolve_model
 
         given, model = model, resolve_model(model)  # a hub id: cached, or fail before torch
         torch, _ = import_torch_transformers()
@@ -229,7 +229,7 @@ class HFTarget(Target):
             # a seed drawn from the global RNG); generate itself then runs greedily
             from transformers import LogitsProcessorList
 
-            from regurgitate.targets.hf_sampling import seeded_sampler
+            from regurgitate.targets.hf_seeded_sampler import seeded_sampler
 
             row_seeds = [int(s) if s is not None else
                          int(torch.randint(0, 2**62, (1,)).item()) for s in seeds]

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from regurgitate.api_keys import read_api_key as _read_key
-from regurgitate.errors import ConfigError, TargetError
+from regurgitate.errors import ConfigError, ContextWindowError, TargetError
 from regurgitate.targets.base import Target
 from regurgitate.targets.endpoint_watch import EndpointNotes, FailureStreak
 from regurgitate.targets.openai_context import (
@@ -159,10 +159,6 @@ def parse_response(data: Any, chat: bool) -> dict[str, Any]:
         }
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise ValueError(f"unexpected response shape ({type(exc).__name__}: {exc})") from exc
-
-
-class _TooLong(Exception):
-    """A prompt that leaves no room for a single new token in the context window."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +377,7 @@ class OpenAITarget(Target):
             used = self._prompt_tokens(prompt, body, chat)
             room = notes.context - used
             if room < 1:
-                raise _TooLong(f"the prompt ({used} tokens) fills the model's "
+                raise ContextWindowError(f"the prompt ({used} tokens) fills the model's "
                                f"{notes.context}-token context window")
             if body["max_tokens"] > room:
                 body["max_tokens"] = room
@@ -409,7 +405,7 @@ class OpenAITarget(Target):
         path = "/chat/completions" if chat else "/completions"
         try:
             body = self._body(prompt, chat)
-        except _TooLong as exc:
+        except ContextWindowError as exc:
             return _Failure(str(exc))
         started = time.perf_counter()
         last = _Failure("no attempt made")
@@ -490,7 +486,7 @@ class OpenAITarget(Target):
     def _rebuild(self, prompt: Prompt, chat: bool) -> dict[str, Any] | _Failure:
         try:
             return self._body(prompt, chat)
-        except _TooLong as exc:
+        except ContextWindowError as exc:
             return _Failure(str(exc))
 
     def _answered(self, prompt: Prompt, body: dict[str, Any], fields: dict[str, Any],

@@ -1,4 +1,4 @@
-"""``reference-image``: the bundled tiny diffusion model (:mod:`regurgitate.reference_image`)."""
+"""``reference-image``: the bundled tiny diffusion model (:mod:`regurgitate.reference.image`)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class ReferenceImageTarget(DiffusersTarget):
     def __init__(self, device: str = "cpu", dtype: str | None = None, batch_size: int = 64,
                  steps: int = DEFAULT_STEPS, guidance_scale: float | None = None,
                  threads: int | None = 1) -> None:
-        from regurgitate.reference_image.paths import model_dir
+        from regurgitate.reference.image.paths import model_dir
 
         super().__init__(str(model_dir()), device=device, dtype=dtype, batch_size=batch_size,
                          steps=steps, guidance_scale=guidance_scale, threads=threads)
@@ -45,8 +45,8 @@ class ReferenceImageTarget(DiffusersTarget):
         """The bundled training images (held-out included), indexed once and cached."""
         from regurgitate.images.cached import cached_image_index
         from regurgitate.images.index import IndexSettings
-        from regurgitate.reference_image.paths import images_dir
-        from regurgitate.reference_image.source import reference_images
+        from regurgitate.reference.image.paths import images_dir
+        from regurgitate.reference.image.source import reference_images
 
         folder = images_dir()
         return cached_image_index(

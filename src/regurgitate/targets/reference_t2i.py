@@ -1,4 +1,4 @@
-"""``reference-t2i``: the bundled latent text-to-image pipeline (:mod:`regurgitate.reference_t2i`).
+"""``reference-t2i``: the bundled latent text-to-image pipeline (:mod:`regurgitate.reference.t2i`).
 
 It is a standard diffusers ``StableDiffusionPipeline`` folder, run by the same code as
 ``diffusers:DIR``; this target adds what a scan of it needs by default: its training images
@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from regurgitate.reference_t2i.verify import SCAN_GUIDANCE as GUIDANCE
-from regurgitate.reference_t2i.verify import SCAN_STEPS as STEPS
+from regurgitate.reference.t2i import SCAN_GUIDANCE as GUIDANCE
+from regurgitate.reference.t2i import SCAN_STEPS as STEPS
 from regurgitate.targets.base import Target
 from regurgitate.targets.diffusers_target import DiffusersTarget
 
@@ -28,7 +28,7 @@ class ReferenceT2ITarget(DiffusersTarget):
     def __init__(self, device: str = "cpu", dtype: str | None = None, batch_size: int = 32,
                  steps: int = STEPS, guidance_scale: float | None = GUIDANCE,
                  threads: int | None = 1) -> None:
-        from regurgitate.reference_t2i.paths import pipeline_dir
+        from regurgitate.reference.t2i.paths import pipeline_dir
 
         super().__init__(str(pipeline_dir()), device=device, dtype=dtype, batch_size=batch_size,
                          steps=steps, guidance_scale=guidance_scale, threads=threads)
@@ -54,8 +54,8 @@ class ReferenceT2ITarget(DiffusersTarget):
                       note: Callable[[str], None]) -> Path | None:
         from regurgitate.images.cached import cached_image_index
         from regurgitate.images.index import IndexSettings
-        from regurgitate.reference_t2i.paths import images_dir
-        from regurgitate.reference_t2i.source import reference_t2i_images
+        from regurgitate.reference.t2i.paths import images_dir
+        from regurgitate.reference.t2i.source import reference_t2i_images
 
         folder = images_dir()
         return cached_image_index(

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from regurgitate.errors import ConfigError, MissingDependencyError, TargetError
+from regurgitate.errors import ConfigError, TargetError, optional_import
 from regurgitate.targets.base import Target
 from regurgitate.targets.settings import (
     group_by_settings,
@@ -67,11 +67,7 @@ def engine_kwargs(
 
 
 def _import_vllm() -> Any:
-    try:
-        import vllm
-    except ImportError as exc:
-        raise MissingDependencyError("vllm", "vllm", "the vLLM target") from exc
-    return vllm
+    return optional_import("vllm", extra="vllm", purpose="the vLLM target")
 
 
 def chosen_logprobs(token_ids: Sequence[int], logprobs: Any) -> tuple[float, ...] | None:

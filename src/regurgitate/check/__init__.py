@@ -1,0 +1,1 @@
+"""``regurgitate check``: how close a text is to the works of a corpus (:mod:`.closeness`)."""

@@ -1,8 +1,0 @@
-"""The bundled text-to-image reference: procedurally drawn 32x32 pictures, each with its own
-caption (some planted 100 and 10 times, most once, some held out), a tiny latent
-Stable-Diffusion-style pipeline trained on them, and how to rebuild both
-(``python -m regurgitate.reference_t2i.build``)."""
-
-from regurgitate.reference_t2i.paths import data_dir, images_dir, pipeline_dir
-
-__all__ = ["data_dir", "images_dir", "pipeline_dir"]

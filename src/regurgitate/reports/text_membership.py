@@ -1,0 +1,88 @@
+"""How well membership signals point at memorized output, and the top-ranked candidates.
+
+The verbatim detector gives ground truth for every generation (does it contain a span found
+in the corpus?), so each signal's ROC-AUC and TPR at 1% FPR *for finding memorized
+generations* can be measured on the run itself; sample-and-rank's ranking is then judged by
+its precision among the top-ranked generations.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from regurgitate.detectors.membership import MEMBER_IF_HIGHER, oriented
+from regurgitate.findings import MembershipSignals, VerbatimSpan
+from regurgitate.metrics.membership import roc_auc, tpr_at_fpr
+from regurgitate.reports.text_data import RunData
+
+
+@dataclass(frozen=True)
+class SignalQuality:
+    signal: str
+    auc: float
+    tpr_at_1pct_fpr: float
+    generations: int
+    memorized: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    generation_id: int
+    attack: str
+    value: float
+    memorized: bool
+    preview: str
+
+
+@dataclass(frozen=True)
+class MembershipView:
+    signals: tuple[SignalQuality, ...]
+    rank_by: str
+    candidates: tuple[Candidate, ...]  # best first
+    precision_at_top: float | None
+
+
+def membership_view(run: RunData, *, top: int = 10) -> MembershipView | None:
+    """None when no generation has membership signals."""
+    values: dict[int, dict[str, float]] = {}
+    memorized: set[int] = set()
+    for f in run.findings:
+        if signals := f.payload_as(MembershipSignals):
+            values[f.generation_id] = {k: v for k, v in signals.signals().items()
+                                       if k in MEMBER_IF_HIGHER}
+        elif f.payload_as(VerbatimSpan):
+            memorized.add(f.generation_id)
+    if not values:
+        return None
+    by_signal: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for gid, sig in values.items():
+        for name, v in sig.items():
+            by_signal[name].append((oriented(name, v), int(gid in memorized)))
+    quality = []
+    for name in MEMBER_IF_HIGHER:
+        pairs = by_signal.get(name, [])
+        labels = [y for _, y in pairs]
+        if not pairs or sum(labels) in (0, len(labels)):
+            continue  # AUC needs both memorized and other generations
+        scores = [s for s, _ in pairs]
+        quality.append(SignalQuality(name, roc_auc(scores, labels),
+                                     tpr_at_fpr(scores, labels, fpr=0.01), len(pairs),
+                                     sum(labels)))
+    items = {it.generation_id: it for it in run.items}
+    ranked_attack = [it for it in run.items if it.prompt.meta.get("rank_by")
+                     and it.generation_id in values]
+    pool = ranked_attack or [items[g] for g in values if g in items]
+    rank_by = str(pool[0].prompt.meta.get("rank_by", "zlib")) if pool else "zlib"
+    if rank_by not in MEMBER_IF_HIGHER:
+        rank_by = "zlib"
+    scored = [(oriented(rank_by, values[it.generation_id][rank_by]), it) for it in pool
+              if rank_by in values[it.generation_id]]
+    scored.sort(key=lambda p: -p[0])
+    best = tuple(
+        Candidate(it.generation_id, it.prompt.attack, values[it.generation_id][rank_by],
+                  it.generation_id in memorized, " ".join(it.generation.text.split())[:120])
+        for _, it in scored[:top]
+    )
+    precision = sum(c.memorized for c in best) / len(best) if best else None
+    return MembershipView(tuple(quality), rank_by, best, precision)

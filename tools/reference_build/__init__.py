@@ -1,0 +1,1 @@
+"""How the three bundled reference sets are built, trained and verified (repository only)."""

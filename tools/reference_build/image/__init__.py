@@ -1,0 +1,1 @@
+"""Build, training and verification of the bundled image reference set."""
