@@ -23,7 +23,8 @@ from regurgitate.targets.base import Target
 from regurgitate.types import GenerationSettings, Prompt
 
 ATTACK = "longform"
-SEED = "Here is the opening of the book \"{title}\". Continue it exactly, word for word:\n\n{opening}"
+SEED = ("Here is the opening of the book \"{title}\". Continue it exactly, word for word:"
+        "\n\n{opening}")
 CONTINUE = "Continue."
 _SENTENCE = re.compile(r"\S.*?(?:[.!?][\"')\]]*(?=\s)|$)", re.S)
 
@@ -72,6 +73,13 @@ def turn_prompt(work_no: int, work: Work, turn: int, replies: Sequence[str],
                   messages=tuple(messages), meta={"work_id": work.id, "turn": turn})
 
 
+def given_chars(text: str) -> int:
+    """Characters of the work up to the end of the opening sentence the seed contains."""
+    opening = opening_sentence(text)
+    at = text.find(opening)
+    return at + len(opening) if at >= 0 else 0
+
+
 def stored_replies(store: RunStore) -> dict[str, str]:
     return {it.prompt.id: it.generation.text for it in store.generations(attack=ATTACK)}
 
@@ -86,6 +94,7 @@ def run_longform(store: RunStore, target: Target, works: Sequence[Work],
     stop_all: str | None = None
     for w_no, work in enumerate(works):
         replies: list[str] = []
+        given = given_chars(work.text)
         best, idle, stopped = 0.0, 0, "max-turns"
         for turn in range(settings.max_turns):
             pid = f"{ATTACK}/{w_no}/{turn}"
@@ -108,7 +117,7 @@ def run_longform(store: RunStore, target: Target, works: Sequence[Work],
                 done[pid] = gen.text
             replies.append(done[pid])
             now = near_verbatim_recall(work.text, replies, min_words=settings.min_words,
-                                       gap=settings.gap).recall
+                                       gap=settings.gap, given=given).recall
             idle = idle + 1 if now <= best else 0
             best = max(best, now)
             if idle >= settings.patience:
@@ -117,7 +126,7 @@ def run_longform(store: RunStore, target: Target, works: Sequence[Work],
         results.append(LongformResult(
             work.id, len(replies), stopped,
             near_verbatim_recall(work.text, replies, min_words=settings.min_words,
-                                 gap=settings.gap), tuple(replies)))
+                                 gap=settings.gap, given=given), tuple(replies)))
         if stop_all:
             break
     return results

@@ -7,7 +7,7 @@ the work is a candidate, the longest first, and a candidate is kept when it over
 block of the same output. Blocks of all outputs are then placed on the work and merged where
 the work words between them number at most ``gap`` (an edited word or two inside a long copy
 keeps it one near-verbatim block). Recall is the share of the work's characters inside the
-merged blocks.
+merged blocks, not counting a seed the prompt gave (``given``).
 """
 
 from __future__ import annotations
@@ -100,8 +100,10 @@ def blocks_of(output: Words, work: Words, index: dict[tuple[str, ...], list[int]
 
 
 def near_verbatim_recall(work_text: str, outputs: Sequence[str], *, min_words: int = MIN_WORDS,
-                         gap: int = GAP_WORDS) -> Recall:
-    """Near-verbatim recall of ``work_text`` from ``outputs`` (see the module docstring)."""
+                         gap: int = GAP_WORDS, given: int = 0) -> Recall:
+    """Near-verbatim recall of ``work_text`` from ``outputs`` (see the module docstring).
+    ``given``: characters at the start of the work that the prompt contained (the seed);
+    they count neither as recalled nor in the work's length."""
     if min_words < 1 or gap < 0:
         raise ValueError("min_words must be >= 1 and gap >= 0")
     work = Words.of(work_text)
@@ -118,6 +120,6 @@ def near_verbatim_recall(work_text: str, outputs: Sequence[str], *, min_words: i
         else:
             merged.append([a, e])
     stretches = tuple((work.spans[a][0], work.spans[e - 1][1]) for a, e in merged)
-    chars = max(len(work_text), 1)
-    return Recall(sum(e - a for a, e in stretches) / chars, tuple(blocks), stretches,
-                  min_words, gap)
+    chars = max(len(work_text) - given, 1)
+    hit = sum(max(0, e - max(a, given)) for a, e in stretches)
+    return Recall(hit / chars, tuple(blocks), stretches, min_words, gap)

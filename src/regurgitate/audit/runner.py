@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from regurgitate.audit.characters import CONTROL_TITLES, CharacterPromptsAttack
 from regurgitate.audit.detector import AuditWindowDetector
+from regurgitate.audit.longform import LongformSettings
 from regurgitate.audit.windows import (
     ATTACK,
     PREFIX_TOKENS,
@@ -55,6 +57,13 @@ class AuditRequest:
     bos: str = "auto"
     #: local models: store each window's full greedy continuation too
     generate: bool = False
+    #: slide windows at all (False: only long-form recall and/or character copying)
+    windows: bool = True
+    #: character copying: free-form generations per title (0: off) and the control titles
+    character_samples: int = 0
+    control_titles: tuple[str, ...] = CONTROL_TITLES
+    #: long-form "continue" loop (Ahmed, Cooper et al. 2026); None: off
+    longform: LongformSettings | None = None
     seed: int = 0
     cache_dir: Path | None = None
     command: tuple[str, ...] = ("audit",)
@@ -124,15 +133,23 @@ def prepare_audit(req: AuditRequest, note: Callable[[str], None] = lambda m: Non
     if not isinstance(attack, AuditWindowsAttack):  # pragma: no cover - registry mix-up
         raise ConfigError("the 'audit' attack is not the audit's windows")
     attack = dataclasses.replace(attack, works=tuple(works), samples=samples,
-                                 window_tokenizer=tok, generate=req.generate)
+                                 window_tokenizer=tok, generate=req.generate,
+                                 windows=req.windows)
     scan.attacks = [attack]
+    if req.character_samples:
+        scan.attacks.append(CharacterPromptsAttack(
+            works=tuple(works), controls=req.control_titles, samples=req.character_samples))
     # the spec pins what the windows are: another set of works or scheme refuses to resume
     settings = dict(scan.spec.settings)
     cut_with = tok or (scan.index.tokenizer if scan.index is not None else None)
     settings["audit"] = {"works_digest": works_digest(works), "samples": samples,
-                         "generate": req.generate,
+                         "generate": req.generate, "windows": req.windows,
+                         "characters": {"samples": req.character_samples,
+                                        "controls": list(req.control_titles)},
+                         "longform": dataclasses.asdict(req.longform) if req.longform else None,
                          "tokenizer": cut_with.fingerprint if cut_with else req.tokenizer}
-    scan.spec = dataclasses.replace(scan.spec, settings=settings)
+    scan.spec = dataclasses.replace(scan.spec, settings=settings,
+                                    attacks=tuple(a.name for a in scan.attacks))
     ctx = DetectorContext(index=scan.index, target=target, modality="text")
     window_detector = AuditWindowDetector.create(ctx, {}) if samples == 0 else None
     scan.detectors = [window_detector] if window_detector is not None else \

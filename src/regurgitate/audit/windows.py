@@ -67,6 +67,8 @@ class AuditWindowsAttack(DiscoverableAttack):
     works: str | tuple[Work, ...] = ()
     #: sampled continuations per window (0: one greedy continuation and exact p)
     samples: int = 0
+    #: False: no windows at all (an audit of long-form recall or character copying only)
+    windows: bool = True
     #: with samples=0: store the full greedy continuation of every window (50x the cost of
     #: the teacher-forced figures, which need no generation)
     generate: bool = False
@@ -99,6 +101,8 @@ class AuditWindowsAttack(DiscoverableAttack):
                                   logprobs=False)
 
     def prompts(self, ctx: AttackContext) -> list[Prompt]:
+        if not self.windows:
+            return []
         tok = self._window_tokenizer(ctx)
         k, m, stride = self.prefix_tokens, self.suffix_tokens, self.stride or 1
         out: list[Prompt] = []

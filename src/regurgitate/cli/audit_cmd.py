@@ -61,6 +61,28 @@ def audit(
     generate: Annotated[bool, typer.Option(
         "--generate", help="local models: store each window's greedy continuation too")
     ] = False,
+    no_windows: Annotated[bool, typer.Option(
+        "--no-windows", help="no windows: only --longform, --characters or --outputs")
+    ] = False,
+    longform: Annotated[int, typer.Option(
+        help="chat models: up to N 'continue' turns per work after a seed of its title and "
+             "opening sentence, scored by near-verbatim recall (0: off)")] = 0,
+    patience: Annotated[int, typer.Option(
+        help="--longform stops a work after N turns that add no coverage")] = 2,
+    turn_tokens: Annotated[int, typer.Option(help="tokens per --longform turn")] = 256,
+    outputs: Annotated[Path | None, typer.Option(
+        help="score these outputs by near-verbatim recall (a text file, or JSONL with text "
+             "and optional work_id)")] = None,
+    min_words: Annotated[int, typer.Option(
+        help="near-verbatim recall: words a block must share with the work")] = 20,
+    gap_words: Annotated[int, typer.Option(
+        help="near-verbatim recall: merge blocks at most N words apart")] = 3,
+    characters: Annotated[int, typer.Option(
+        help="character copying: N free-form generations per title and per control title "
+             "(0: off)")] = 0,
+    control_title: Annotated[list[str] | None, typer.Option(
+        help="a control title for --characters (repeatable; default: four invented ones)")
+    ] = None,
     seed: Annotated[int, typer.Option(help="seed for sampled continuations")] = 0,
     batch_size: Annotated[int | None, typer.Option(help="prompts per target call")] = None,
     max_generations: Annotated[int | None, typer.Option(help="stop after N generations")
@@ -82,7 +104,16 @@ def audit(
     """Was my work trained on? Slide windows over each work and measure how much of it the
     model reproduces: one row per work, a map along it, evidence for every extracted window.
     """
-    from regurgitate.audit.results import audit_results, method_of
+    from regurgitate.audit.characters import CONTROL_TITLES
+    from regurgitate.audit.longform import LongformSettings, run_longform
+    from regurgitate.audit.results import (
+        attach_characters,
+        attach_output_recall,
+        attach_recall,
+        audit_results,
+        load_outputs,
+        method_of,
+    )
     from regurgitate.audit.runner import AuditRequest, prepare_audit
     from regurgitate.cli.scan_cmd import _quiet_libraries
     from regurgitate.run import Budget, run_scan
@@ -104,7 +135,13 @@ def audit(
         prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens, stride=stride,
         samples=samples, temperature=temperature, top_k=top_k, top_p=top_p,
         max_windows=max_windows, bos=bos, generate=generate, seed=seed, budget=budget,
+        windows=not no_windows, character_samples=characters,
+        control_titles=tuple(control_title or CONTROL_TITLES),
+        longform=LongformSettings(max_turns=longform, patience=patience,
+                                  max_new_tokens=turn_tokens, min_words=min_words,
+                                  gap=gap_words) if longform else None,
         command=tuple((ctx.obj or {}).get("argv") or ("audit", str(works))))
+    scored = load_outputs(outputs) if outputs is not None else None
     prepared = prepare_audit(request, note=lambda m: notes.print(escape(visible(m))))
     scan = prepared.scan
     html_path = None if no_html else (html or scan.run_path.with_suffix(".html"))
@@ -122,6 +159,14 @@ def audit(
                     detectors=scan.detectors, index=scan.index, seed=seed,
                     batch_size=batch_size, budget=budget, progress=bar,
                     should_stop=signals.stop.is_set)
+            long_results = []
+            if request.longform is not None and not outcome.stopped:
+                long_results = run_longform(store, tgt, prepared.works, request.longform,
+                                            budget=budget, seed=seed,
+                                            should_stop=signals.stop.is_set)
+                stops = {r.stopped for r in long_results}
+                outcome.stopped = next((x for x in stops if x == "interrupted" or
+                                        x.endswith("reached")), None)
         except KeyboardInterrupt:
             store.set_meta("status", "stopped")
             err.print(f"[yellow]interrupted.[/] Finished windows are saved in {run_name}; "
@@ -133,6 +178,10 @@ def audit(
                 f"finished work is saved, resume with: {resume_cmd}"
             raise
         figs = audit_results(store, prepared.works, threshold=threshold, index=scan.index)
+        attach_recall(figs, long_results)
+        attach_characters(figs, store)
+        if scored is not None:
+            attach_output_recall(figs, scored, min_words=min_words, gap=gap_words)
     cut_with = prepared.attack.window_tokenizer or (scan.index.tokenizer if scan.index
                                                     else None)
     method = method_of(prepared.attack, threshold=threshold, target=scan.target.name,
@@ -172,8 +221,8 @@ def _write(figs: list[WorkFigures], method: dict[str, Any], console: Console, *,
         console.print(f"report: {escape(visible(str(html)))}", soft_wrap=True)
     if maps is not None:
         maps.mkdir(parents=True, exist_ok=True)
-        for i, f in enumerate(figs):
-            name = f"{i + 1:03d}-{_file_slug(f.work.id)}.png"
+        for f in figs:
+            name = _map_name(f.work.id)
             write_atomically(maps / name, _png_writer(map_png(f)), protect=[protect],
                              what="map")
         console.print(f"maps: {escape(visible(str(maps)))}", soft_wrap=True)
@@ -183,7 +232,11 @@ def _png_writer(png: bytes) -> Callable[[Path], int]:
     return lambda tmp: tmp.write_bytes(png)
 
 
-def _file_slug(text: str) -> str:
+def _map_name(work_id: str) -> str:
+    """A work's map file: its id made safe, with a short digest of the id (two ids that
+    differ only in unsafe characters never share a file)."""
+    import hashlib
     import re
 
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:60] or "work"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", work_id).strip("-.")[:60] or "work"
+    return f"{slug}-{hashlib.sha256(work_id.encode()).hexdigest()[:6]}.png"

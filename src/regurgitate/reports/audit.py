@@ -65,7 +65,7 @@ def _pct(x: float | None) -> str:
 
 
 def _p(x: float) -> str:
-    return "0" if x <= 0 else f"{x:.3g}"
+    return "0" if x <= 0 else f"{x:.2g}"
 
 
 def method_lines(method: Mapping[str, Any]) -> list[str]:
@@ -86,7 +86,8 @@ def print_audit(figs: Sequence[WorkFigures], method: Mapping[str, Any], out: Con
     t = method["threshold"]
     table = Table(title="Works, ranked by extracted share", title_justify="left",
                   box=None, header_style="bold")
-    for col, just in (("Work", "left"), ("Chars", "right"), ("Windows", "right"),
+    table.add_column("Work", no_wrap=True, min_width=12, max_width=28)
+    for col, just in (("Chars", "right"), ("Windows", "right"),
                       (f"p>={t:g}", "right"), (f"p>={LOW_THRESHOLD:g}", "right"),
                       ("Greedy", "right"), ("Longest", "right"), ("Max p", "right")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
@@ -94,7 +95,7 @@ def print_audit(figs: Sequence[WorkFigures], method: Mapping[str, Any], out: Con
     for k in extra_cols:
         table.add_column("Recall" if k == "recall" else "Names", justify="right")
     for f in figs:
-        row = [rich_escape(visible(f.work.id)[:40]), f"{f.work.chars:,}", f"{len(f.windows):,}",
+        row = [rich_escape(visible(f.work.id)[:28]), f"{f.work.chars:,}", f"{len(f.windows):,}",
                _pct(f.shares.get(f"p>={t:g}")), _pct(f.shares.get(f"p>={LOW_THRESHOLD:g}")),
                _pct(f.shares.get("greedy")), f"{f.longest.chars:,}" if f.longest else "0",
                _p(f.max_p)]
