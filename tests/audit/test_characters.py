@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from regurgitate.attacks.base import AttackContext
 from regurgitate.audit.characters import (
     CharacterPromptsAttack,
     character_figures,
@@ -9,7 +10,6 @@ from regurgitate.audit.characters import (
     reproduced,
 )
 from regurgitate.audit.works import Work
-from regurgitate.attacks.base import AttackContext
 
 STORY = ("Marigold Thistlewood lived by the river. Every morning Marigold fed the geese, and "
          "her brother Osric Fenwhistle mended nets. When Osric sang, the geese fled. "

@@ -198,6 +198,13 @@ def audit_figures(store: RunStore, works: Sequence[Work],
                   threshold: float = DEFAULT_THRESHOLD) -> list[WorkFigures]:
     """Figures of every work, ranked by extracted share (then largest p, then id)."""
     by_work = stored_windows(store)
-    figs = [work_figures(w, by_work.get(w.id, []), threshold) for w in works]
-    figs.sort(key=lambda f: (-f.extracted_share, -f.max_p, f.work.id))
-    return figs
+    return rank([work_figures(w, by_work.get(w.id, []), threshold) for w in works])
+
+
+def rank(figs: Sequence[WorkFigures]) -> list[WorkFigures]:
+    """By extracted share, then near-verbatim recall (when measured), largest p, id."""
+    def recall(f: WorkFigures) -> float:
+        r = f.extra.get("recall")
+        return float(r.get("recall", 0.0)) if isinstance(r, dict) else 0.0
+
+    return sorted(figs, key=lambda f: (-f.extracted_share, -recall(f), -f.max_p, f.work.id))

@@ -105,6 +105,7 @@ def audit(
     model reproduces: one row per work, a map along it, evidence for every extracted window.
     """
     from regurgitate.audit.characters import CONTROL_TITLES
+    from regurgitate.audit.figures import rank
     from regurgitate.audit.longform import LongformSettings, run_longform
     from regurgitate.audit.results import (
         attach_characters,
@@ -182,6 +183,7 @@ def audit(
         attach_characters(figs, store)
         if scored is not None:
             attach_output_recall(figs, scored, min_words=min_words, gap=gap_words)
+        figs = rank(figs)
     cut_with = prepared.attack.window_tokenizer or (scan.index.tokenizer if scan.index
                                                     else None)
     method = method_of(prepared.attack, threshold=threshold, target=scan.target.name,

@@ -87,30 +87,37 @@ def print_audit(figs: Sequence[WorkFigures], method: Mapping[str, Any], out: Con
     table = Table(title="Works, ranked by extracted share", title_justify="left",
                   box=None, header_style="bold")
     table.add_column("Work", no_wrap=True, min_width=12, max_width=28)
-    for col, just in (("Chars", "right"), ("Windows", "right"),
-                      (f"p>={t:g}", "right"), (f"p>={LOW_THRESHOLD:g}", "right"),
-                      ("Greedy", "right"), ("Longest", "right"), ("Max p", "right")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    table.add_column("Chars", justify="right")
+    windows = any(f.windows for f in figs)
+    if windows:
+        for col in (f"p>={t:g}", f"p>={LOW_THRESHOLD:g}", "Greedy", "Longest", "Max p"):
+            table.add_column(col, justify="right")
     extra_cols = [k for k in ("recall", "characters") if any(k in f.extra for f in figs)]
     for k in extra_cols:
         table.add_column("Recall" if k == "recall" else "Names", justify="right")
     for f in figs:
-        row = [rich_escape(visible(f.work.id)[:28]), f"{f.work.chars:,}", f"{len(f.windows):,}",
-               _pct(f.shares.get(f"p>={t:g}")), _pct(f.shares.get(f"p>={LOW_THRESHOLD:g}")),
-               _pct(f.shares.get("greedy")), f"{f.longest.chars:,}" if f.longest else "0",
-               _p(f.max_p)]
+        row = [rich_escape(visible(f.work.id)[:28]), f"{f.work.chars:,}"]
+        if windows:
+            row += [_pct(f.shares.get(f"p>={t:g}")), _pct(f.shares.get(f"p>={LOW_THRESHOLD:g}")),
+                    _pct(f.shares.get("greedy")), f"{f.longest.chars:,}" if f.longest else "0",
+                    _p(f.max_p)]
         for k in extra_cols:
             row.append(_extra_cell(f, k))
         table.add_row(*row)
     out.print(table)
-    for line in method_lines(method):
-        out.print(f"  {rich_escape(line)}")
+    if windows:
+        for line in method_lines(method):
+            out.print(f"  {rich_escape(line)}")
     flagged = [f.work.id for f in figs if f.extra.get("corpus", {}).get("not_in_index")]
     if flagged:
         out.print(f"[yellow]extractable but not in the index:[/] "
                   f"{rich_escape(', '.join(visible(x) for x in flagged))} (the model saw "
                   "text the index does not hold)", soft_wrap=True)
-    out.print(P_MEANS.format(m=method["suffix_tokens"]), soft_wrap=False)
+    if windows:
+        out.print(P_MEANS.format(m=method["suffix_tokens"]))
+    if "characters" in extra_cols:
+        out.print("Names: distinct character names of the work that generations prompted by "
+                  "its title reproduce / names known (see --json for the control titles' count)")
     if "recall" in extra_cols:
         out.print(RECALL_MEANS)
 
