@@ -69,9 +69,10 @@ class AuditWindowsAttack(DiscoverableAttack):
     samples: int = 0
     #: False: no windows at all (an audit of long-form recall or character copying only)
     windows: bool = True
-    #: with samples=0: store the full greedy continuation of every window (50x the cost of
-    #: the teacher-forced figures, which need no generation)
-    generate: bool = False
+    #: with samples=0: generate each window's full greedy continuation (as a scan with
+    #: --attack audit does, for the discoverable detector); `regurgitate audit` turns it off
+    #: and measures greedy and p by teacher forcing (about 50x cheaper)
+    generate: bool = True
     #: the tokenizer windows are cut with (set by the audit from the target; else the index's)
     window_tokenizer: Any = None
     name: str = field(default=ATTACK, init=False)

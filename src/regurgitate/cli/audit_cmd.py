@@ -184,10 +184,10 @@ def audit(
         if scored is not None:
             attach_output_recall(figs, scored, min_words=min_words, gap=gap_words)
         figs = rank(figs)
-    cut_with = prepared.attack.window_tokenizer or (scan.index.tokenizer if scan.index
-                                                    else None)
+    cut_with = ("the target's tokenizer" if prepared.attack.window_tokenizer is not None
+                else f"tokenizer {tokenizer}" if tokenizer else "the index's tokenizer")
     method = method_of(prepared.attack, threshold=threshold, target=scan.target.name,
-                       tokenizer=getattr(cut_with, "name", None) or str(tokenizer))
+                       tokenizer=cut_with)
     _write(figs, method, out, json_out=json_out, html=html_path, maps=maps,
            protect=scan.run_path)
     if outcome.failed:

@@ -98,8 +98,10 @@ def map_png(fig: WorkFigures, *, width: float = 8.0, height: float = 2.6, dpi: i
                 va="bottom", ha="left", color="#111827")
     ax.set_xlim(0, max(fig.work.chars, 1))
     ax.set_ylim(FLOOR - 0.5, 1.0)
+    ticks = [FLOOR + 2 * i for i in range(int(-FLOOR // 2) + 1)]
+    ax.set_yticks(ticks, [f"{t:g}" if t > FLOOR else f"<={t:g}" for t in ticks])
     ax.set_xlabel("character offset in the work (window suffix)", fontsize=8)
-    ax.set_ylabel("log10 p", fontsize=8)
+    ax.set_ylabel("log10 p (bottom: p = 0 or below)", fontsize=7)
     ax.tick_params(labelsize=7)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
