@@ -208,15 +208,18 @@ def audit(
 
 def _write(figs: list[WorkFigures], method: dict[str, Any], console: Console, *,
            json_out: Path | None, html: Path | None, maps: Path | None,
-           protect: Path) -> None:
+           protect: Path, sections: dict[str, Any] | None = None) -> None:
+    """Terminal table, then the files asked for; ``sections`` are extra top-level objects of
+    the JSON (e.g. a ``dataset_inference`` section)."""
     from regurgitate.reports.audit import audit_html, audit_json, print_audit
     from regurgitate.reports.audit_map import map_png
     from regurgitate.safe_paths import write_atomically, write_text_atomically
 
     print_audit(figs, method, console)
     if json_out is not None:
-        write_text_atomically(json_out, json.dumps(audit_json(figs, method), indent=1) + "\n",
-                              protect=[protect], what="JSON")
+        doc = audit_json(figs, method, sections)
+        write_text_atomically(json_out, json.dumps(doc, indent=1) + "\n", protect=[protect],
+                              what="JSON")
         console.print(f"json: {escape(visible(str(json_out)))}", soft_wrap=True)
     if html is not None:
         write_text_atomically(html, audit_html(figs, method), protect=[protect], what="report")
