@@ -6,7 +6,7 @@ exact p and greedy by teacher forcing) at ``--stride``, and prints windows, seco
 and the time a 100,000-token work would take at the same rate. The machine's load matters:
 quote medians of several runs and the load average printed with them.
 
-    OMP_NUM_THREADS=2 nice python benchmarks/bench_audit.py --tokens 10000 --stride 10
+    OMP_NUM_THREADS=1 nice python benchmarks/bench_audit.py --tokens 100000 --stride 10 --threads 1
 """
 
 from __future__ import annotations
