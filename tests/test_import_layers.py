@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("components", {"targets/", "attacks/", "detectors/", "executors/", "store/", "check/",
                     "model_server/"}),
     ("registry", {"registry"}),
-    ("scan", {"scan/"}),
+    ("scan", {"scan/", "audit/"}),
     ("reports", {"reports/"}),
     ("cli", {"cli/"}),
     ("public API", {"__init__"}),

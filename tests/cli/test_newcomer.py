@@ -53,7 +53,7 @@ def test_scan_help_lists_the_registered_attacks_by_modality(run_cli: RunCli) -> 
 
     _, out, _ = run_cli(["scan", "--help"])
     flat = " ".join(out.replace("│", " ").split())
-    assert ("text: corpus-prompts, discoverable, divergence, repeated-token, sample-rank, "
+    assert ("text: audit, corpus-prompts, discoverable, divergence, repeated-token, sample-rank, "
             "special-chars") in flat
     assert "image: carlini, img2img, recorded-images" in flat
     for name in registry.attacks().names():  # every registered attack, none hand-listed

@@ -47,6 +47,7 @@ def _unwrap_help(typer_app: typer.Typer) -> None:
 
 def _register() -> None:
     from regurgitate.cli import (
+        audit_cmd,
         check_cmd,
         dedup_cmd,
         index_cmd,
@@ -72,6 +73,7 @@ def _register() -> None:
     app.command("check")(check_cmd.check)
     app.command("dedup")(dedup_cmd.dedup)
     app.command("scan", cls=scan_cmd.ScanCommand)(scan_cmd.scan)
+    app.command("audit")(audit_cmd.audit)
     app.add_typer(report_cmd.runs_app, name="runs")
     app.command("report")(report_cmd.report)
     app.command("export")(report_cmd.export)
