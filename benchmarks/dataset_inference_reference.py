@@ -30,11 +30,27 @@ from regurgitate.membership_evidence.dataset_inference import (
     dataset_inference,
     null_false_positive_rate,
 )
-from regurgitate.membership_evidence.features import build_prefix, text_features
-from regurgitate.membership_evidence.passages import reference_sets
+from regurgitate.membership_evidence.features import (
+    MEMBER_IF_HIGHER,
+    build_prefix,
+    text_features,
+)
+from regurgitate.membership_evidence.passages import Passage, reference_sets
 from regurgitate.scan_setup import cache_dir, reference_index
 
 PREFIX_DOCS = 2
+CHUNK = 48
+
+
+def _first(passages: list[Passage], per_doc: int) -> list[Passage]:
+    """At most ``per_doc`` passages of each document, the first ones."""
+    seen: dict[str, int] = {}
+    out = []
+    for p in passages:
+        seen[p.group] = seen.get(p.group, 0) + 1
+        if seen[p.group] <= per_doc:
+            out.append(p)
+    return out
 
 
 def features(args: argparse.Namespace) -> dict[str, np.ndarray]:
@@ -52,15 +68,32 @@ def features(args: argparse.Namespace) -> dict[str, np.ndarray]:
     n_docs = len({p.group for p in heldout}) if args.member_docs == 0 else args.member_docs
     chosen = set(rng.choice(m_docs, n_docs, replace=False).tolist())
     members = [p for p in members if p.group in chosen]
+    if args.per_doc:
+        members, heldout = _first(members, args.per_doc), _first(heldout, args.per_doc)
     scorer = HFScorer(reference.model_dir(), dtype="float32", batch_size=16)
     index = CorpusIndex.open(reference_index(cache_dir(), print))
     freqs = smoothed_frequencies(index_token_counts(index, scorer.lm.model.config.vocab_size))
     prefix = build_prefix(scorer, prefix_texts)
     texts = [p.text for p in members] + [p.text for p in heldout]
     t0 = time.perf_counter()
-    fm = text_features(scorer, texts, frequencies=freqs, prefix=prefix)
+    partial = cache.with_suffix(".partial.npz")
+    done: list[np.ndarray] = []
+    names: tuple[str, ...] = ()
+    if partial.is_file():  # resume an interrupted run (same seed and sets)
+        with np.load(partial, allow_pickle=False) as z:
+            if int(z["n"]) == len(texts):
+                done, names = list(z["raw"]), tuple(str(n) for n in z["names"])
+    for start in range(len(done), len(texts), CHUNK):
+        fm = text_features(scorer, texts[start:start + CHUNK], frequencies=freqs,
+                           prefix=prefix)
+        done.extend(fm.raw)
+        names = fm.names
+        np.savez(partial, raw=np.array(done), names=np.array(names), n=np.array(len(texts)))
+        print(f"scored {len(done)} of {len(texts)} passages", flush=True)
+    raw = np.array(done)
+    sign = np.array([1.0 if MEMBER_IF_HIGHER[n] else -1.0 for n in names])
     print(f"scored {len(texts)} passages in {time.perf_counter() - t0:.0f} s")
-    out = {"names": np.array(fm.names), "values": fm.values, "raw": fm.raw,
+    out = {"names": np.array(names), "values": raw * sign, "raw": raw,
            "label": np.r_[np.ones(len(members)), np.zeros(len(heldout))].astype(np.int64),
            "group": np.array([p.group for p in members] + [p.group for p in heldout]),
            "text": np.array(texts), "prefix_tokens": np.array(len(prefix))}
@@ -75,6 +108,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--member-docs", type=int, default=0,
                     help="member documents to sample (0: as many as held-out ones)")
+    ap.add_argument("--per-doc", type=int, default=2,
+                    help="passages per document at most (0: all)")
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--splits", type=int, default=20)
     args = ap.parse_args()

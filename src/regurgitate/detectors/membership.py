@@ -15,6 +15,8 @@ Signals (``logprobs`` are natural-log probabilities of the generated tokens):
 * ``min_k_plus_plus``: the same over ``(logprob - mean) / std`` with the mean and standard
   deviation of log p under each position's next-token distribution (Zhang et al., Min-K%++).
   Only available when a scorer saw the whole distribution; ``None`` otherwise.
+* ``dc_pdd``: DC-PDD (:mod:`regurgitate.detectors.corpus_signals`) with token frequencies of
+  the scan's corpus index (when its tokenizer is the model's) or of a frequency file.
 
 Log-probabilities below :data:`LOGPROB_FLOOR` (-100, including ``-inf``) are raised to it and
 NaNs dropped, so every signal is finite (and storable as JSON).
@@ -43,8 +45,10 @@ LOGPROB_FLOOR = -100.0
 
 MEMBER_IF_HIGHER: dict[str, bool] = {
     "loss": False, "perplexity": False, "zlib": False, "lowercase_ratio": False,
-    "reference_ratio": False, "min_k": True, "min_k_plus_plus": True,
+    "reference_ratio": False, "min_k": True, "min_k_plus_plus": True, "dc_pdd": True,
 }
+#: a local index larger than this is not counted for DC-PDD (pass a frequency file instead)
+DC_PDD_MAX_INDEX_TOKENS = 200_000_000
 
 
 def _lowest_mean(values: np.ndarray, k: float) -> float:
@@ -145,7 +149,7 @@ class MembershipDetector(Detector):
 
     def __init__(self, *, scorer: Scorer | None = None, reference: Scorer | None = None,
                  lowercase: bool = False, k: float = 0.2, rescore: bool = False,
-                 standalone: bool = False) -> None:
+                 standalone: bool = False, frequencies: np.ndarray | None = None) -> None:
         if lowercase and scorer is None:
             raise ConfigError("the lowercase signal needs a scorer for the target model")
         if not 0.0 < k <= 1.0:
@@ -160,6 +164,8 @@ class MembershipDetector(Detector):
         #: score every text alone (BOS + text) with ``scorer``, ignoring what the target
         #: recorded: the signals then describe the text, not the generation under its prompt
         self.standalone = standalone and scorer is not None
+        #: add-one smoothed token frequencies of a reference corpus (DC-PDD), or None
+        self.frequencies = frequencies
 
     @classmethod
     def options_callable(cls) -> Callable[..., None]:
@@ -187,7 +193,8 @@ class MembershipDetector(Detector):
             reference = HFScorer(location)
         return cls(scorer=scorer, reference=reference, lowercase=scorer is not None,
                    k=float(opts.get("k", 0.2)), rescore=scorer is not None,
-                   standalone=bool(opts.get("standalone", False)))
+                   standalone=bool(opts.get("standalone", False)),
+                   frequencies=_dc_pdd_frequencies(ctx, scorer, opts))
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         live = [it for it in items if it.generation.ok and it.generation.text]
@@ -214,7 +221,8 @@ class MembershipDetector(Detector):
                 loss=sig["loss"], perplexity=sig["perplexity"], zlib=sig["zlib"],
                 min_k=sig["min_k"],
                 lowercase_ratio=sig["lowercase_ratio"], reference_ratio=sig["reference_ratio"],
-                min_k_plus_plus=sig["min_k_plus_plus"], tokens=len(scores.logprobs))
+                min_k_plus_plus=sig["min_k_plus_plus"], tokens=len(scores.logprobs),
+                dc_pdd=self._dc_pdd(scores))
             out.append(Finding(generation_id=it.generation_id, detector=self.name,
                                score=None, payload=payload))
         return out
@@ -232,6 +240,18 @@ class MembershipDetector(Detector):
             return TokenScores(ids, lps, tuple(g.dist_mean), tuple(g.dist_var))
         return None if self.rescore else TokenScores(ids, lps)
 
+    def _dc_pdd(self, scores: TokenScores) -> float | None:
+        if self.frequencies is None or len(scores.token_ids) != len(scores.logprobs):
+            return None
+        from regurgitate.detectors.corpus_signals import dc_pdd
+
+        ids = np.asarray(scores.token_ids, dtype=np.int64)
+        lp = np.asarray(scores.logprobs, dtype=np.float64)
+        keep = ~np.isnan(lp)
+        if not keep.any() or ids.max(initial=0) >= self.frequencies.size:
+            return None
+        return dc_pdd(ids[keep], np.maximum(lp[keep], LOGPROB_FLOOR), self.frequencies)
+
     @staticmethod
     def _maybe(scorer: Scorer | None, texts: list[str]) -> list[TokenScores | None]:
         if scorer is None:
@@ -239,8 +259,38 @@ class MembershipDetector(Detector):
         return list(scorer.score(texts))
 
 
+def _dc_pdd_frequencies(ctx: DetectorContext, scorer: Scorer | None,
+                        opts: Mapping[str, Any]) -> np.ndarray | None:
+    """Smoothed token frequencies for DC-PDD: from ``frequencies=FILE``, else from the scan's
+    local corpus index when it tokenizes as the target's model does; None otherwise."""
+    from pathlib import Path
+
+    from regurgitate.detectors import corpus_signals as cs
+
+    if opts.get("frequencies"):
+        return cs.smoothed_frequencies(cs.read_frequency_file(Path(str(opts["frequencies"]))))
+    if not opts.get("dc_pdd", True) or scorer is None or ctx.index is None:
+        return None
+    from regurgitate.index.query import CorpusIndex
+
+    index = ctx.index
+    if not isinstance(index, CorpusIndex) or index.num_tokens > DC_PDD_MAX_INDEX_TOKENS:
+        return None
+    hf_tok = getattr(scorer, "tokenizer", None)
+    probe = "Membership probe: def f(x): return x ** 2  # naïve"
+    try:
+        same = hf_tok is not None and [int(i) for i in index.tokenizer.encode(probe)] == \
+            [int(i) for i in hf_tok(probe, add_special_tokens=False)["input_ids"]]
+    except (TypeError, ValueError, KeyError):
+        same = False
+    if not same:
+        return None
+    return cs.smoothed_frequencies(cs.index_token_counts(index))
+
+
 def _membership_options(*, k: float = 0.2, reference: str | None = None,
-                        target_scorer: bool = True, standalone: bool = False) -> None:
+                        target_scorer: bool = True, standalone: bool = False,
+                        dc_pdd: bool = True, frequencies: str | None = None) -> None:
     """The options of the ``membership`` detector: ``k``, the fraction of lowest-scored
     tokens min-k% averages; ``reference``, ``hf:DIR`` of a reference model for the
     reference-model ratio; ``target_scorer``, score texts with the target's own model when
@@ -248,4 +298,7 @@ def _membership_options(*, k: float = 0.2, reference: str | None = None,
     min-k%++ comes from the distributions the target kept while generating, or from the scorer
     when a target kept none); ``standalone``, score each text alone (BOS + text) with the
     target's model instead of using what it recorded while generating under the prompt, as
-    regurgitate 0.2 did (one more forward pass per generation)."""
+    regurgitate 0.2 did (one more forward pass per generation); ``dc_pdd``, compute DC-PDD
+    with the token frequencies of the scan's local corpus index when it tokenizes as the
+    target's model does; ``frequencies``, a JSON file of token counts to use instead
+    (written by regurgitate.detectors.corpus_signals.write_frequency_file)."""

@@ -56,6 +56,7 @@ class DatasetInferenceResult:
     alpha: float = 0.05
     blind_baseline_auc: float | None = None
     signal_aucs: dict[str, float] = field(default_factory=dict)
+    unit: str = "texts"
 
     @property
     def significant(self) -> bool:
@@ -63,7 +64,7 @@ class DatasetInferenceResult:
 
     def verdict(self) -> str:
         """One plain sentence."""
-        base = (f"suspect set ({self.suspect} texts) against control ({self.control}): "
+        base = (f"suspect set ({self.suspect} {self.unit}) against control ({self.control}): "
                 f"median p = {self.p_value:.3g} over {len(self.splits)} splits, "
                 f"effect size d = {self.effect_size:.2f}")
         if self.significant:
@@ -78,7 +79,8 @@ class DatasetInferenceResult:
     def to_json(self) -> dict[str, object]:
         return {
             "p_value": self.p_value, "effect_size": self.effect_size,
-            "suspect": self.suspect, "control": self.control, "alpha": self.alpha,
+            "suspect": self.suspect, "control": self.control, "unit": self.unit,
+            "alpha": self.alpha,
             "significant": self.significant, "features": list(self.features),
             "blind_baseline_auc": self.blind_baseline_auc, "signal_aucs": self.signal_aucs,
             "splits": [{"p_value": s.p_value, "effect_size": s.effect_size,
@@ -143,7 +145,7 @@ def dataset_inference(suspect: np.ndarray, control: np.ndarray, *,
                       control_groups: Sequence[str] | None = None,
                       splits: int = DEFAULT_SPLITS, seed: int = 0, alpha: float = 0.05,
                       blind_baseline_auc: float | None = None,
-                      nonnegative: bool = True) -> DatasetInferenceResult:
+                      nonnegative: bool = True, unit: str = "texts") -> DatasetInferenceResult:
     """The test over feature matrices (rows: texts or images; columns: signals oriented
     higher = member). ``*_groups`` name each row's work (default: every row its own work)."""
     s = np.asarray(suspect, dtype=np.float64)
@@ -172,7 +174,7 @@ def dataset_inference(suspect: np.ndarray, control: np.ndarray, *,
         p_value=float(np.median([r.p_value for r in results])),
         effect_size=float(np.median([r.effect_size for r in results])),
         suspect=len(s), control=len(c), features=names, splits=results, alpha=alpha,
-        blind_baseline_auc=blind_baseline_auc)
+        blind_baseline_auc=blind_baseline_auc, unit=unit)
 
 
 @dataclass(frozen=True)
