@@ -49,3 +49,21 @@ def test_features_of_reference_passages_with_every_signal():
                         "dc_pdd", "recall")
     assert np.all(np.isfinite(fm.values))
     assert np.allclose(fm.column("loss"), -fm.raw[:, 0])  # oriented: higher = member
+
+
+@pytest.mark.slow
+def test_text_dataset_inference_end_to_end_on_reference_passages():
+    """Once-seen background passages against held-out ones, every signal, one call."""
+    from regurgitate.detectors.scoring import HFScorer
+    from regurgitate.membership_evidence.text_inference import text_dataset_inference
+
+    scorer = HFScorer(reference.model_dir(), dtype="float32", batch_size=16)
+    members, held = reference_sets()
+    suspect = list({p.group: p for p in reversed(members[:60])}.values())[:8]
+    control = list({p.group: p for p in reversed(held[:60])}.values())[:8]
+    assert len({p.group for p in suspect}) == len({p.group for p in control}) == 8
+    res = text_dataset_inference(scorer, suspect, control, splits=3)
+    assert 0.0 <= res.p_value <= 1.0 and res.unit == "passages"
+    assert "recall" in res.features and set(res.signal_aucs) == set(res.features)
+    assert res.blind_baseline_auc is not None
+    assert res.to_json()["suspect"] == len(suspect)
