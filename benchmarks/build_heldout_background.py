@@ -17,7 +17,7 @@ from pathlib import Path
 from regurgitate import reference
 from regurgitate.index import CorpusIndex
 from regurgitate.reference.corpus_build import CorpusSpec
-from regurgitate.reference.heldout import (
+from regurgitate.reference.heldout_background import (
     HELDOUT_FILE,
     build_heldout_background,
     read_heldout,

@@ -81,3 +81,15 @@ def test_verdict_warns_when_a_blind_classifier_separates_the_sets():
     res = dataset_inference(s, c, splits=3, blind_baseline_auc=0.8)
     assert "No evidence" in res.verdict()
     assert "model-free classifier tells the sets apart" in res.verdict()
+
+
+def test_null_calibration_with_correlated_passages_of_each_work():
+    """Five passages per work sharing the work's offset: the test counts works, so the null
+    false-positive rate stays near alpha (counting passages would double it or worse)."""
+    rng = np.random.default_rng(11)
+    works = 60
+    offsets = rng.normal(size=(works, 3))
+    pool = np.repeat(offsets, 5, axis=0) + 0.3 * rng.normal(size=(works * 5, 3))
+    groups = [f"w{i // 5}" for i in range(works * 5)]
+    single = null_false_positive_rate(pool, groups, trials=100, splits=1, seed=5)
+    assert single.false_positive_rate <= 0.10

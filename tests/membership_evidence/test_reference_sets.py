@@ -8,7 +8,7 @@ import pytest
 
 from regurgitate import reference
 from regurgitate.membership_evidence.passages import cut_passages, reference_sets
-from regurgitate.reference.heldout import heldout_background, member_background
+from regurgitate.reference.heldout_background import heldout_background, member_background
 
 
 def test_heldout_background_is_shipped_and_not_in_the_corpus():

@@ -8,7 +8,10 @@ standardized and a linear combination with non-negative weights is fitted (logis
 regression, suspect = 1, control = 0); on the second halves the combined scores of suspect
 and control are compared by a one-sided Welch t-test (suspect greater). The result is the
 median p-value (and effect size, Cohen's d on the test half) over ``splits`` random splits.
-Passages of one work stay on the same side of a split (``groups``), since they are alike.
+Passages of one work stay on the same side of a split (``groups``), since they are alike, and
+the t-test compares works (the mean score of each work's passages), not passages: passages of
+one work are correlated, and counting them as independent makes the test too eager (on the
+reference, 2 passages per work gave a single-split false-positive rate of 0.095 at alpha 0.05).
 
 The non-negative weights make the one-sided test mean what it says: the suspect set scores
 higher *by the signals' own orientation*. With free weights (Maini et al.'s linear model) a
@@ -32,6 +35,8 @@ from regurgitate.membership_evidence.blind import fit_logistic
 
 DEFAULT_SPLITS = 20
 MIN_PER_HALF = 2
+#: fitted weights all at or below this: the fit found no member-like direction
+NO_DIRECTION = 1e-9
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,15 @@ def _halves(groups: Sequence[str], rng: np.random.Generator) -> tuple[np.ndarray
     return mask, ~mask
 
 
+def _work_means(scores: np.ndarray, groups: Sequence[str]) -> np.ndarray:
+    """One score per work: the mean over its passages (they are not independent, so the
+    t-test counts works, not passages)."""
+    names, inverse = np.unique(np.asarray(groups), return_inverse=True)
+    if names.size == len(groups):
+        return scores
+    return np.bincount(inverse, weights=scores) / np.bincount(inverse)
+
+
 def one_split(suspect: np.ndarray, control: np.ndarray, s_groups: Sequence[str],
               c_groups: Sequence[str], rng: np.random.Generator,
               l2: float = 1.0, nonnegative: bool = True) -> SplitResult:
@@ -133,8 +147,13 @@ def one_split(suspect: np.ndarray, control: np.ndarray, s_groups: Sequence[str],
     sd = x_fit.std(axis=0)
     sd[sd == 0] = 1.0
     w, b = fit_logistic((x_fit - mu) / sd, y_fit, l2=l2, nonnegative=nonnegative)
-    score_s = ((suspect[s_test] - mu) / sd) @ w + b
-    score_c = ((control[c_test] - mu) / sd) @ w + b
+    if nonnegative and float(np.max(w, initial=0.0)) <= NO_DIRECTION:
+        # no member-like combination fits the first halves: nothing to test, no evidence
+        return SplitResult(1.0, 0.0, 0.0, tuple(float(v) for v in w))
+    score_s = _work_means(((suspect[s_test] - mu) / sd) @ w + b,
+                          [g for g, m in zip(s_groups, s_test, strict=True) if m])
+    score_c = _work_means(((control[c_test] - mu) / sd) @ w + b,
+                          [g for g, m in zip(c_groups, c_test, strict=True) if m])
     t, p = welch_one_sided(score_s, score_c)
     return SplitResult(p, cohens_d(score_s, score_c), t, tuple(float(v) for v in w))
 

@@ -54,7 +54,7 @@ def reference_sets(chars: int = PASSAGE_CHARS) -> tuple[list[Passage], list[Pass
     """Passages of the reference corpus's background documents (members: trained on, one
     copy each) and of the shipped held-out background (non-members: same source, never
     trained on), cut the same way."""
-    from regurgitate.reference.heldout import heldout_background, member_background
+    from regurgitate.reference.heldout_background import heldout_background, member_background
 
     members = passages_of([(d.id, d.text) for d in member_background()], chars)
     heldout = passages_of([(d.id, d.text) for d in heldout_background()], chars)
