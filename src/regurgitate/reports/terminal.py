@@ -199,7 +199,11 @@ def _membership(summary: Summary) -> Table | None:
                      f"{_pct(view.precision_at_top)} contain a verbatim span")
     if view.signals:
         lines.append("Blind AUC: a classifier of the texts alone (no model) on the same split")
-    lines.extend(f"warning: {w}" for w in view.warnings)
+    if view.warnings and view.blind_auc is not None:
+        names = ", ".join(w.split(":", 1)[0] for w in view.warnings)
+        lines.append(f"warning: the text alone separates this split (blind AUC "
+                     f"{view.blind_auc:.3f}); {names} are within 0.05 of it or below, so "
+                     "their AUCs here are not evidence of membership")
     if lines:
         t.caption = "\n".join(lines)
         t.caption_justify = "left"
