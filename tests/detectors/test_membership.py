@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 
 from regurgitate.detectors.base import NO_PRIOR, Item
-from regurgitate.detectors.membership import (
+from regurgitate.detectors.membership import MembershipDetector
+from regurgitate.errors import ConfigError
+from regurgitate.metrics.membership import roc_auc, roc_curve, tpr_at_fpr
+from regurgitate.metrics.membership_signals import (
     MEMBER_IF_HIGHER,
-    MembershipDetector,
     min_k,
     min_k_plus_plus,
     oriented,
     signals,
 )
-from regurgitate.errors import ConfigError
-from regurgitate.metrics.membership import roc_auc, roc_curve, tpr_at_fpr
 from regurgitate.runtimes.scoring import TokenScores, distribution_stats
 from regurgitate.types import Generation, GenerationSettings, Prompt
 
@@ -132,7 +132,7 @@ def test_detector_uses_target_logprobs_else_scorer():
         MembershipDetector(lowercase=True)
 
 
-def test_scan_membership_uses_the_target_model_and_a_reference_model() -> None:
+def test_scan_membership_uses_the_target_model_and_a_reference_model(tmp_path) -> None:
     """Built for a scan of an HF target, the detector scores with the target's own model
     (lowercase ratio, min-k%++) and with ``membership.reference=hf:DIR``."""
     from regurgitate import reference
@@ -148,8 +148,20 @@ def test_scan_membership_uses_the_target_model_and_a_reference_model() -> None:
     items = [Item(1, p, Generation("p", text, token_ids=(1, 2), logprobs=(-1.0, -3.0)))]
     (f,) = det.detect(items, NO_PRIOR)
     signals = f.payload.signals()
-    assert set(signals) == set(MEMBER_IF_HIGHER)
+    assert set(signals) == set(MEMBER_IF_HIGHER) - {"dc_pdd"}  # no index, no frequencies
     assert signals["reference_ratio"] == pytest.approx(1.0, rel=1e-3)  # the same model
+    from regurgitate.metrics.corpus_signals import write_frequency_file
+
+    write_frequency_file(tmp_path / "f.json", np.full(4096, 3), "test")
+    with_freq = MembershipDetector.create(DetectorContext(target=target),
+                                          {"frequencies": str(tmp_path / "f.json")})
+    (g,) = with_freq.detect(items, NO_PRIOR)
+    # the text is rescored by the model (no distribution statistics were recorded); with
+    # uniform frequencies log(1/f) = log(4096) at each distinct token's first occurrence
+    (sc,) = with_freq.scorer.score([text])
+    _, first = np.unique(sc.token_ids, return_index=True)
+    expect = np.mean(np.minimum(np.exp(np.asarray(sc.logprobs)[first]) * np.log(4096), 0.01))
+    assert g.payload.dc_pdd == pytest.approx(expect)
     with pytest.raises(ConfigError, match="must be hf:DIR"):
         MembershipDetector.create(DetectorContext(), {"reference": "/some/dir"})
     plain = MembershipDetector.create(DetectorContext(target=target), {"target_scorer": "off"})

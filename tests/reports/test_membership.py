@@ -55,3 +55,41 @@ def test_no_membership_findings_means_no_view() -> None:
     bare = RunData(spec=run.spec, items=run.items,
                    findings=[f for f in run.findings if f.kind != "membership"])
     assert membership_view(bare) is None
+
+
+def _shifted_run() -> RunData:
+    """Memorized generations carry a boilerplate line the others lack: the text alone tells
+    them apart, so the loss's perfect AUC is no evidence."""
+    texts = {g: (f"Copyright notice, all rights reserved. item {g} " if g <= 8 else
+                 f"plain words about the weather, number {g} ") * 3 for g in range(1, 17)}
+    items = [item(g, "sample-rank", texts[g], 40) for g in texts]
+    findings = [verbatim(g, texts[g], texts[g][:40], 55) for g in range(1, 9)]
+    findings += [_membership(g, 0.5 + g / 100 if g <= 8 else 3.0 + g / 100, -1.0)
+                 for g in texts]
+    return RunData(spec=RunSpec(target="t", attacks=("sample-rank",), index=None),
+                   items=items, findings=findings)
+
+
+def test_blind_baseline_beside_every_auc_and_a_warning_when_it_reaches_one() -> None:
+    import io
+
+    from rich.console import Console
+
+    from regurgitate.reports import render_summary
+    from regurgitate.reports.text_html import render_html
+
+    run = _shifted_run()
+    view = membership_view(run)
+    assert view is not None and view.blind_auc is not None and view.blind_auc > 0.9
+    assert {q.signal for q in view.signals} >= {"loss", "zlib"}
+    assert any(w.startswith("loss: AUC 1.000") and "not evidence" in w for w in view.warnings)
+    buf = io.StringIO()
+    render_summary(compute_summary(run), Console(file=buf, width=100, color_system=None))
+    out = buf.getvalue()
+    assert "Blind AUC" in out and "warning: the text alone separates this split" in out
+    assert "not evidence of membership" in " ".join(out.split())
+    page = render_html(run)
+    assert "Blind AUC" in page and "not evidence of membership" in page
+    # a fair split (the same boilerplate everywhere): the blind baseline is near chance
+    fair = membership_view(_run())
+    assert fair is not None and fair.blind_auc is None  # 3 memorized: too few to fold

@@ -1,32 +1,9 @@
-"""Membership-inference signals per generation (or any text) from token log-probabilities.
-
-Signals (``logprobs`` are natural-log probabilities of the generated tokens):
-
-* ``loss``: mean negative log-likelihood, ``-mean(logprobs)`` (nats per token);
-* ``perplexity``: ``exp(loss)``;
-* ``zlib``: ``loss / zlib_bytes``, where ``zlib_bytes`` is the length in bytes of the
-  zlib-compressed UTF-8 text -- the extraction paper's "log-perplexity over zlib entropy"
-  (Carlini et al. 2021), as mimir computes it;
-* ``lowercase_ratio``: ``loss / loss(lowercased text)`` under the same model (needs a scorer);
-* ``reference_ratio``: ``loss / loss under a reference model`` (needs a reference scorer);
-  the extraction paper's log-perplexity ratio of target and reference model;
-* ``min_k``: mean of the lowest ``k`` fraction (default 20%) of the token log-probabilities
-  (Shi et al., Min-K% Prob);
-* ``min_k_plus_plus``: the same over ``(logprob - mean) / std`` with the mean and standard
-  deviation of log p under each position's next-token distribution (Zhang et al., Min-K%++).
-  Only available when a scorer saw the whole distribution; ``None`` otherwise.
-
-Log-probabilities below :data:`LOGPROB_FLOOR` (-100, including ``-inf``) are raised to it and
-NaNs dropped, so every signal is finite (and storable as JSON).
-
-Orientation: for ``min_k`` and ``min_k_plus_plus`` higher means "more likely a member"; for the
-others lower does (:data:`MEMBER_IF_HIGHER`, :func:`oriented`).
+"""The membership detector: the signals of :mod:`regurgitate.metrics.membership_signals` for
+every generation (under its prompt, from the distributions the target produced while
+generating, or each text alone with ``standalone=1``), and DC-PDD with the scan's corpus index.
 """
-
 from __future__ import annotations
 
-import math
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -35,97 +12,13 @@ import numpy as np
 from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding, MembershipSignals
+from regurgitate.metrics.membership_signals import LOGPROB_FLOOR, signals
 from regurgitate.options import convert_options
 from regurgitate.runtimes.scoring import Scorer, TokenScores
 from regurgitate.types import Generation
 
-LOGPROB_FLOOR = -100.0
-
-MEMBER_IF_HIGHER: dict[str, bool] = {
-    "loss": False, "perplexity": False, "zlib": False, "lowercase_ratio": False,
-    "reference_ratio": False, "min_k": True, "min_k_plus_plus": True,
-}
-
-
-def _lowest_mean(values: np.ndarray, k: float) -> float:
-    if not 0.0 < k <= 1.0:
-        raise ConfigError(f"k must be within (0, 1], got {k}")
-    if values.size == 0:
-        raise ConfigError("no token scores")
-    n = max(1, int(values.size * k))
-    return float(np.sort(values)[:n].mean())
-
-
-def loss(logprobs: Sequence[float] | np.ndarray) -> float:
-    lp = np.asarray(logprobs, dtype=np.float64)
-    if lp.size == 0:
-        raise ConfigError("no token scores")
-    return float(-lp.mean())
-
-
-def zlib_bytes(text: str) -> int:
-    return len(zlib.compress(text.encode("utf-8", "surrogatepass")))
-
-
-def min_k(logprobs: Sequence[float] | np.ndarray, k: float = 0.2) -> float:
-    """Mean of the lowest ``max(1, floor(k * n))`` token log-probabilities."""
-    return _lowest_mean(np.asarray(logprobs, dtype=np.float64), k)
-
-
-def min_k_plus_plus(logprobs: Sequence[float] | np.ndarray, mean: Sequence[float] | np.ndarray,
-                    var: Sequence[float] | np.ndarray, k: float = 0.2) -> float:
-    """Min-K%++: mean of the lowest k fraction of ``(logprob - mean) / sqrt(var)``."""
-    lp = np.asarray(logprobs, dtype=np.float64)
-    mu = np.asarray(mean, dtype=np.float64)
-    sd = np.sqrt(np.asarray(var, dtype=np.float64))
-    if not lp.shape == mu.shape == sd.shape:
-        raise ConfigError("logprobs, mean and var must have the same length")
-    z = (lp - mu) / np.maximum(sd, 1e-12)
-    return _lowest_mean(z, k)
-
-
-def signals(text: str, scores: TokenScores, *, k: float = 0.2,
-            lowercase: TokenScores | None = None,
-            reference: TokenScores | None = None) -> dict[str, float | None]:
-    """All signals of one text from its token scores (optional ones ``None`` when missing)."""
-    lp = np.asarray(scores.logprobs, dtype=np.float64)
-    keep = ~np.isnan(lp)
-    lp = np.maximum(lp[keep], LOGPROB_FLOOR)
-    nll = loss(lp)
-    out: dict[str, float | None] = {
-        "loss": nll,
-        "perplexity": math.exp(min(nll, 700.0)),
-        "zlib": nll / max(1, zlib_bytes(text)),
-        "lowercase_ratio": None,
-        "reference_ratio": None,
-        "min_k": min_k(lp, k),
-        "min_k_plus_plus": None,
-    }
-    if lowercase is not None and lowercase.logprobs:
-        out["lowercase_ratio"] = _ratio(nll, _clean_loss(lowercase.logprobs))
-    if reference is not None and reference.logprobs:
-        out["reference_ratio"] = _ratio(nll, _clean_loss(reference.logprobs))
-    if scores.mean is not None and scores.var is not None:
-        mean = np.asarray(scores.mean, dtype=np.float64)[keep]
-        var = np.asarray(scores.var, dtype=np.float64)[keep]
-        out["min_k_plus_plus"] = min_k_plus_plus(lp, mean, var, k)
-    return out
-
-
-def _clean_loss(logprobs: Sequence[float]) -> float:
-    lp = np.asarray(logprobs, dtype=np.float64)
-    return loss(np.maximum(lp[~np.isnan(lp)], LOGPROB_FLOOR))
-
-
-def _ratio(a: float, b: float) -> float | None:
-    return a / b if b != 0 else None
-
-
-def oriented(name: str, value: float) -> float:
-    """A signal turned into a "higher means member" score (for AUC / TPR@FPR)."""
-    if name not in MEMBER_IF_HIGHER:
-        raise ConfigError(f"unknown membership signal '{name}'")
-    return value if MEMBER_IF_HIGHER[name] else -value
+#: a local index larger than this is not counted for DC-PDD (pass a frequency file instead)
+DC_PDD_MAX_INDEX_TOKENS = 200_000_000
 
 
 class MembershipDetector(Detector):
@@ -145,7 +38,7 @@ class MembershipDetector(Detector):
 
     def __init__(self, *, scorer: Scorer | None = None, reference: Scorer | None = None,
                  lowercase: bool = False, k: float = 0.2, rescore: bool = False,
-                 standalone: bool = False) -> None:
+                 standalone: bool = False, frequencies: np.ndarray | None = None) -> None:
         if lowercase and scorer is None:
             raise ConfigError("the lowercase signal needs a scorer for the target model")
         if not 0.0 < k <= 1.0:
@@ -160,6 +53,8 @@ class MembershipDetector(Detector):
         #: score every text alone (BOS + text) with ``scorer``, ignoring what the target
         #: recorded: the signals then describe the text, not the generation under its prompt
         self.standalone = standalone and scorer is not None
+        #: add-one smoothed token frequencies of a reference corpus (DC-PDD), or None
+        self.frequencies = frequencies
 
     @classmethod
     def options_callable(cls) -> Callable[..., None]:
@@ -187,7 +82,8 @@ class MembershipDetector(Detector):
             reference = HFScorer(location)
         return cls(scorer=scorer, reference=reference, lowercase=scorer is not None,
                    k=float(opts.get("k", 0.2)), rescore=scorer is not None,
-                   standalone=bool(opts.get("standalone", False)))
+                   standalone=bool(opts.get("standalone", False)),
+                   frequencies=_dc_pdd_frequencies(ctx, scorer, opts))
 
     def not_computed(self) -> list[tuple[str, str]]:
         if self.scorer is None:
@@ -220,7 +116,8 @@ class MembershipDetector(Detector):
                 loss=sig["loss"], perplexity=sig["perplexity"], zlib=sig["zlib"],
                 min_k=sig["min_k"],
                 lowercase_ratio=sig["lowercase_ratio"], reference_ratio=sig["reference_ratio"],
-                min_k_plus_plus=sig["min_k_plus_plus"], tokens=len(scores.logprobs))
+                min_k_plus_plus=sig["min_k_plus_plus"], tokens=len(scores.logprobs),
+                dc_pdd=self._dc_pdd(scores))
             out.append(Finding(generation_id=it.generation_id, detector=self.name,
                                score=None, payload=payload))
         return out
@@ -238,6 +135,18 @@ class MembershipDetector(Detector):
             return TokenScores(ids, lps, tuple(g.dist_mean), tuple(g.dist_var))
         return None if self.rescore else TokenScores(ids, lps)
 
+    def _dc_pdd(self, scores: TokenScores) -> float | None:
+        if self.frequencies is None or len(scores.token_ids) != len(scores.logprobs):
+            return None
+        from regurgitate.metrics.corpus_signals import dc_pdd
+
+        ids = np.asarray(scores.token_ids, dtype=np.int64)
+        lp = np.asarray(scores.logprobs, dtype=np.float64)
+        keep = ~np.isnan(lp)
+        if not keep.any() or ids.max(initial=0) >= self.frequencies.size:
+            return None
+        return dc_pdd(ids[keep], np.maximum(lp[keep], LOGPROB_FLOOR), self.frequencies)
+
     @staticmethod
     def _maybe(scorer: Scorer | None, texts: list[str]) -> list[TokenScores | None]:
         if scorer is None:
@@ -245,8 +154,38 @@ class MembershipDetector(Detector):
         return list(scorer.score(texts))
 
 
+def _dc_pdd_frequencies(ctx: DetectorContext, scorer: Scorer | None,
+                        opts: Mapping[str, Any]) -> np.ndarray | None:
+    """Smoothed token frequencies for DC-PDD: from ``frequencies=FILE``, else from the scan's
+    local corpus index when it tokenizes as the target's model does; None otherwise."""
+    from pathlib import Path
+
+    from regurgitate.metrics import corpus_signals as cs
+
+    if opts.get("frequencies"):
+        return cs.smoothed_frequencies(cs.read_frequency_file(Path(str(opts["frequencies"]))))
+    if not opts.get("dc_pdd", True) or scorer is None or ctx.index is None:
+        return None
+    from regurgitate.index.query import CorpusIndex
+
+    index = ctx.index
+    if not isinstance(index, CorpusIndex) or index.num_tokens > DC_PDD_MAX_INDEX_TOKENS:
+        return None
+    hf_tok = getattr(scorer, "tokenizer", None)
+    probe = "Membership probe: def f(x): return x ** 2  # naïve"
+    try:
+        same = hf_tok is not None and [int(i) for i in index.tokenizer.encode(probe)] == \
+            [int(i) for i in hf_tok(probe, add_special_tokens=False)["input_ids"]]
+    except (TypeError, ValueError, KeyError):
+        same = False
+    if not same:
+        return None
+    return cs.smoothed_frequencies(cs.index_token_counts(index))
+
+
 def _membership_options(*, k: float = 0.2, reference: str | None = None,
-                        target_scorer: bool = True, standalone: bool = False) -> None:
+                        target_scorer: bool = True, standalone: bool = False,
+                        dc_pdd: bool = True, frequencies: str | None = None) -> None:
     """The options of the ``membership`` detector: ``k``, the fraction of lowest-scored
     tokens min-k% averages; ``reference``, ``hf:DIR`` of a reference model for the
     reference-model ratio; ``target_scorer``, score texts with the target's own model when
@@ -254,4 +193,7 @@ def _membership_options(*, k: float = 0.2, reference: str | None = None,
     min-k%++ comes from the distributions the target kept while generating, or from the scorer
     when a target kept none); ``standalone``, score each text alone (BOS + text) with the
     target's model instead of using what it recorded while generating under the prompt, as
-    regurgitate 0.2 did (one more forward pass per generation)."""
+    regurgitate 0.2 did (one more forward pass per generation); ``dc_pdd``, compute DC-PDD
+    with the token frequencies of the scan's local corpus index when it tokenizes as the
+    target's model does; ``frequencies``, a JSON file of token counts to use instead
+    (written by regurgitate.metrics.corpus_signals.write_frequency_file)."""

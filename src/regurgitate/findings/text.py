@@ -280,11 +280,13 @@ class MembershipSignals(Payload):
     reference_ratio: float | None = None
     min_k_plus_plus: float | None = None
     tokens: int = 0
+    #: DC-PDD with the reference corpus's token frequencies (added in 0.4; absent before)
+    dc_pdd: float | None = None
 
     #: the signal fields (``tokens`` is a count, not a signal)
     SIGNALS: ClassVar[tuple[str, ...]] = (
         "loss", "perplexity", "zlib", "lowercase_ratio", "reference_ratio", "min_k",
-        "min_k_plus_plus",
+        "min_k_plus_plus", "dc_pdd",
     )
 
     def signals(self) -> dict[str, float]:

@@ -3,7 +3,9 @@
 The verbatim detector gives ground truth for every generation (does it contain a span found
 in the corpus?), so each signal's ROC-AUC and TPR at 1% FPR *for finding memorized
 generations* can be measured on the run itself; sample-and-rank's ranking is then judged by
-its precision among the top-ranked generations.
+its precision among the top-ranked generations. Beside every AUC sits the blind baseline's
+(:mod:`regurgitate.metrics.membership_evidence.blind`): a classifier of the generation texts alone,
+on the same memorized/other split; a signal it comes within reach of gets a warning.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from regurgitate.detectors.membership import MEMBER_IF_HIGHER, oriented
+from regurgitate.errors import ConfigError
 from regurgitate.findings import MembershipSignals, VerbatimSpan
 from regurgitate.metrics.membership import roc_auc, tpr_at_fpr
+from regurgitate.metrics.membership_signals import MEMBER_IF_HIGHER, oriented
 from regurgitate.reports.text_data import RunData
+
+#: generations the blind baseline is trained and tested on at most (a seeded sample beyond)
+BLIND_MAX_TEXTS = 2000
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,27 @@ class MembershipView:
     rank_by: str
     candidates: tuple[Candidate, ...]  # best first
     precision_at_top: float | None
+    #: cross-validated AUC of a model-free n-gram classifier on the same split (None when
+    #: there are too few memorized or other generations)
+    blind_auc: float | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def _blind_auc(texts: dict[int, str], memorized: set[int]) -> float | None:
+    from regurgitate.metrics.membership_evidence.blind import blind_baseline
+
+    ids = sorted(texts)
+    if len(ids) > BLIND_MAX_TEXTS:
+        import numpy as np
+
+        pick = np.random.default_rng(0).choice(len(ids), BLIND_MAX_TEXTS, replace=False)
+        ids = [ids[i] for i in sorted(pick)]
+    pos = [texts[g] for g in ids if g in memorized]
+    neg = [texts[g] for g in ids if g not in memorized]
+    try:
+        return blind_baseline(pos, neg).auc
+    except ConfigError:  # fewer than 5 on a side
+        return None
 
 
 def membership_view(run: RunData, *, top: int = 10) -> MembershipView | None:
@@ -85,4 +112,12 @@ def membership_view(run: RunData, *, top: int = 10) -> MembershipView | None:
         for _, it in scored[:top]
     )
     precision = sum(c.memorized for c in best) / len(best) if best else None
-    return MembershipView(tuple(quality), rank_by, best, precision)
+    blind = _blind_auc({g: items[g].generation.text for g in values if g in items},
+                       memorized & set(values)) if quality else None
+    warnings: tuple[str, ...] = ()
+    if blind is not None:
+        from regurgitate.metrics.membership_evidence.blind import shift_warning
+
+        warnings = tuple(w for q in quality
+                         if (w := shift_warning(q.signal, q.auc, blind)) is not None)
+    return MembershipView(tuple(quality), rank_by, best, precision, blind, warnings)

@@ -203,12 +203,24 @@ def _membership(summary: Summary) -> Table | None:
     t.add_column("ROC-AUC", justify="right")
     t.add_column("TPR @ 1% FPR", justify="right")
     t.add_column("Memorized / scored", justify="right")
+    t.add_column("Blind AUC", justify="right")
+    blind = "–" if view.blind_auc is None else f"{view.blind_auc:.3f}"
     for q in view.signals:
         t.add_row(Text(visible(q.signal)), f"{q.auc:.3f}", _pct(q.tpr_at_1pct_fpr),
-                  f"{q.memorized} / {q.generations}")
+                  f"{q.memorized} / {q.generations}", blind)
+    lines = []
     if view.precision_at_top is not None:
-        t.caption = (f"top {len(view.candidates)} by {view.rank_by}: "
+        lines.append(f"top {len(view.candidates)} by {view.rank_by}: "
                      f"{_pct(view.precision_at_top)} contain a verbatim span")
+    if view.signals:
+        lines.append("Blind AUC: a classifier of the texts alone (no model) on the same split")
+    if view.warnings and view.blind_auc is not None:
+        names = ", ".join(w.split(":", 1)[0] for w in view.warnings)
+        lines.append(f"warning: the text alone separates this split (blind AUC "
+                     f"{view.blind_auc:.3f}); {names} are within 0.05 of it or below, so "
+                     "their AUCs here are not evidence of membership")
+    if lines:
+        t.caption = "\n".join(lines)
         t.caption_justify = "left"
     return t
 
