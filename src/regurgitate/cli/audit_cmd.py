@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from regurgitate.cli.common import (
     QUIET_OPT,
@@ -72,6 +73,10 @@ def audit(
     turn_tokens: Annotated[int, typer.Option(
         help="tokens per --longform turn (the seed, the last reply and the next one must fit "
              "the model's context window)")] = 192,
+    controls: Annotated[Path | None, typer.Option(
+        help="control works the model cannot have seen (a text file, a folder or JSONL, as "
+             "WORKS): dataset inference of WORKS against them, with a p-value (local models)"
+    )] = None,
     outputs: Annotated[Path | None, typer.Option(
         help="score these outputs by near-verbatim recall (a text file, or JSONL with text "
              "and optional work_id)")] = None,
@@ -187,12 +192,21 @@ def audit(
         if scored is not None:
             attach_output_recall(figs, scored, min_words=min_words, gap=gap_words)
         figs = rank(figs)
+        sections: dict[str, Any] = {}
+        verdicts: list[str] = []
+        if controls is not None:
+            from regurgitate.audit.membership import controls_inference
+
+            notes.print("dataset inference: scoring the works and the controls")
+            di = controls_inference(tgt, prepared.works, controls, index=scan.index, seed=seed)
+            sections["dataset_inference"] = di.to_json()
+            verdicts.append(di.verdict())
     cut_with = ("the target's tokenizer" if prepared.attack.window_tokenizer is not None
                 else f"tokenizer {tokenizer}" if tokenizer else "the index's tokenizer")
     method = method_of(prepared.attack, threshold=threshold, target=scan.target.name,
                        tokenizer=cut_with)
     _write(figs, method, out, json_out=json_out, html=html_path, maps=maps,
-           protect=scan.run_path)
+           protect=scan.run_path, sections=sections, verdicts=verdicts)
     if outcome.failed:
         err.print(f"[yellow]{outcome.failed} generation(s) failed[/] (first: "
                   f"{escape(visible(outcome.errors[0][:300]))}); rerun to retry them:\n"
@@ -211,7 +225,8 @@ def audit(
 
 def _write(figs: list[WorkFigures], method: dict[str, Any], console: Console, *,
            json_out: Path | None, html: Path | None, maps: Path | None,
-           protect: Path, sections: dict[str, Any] | None = None) -> None:
+           protect: Path, sections: dict[str, Any] | None = None,
+           verdicts: Sequence[str] = ()) -> None:
     """Terminal table, then the files asked for; ``sections`` are extra top-level objects of
     the JSON (e.g. a ``dataset_inference`` section)."""
     from regurgitate.reports.audit_map import map_png
@@ -219,13 +234,16 @@ def _write(figs: list[WorkFigures], method: dict[str, Any], console: Console, *,
     from regurgitate.safe_paths import write_atomically, write_text_atomically
 
     print_audit(figs, method, console)
+    for line in verdicts:
+        console.print(Text(f"dataset inference: {line}", style="bold"))
     if json_out is not None:
         doc = audit_json(figs, method, sections)
         write_text_atomically(json_out, json.dumps(doc, indent=1) + "\n", protect=[protect],
                               what="JSON")
         console.print(f"json: {escape(visible(str(json_out)))}", soft_wrap=True)
     if html is not None:
-        write_text_atomically(html, audit_html(figs, method), protect=[protect], what="report")
+        write_text_atomically(html, audit_html(figs, method, verdicts=verdicts),
+                              protect=[protect], what="report")
         console.print(f"report: {escape(visible(str(html)))}", soft_wrap=True)
     if maps is not None:
         maps.mkdir(parents=True, exist_ok=True)

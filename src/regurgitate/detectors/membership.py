@@ -166,21 +166,7 @@ def _dc_pdd_frequencies(ctx: DetectorContext, scorer: Scorer | None,
         return cs.smoothed_frequencies(cs.read_frequency_file(Path(str(opts["frequencies"]))))
     if not opts.get("dc_pdd", True) or scorer is None or ctx.index is None:
         return None
-    from regurgitate.index.query import CorpusIndex
-
-    index = ctx.index
-    if not isinstance(index, CorpusIndex) or index.num_tokens > DC_PDD_MAX_INDEX_TOKENS:
-        return None
-    hf_tok = getattr(scorer, "tokenizer", None)
-    probe = "Membership probe: def f(x): return x ** 2  # naïve"
-    try:
-        same = hf_tok is not None and [int(i) for i in index.tokenizer.encode(probe)] == \
-            [int(i) for i in hf_tok(probe, add_special_tokens=False)["input_ids"]]
-    except (TypeError, ValueError, KeyError):
-        same = False
-    if not same:
-        return None
-    return cs.smoothed_frequencies(cs.index_token_counts(index))
+    return cs.index_frequencies(ctx.index, scorer, max_tokens=DC_PDD_MAX_INDEX_TOKENS)
 
 
 def _membership_options(*, k: float = 0.2, reference: str | None = None,

@@ -57,6 +57,11 @@ class GenerationReplica:
             self._scorer = self.target.scorer()
         return list(self._scorer.score(texts))
 
+    def plain_ids(self, text: str) -> list[int]:
+        if self._scorer is None:
+            self._scorer = self.target.scorer()
+        return list(self._scorer.plain_ids(text))
+
     def prompt_texts(self, prompts: list[Prompt]) -> list[str]:
         if self._suffix is None:
             self._suffix = self.target.suffix_scorer()
@@ -96,6 +101,10 @@ class RemoteScorer:
 
     def score(self, texts: Sequence[str]) -> list[TokenScores]:
         return list(self._remote.call("score", list(texts)))
+
+    def plain_ids(self, text: str) -> list[int]:
+        """``text``'s token ids under the replica's tokenizer (no special tokens)."""
+        return list(self._remote.call("plain_ids", text))
 
 
 class RemoteSuffixScorer:

@@ -115,3 +115,23 @@ def read_frequency_file(path: Path) -> np.ndarray:
                           hint="write one with regurgitate.metrics.corpus_signals."
                           "write_frequency_file")
     return np.asarray(counts, dtype=np.int64)
+
+
+def index_frequencies(index: object, scorer: object, *,
+                      max_tokens: int = 200_000_000) -> np.ndarray | None:
+    """Smoothed token frequencies of a local corpus index for DC-PDD, when the index tokenizes
+    as ``scorer``'s model does (its ``plain_ids``, checked on a probe text; a scorer run by a
+    Ray replica asks the replica) and holds at most ``max_tokens``;
+    None otherwise (a remote index, another tokenizer, a corpus too large to count here)."""
+    from regurgitate.index.query import CorpusIndex
+
+    if not isinstance(index, CorpusIndex) or index.num_tokens > max_tokens:
+        return None
+    plain_ids = getattr(scorer, "plain_ids", None)  # the model's ids, no special tokens
+    probe = "Membership probe: def f(x): return x ** 2  # naïve"
+    try:
+        same = plain_ids is not None and \
+            [int(i) for i in index.tokenizer.encode(probe)] == [int(i) for i in plain_ids(probe)]
+    except (TypeError, ValueError, KeyError):
+        same = False
+    return smoothed_frequencies(index_token_counts(index)) if same else None

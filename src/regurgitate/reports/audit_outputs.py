@@ -140,7 +140,9 @@ white-space:pre-wrap;background:#fef3c7;padding:.3em;margin:.2em 0}.ctl{color:#b
 
 
 def audit_html(figs: Sequence[WorkFigures], method: Mapping[str, Any], *,
-               evidence_per_work: int = 5) -> str:
+               evidence_per_work: int = 5, verdicts: Sequence[str] = ()) -> str:
+    """The audit's page; ``verdicts`` are plain sentences shown above the works (e.g. the
+    dataset-inference verdict of ``--controls``)."""
     t = method["threshold"]
     rows = []
     for i, f in enumerate(figs, 1):
@@ -187,7 +189,8 @@ def audit_html(figs: Sequence[WorkFigures], method: Mapping[str, Any], *,
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>regurgitate audit</title>"
         f"<style>{_CSS}</style></head><body><h1>Was my work in there?</h1>"
-        "<table><tr><th>Work</th><th>Chars</th><th>Windows</th>"
+        + "".join(f"<p class='verdict' id='dataset-inference'>{escape(v)}</p>" for v in verdicts)
+        + "<table><tr><th>Work</th><th>Chars</th><th>Windows</th>"
         f"<th>p&ge;{t:g}</th><th>p&ge;{LOW_THRESHOLD:g}</th><th>Greedy</th><th>Longest</th>"
         f"<th>Max p</th></tr>{''.join(rows)}</table>{''.join(sections)}"
         f"<h2>Method</h2><ul>{method_html}</ul>"

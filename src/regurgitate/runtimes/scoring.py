@@ -85,6 +85,10 @@ class HFScorer:
     def tokenizer(self) -> Any:
         return self.lm.tokenizer
 
+    def plain_ids(self, text: str) -> list[int]:
+        """``text``'s token ids under the model's tokenizer, no special tokens added."""
+        return [int(i) for i in self.lm.tokenizer(text, add_special_tokens=False)["input_ids"]]
+
     @property
     def model(self) -> Any:
         return self.lm.model

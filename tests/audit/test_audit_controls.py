@@ -1,0 +1,60 @@
+"""`regurgitate audit WORKS --controls CONTROLS`: dataset inference of the user's works against
+works the model never saw, on the bundled reference model (members: background documents of
+its corpus; controls: the shipped held-out background, same source, never trained on)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from regurgitate.reference.text.heldout_background import heldout_background, member_background
+
+from .conftest import write_jsonl
+
+#: characters kept of each document (a few passages each keeps the test fast)
+KEEP = 2400
+
+
+def _works(path: Path, docs: list[Any]) -> Path:
+    return write_jsonl(path, [{"id": d.id, "text": d.text[:KEEP]} for d in docs])
+
+
+def test_trained_on_works_against_controls_give_a_small_p_value(
+        run_cli: Any, cache_dir: Path, tmp_path: Path) -> None:
+    members, held = member_background()[:12], heldout_background()[:14]
+    out = tmp_path / "di.json"
+    code, stdout, err = run_cli([
+        "audit", str(_works(tmp_path / "w.jsonl", members)), "--no-windows",
+        "--controls", str(_works(tmp_path / "c.jsonl", held)),
+        "--run", str(tmp_path / "di.db"), "--json", str(out), "--html", str(tmp_path / "di.html")])
+    assert code == 0, err
+    di = json.loads(out.read_text())["dataset_inference"]
+    assert di["p_value"] < 0.05 and di["effect_size"] > 0
+    assert di["suspect"] > 0 and di["control"] > 0 and 0 <= di["blind_baseline_auc"] <= 1
+    assert "dataset inference: The model is more familiar" in stdout
+    assert "id='dataset-inference'" in (tmp_path / "di.html").read_text()
+
+
+@pytest.mark.slow
+def test_controls_against_controls_are_no_evidence(run_cli: Any, cache_dir: Path,
+                                                   tmp_path: Path) -> None:
+    held = heldout_background()[:26]
+    out = tmp_path / "null.json"
+    code, _, err = run_cli([
+        "audit", str(_works(tmp_path / "w.jsonl", held[:12])), "--no-windows",
+        "--controls", str(_works(tmp_path / "c.jsonl", held[12:])),
+        "--run", str(tmp_path / "null.db"), "--json", str(out), "--no-html"])
+    assert code == 0, err
+    assert json.loads(out.read_text())["dataset_inference"]["p_value"] >= 0.05
+
+
+def test_a_work_among_the_controls_is_a_one_line_error(run_cli: Any, cache_dir: Path,
+                                                       tmp_path: Path) -> None:
+    held = heldout_background()[:8]
+    works = _works(tmp_path / "w.jsonl", held)
+    code, _, err = run_cli(["audit", str(works), "--no-windows", "--controls", str(works),
+                            "--run", str(tmp_path / "e.db"), "--no-html"])
+    assert code == 2 and "both in WORKS and in --controls" in err and "Traceback" not in err
