@@ -159,3 +159,15 @@ def test_the_check_sees_a_cycle(tmp_path: Path) -> None:
     graph = import_graph(tmp_path)
     assert graph["b"] == {"a/"}
     assert cycles(graph) == [["a/", "b"]]
+
+
+def test_the_package_never_imports_the_build_tools() -> None:
+    # tools/ is not in the wheel: an installed regurgitate that imported it would fail
+    wrong = []
+    for path in sorted((SRC / ROOT).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            wrong += [f"{path.relative_to(SRC)}: {n}" for n in names
+                      if n == "tools" or n.startswith("tools.")]
+    assert not wrong, f"the package imports the build tools: {wrong}"

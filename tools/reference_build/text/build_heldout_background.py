@@ -5,7 +5,7 @@ Run with the Python that built the corpus (its stdlib fingerprint is compared wi
 manifest's). Documents sharing any 50-token span with the corpus (a docstring repeated in
 another module that did go into the corpus) are dropped and counted. Usage:
 
-    .venv/bin/python benchmarks/build_heldout_background.py [--check]
+    .venv/bin/python -m tools.reference_build.text.build_heldout_background [--check]
 """
 
 from __future__ import annotations
@@ -16,16 +16,12 @@ from pathlib import Path
 
 from regurgitate import reference
 from regurgitate.index import CorpusIndex
-from regurgitate.reference.text.heldout_background import (
-    HELDOUT_FILE,
-    build_heldout_background,
-    read_heldout,
-    write_heldout,
-)
+from regurgitate.reference.text.heldout_background import HELDOUT_FILE, read_heldout
 from regurgitate.reference.text.manifest import read_manifest
 from regurgitate.scan.request import cache_dir
 from regurgitate.targets.reference import reference_index
 from tools.reference_build.text.corpus_build import CorpusSpec
+from tools.reference_build.text.heldout_background import build_heldout_background, write_heldout
 
 SPAN_TOKENS = 50
 
