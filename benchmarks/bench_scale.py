@@ -243,11 +243,11 @@ def report(figures: dict, only_small: bool) -> None:
         print(f"growth big/small, spans {label}: median {med:.1f}x, p90 {p90:.1f}x")
     if "queries_big_nosample" in figures:
         for name in ("small", "big"):
-            a, b = figures[f"queries_{name}_nosample"], figures[f"queries_{name}"]
+            off, on = figures[f"queries_{name}_nosample"], figures[f"queries_{name}"]
             print(f"{name}, spans first pass (fresh process, {WARMUP} warm-up queries): "
-                  f"without sample.s median {a['spans']['median_ms']:.2f} / p90 "
-                  f"{a['spans']['p90_ms']:.2f} ms; with it {b['spans']['median_ms']:.2f} / "
-                  f"{b['spans']['p90_ms']:.2f} ms")
+                  f"without sample.s median {off['spans']['median_ms']:.2f} / p90 "
+                  f"{off['spans']['p90_ms']:.2f} ms; with it {on['spans']['median_ms']:.2f} / "
+                  f"{on['spans']['p90_ms']:.2f} ms")
     print(f"build {b['wall_s'] / s['wall_s']:.1f}x for {b['tokens'] / s['tokens']:.1f}x the "
           "tokens")
 
