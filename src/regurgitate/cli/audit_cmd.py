@@ -15,6 +15,7 @@ from regurgitate.cli.common import (
     QUIET_OPT,
     ScanBar,
     StopSignals,
+    quiet_libraries,
     raised_budget_command,
     stderr_console,
     stdout_console,
@@ -123,7 +124,6 @@ def audit(
         method_of,
     )
     from regurgitate.audit.runner import AuditRequest, prepare_audit
-    from regurgitate.cli.scan_cmd import _quiet_libraries
     from regurgitate.safe_paths import check_output_path
     from regurgitate.scan.budget import Budget
     from regurgitate.scan.pipeline import run_scan
@@ -135,7 +135,7 @@ def audit(
     notes = stderr_console(quiet=quiet)
     if not 0 < threshold <= 1:
         raise ConfigError("--threshold must be within (0, 1]")
-    _quiet_libraries()
+    quiet_libraries()
     budget = Budget(max_generations=max_generations, max_tokens=max_tokens,
                     max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)
     request = AuditRequest(

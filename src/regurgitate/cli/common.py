@@ -258,3 +258,14 @@ def highlighted(text: str, ranges: list[tuple[int, int]], style: str) -> Text:
 TOKENIZER_OPT = typer.Option(
     help="tokenizer of an index built by infini-gram's own indexer (ours record theirs)")
 DTYPE_OPT = typer.Option(help="u8, u16 or u32, for an infini-gram index without a manifest")
+
+
+def quiet_libraries() -> None:
+    """transformers' own progress bars and length warnings would tear the scan's progress
+    display; the command reports what matters itself."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        return
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()

@@ -14,6 +14,7 @@ from regurgitate.cli.common import (
     ScanBar,
     StopSignals,
     parse_options,
+    quiet_libraries,
     raised_budget_command,
     stderr_console,
     stdout_console,
@@ -92,7 +93,7 @@ def scan(
     out = stdout_console()
     err = stderr_console()
     notes = stderr_console(quiet=quiet)  # progress and notes; --quiet prints the result only
-    _quiet_libraries()
+    quiet_libraries()
     if max_cost is not None and price_per_1k_tokens is None:
         raise ConfigError("--max-cost needs the price per token",
                           hint="add --price-per-1k-tokens PRICE")
@@ -179,13 +180,3 @@ def _given(ctx: typer.Context, name: str) -> bool:
     source = ctx.get_parameter_source(name)
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
-
-def _quiet_libraries() -> None:
-    """transformers' own progress bars and length warnings would tear the scan's progress
-    display; the scan reports what matters itself."""
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:
-        return
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
