@@ -15,12 +15,13 @@ from regurgitate.cli.common import (
     QUIET_OPT,
     ScanBar,
     StopSignals,
+    finished_work_kept,
     quiet_libraries,
     raised_budget_command,
     stderr_console,
     stdout_console,
 )
-from regurgitate.errors import EXIT_INCOMPLETE, ConfigError, TargetError
+from regurgitate.errors import EXIT_INCOMPLETE, ConfigError
 from regurgitate.untrusted import visible
 
 if TYPE_CHECKING:
@@ -161,7 +162,8 @@ def audit(
     run_name = escape(visible(str(scan.run_path)))
     with StopSignals(err) as signals, scan_lease(scan.run_path), \
             RunStore.open(scan.run_path) as store, scan.target as tgt:
-        try:
+        with finished_work_kept(store, err, signals, run_name=run_name,
+                                resume_cmd=resume_cmd, what="windows"):
             with ScanBar(notes) as bar:
                 outcome = run_scan(
                     store=store, spec=scan.spec, target=tgt, attacks=scan.attacks,
@@ -176,16 +178,6 @@ def audit(
                 stops = {r.stopped for r in long_results}
                 outcome.stopped = next((x for x in stops if x == "interrupted" or
                                         x.endswith("reached")), None)
-        except KeyboardInterrupt:
-            store.set_meta("status", "stopped")
-            err.print(f"[yellow]interrupted.[/] Finished windows are saved in {run_name}; "
-                      f"resume with:\n  {escape(resume_cmd)}", soft_wrap=True)
-            raise typer.Exit(signals.exit_code) from None
-        except TargetError as exc:
-            store.set_meta("status", "incomplete")
-            exc.hint = (exc.hint + "; " if exc.hint else "") + \
-                f"finished work is saved, resume with: {resume_cmd}"
-            raise
         figs = audit_results(store, prepared.works, threshold=threshold, index=scan.index)
         attach_recall(figs, long_results)
         attach_characters(figs, store)

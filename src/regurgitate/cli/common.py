@@ -8,6 +8,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any, cast
 
 import typer
@@ -23,7 +25,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from regurgitate.errors import EXIT_TERMINATED, ConfigError
+from regurgitate.errors import EXIT_TERMINATED, ConfigError, TargetError
 from regurgitate.untrusted import visible
 
 
@@ -269,3 +271,25 @@ def quiet_libraries() -> None:
         return
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+
+
+@contextmanager
+def finished_work_kept(store: Any, err: Console, signals: StopSignals, *, run_name: str,
+                       resume_cmd: str, what: str = "generations") -> Iterator[None]:
+    """Around a run's stage loop: a second Ctrl-C marks the run stopped and exits with the
+    signal's code, a target that failed for good marks it incomplete; both say how to resume
+    (``run_name`` is already escaped for the console)."""
+    from rich.markup import escape
+
+    try:
+        yield
+    except KeyboardInterrupt:
+        store.set_meta("status", "stopped")
+        err.print(f"[yellow]interrupted.[/] Finished {what} are saved in {run_name}; "
+                  f"resume with:\n  {escape(resume_cmd)}", soft_wrap=True)
+        raise typer.Exit(signals.exit_code) from None
+    except TargetError as exc:
+        store.set_meta("status", "incomplete")
+        exc.hint = (exc.hint + "; " if exc.hint else "") + \
+            f"finished work is saved, resume with: {resume_cmd}"
+        raise

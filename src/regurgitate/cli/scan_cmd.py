@@ -13,13 +13,14 @@ from regurgitate.cli.common import (
     QUIET_OPT,
     ScanBar,
     StopSignals,
+    finished_work_kept,
     parse_options,
     quiet_libraries,
     raised_budget_command,
     stderr_console,
     stdout_console,
 )
-from regurgitate.errors import EXIT_INCOMPLETE, ConfigError, TargetError
+from regurgitate.errors import EXIT_INCOMPLETE, ConfigError
 from regurgitate.reports.units import index_unit
 from regurgitate.safe_paths import check_output_path
 from regurgitate.store.lease import scan_lease
@@ -133,25 +134,16 @@ def scan(
     run_name = escape(visible(str(prepared.run_path)))
     with StopSignals(err) as signals, scan_lease(prepared.run_path), \
             RunStore.open(prepared.run_path) as store, prepared.target as tgt:
-        try:
-            with ScanBar(notes, images=prepared.modality == "image") as bar:
-                outcome = run_scan(
-                    store=store, spec=prepared.spec, target=tgt, attacks=prepared.attacks,
-                    detectors=prepared.detectors, index=prepared.index,
-                    image_index=prepared.image_index, seed=seed, batch_size=batch_size,
-                    budget=budget, progress=bar, should_stop=signals.stop.is_set,
-                    executor=executor,
-                )
-        except KeyboardInterrupt:
-            store.set_meta("status", "stopped")
-            err.print(f"[yellow]interrupted.[/] Finished generations are saved in "
-                      f"{run_name}; resume with:\n  {escape(resume_cmd)}", soft_wrap=True)
-            raise typer.Exit(signals.exit_code) from None
-        except TargetError as exc:
-            store.set_meta("status", "incomplete")
-            exc.hint = (exc.hint + "; " if exc.hint else "") + \
-                f"finished work is saved, resume with: {resume_cmd}"
-            raise
+        with finished_work_kept(store, err, signals, run_name=run_name,
+                                resume_cmd=resume_cmd), \
+                ScanBar(notes, images=prepared.modality == "image") as bar:
+            outcome = run_scan(
+                store=store, spec=prepared.spec, target=tgt, attacks=prepared.attacks,
+                detectors=prepared.detectors, index=prepared.index,
+                image_index=prepared.image_index, seed=seed, batch_size=batch_size,
+                budget=budget, progress=bar, should_stop=signals.stop.is_set,
+                executor=executor,
+            )
         paths = write_outputs(store, out, html=prepared.html_path)
     if outcome.generated == 0 and outcome.failed == 0 and not outcome.stopped:
         notes.print(f"[dim]{run_name} was already complete; this is its "
