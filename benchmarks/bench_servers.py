@@ -44,6 +44,8 @@ KEY = "bench-servers-key"
 class ClientResult:
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
+    #: the first answer of each kind of error (cut), to tell why
+    samples: dict[str, str] = field(default_factory=dict)
 
 
 def start_server(args: list[str], url_stream: str, key_file: Path) -> tuple[
@@ -99,10 +101,11 @@ def client_loop(netloc: str, path: str, bodies: list[bytes], deadline: float,
             conn = None
             continue
         elapsed = time.perf_counter() - start
-        if reply.status != 200:
-            result.errors[f"HTTP {reply.status}"] += 1
-        elif b'"error"' in data[:20] and "error" in json.loads(data):
-            result.errors["error answer"] += 1
+        kind = (f"HTTP {reply.status}" if reply.status != 200
+                else "error answer" if data.startswith(b'{"error"') else None)
+        if kind is not None:
+            result.errors[kind] += 1
+            result.samples.setdefault(kind, data[:300].decode("utf-8", "replace"))
         else:
             result.latencies.append(elapsed)
         if reply.will_close:
@@ -135,8 +138,10 @@ def load(name: str, netloc: str, path: str, bodies: list[bytes], args: argparse.
     elapsed = time.perf_counter() - start
     lat = sorted(x for r in results for x in r.latencies)
     errors: Counter[str] = Counter()
+    samples: dict[str, str] = {}
     for r in results:
         errors.update(r.errors)
+        samples |= r.samples
     stuck = sum(t.is_alive() for t in threads)
     if not lat:
         print(f"{name}: no request answered; errors {dict(errors)}")
@@ -148,6 +153,8 @@ def load(name: str, netloc: str, path: str, bodies: list[bytes], args: argparse.
           f"errors {sum(errors.values())} {dict(errors) if errors else ''}"
           f"{f'; {stuck} clients still running' if stuck else ''} "
           f"(1-min load average before: {load_before:.1f})")
+    for kind, sample in samples.items():
+        print(f"  first {kind}: {sample}")
 
 
 def model_bodies(n: int, max_tokens: int) -> list[bytes]:
