@@ -1,0 +1,126 @@
+"""`regurgitate trace`: the live page that traces answers to the corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from regurgitate.cli.common import DTYPE_OPT, QUIET_OPT, TOKENIZER_OPT, stderr_console
+
+#: the word --target takes for a page that traces pasted text only
+NO_TARGET = "none"
+
+
+def _index_spec(index: str | None, target: str | None, note: Any) -> tuple[str | None, str | None]:
+    """The index the page uses, as ``scan`` picks it: the user's, or the word ``reference``
+    (the bundled reference corpus), or the target's own default (the reference model brings
+    its corpus); with none, why not."""
+    from regurgitate import registry
+    from regurgitate.scan.indexes import names_reference
+    from regurgitate.scan.request import cache_dir
+    from regurgitate.targets.reference import reference_index
+    from regurgitate.targets.spec import parse_spec
+
+    if names_reference(index):
+        return str(reference_index(cache_dir(), note)), None
+    if index is not None:
+        return index, None
+    if target is None:
+        return None, "no --index given (a page without a target brings no corpus)"
+    parsed = parse_spec(target)
+    cls = registry.targets().load(parsed.scheme)
+    if cls.modality != "text":
+        from regurgitate.errors import ConfigError
+
+        raise ConfigError(f"trace reads text, and {target} makes images")
+    path = cls.default_index(parsed.raw_location, cache_dir(), note)
+    if path is None:
+        return None, f"no --index given, and the target {parsed.name} brings no corpus"
+    return str(path), None
+
+
+def trace(
+    target: Annotated[str, typer.Option(
+        "--target", "-t", help="model to chat with (a target spec as scan takes it), or "
+        f"'{NO_TARGET}' to trace pasted text only")] = "reference",
+    index: Annotated[str | None, typer.Option(
+        "--index", "-i", help="index directory, http(s)://HOST:PORT?index=NAME, or "
+        "`reference` (default: the target's own corpus, as scan picks it)")] = None,
+    host: Annotated[str, typer.Option(
+        help="address to bind; beyond loopback a key (--api-key-env/--api-key-file) is "
+             "required")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port (0 picks a free one)")] = 8765,
+    api_key_env: Annotated[str | None, typer.Option(
+        help="require 'Authorization: Bearer <key>' with the key read from this environment "
+             "variable (the page asks for it)")] = None,
+    api_key_file: Annotated[str | None, typer.Option(
+        help="require 'Authorization: Bearer <key>' with the key read from this file")] = None,
+    min_tokens: Annotated[int, typer.Option(help="shortest verbatim span, in tokens")] = 50,
+    max_docs: Annotated[int, typer.Option(help="source documents listed per span")] = 10,
+    seed_tokens: Annotated[int | None, typer.Option(
+        help="shortest exact match a passage is aligned from (as check)")] = None,
+    works: Annotated[int, typer.Option(help="source works compared in detail")] = 10,
+    max_chars: Annotated[int, typer.Option(help="longest text traced, in characters")] = 100_000,
+    max_new_tokens: Annotated[int, typer.Option(
+        help="most tokens one chat answer may ask for")] = 1024,
+    runs_dir: Annotated[Path, typer.Option(
+        help="where saved sessions (runs) are written")] = Path("regurgitate-out"),
+    tokenizer: Annotated[str | None, TOKENIZER_OPT] = None,
+    token_dtype: Annotated[str | None, DTYPE_OPT] = None,
+    quiet: Annotated[bool, QUIET_OPT] = False,
+) -> None:
+    """Serve a local page where you chat with a model (or paste any text) and see each
+    answer's verbatim spans in the corpus, longest and rarest first, with counts; click one
+    for its source documents and the context around the match. Links /?text=... and
+    /?prompt=... open the page with that text traced. With no options: the bundled reference
+    model and corpus, as scan uses them."""
+    from regurgitate.api_keys import read_api_key
+    from regurgitate.errors import ConfigError
+    from regurgitate.scan.indexes import open_index
+    from regurgitate.targets.spec import make_target, parse_spec
+    from regurgitate.trace.api import TraceApp
+    from regurgitate.trace.engine import TraceEngine, TraceSettings
+    from regurgitate.trace.server import TraceServer, is_loopback
+
+    err = stderr_console(quiet=quiet)
+    if api_key_env and api_key_file:
+        raise ConfigError("give the key once: --api-key-env or --api-key-file")
+    api_key = read_api_key(api_key_env, api_key_file, required=bool(api_key_env))
+    if api_key is None and not is_loopback(host):
+        raise ConfigError(f"--host {host} would serve the page (the model and the corpus "
+                          "text) beyond this machine without a key",
+                          hint="require one with --api-key-env VAR (or --api-key-file PATH)")
+    settings = TraceSettings(min_tokens=min_tokens, max_docs=max_docs, works=works,
+                             seed_tokens=seed_tokens, max_chars=max_chars,
+                             max_new_tokens=max_new_tokens)
+    target_spec = None if target == NO_TARGET else target
+    if target_spec is not None:
+        parse_spec(target_spec)  # a bad spec is a mistake on the command line
+    spec, problem = _index_spec(index, target_spec, lambda m: err.print(escape(m)))
+
+    def opener(s: str | Path) -> Any:
+        from regurgitate.corpus.tokenizer import load_tokenizer
+
+        return open_index(s, modality="text", token_dtype=token_dtype,
+                          tokenizer=load_tokenizer(tokenizer) if tokenizer else None)
+
+    engine = TraceEngine(spec, target_spec, settings, open_index=opener,
+                         make_target=make_target, index_problem=problem)
+    status = engine.index_status()  # opened (and its page cache warmed) before serving
+    if not status["ok"]:
+        err.print(f"[bold yellow]warning:[/] {escape(status['error'])}; the page says so "
+                  "and traces nothing until it is fixed", soft_wrap=True)
+    else:
+        engine.warm_up()
+    server = TraceServer(TraceApp(engine, runs_dir, loopback=is_loopback(host)), host, port,
+                         api_key=api_key)
+    err.print(f"trace page: [bold]{escape(server.url)}[/]  (Ctrl-C stops it)", soft_wrap=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.close()
