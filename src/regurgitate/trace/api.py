@@ -40,7 +40,7 @@ from regurgitate.errors import (
     StoreError,
     TargetError,
 )
-from regurgitate.trace.engine import TextTooLongError, TraceEngine
+from regurgitate.trace.engine import TraceEngine
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +142,8 @@ def handle(app: TraceApp, method: str, path: str, headers: dict[str, str],
             return error(400, "the request is not valid JSON")
         if not isinstance(payload, dict):
             return error(400, "the request must be a JSON object")
-        return _json(200, handler(app, payload))
-    except TextTooLongError as exc:
-        return error(413, str(exc))
+        result = handler(app, payload)
+        return result if isinstance(result, Response) else _json(200, result)
     except ConfigError as exc:
         return error(400, str(exc))
     except IndexUnavailableError as exc:
@@ -185,20 +184,28 @@ def _int(payload: dict[str, Any], key: str) -> int:
     return value
 
 
-def post_trace(app: TraceApp, payload: dict[str, Any]) -> dict[str, Any]:
+def post_trace(app: TraceApp, payload: dict[str, Any]) -> dict[str, Any] | Response:
     text = _str(payload, "text")
+    problem = app.engine.too_long(text)
+    if problem is not None:
+        return error(413, problem)
     if not text.strip():
         raise ConfigError("paste some text to trace")
     return app.engine.trace_text(text).data
 
 
-def post_chat(app: TraceApp, payload: dict[str, Any]) -> dict[str, Any]:
+def post_chat(app: TraceApp, payload: dict[str, Any]) -> dict[str, Any] | Response:
     form = payload.get("form", "chat")
     messages = payload.get("messages")
     if messages is not None and (not isinstance(messages, list) or
                                  not all(isinstance(m, dict) for m in messages)):
         raise ConfigError("'messages' must be a list of {role, content} objects")
     prompt = payload.get("prompt")
+    asked = (prompt if isinstance(prompt, str) else "") + "".join(
+        str(m.get("content", "")) for m in messages or [])
+    problem = app.engine.too_long(asked)
+    if problem is not None:
+        return error(413, problem)
     settings = payload.get("settings") or {}
     if not isinstance(settings, dict):
         raise ConfigError("'settings' must be an object")

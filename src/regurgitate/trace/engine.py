@@ -37,10 +37,6 @@ MAX_ANSWERS = 500
 OCCURRENCE_LIMIT = 10_000
 
 
-class TextTooLongError(ConfigError):
-    """A pasted or generated text longer than the page's limit."""
-
-
 @dataclass(frozen=True)
 class TraceSettings:
     """How answers are traced (the ``check`` options of the same names) and the page's limits."""
@@ -295,13 +291,19 @@ class TraceEngine:
 
     # -- tracing
 
+    def too_long(self, text: str) -> str | None:
+        """Why ``text`` is too long to trace here, or None."""
+        if len(text) <= self.settings.max_chars:
+            return None
+        return (f"the text is {len(text):,} characters long; this page traces at most "
+                f"{self.settings.max_chars:,} (trace a part of it, restart with a larger "
+                "--max-chars, or use `regurgitate check FILE`)")
+
     def check_length(self, text: str) -> None:
-        if len(text) > self.settings.max_chars:
-            raise TextTooLongError(
-                f"the text is {len(text):,} characters long; this page traces at most "
-                f"{self.settings.max_chars:,}",
-                hint="trace a part of it, restart with a larger --max-chars, or use "
-                     "`regurgitate check FILE`")
+        """ConfigError when ``text`` is too long to trace here."""
+        problem = self.too_long(text)
+        if problem is not None:
+            raise ConfigError(problem)
 
     def trace_text(self, text: str) -> Answer:
         """Trace a pasted text."""
