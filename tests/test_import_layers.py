@@ -18,11 +18,11 @@ ROOT = "regurgitate"
 #: the layers, bottom first: a unit may import units of its own layer and of the layers below,
 #: never above. README's "Layout" section draws the same tree.
 LAYERS: list[tuple[str, set[str]]] = [
-    # data types, errors, options, entry-point reading, corpus readers, the text and image
-    # indexes, the bundled reference sets (run-time parts)
+    # data types, errors, options, entry-point reading, the HTTP serving layer, corpus
+    # readers, the text and image indexes, the bundled reference sets (run-time parts)
     ("primitives", {"types", "findings/", "errors", "options", "option_docs", "untrusted",
-                    "safe_paths", "entrypoints", "api_keys", "corpus/", "index/", "images/",
-                    "reference/"}),
+                    "safe_paths", "entrypoints", "api_keys", "serving/", "corpus/", "index/",
+                    "images/", "reference/"}),
     # loading and running models; measures shared by detectors, check and reports
     ("runtimes and metrics", {"runtimes/", "metrics/"}),
     # what a scan is made of, where it runs and where it is stored; check and the model server

@@ -20,13 +20,8 @@ import pytest
 from regurgitate.errors import ConfigError, IndexLimitError, RemoteIndexError
 from regurgitate.index import CorpusIndex
 from regurgitate.index.remote import RemoteIndex
-from regurgitate.index.server import (
-    BackgroundServer,
-    IndexService,
-    check_exposure,
-    is_loopback,
-    make_server,
-)
+from regurgitate.index.server import BackgroundServer, IndexService, make_server
+from regurgitate.serving import check_exposure, is_loopback
 from regurgitate.types import Document
 from tests.executors.conftest import make_queries
 

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 
-from regurgitate.api_keys import read_api_key
 from regurgitate.errors import ConfigError, RemoteIndexError
+from regurgitate.serving import read_api_key
 
 
 def is_remote(spec: str | Path | None) -> bool:

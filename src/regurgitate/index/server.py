@@ -36,10 +36,13 @@ Extensions (regurgitate's, same shape; what :class:`~regurgitate.index.remote.Re
 - ``get_doc_by_ix``: ``doc_ix`` with optional ``offset``/``max_disp_len``: a document's tokens,
   metadata and ``name`` (``CorpusIndex.doc_name``).
 
-Access: with an API key (``make_server(api_key=...)``; ``index serve --api-key-env VAR`` or
-``--api-key-file PATH``) every request needs ``Authorization: Bearer <key>`` (compared in
-constant time) and is otherwise answered 401. A key is needed to listen beyond loopback
-(:func:`check_exposure`), unless serving open is asked for explicitly.
+Access, body limit, timeouts and the errors the protocol itself causes (401, 411, 413, a body
+that is not JSON) are :mod:`regurgitate.serving`'s, as for every regurgitate server: with an
+API key (``make_server(api_key=...)``; ``index serve --api-key-env VAR`` or ``--api-key-file
+PATH``) every request needs ``Authorization: Bearer <key>`` (compared in constant time) and is
+otherwise answered 401. A key is needed to listen beyond loopback
+(:func:`regurgitate.serving.check_exposure`), unless serving open is asked for explicitly
+(``--insecure-no-auth``).
 
 Document text: ``max_text_tokens`` caps the document tokens of each answer (``search_docs``
 windows, ``get_doc_by_ix``); 0 serves none: those answers keep counts, ids, lengths and
@@ -54,25 +57,22 @@ is larger because verbatim spans of generations can be long).
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from regurgitate.api_keys import bearer_matches
 from regurgitate.errors import ConfigError, QueryError, RegurgitateError
 from regurgitate.index.query import CorpusIndex
+from regurgitate.serving import JSONHandler, Server, bind_server
 
 MAX_QUERY_TOKENS = 10_000
 MAX_BATCH = 512
-MAX_BODY = 32 << 20
 MAXNUM = 10
 MAX_OCCURRENCES = 1000
 MAX_DOCS = 100
@@ -332,113 +332,39 @@ class IndexService:
                 "token_ids": np.asarray(window, dtype=np.int64).tolist()}
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (an address or name to bind) is reachable from this machine only."""
-    if host.strip().lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name or "" (every address): assume it is reachable
+#: what the index server exposes, for the exposure rule's messages
+SERVES = "the indexes (and their corpus text)"
 
 
-def check_exposure(host: str, api_key: str | None, *, insecure_no_auth: bool = False) -> None:
-    """Refuse to serve beyond loopback without a key, unless asked to explicitly
-    (``--insecure-no-auth``). Binds nothing."""
-    if api_key is not None and insecure_no_auth:
-        raise ConfigError("--insecure-no-auth and an API key exclude each other",
-                          hint="drop --insecure-no-auth to require the key")
-    if api_key is None and not insecure_no_auth and not is_loopback(host):
-        raise ConfigError(
-            f"--host {host} would serve the indexes (and the corpus text) beyond this machine "
-            "without a key",
-            hint="require one with --api-key-env VAR (or --api-key-file PATH); "
-            "--insecure-no-auth serves them open anyway")
+class _Handler(JSONHandler):
+    """infini-gram's routes (``GET /``, ``POST /``); keys, body limit and errors are the
+    serving layer's, in infini-gram's error shape ``{"error": "..."}``."""
+
+    auth_realm = "regurgitate index"
+
+    @property
+    def app(self) -> IndexService:
+        return cast(IndexService, self.server.app)
+
+    def error_body(self, status: int, message: str, kind: str) -> Any:
+        return {"error": message}
+
+    def on_get(self) -> None:
+        self.send_json(200, self.app.describe(auth=self.server.api_key is not None))
+
+    def on_post(self, body: Any) -> None:
+        status, answer = self.app.handle(body)
+        self.send_json(status, answer)
 
 
 def make_server(service: IndexService, host: str = "127.0.0.1", port: int = 0, *,
-                api_key: str | None = None, insecure_no_auth: bool = False
-                ) -> ThreadingHTTPServer:
-    """An HTTP server (not yet serving) answering with ``service``; ``port=0`` picks one.
+                api_key: str | None = None, insecure_no_auth: bool = False) -> Server:
+    """A server (bound, not yet serving) answering with ``service``; ``port=0`` picks one.
 
     With ``api_key`` every request needs ``Authorization: Bearer <key>`` (else 401). A host
-    beyond loopback needs a key or ``insecure_no_auth`` (:func:`check_exposure`)."""
-    check_exposure(host, api_key, insecure_no_auth=insecure_no_auth)
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # headers and body go out in two writes: without this, Nagle's algorithm holds the
-        # body until the client's delayed ACK (~40 ms per request on keep-alive connections)
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # queries (possibly model output) are not logged
-
-        def _send(self, status: int, body: Any, headers: Mapping[str, str] | None = None
-                  ) -> None:
-            raw = json.dumps(body).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def _authorized(self) -> bool:
-            if api_key is None or bearer_matches(self.headers.get("Authorization"), api_key):
-                return True
-            headers = {"WWW-Authenticate": 'Bearer realm="regurgitate index"'}
-            if not self._drain():  # a body it cannot skip: the connection ends here
-                self.close_connection = True
-                headers["Connection"] = "close"
-            self._send(401, {"error": "this index server needs 'Authorization: Bearer <key>' "
-                                      "with its API key"}, headers)
-            return False
-
-        def _drain(self) -> bool:
-            """Skip the request's body (so the connection can serve the next request)."""
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                return False
-            if not 0 <= length <= MAX_BODY:
-                return False
-            while length > 0:
-                chunk = self.rfile.read(min(length, 1 << 16))
-                if not chunk:
-                    return False
-                length -= len(chunk)
-            return True
-
-        def do_GET(self) -> None:
-            if self._authorized():
-                self._send(200, service.describe(auth=api_key is not None))
-
-        def do_POST(self) -> None:
-            if not self._authorized():
-                return
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if length <= 0 or length > MAX_BODY:
-                self._send(400, {"error": f"a JSON body of at most {MAX_BODY} bytes is needed"})
-                return
-            try:
-                payload = json.loads(self.rfile.read(length))
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                self._send(400, {"error": "the body is not JSON"})
-                return
-            try:
-                status, body = service.handle(payload)
-            except Exception as exc:  # never kill the server thread on a bad query
-                status, body = 500, {"error": f"Internal server error: {type(exc).__name__}"}
-            self._send(status, body)
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    beyond loopback needs a key or ``insecure_no_auth`` (checked before binding)."""
+    return bind_server(_Handler, host, port, app=service, api_key=api_key,
+                       insecure_no_auth=insecure_no_auth, serves=SERVES)
 
 
 class BackgroundServer:
@@ -446,19 +372,15 @@ class BackgroundServer:
 
     def __init__(self, service: IndexService, host: str = "127.0.0.1", port: int = 0, *,
                  api_key: str | None = None) -> None:
-        self._server = make_server(service, host, port, api_key=api_key)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.server = make_server(service, host, port, api_key=api_key)
 
     @property
     def url(self) -> str:
-        host, port = str(self._server.server_address[0]), int(self._server.server_address[1])
-        return f"http://{host}:{port}"
+        return self.server.base_url
 
     def __enter__(self) -> str:
-        self._thread.start()
+        self.server.start()
         return self.url
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self.server.stop()

@@ -14,41 +14,36 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
-import json
 import logging
 import math
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
-from regurgitate.api_keys import bearer_matches, read_api_key
 from regurgitate.errors import ConfigError, RegurgitateError
 from regurgitate.model_server import protocol
 from regurgitate.model_server.batcher import Batcher
 from regurgitate.model_server.faults import FaultInjector, FaultPlan
+from regurgitate.serving import JSONHandler, bind_server, check_exposure, server_api_key
+from regurgitate.serving import Server as HTTPServer
 from regurgitate.targets.base import Target
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 4 * 1024 * 1024
-
 
 class _App:
-    """What the request handlers share: the batcher, faults, model name and optional key."""
+    """What the request handlers share: the target, batcher, faults and model name."""
 
     def __init__(self, target: Target, model_name: str, batcher: Batcher,
-                 faults: FaultInjector | None, api_key: str | None,
-                 any_model: bool = False) -> None:
+                 faults: FaultInjector | None, any_model: bool = False) -> None:
         self.target = target
         self.model_name = model_name
         #: answer requests for any model name (the only model served answers them)
         self.any_model = any_model
         self.batcher = batcher
         self.faults = faults
-        self.api_key = api_key
         self.stats = ServerStats()
         tokenizer = getattr(target, "tokenizer", None)
         if tokenizer is not None:
@@ -84,95 +79,48 @@ class ServerStats:
             self.ok += 1
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    app: _App
+class _Handler(JSONHandler):
+    """The OpenAI routes; keys, body limit and errors are the serving layer's."""
 
+    auth_realm = "regurgitate model"
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _HTTPServer
+    @property
+    def app(self) -> _App:
+        return cast(_App, self.server.app)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
-
-    # -- plumbing ------------------------------------------------------------------------
-    def _send_json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
-        self._send_raw(status, json.dumps(obj).encode("utf-8"), headers)
-
-    def _send_raw(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(data)
-
-    def _authorized(self) -> bool:
-        key = self.server.app.api_key
-        if key is None:
-            return True
-        if bearer_matches(self.headers.get("Authorization"), key):
-            return True
-        self._send_json(401, protocol.error_body("invalid API key", "authentication_error"))
-        return False
-
-    def _read_body(self) -> dict[str, Any] | None:
-        try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY_BYTES:
-            self.close_connection = True
-            self._send_json(413, protocol.error_body("missing or too large Content-Length"))
-            return None
-        raw = self.rfile.read(length)
-        try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            self._send_json(400, protocol.error_body("request body is not valid JSON"))
-            return None
-        if not isinstance(body, dict):
-            self._send_json(400, protocol.error_body("request body must be a JSON object"))
-            return None
-        return body
+    def error_body(self, status: int, message: str, kind: str) -> Any:
+        return protocol.error_body(message, kind)
 
     # -- routes --------------------------------------------------------------------------
-    def do_GET(self) -> None:
+    def on_get(self) -> None:
         if self.path.rstrip("/") != "/v1/models":
-            self._send_json(404, protocol.error_body(f"no route {self.path}"))
+            self.send_json_error(404, f"no route {self.path}")
             return
-        if not self._authorized():
-            return
-        app = self.server.app
-        self._send_json(200, {"object": "list", "data": [
+        app = self.app
+        self.send_json(200, {"object": "list", "data": [
             {"id": app.model_name, "object": "model", "created": 0, "owned_by": "regurgitate"}
         ]})
 
-    def do_POST(self) -> None:
+    def on_post(self, body: Any) -> None:
         route = self.path.rstrip("/")
         if route not in ("/v1/completions", "/v1/chat/completions"):
-            self.close_connection = True  # its body stays unread: do not reuse the connection
-            self._send_json(404, protocol.error_body(f"no route {self.path}"))
+            self.send_json_error(404, f"no route {self.path}")
             return
-        with self.server.app.stats.track():
-            self._generate(route)
+        if not isinstance(body, dict):
+            self.send_json_error(400, "request body must be a JSON object")
+            return
+        with self.app.stats.track():
+            self._generate(route, body)
 
-    def _generate(self, route: str) -> None:
-        body = self._read_body()
-        if body is None or not self._authorized():
-            return
-        app = self.server.app
+    def _generate(self, route: str, body: dict[str, Any]) -> None:
+        app = self.app
         if app.faults is not None and self._inject(app.faults.next_fault(), app.faults.plan):
             return
         model = body.get("model")
         if model is not None and model != app.model_name and not app.any_model:
-            self._send_json(404, protocol.error_body(
-                f"model {model!r} not found; this server has {app.model_name!r}",
-                "model_not_found"))
+            self.send_json_error(
+                404, f"model {model!r} not found; this server has {app.model_name!r}",
+                "model_not_found")
             return
         try:
             protocol.check_supported(body, chat=route != "/v1/completions")
@@ -192,22 +140,22 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = protocol.chat_response(
                     app.model_name, gen, app.token_text, prompt.settings.logprobs)
         except ConfigError as exc:
-            self._send_json(400, protocol.error_body(str(exc)))
+            self.send_json_error(400, str(exc))
             return
         except RegurgitateError as exc:
-            self._send_json(500, protocol.error_body(str(exc), "server_error"))
+            self.send_json_error(500, str(exc))
             return
         failed = [g.error for g in gens if g.error]
         if failed:
-            self._send_json(500, protocol.error_body(failed[0], "server_error"))
+            self.send_json_error(500, failed[0])
             return
         app.stats.count_ok()
-        self._send_json(200, reply)
+        self.send_json(200, reply)
 
     def _overflows(self, prompts: list[Any], part: str) -> bool:
         """Answer vLLM's 400 (and message) when prompt + max_tokens exceeds the model's
         context window; True when it did."""
-        app = self.server.app
+        app = self.app
         window = getattr(app.target, "context_window", None)
         render = getattr(app.target, "render", None)
         tokenizer = getattr(app.target, "tokenizer", None)
@@ -217,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
             used = len(tokenizer(render(prompt))["input_ids"])
             asked = prompt.settings.max_new_tokens
             if used + asked > window:
-                self._send_json(400, protocol.context_error_body(window, used, asked, part))
+                self.send_json(400, protocol.context_error_body(window, used, asked, part))
                 return True
         return False
 
@@ -227,17 +175,17 @@ class _Handler(BaseHTTPRequestHandler):
         if kind is None:
             return False
         if kind == "500":
-            self._send_json(500, protocol.error_body("injected failure", "server_error"))
+            self.send_json_error(500, "injected failure")
         elif kind == "429":
             if plan.retry_after_date:
                 when = math.ceil(time.time() + plan.retry_after) + 1
                 value = email.utils.formatdate(when, usegmt=True)
             else:
                 value = f"{plan.retry_after:g}"
-            self._send_json(429, protocol.error_body("injected rate limit", "rate_limit_error"),
-                            {"Retry-After": value})
+            self.send_json_error(429, "injected rate limit", "rate_limit_error",
+                                 {"Retry-After": value})
         elif kind == "malformed":
-            self._send_raw(200, b'{"choices": [{"text": "trunc')
+            self.send_bytes(200, b'{"choices": [{"text": "trunc')
         elif kind == "stall":
             time.sleep(plan.stall_s)
             self._drop()
@@ -251,67 +199,28 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
 
-class Server:
+class Server(HTTPServer):
     """A running (or ready) server; ``url`` is the OpenAI base URL (ends in ``/v1``)."""
-
-    def __init__(self, httpd: _HTTPServer, batcher: Batcher, faults: FaultInjector | None) -> None:
-        self._httpd = httpd
-        self._batcher = batcher
-        self.faults = faults
-        self._thread: threading.Thread | None = None
-
-    @property
-    def host(self) -> str:
-        return str(self._httpd.server_address[0])
-
-    @property
-    def port(self) -> int:
-        return int(self._httpd.server_address[1])
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
+        return f"{self.base_url}/v1"
+
+    @property
+    def faults(self) -> FaultInjector | None:
+        return cast(_App, self.app).faults
 
     @property
     def stats(self) -> ServerStats:
-        return self._httpd.app.stats
+        return cast(_App, self.app).stats
 
     @property
     def model_name(self) -> str:
-        return self._httpd.app.model_name
+        return cast(_App, self.app).model_name
 
-    def start(self) -> Server:
-        """Serve in a background thread; returns self."""
-        if self._thread is None:
-            self._batcher.start()
-            self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                            kwargs={"poll_interval": 0.1},
-                                            name="regurgitate-serve", daemon=True)
-            self._thread.start()
-        return self
 
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (Ctrl-C) or stopped."""
-        self._batcher.start()
-        try:
-            self._httpd.serve_forever(poll_interval=0.2)
-        finally:
-            self._httpd.server_close()
-            self._batcher.stop()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=10)
-            self._thread = None
-        self._httpd.server_close()
-        self._batcher.stop()
-
-    def __enter__(self) -> Server:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+#: what the model server exposes, for the exposure rule's messages
+SERVES = "the model"
 
 
 def make_server(
@@ -323,15 +232,18 @@ def make_server(
     target: Target | None = None,
     model_name: str | None = None,
     api_key: str | None = None,
+    insecure_no_auth: bool = False,
     batch_size: int = 8,
     device: str = "cpu",
     any_model: bool = False,
 ) -> Server:
     """Build (not start) a server over ``model_dir`` or an already loaded ``target``.
 
-    ``port=0`` picks a free port. ``api_key`` set => requests need ``Bearer <key>``.
+    ``port=0`` picks a free port. ``api_key`` set => requests need ``Bearer <key>``; a host
+    beyond loopback needs one, or ``insecure_no_auth`` (refused before the model loads).
     ``any_model``: answer a request naming any model (else only ``model_name``; others 404).
     """
+    check_exposure(host, api_key, insecure_no_auth=insecure_no_auth, serves=SERVES)
     if target is None:
         if model_dir is None:
             raise ConfigError("make_server needs a model directory or a target")
@@ -339,14 +251,12 @@ def make_server(
 
         target = HFTarget(model_dir, device=device, batch_size=batch_size)
     name = model_name or (model_dir.rstrip("/").rsplit("/", 1)[-1] if model_dir else target.name)
-    try:
-        httpd = _HTTPServer((host, port), _Handler)
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     batcher = Batcher(target, max_batch=batch_size)
     injector = FaultInjector(faults) if faults is not None else None
-    httpd.app = _App(target, name, batcher, injector, api_key, any_model=any_model)
-    return Server(httpd, batcher, injector)
+    app = _App(target, name, batcher, injector, any_model=any_model)
+    return bind_server(_Handler, host, port, app=app, api_key=api_key,
+                       insecure_no_auth=insecure_no_auth, serves=SERVES,
+                       on_start=batcher.start, on_stop=batcher.stop, server_class=Server)
 
 
 def run_server(
@@ -357,6 +267,8 @@ def run_server(
     *,
     fault_seed: int = 0,
     api_key_env: str | None = None,
+    api_key_file: str | None = None,
+    insecure_no_auth: bool = False,
     batch_size: int = 8,
     device: str = "cpu",
     echo: Callable[[str], None] = print,
@@ -365,16 +277,18 @@ def run_server(
     """Blocking entry point for ``regurgitate serve``: loads ``model`` (None = the bundled
     reference model), prints the base URL, serves until Ctrl-C. Without ``model_name`` any
     requested model name is answered (so ``?model=my-model`` works as written); with it,
-    only that name."""
+    only that name. A host beyond loopback without a key (``api_key_env``/``api_key_file``)
+    is refused before the model loads, unless ``insecure_no_auth``."""
+    api_key = server_api_key(host, api_key_env, api_key_file,
+                             insecure_no_auth=insecure_no_auth, serves=SERVES)
     if model is None:
         from regurgitate import reference
 
         model = str(reference.model_dir())
-    api_key = read_api_key(api_key_env, required=True)
     faults = FaultPlan(rate=fault_rate, seed=fault_seed) if fault_rate > 0 else None
     server = make_server(model, host, port, faults=faults, api_key=api_key,
-                         batch_size=batch_size, device=device, model_name=model_name,
-                         any_model=model_name is None)
+                         insecure_no_auth=insecure_no_auth, batch_size=batch_size,
+                         device=device, model_name=model_name, any_model=model_name is None)
     names = "any model name" if model_name is None else f"model name {model_name!r}"
     echo(f"serving {server.model_name} at {server.url} for {names}  (Ctrl-C to stop)")
     with contextlib.suppress(KeyboardInterrupt):
