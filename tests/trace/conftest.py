@@ -75,11 +75,11 @@ def make_engine(index: Path | str | None, target: str | None = None, **settings:
 def serving(engine: Any, runs_dir: Path, api_key: str | None = None) -> Iterator[str]:
     """A real trace server on 127.0.0.1 (a free port); its base URL."""
     from regurgitate.trace.api import TraceApp
-    from regurgitate.trace.server import TraceServer
+    from regurgitate.trace.server import bind_trace_server
 
-    server = TraceServer(TraceApp(engine, runs_dir), "127.0.0.1", 0, api_key=api_key)
-    with server:
-        yield server.url.rstrip("/")
+    with bind_trace_server(TraceApp(engine, runs_dir), "127.0.0.1", 0,
+                           api_key=api_key) as server:
+        yield server.base_url
     engine.close()
 
 

@@ -82,11 +82,11 @@ def test_missing_index_is_said_and_nothing_is_traced(tmp_path: Path, serve) -> N
 def test_a_key_is_required_beyond_loopback_and_checked_when_set(reference_idx: Path,
                                                                 serve) -> None:
     from regurgitate.trace.api import TraceApp
-    from regurgitate.trace.server import TraceServer
+    from regurgitate.trace.server import bind_trace_server
 
     engine = make_engine(reference_idx)
-    with pytest.raises(ConfigError, match="without an API key"):
-        TraceServer(TraceApp(engine, Path("runs")), "0.0.0.0", 0)
+    with pytest.raises(ConfigError, match="beyond this machine with no API key"):
+        bind_trace_server(TraceApp(engine, Path("runs")), "0.0.0.0", 0)
     with serve(engine, api_key="s3cret") as base:
         assert call(base, "/api/info")[0] == 401
         assert call(base, "/api/info", headers={"Authorization": "Bearer nope"})[0] == 401
@@ -122,4 +122,4 @@ def test_trace_with_no_arguments_serves_the_reference_model_and_corpus(
 def test_trace_refuses_a_public_host_without_a_key(run_cli) -> None:
     code, _, err = run_cli(["trace", "--host", "0.0.0.0", "--target", "none",
                             "--index", "nowhere"])
-    assert code != 0 and "without a key" in err
+    assert code != 0 and "with no API key" in err

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from regurgitate.cli.common import DTYPE_OPT, QUIET_OPT, TOKENIZER_OPT, stderr_console
+from regurgitate.cli.serving_options import HOST_HELP, ApiKeyEnv, ApiKeyFile, InsecureNoAuth
 
 #: the word --target takes for a page that traces pasted text only
 NO_TARGET = "none"
@@ -49,15 +50,11 @@ def trace(
     index: Annotated[str | None, typer.Option(
         "--index", "-i", help="index directory, http(s)://HOST:PORT?index=NAME, or "
         "`reference` (default: the target's own corpus, as scan picks it)")] = None,
-    host: Annotated[str, typer.Option(
-        help="address to bind; beyond loopback a key (--api-key-env/--api-key-file) is "
-             "required")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help=HOST_HELP)] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port (0 picks a free one)")] = 8765,
-    api_key_env: Annotated[str | None, typer.Option(
-        help="require 'Authorization: Bearer <key>' with the key read from this environment "
-             "variable (the page asks for it)")] = None,
-    api_key_file: Annotated[str | None, typer.Option(
-        help="require 'Authorization: Bearer <key>' with the key read from this file")] = None,
+    api_key_env: ApiKeyEnv = None,
+    api_key_file: ApiKeyFile = None,
+    insecure_no_auth: InsecureNoAuth = False,
     min_tokens: Annotated[int, typer.Option(help="shortest verbatim span, in tokens")] = 50,
     max_docs: Annotated[int, typer.Option(help="source documents listed per span")] = 10,
     seed_tokens: Annotated[int | None, typer.Option(
@@ -76,23 +73,19 @@ def trace(
     answer's verbatim spans in the corpus, longest and rarest first, with counts; click one
     for its source documents and the context around the match. Links /?text=... and
     /?prompt=... open the page with that text traced. With no options: the bundled reference
-    model and corpus, as scan uses them."""
-    from regurgitate.api_keys import read_api_key
-    from regurgitate.errors import ConfigError
+    model and corpus, as scan uses them. The page binds 127.0.0.1; beyond loopback it needs
+    a key, which the page asks for once."""
     from regurgitate.scan.indexes import open_index
+    from regurgitate.serving import is_loopback, server_api_key
     from regurgitate.targets.spec import make_target, parse_spec
     from regurgitate.trace.api import TraceApp
     from regurgitate.trace.engine import TraceEngine, TraceSettings
-    from regurgitate.trace.server import TraceServer, is_loopback
+    from regurgitate.trace.server import SERVES, bind_trace_server
 
     err = stderr_console(quiet=quiet)
-    if api_key_env and api_key_file:
-        raise ConfigError("give the key once: --api-key-env or --api-key-file")
-    api_key = read_api_key(api_key_env, api_key_file, required=bool(api_key_env))
-    if api_key is None and not is_loopback(host):
-        raise ConfigError(f"--host {host} would serve the page (the model and the corpus "
-                          "text) beyond this machine without a key",
-                          hint="require one with --api-key-env VAR (or --api-key-file PATH)")
+    # refused before anything is loaded or bound
+    api_key = server_api_key(host, api_key_env, api_key_file,
+                             insecure_no_auth=insecure_no_auth, serves=SERVES)
     settings = TraceSettings(min_tokens=min_tokens, max_docs=max_docs, works=works,
                              seed_tokens=seed_tokens, max_chars=max_chars,
                              max_new_tokens=max_new_tokens)
@@ -115,9 +108,14 @@ def trace(
                   "and traces nothing until it is fixed", soft_wrap=True)
     else:
         engine.warm_up()
-    server = TraceServer(TraceApp(engine, runs_dir, loopback=is_loopback(host)), host, port,
-                         api_key=api_key)
-    err.print(f"trace page: [bold]{escape(server.url)}[/]  (Ctrl-C stops it)", soft_wrap=True)
+    server = bind_trace_server(TraceApp(engine, runs_dir, loopback=is_loopback(host)), host,
+                               port, api_key=api_key, insecure_no_auth=insecure_no_auth)
+    if insecure_no_auth:
+        err.print(f"[bold red]warning:[/] --insecure-no-auth: anyone who reaches "
+                  f"{escape(server.base_url)} can chat with the model and read the corpus",
+                  soft_wrap=True)
+    err.print(f"trace page: [bold]{escape(server.base_url)}/[/]  (Ctrl-C stops it)",
+              soft_wrap=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
