@@ -35,7 +35,7 @@ class Browser:
         profile.mkdir(parents=True, exist_ok=True)
         ours_r, theirs_w = os.pipe()  # Chromium writes answers on its fd 4
         theirs_r, ours_w = os.pipe()  # Chromium reads commands on its fd 3
-        # above 4 first (so that neither lands on the other's target), then the shell puts
+        # above 4 first (so that neither lands on the other's target), then bash (multi-digit fds) puts
         # them on fds 3 and 4 and runs Chromium in its place
         for fd in (theirs_r, theirs_w):
             os.set_inheritable(fd, False)
@@ -46,7 +46,7 @@ class Browser:
         theirs_r, theirs_w = high_r, high_w
         shell = f'exec "$0" "$@" 3<&{theirs_r} 4>&{theirs_w} {theirs_r}<&- {theirs_w}>&-'
         self.proc = subprocess.Popen(
-            ["/bin/sh", "-c", shell, str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}",
+            ["/bin/bash", "-c", shell, str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}",
              f"--window-size={width},{height}", "about:blank"],
             pass_fds=(theirs_r, theirs_w),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
