@@ -35,8 +35,8 @@ class Browser:
         profile.mkdir(parents=True, exist_ok=True)
         ours_r, theirs_w = os.pipe()  # Chromium writes answers on its fd 4
         theirs_r, ours_w = os.pipe()  # Chromium reads commands on its fd 3
-        # above 4 first (so that neither lands on the other's target), then bash (multi-digit fds) puts
-        # them on fds 3 and 4 and runs Chromium in its place
+        # moved above 4 first (so that neither lands on the other's target); then bash (dash
+        # takes one-digit fds only) puts them on fds 3 and 4 and runs Chromium in its place
         for fd in (theirs_r, theirs_w):
             os.set_inheritable(fd, False)
         high_r = fcntl.fcntl(theirs_r, fcntl.F_DUPFD, 5)
