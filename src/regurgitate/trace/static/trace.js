@@ -186,9 +186,11 @@
     const t = el("table", { class: "figures" });
     for (const [label, v] of rows) {
       if (v === null || v === undefined) continue;
-      t.append(el("tr", {}, el("td", {}, label), el("td", {}, Number(v).toFixed(3))));
+      const x = Number(v);
+      const shown = x !== 0 && Math.abs(x) < 0.01 ? x.toExponential(2) : x.toFixed(3);
+      t.append(el("tr", {}, el("td", {}, label), el("td", {}, shown)));
     }
-    return el("details", { class: "membership" },
+    return el("details", { class: "membership", open: true },
       el("summary", {}, "Membership signals of this answer (from the target's log-probabilities)"),
       t, el("p", { class: "dim" }, "Figures of one text, not a verdict: membership is a " +
         "set-level test (regurgitate scan's membership evidence compares many texts with controls)."));
