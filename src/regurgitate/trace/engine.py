@@ -285,9 +285,21 @@ class TraceEngine:
     def warm_up(self) -> None:
         """Trace a short text once, so that the first answer does not pay for compiling
         and loading what the index's queries use."""
+        import regurgitate.detectors.pii
+        import regurgitate.metrics.membership_signals
+        import regurgitate.runtimes.scoring  # noqa: F401 - loaded now, not on an answer
+
         # on failure the page says what is wrong when a text is traced
-        with contextlib.suppress(RegurgitateError):
-            check_data(self.index(), "warming up the trace page " * 8, self.settings)
+        with contextlib.suppress(RegurgitateError, OSError, IndexError):
+            idx = self.index()
+            _unit(getattr(idx, "info", {}) or {})
+            # a stretch of the corpus itself: a verbatim span, its windows, a work
+            head = idx.document_tokens(0)[:2 * self.settings.min_tokens + 2]
+            text = ("warming up, mail warm@example.org: "
+                    + idx.tokenizer.decode([int(t) for t in head]))
+            data = check_data(idx, text, self.settings)
+            pii_marks(idx, Item(0, Prompt("warm", "trace", text, GenerationSettings()),
+                                Generation("warm", text)), data["coverage"], 1)
 
     # -- tracing
 
