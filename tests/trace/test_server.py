@@ -123,3 +123,33 @@ def test_trace_refuses_a_public_host_without_a_key(run_cli) -> None:
     code, _, err = run_cli(["trace", "--host", "0.0.0.0", "--target", "none",
                             "--index", "nowhere"])
     assert code != 0 and "with no API key" in err
+
+
+def test_chat_with_the_reference_model_then_evidence_and_a_saved_run(
+        reference_idx: Path, tmp_path: Path, serve, run_cli) -> None:
+    """The bundled model continues a passage planted 100 times; its answer is traced, gives
+    membership figures and an evidence packet, and the session saves as a run `report`
+    reads."""
+    from regurgitate import reference
+
+    item = [it for it in reference.load_manifest().by_kind("passage") if it.copies == 100][2]
+    prompt = " ".join(item.text.split()[:12])
+    with serve(make_engine(reference_idx, "reference")) as base:
+        code, answer = call(base, "/api/chat", {"form": "completion", "prompt": prompt,
+                                                "settings": {"greedy": True,
+                                                             "max_new_tokens": 56}})
+        assert code == 200, answer
+        assert answer["ranked"] and answer["ranked"][0]["count"] == 100
+        assert answer["membership"]["loss"] is not None
+        code, got = call(base, "/api/chat", {"form": "chat", "messages": [
+            {"role": "user", "content": "Hello"}], "settings": {"top_p": 7}})
+        assert code == 400 and "top_p" in got["error"]
+        code, ev = call(base, "/api/evidence", {"answer": answer["id"]})
+        assert code == 200 and ev["packets"][0]["corpus_count"] == 100
+        assert ev["packets"][0]["prompt"] == prompt
+        code, saved = call(base, "/api/save", {"answers": [answer["id"]],
+                                               "name": "../../escape me"})
+        assert code == 200 and Path(saved["path"]).parent == tmp_path / "runs"
+        assert Path(saved["path"]).name == "escape-me.db"
+    code, out, err = run_cli(["report", saved["path"]])
+    assert code == 0, err
