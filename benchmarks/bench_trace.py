@@ -61,13 +61,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=20)
     args = ap.parse_args()
 
-    from regurgitate.scan.indexes import open_index
     from regurgitate.scan.request import cache_dir
     from regurgitate.targets.reference import reference_index
-    from regurgitate.trace.engine import TraceEngine, TraceSettings
+    from regurgitate.trace.engine import TraceEngine, TraceSettings, open_text_index
 
     path = reference_index(cache_dir(), print)
-    engine = TraceEngine(path, None, TraceSettings(), open_index=open_index)
+    engine = TraceEngine(path, None, TraceSettings(), open_index=open_text_index)
     engine.warm_up()
     index = engine.index()
     print(f"reference index: {index.info['num_tokens']:,} tokens, "

@@ -59,16 +59,15 @@ def hostile_idx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def make_engine(index: Path | str | None, target: str | None = None, **settings: Any) -> Any:
+def make_engine(index: Path | str | None, target: str | None = None, *,
+                make_target: Callable[[str], Any] | None = None, **settings: Any) -> Any:
     """An engine built as `regurgitate trace` builds it (the one index opener, the target
-    spec builder)."""
-    from regurgitate.scan.indexes import open_index
-    from regurgitate.targets.spec import make_target
-    from regurgitate.trace.engine import TraceEngine, TraceSettings
+    spec builder unless ``make_target`` is given)."""
+    from regurgitate.targets.spec import make_target as from_spec
+    from regurgitate.trace.engine import TraceEngine, TraceSettings, open_text_index
 
-    return TraceEngine(index, target, TraceSettings(**settings),
-                       open_index=lambda s: open_index(s, modality="text"),
-                       make_target=make_target)
+    return TraceEngine(index, target, TraceSettings(**settings), open_index=open_text_index,
+                       make_target=make_target or from_spec)
 
 
 @contextmanager

@@ -140,11 +140,7 @@ class HostileTarget(Target):
 
 def test_hostile_answers_and_documents_are_shown_not_run(browser: Browser, hostile_idx: Path,
                                                          serve) -> None:
-    from regurgitate.scan.indexes import open_index
-    from regurgitate.trace.engine import TraceEngine, TraceSettings
-
-    engine = TraceEngine(hostile_idx, "hostile", TraceSettings(),
-                         open_index=open_index, make_target=lambda spec: HostileTarget())
+    engine = make_engine(hostile_idx, "hostile", make_target=lambda spec: HostileTarget())
     with serve(engine) as base:
         page = browser.page(base + "/?prompt=" + urllib.parse.quote(PAYLOADS[1]))
         page.wait(f"{ANSWER_DONE} === 1")
@@ -193,6 +189,20 @@ def test_failures_are_said_on_the_page_and_the_server_goes_on(
         page.wait("document.getElementById('error').textContent.includes("
                   "'2,001 characters long; this page traces at most 2,000')")
         paste(page, _text()[:1500])  # and it goes on
+
+
+def test_beyond_loopback_the_page_asks_for_its_key(browser: Browser, reference_idx: Path,
+                                                   serve) -> None:
+    """With a key (as beyond loopback), the page loads, asks for the key, then traces."""
+    item = reference.load_manifest().by_kind("passage")[0]
+    with serve(make_engine(reference_idx), api_key="k3y") as base:
+        page = browser.page(base + "/?text=" + urllib.parse.quote(item.text))
+        page.wait("!document.getElementById('key-form').hidden")
+        assert page.js("document.querySelectorAll('.answer').length") == 0
+        page.js("document.getElementById('key').value = 'k3y';"
+                "document.getElementById('key-form').requestSubmit()")
+        page.wait(f"{ANSWER_DONE} === 1")
+        assert rows(page)[0]["count"] == 1
 
 
 def test_twenty_answers_stay_usable(browser: Browser, reference_idx: Path, serve) -> None:

@@ -20,12 +20,11 @@ def _index_spec(index: str | None, target: str | None, note: Any) -> tuple[str |
     (the bundled reference corpus), or the target's own default (the reference model brings
     its corpus); with none, why not."""
     from regurgitate import registry
-    from regurgitate.scan.indexes import names_reference
     from regurgitate.scan.request import cache_dir
     from regurgitate.targets.reference import reference_index
     from regurgitate.targets.spec import parse_spec
 
-    if names_reference(index):
+    if index == "reference":  # the word names the bundled index (as check takes it)
         return str(reference_index(cache_dir(), note)), None
     if index is not None:
         return index, None
@@ -75,11 +74,10 @@ def trace(
     /?prompt=... open the page with that text traced. With no options: the bundled reference
     model and corpus, as scan uses them. The page binds 127.0.0.1; beyond loopback it needs
     a key, which the page asks for once."""
-    from regurgitate.scan.indexes import open_index
     from regurgitate.serving import is_loopback, server_api_key
     from regurgitate.targets.spec import make_target, parse_spec
     from regurgitate.trace.api import TraceApp
-    from regurgitate.trace.engine import TraceEngine, TraceSettings
+    from regurgitate.trace.engine import TraceEngine, TraceSettings, open_text_index
     from regurgitate.trace.server import SERVES, bind_trace_server
 
     err = stderr_console(quiet=quiet)
@@ -95,10 +93,7 @@ def trace(
     spec, problem = _index_spec(index, target_spec, lambda m: err.print(escape(m)))
 
     def opener(s: str | Path) -> Any:
-        from regurgitate.corpus.tokenizer import load_tokenizer
-
-        return open_index(s, modality="text", token_dtype=token_dtype,
-                          tokenizer=load_tokenizer(tokenizer) if tokenizer else None)
+        return open_text_index(s, tokenizer=tokenizer, token_dtype=token_dtype)
 
     engine = TraceEngine(spec, target_spec, settings, open_index=opener,
                          make_target=make_target, index_problem=problem)

@@ -71,6 +71,21 @@ class Answer:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def open_text_index(spec: str | Path, *, tokenizer: str | None = None,
+                    token_dtype: str | None = None) -> Any:
+    """A corpus index through the one index opener (local, sharded, remote, and every
+    format it knows); ConfigError for an image index. ``tokenizer`` names one for an index
+    built by infini-gram's own indexer."""
+    from regurgitate.scan.indexes import open_index
+
+    tok = None
+    if tokenizer:
+        from regurgitate.corpus.tokenizer import load_tokenizer
+
+        tok = load_tokenizer(tokenizer)
+    return open_index(spec, modality="text", token_dtype=token_dtype, tokenizer=tok)
+
+
 def check_data(index: Any, text: str, settings: TraceSettings, *,
                works: bool = True) -> dict[str, Any]:
     """``regurgitate check --json``'s object for ``text`` (the same calls, the same document
