@@ -126,3 +126,4 @@ def test_both_commands_with_a_key_file_answer_401_without_it_and_200_with_it(
             _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
         assert KEY not in err
+

@@ -26,7 +26,10 @@ def serve(
     model_name: Annotated[str | None, typer.Option(
         help="answer only requests for this model name (default: any name)")] = None,
 ) -> None:
-    """Serve a local Hugging Face model as /v1/completions and /v1/chat/completions."""
+    """Serve a local Hugging Face model as /v1/completions and /v1/chat/completions.
+
+    Binds 127.0.0.1; another host needs a key (--api-key-env or --api-key-file), which every
+    request must then send as 'Authorization: Bearer <key>'."""
     from regurgitate.model_server import run_server
 
     run_server(model, host, port, fault_rate, fault_seed=fault_seed, api_key_env=api_key_env,

@@ -7,12 +7,15 @@ controls (frequency/presence/repetition penalty, ``min_tokens``) are honoured.
 Concurrent requests are batched through one
 :class:`~regurgitate.model_server.batcher.Batcher` in front of one target. With a
 :class:`~regurgitate.model_server.faults.FaultPlan` the server misbehaves on purpose, for testing
-clients. It binds 127.0.0.1 unless told otherwise.
+clients. It binds 127.0.0.1 unless told otherwise, and beyond loopback only with an API key
+(or ``insecure_no_auth``); keys, body limit, timeouts and protocol errors are
+:mod:`regurgitate.serving`'s, shared with the index server.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import email.utils
 import logging
 import math
@@ -45,11 +48,26 @@ class _App:
         self.batcher = batcher
         self.faults = faults
         self.stats = ServerStats()
+        # The request threads count and decode tokens with their own copy of the tokenizer,
+        # one at a time: a fast tokenizer is not thread-safe (a call without padding from a
+        # request thread, during the batcher's padded call, left rows of unequal length:
+        # "expected sequence of length 38 at dim 1 (got 30)", 500s under 16 clients)
         tokenizer = getattr(target, "tokenizer", None)
-        if tokenizer is not None:
-            self.token_text: Callable[[int], str] = lambda i: tokenizer.decode([i])
-        else:
-            self.token_text = lambda i: ""
+        self._tokenizer = copy.deepcopy(tokenizer) if tokenizer is not None else None
+        self._tokenizer_lock = threading.Lock()
+
+    def token_text(self, token_id: int) -> str:
+        if self._tokenizer is None:
+            return ""
+        with self._tokenizer_lock:
+            return str(self._tokenizer.decode([token_id]))
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens of ``text`` as the model reads it (None: no tokenizer)."""
+        if self._tokenizer is None:
+            return None
+        with self._tokenizer_lock:
+            return len(self._tokenizer(text)["input_ids"])
 
 
 class ServerStats:
@@ -158,11 +176,12 @@ class _Handler(JSONHandler):
         app = self.app
         window = getattr(app.target, "context_window", None)
         render = getattr(app.target, "render", None)
-        tokenizer = getattr(app.target, "tokenizer", None)
-        if not window or render is None or tokenizer is None:
+        if not window or render is None:
             return False
         for prompt in prompts:
-            used = len(tokenizer(render(prompt))["input_ids"])
+            used = app.count_tokens(render(prompt))
+            if used is None:
+                return False
             asked = prompt.settings.max_new_tokens
             if used + asked > window:
                 self.send_json(400, protocol.context_error_body(window, used, asked, part))

@@ -27,6 +27,9 @@ class ServingHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    #: connections waiting to be accepted (socketserver's default, 5, drops the SYNs of a
+    #: burst of clients: each then waits a second for its retransmission)
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handler: type[JSONHandler], *,
                  app: Any, api_key: str | None, family: socket.AddressFamily) -> None:
