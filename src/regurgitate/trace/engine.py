@@ -19,6 +19,7 @@ Errors are :class:`~regurgitate.errors.RegurgitateError`\\ s whose messages the 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import threading
 import time
@@ -232,8 +233,10 @@ class TraceEngine:
         self._index: Any = None
         self._index_problem = index_problem
         self._target: Any = None
-        self._lock = threading.Lock()
-        self._gen_lock = threading.Lock()
+        self._lock = threading.Lock()  # the answers
+        self._index_lock = threading.Lock()  # opening the index
+        self._target_lock = threading.Lock()  # building the target
+        self._gen_lock = threading.Lock()  # one generation at a time
         self._answers: OrderedDict[str, Answer] = OrderedDict()
         self._ids = itertools.count(1)
 
@@ -241,7 +244,7 @@ class TraceEngine:
 
     def index(self) -> Any:
         """The index, opened now if it is not yet (IndexUnavailableError saying why not)."""
-        with self._lock:
+        with self._index_lock:
             if self._index is not None:
                 return self._index
             if self.index_spec is None:
@@ -271,7 +274,7 @@ class TraceEngine:
         if self.target_spec is None or self._make_target is None:
             raise ConfigError("no target: this page traces pasted text only",
                               hint="restart with --target SPEC to chat with a model")
-        with self._lock:
+        with self._target_lock:
             if self._target is None:
                 try:
                     self._target = self._make_target(self.target_spec)
@@ -288,8 +291,9 @@ class TraceEngine:
         return self._target
 
     def close(self) -> None:
-        with self._lock:
+        with self._target_lock:
             target, self._target = self._target, None
+        with self._index_lock:
             index, self._index = self._index, None
         for thing in (target, index):
             closer = getattr(thing, "close", None)
@@ -386,6 +390,8 @@ class TraceEngine:
             raise
         except OSError as exc:  # an index whose files went away under it
             raise IndexUnavailableError(f"the index could not be read: {exc}") from exc
+        if pasted:  # no model counted them: its tokens under the index's tokenizer
+            gen = dataclasses.replace(gen, completion_tokens=int(data["tokens"]))
         shown = {"id": prompt.id, "text": text, "pasted": pasted,
                  "prompt": None if pasted else _prompt_view(prompt),
                  "finish_reason": gen.finish_reason, "check": data,
