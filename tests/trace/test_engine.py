@@ -105,3 +105,25 @@ def test_saved_session_opens_with_report_and_exports_the_same_packets(
     assert [s["id"] for s in ours["sources"]] == [s["id"] for s in exported["sources"]]
     with pytest.raises(ConfigError, match="exists"):
         save_session(engine, [answer], run)
+
+
+def test_a_remote_index_traces_and_reads_sources_like_the_local_one(hostile_idx: Path) -> None:
+    """Through the one opener, an index server's URL gives the spans and sources the local
+    index gives."""
+    from regurgitate.index import CorpusIndex
+    from regurgitate.index.server import BackgroundServer, IndexService
+
+    from .conftest import PLANTED
+
+    text = "Reported: " + PLANTED + " (end)"
+    local = make_engine(hostile_idx)
+    want = local.trace_text(text).data
+    with BackgroundServer(IndexService({"evil": CorpusIndex.open(hostile_idx)})) as url:
+        remote = make_engine(f"{url}?index=evil")
+        got = remote.trace_text(text).data
+        assert got["check"]["spans"] == want["check"]["spans"]
+        span = got["check"]["spans"][0]
+        args = (span["token_start"], span["token_end"], span["doc_ids"])
+        assert remote.sources(got["id"], *args) == local.sources(want["id"], *args) | {
+            "answer": got["id"]}
+        remote.close()
