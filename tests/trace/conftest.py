@@ -49,14 +49,18 @@ def hostile_idx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from regurgitate.corpus.tokenizer import load_tokenizer
     from regurgitate.index import build_index
 
+    out = tmp_path_factory.mktemp("hostile") / "idx"
+    build_index(hostile_docs(), out, load_tokenizer(reference.model_dir()))
+    return out
+
+
+def hostile_docs() -> list[Document]:
     docs = [Document(f"{PAYLOADS[k % 3]} {PLANTED} {PAYLOADS[(k + 1) % 3]}",
                      {"id": f"evil-{k}{PAYLOADS[1]}", "title": PAYLOADS[0],
                       "url": "javascript:document.title='PWNED'"}) for k in range(3)]
     docs += [Document(f"Background document {k} about barges and plums.", {"id": f"bg-{k}"})
              for k in range(5)]
-    out = tmp_path_factory.mktemp("hostile") / "idx"
-    build_index(docs, out, load_tokenizer(reference.model_dir()))
-    return out
+    return docs
 
 
 def make_engine(index: Path | str | None, target: str | None = None, *,

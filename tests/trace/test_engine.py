@@ -127,3 +127,23 @@ def test_a_remote_index_traces_and_reads_sources_like_the_local_one(hostile_idx:
         assert remote.sources(got["id"], *args) == local.sources(want["id"], *args) | {
             "answer": got["id"]}
         remote.close()
+
+
+def test_a_sharded_index_gives_the_spans_of_one_shard(hostile_idx: Path, tmp_path: Path) -> None:
+    """The same documents in several shards: the same spans, counts and sources."""
+    from regurgitate.corpus.tokenizer import load_tokenizer
+    from regurgitate.index import CorpusIndex, build_index
+
+    from .conftest import PLANTED, hostile_docs
+
+    sharded = tmp_path / "sharded"
+    build_index(hostile_docs(), sharded, load_tokenizer(reference.model_dir()),
+                shard_tokens=300)
+    assert CorpusIndex.open(sharded).num_shards > 1
+    text = "Reported: " + PLANTED
+    one, many = make_engine(hostile_idx), make_engine(sharded)
+    a, b = one.trace_text(text).data, many.trace_text(text).data
+    assert a["check"]["spans"] == b["check"]["spans"] and a["check"]["spans"]
+    span = a["check"]["spans"][0]
+    args = (span["token_start"], span["token_end"], span["doc_ids"])
+    assert one.sources(a["id"], *args)["sources"] == many.sources(b["id"], *args)["sources"]
