@@ -119,10 +119,12 @@ def test_trace_with_no_arguments_serves_the_reference_model_and_corpus(
         proc.wait(timeout=30)
 
 
-def test_trace_refuses_a_public_host_without_a_key(run_cli) -> None:
+def test_trace_refuses_a_public_host_without_a_key_and_an_image_target(run_cli) -> None:
     code, _, err = run_cli(["trace", "--host", "0.0.0.0", "--target", "none",
                             "--index", "nowhere"])
     assert code != 0 and "with no API key" in err
+    code, _, err = run_cli(["trace", "--target", "reference-image", "--index", "nowhere"])
+    assert code == 2 and "makes images" in err
 
 
 def test_chat_with_the_reference_model_then_evidence_and_a_saved_run(

@@ -15,11 +15,23 @@ from regurgitate.cli.serving_options import HOST_HELP, ApiKeyEnv, ApiKeyFile, In
 NO_TARGET = "none"
 
 
+def _target_class(target: str) -> Any:
+    """The class of a text target spec (ConfigError for a bad spec or an image target)."""
+    from regurgitate import registry
+    from regurgitate.errors import ConfigError
+    from regurgitate.targets.spec import parse_spec
+
+    cls = registry.targets().load(parse_spec(target).scheme)
+    if cls.modality != "text":
+        raise ConfigError(f"trace reads text, and the target {target} makes images",
+                          hint="give a text target, or --target none to paste text")
+    return cls
+
+
 def _index_spec(index: str | None, target: str | None, note: Any) -> tuple[str | None, str | None]:
     """The index the page uses, as ``scan`` picks it: the user's, or the word ``reference``
     (the bundled reference corpus), or the target's own default (the reference model brings
     its corpus); with none, why not."""
-    from regurgitate import registry
     from regurgitate.scan.request import cache_dir
     from regurgitate.targets.reference import reference_index
     from regurgitate.targets.spec import parse_spec
@@ -31,12 +43,7 @@ def _index_spec(index: str | None, target: str | None, note: Any) -> tuple[str |
     if target is None:
         return None, "no --index given (a page without a target brings no corpus)"
     parsed = parse_spec(target)
-    cls = registry.targets().load(parsed.scheme)
-    if cls.modality != "text":
-        from regurgitate.errors import ConfigError
-
-        raise ConfigError(f"trace reads text, and {target} makes images")
-    path = cls.default_index(parsed.raw_location, cache_dir(), note)
+    path = _target_class(target).default_index(parsed.raw_location, cache_dir(), note)
     if path is None:
         return None, f"no --index given, and the target {parsed.name} brings no corpus"
     return str(path), None
@@ -75,7 +82,7 @@ def trace(
     model and corpus, as scan uses them. The page binds 127.0.0.1; beyond loopback it needs
     a key, which the page asks for once."""
     from regurgitate.serving import is_loopback, server_api_key
-    from regurgitate.targets.spec import make_target, parse_spec
+    from regurgitate.targets.spec import make_target
     from regurgitate.trace.api import TraceApp
     from regurgitate.trace.engine import TraceEngine, TraceSettings, open_text_index
     from regurgitate.trace.server import SERVES, bind_trace_server
@@ -89,7 +96,7 @@ def trace(
                              max_new_tokens=max_new_tokens)
     target_spec = None if target == NO_TARGET else target
     if target_spec is not None:
-        parse_spec(target_spec)  # a bad spec is a mistake on the command line
+        _target_class(target_spec)  # a bad spec or an image target: a command-line mistake
     spec, problem = _index_spec(index, target_spec, lambda m: err.print(escape(m)))
 
     def opener(s: str | Path) -> Any:
