@@ -7,7 +7,10 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import os
+import signal
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,3 +181,25 @@ def test_stop_ends_idle_keep_alive_connections_and_the_listener() -> None:
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
     server.stop()  # idempotent
+
+
+def test_sigterm_stops_a_server_in_the_foreground_cleanly() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers belong to the main thread")
+    server = bind_server(Echo, "127.0.0.1", 0, app={"name": "echo"})
+    before = signal.getsignal(signal.SIGTERM)
+    answers: list[int] = []
+
+    def client() -> None:
+        # the socket listens from bind_server on: this waits until serve_forever answers
+        with httpx.Client(base_url=server.base_url, timeout=60) as c:
+            answers.append(c.get("/").status_code)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    server.serve_forever()  # returns on SIGTERM (in the main thread, as in a command)
+    thread.join()
+    assert answers == [200]
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert server.httpd.open_connections == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -140,12 +141,22 @@ class Server:
         return self
 
     def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (KeyboardInterrupt propagates) or
-        :meth:`stop` is called from another thread; closes the server on the way out."""
+        """Serve in the calling thread until interrupted (KeyboardInterrupt propagates),
+        stopped by SIGTERM (in the main thread: it returns, like :meth:`stop`) or by
+        :meth:`stop` from another thread; closes the server on the way out."""
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            def on_sigterm(signum: int, frame: object) -> None:
+                # shutdown() waits for this thread's serving loop: ask from another thread
+                threading.Thread(target=self.httpd.shutdown, daemon=True).start()
+
+            previous = signal.signal(signal.SIGTERM, on_sigterm)
         self._starting()
         try:
             self.httpd.serve_forever(poll_interval=0.2)
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
             self._close()
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
