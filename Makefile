@@ -27,7 +27,7 @@ install: $(STAMP)
 upgrade-deps: $(STAMP)
 	.ci/upgrade-deps
 
-# Headless Chromium for the HTML-report browser tests (Debian package).
+# Headless Chromium for the browser tests of the HTML reports and the trace page (Debian package).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "could not install chromium"; \

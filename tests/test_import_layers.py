@@ -31,6 +31,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("registry", {"registry"}),
     ("scan", {"scan/", "audit/"}),
     ("reports", {"reports/"}),
+    # the live trace page (check's engine, evidence packets, the run store, served)
+    ("trace page", {"trace/"}),
     ("cli", {"cli/"}),
     ("public API", {"__init__"}),
 ]

@@ -55,6 +55,7 @@ def _register() -> None:
         report_cmd,
         scan_cmd,
         serve_cmd,
+        trace_cmd,
     )
     from regurgitate.cli import (
         index_images_cmd as images_cmd,
@@ -78,6 +79,7 @@ def _register() -> None:
     app.command("report")(report_cmd.report)
     app.command("export")(report_cmd.export)
     app.command("serve")(serve_cmd.serve)
+    app.command("trace")(trace_cmd.trace)
     app.command("plugins")(plugins_cmd.plugins)
     _unwrap_help(app)
 
