@@ -1,0 +1,353 @@
+"""Compiled loops of the FM-index (numba): rank over a Huffman-shaped wavelet tree of the
+BWT, backward search, locating by the sampled suffix array, and text extraction.
+
+The layout is documented in :mod:`regurgitate.index.fm_format`. Symbols are *dense* ids
+``0 .. k-1`` of the distinct tokens, ordered as the suffix-array index orders tokens (the
+little-endian bytes of the token), so a rank in the FM-index is the rank of the same suffix
+in the suffix-array index. Corruption found on the way (a rank count that cannot be, a walk
+that does not end) is returned as an error code, never read out of bounds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from regurgitate.index.kernels import compiled
+
+OK = 0
+#: a rank structure or node table that cannot be right
+BAD_STRUCTURE = 3
+#: a last-to-first walk longer than the text (a damaged sampled suffix array)
+BAD_WALK = 4
+
+#: columns of the node table
+N_OFF, N_LEN, N_R0, N_C0, N_C1 = 0, 1, 2, 3, 4
+#: columns of the symbol table
+S_TOKEN, S_C, S_CODE, S_LEN = 0, 1, 2, 3
+#: bits per rank superblock (u64 absolute count) and block (u16 count inside the superblock)
+SUPER_BITS = 4096
+BLOCK_BITS = 512
+
+
+@compiled
+def popcount(x: np.uint64) -> int:
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return int((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@compiled
+def rank1(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, pos: int) -> int:
+    """Ones in bits ``[0, pos)`` of ``words``."""
+    r = int(sup[pos >> 12]) + int(blk[pos >> 9])
+    w = pos >> 6
+    for k in range((pos >> 9) << 3, w):
+        r += popcount(words[k])
+    rem = pos & 63
+    if rem:
+        r += popcount(words[w] & ((np.uint64(1) << np.uint64(rem)) - np.uint64(1)))
+    return r
+
+
+@compiled
+def rank_samples(words: np.ndarray, nbits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Building: the superblock and block counts of a bit array of ``nbits`` bits."""
+    sup = np.zeros(nbits // 4096 + 1, dtype=np.uint64)
+    blk = np.zeros(nbits // 512 + 1, dtype=np.uint16)
+    total = 0
+    inside = 0
+    nwords = words.size
+    for b in range(blk.size):
+        if b % 8 == 0:
+            sup[b // 8] = total
+            inside = 0
+        blk[b] = inside
+        for k in range(b * 8, min(b * 8 + 8, nwords)):
+            c = popcount(words[k])
+            total += c
+            inside += c
+    return sup, blk
+
+
+@compiled
+def wt_rank(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+            syms: np.ndarray, c: int, i: int) -> int:
+    """Occurrences of dense symbol ``c`` in ``BWT[0:i]``; -1 for a damaged structure."""
+    code = np.uint64(syms[c, 2])
+    node = 0
+    for j in range(syms[c, 3]):
+        off = nodes[node, 0]
+        ones = rank1(words, sup, blk, off + i) - nodes[node, 2]
+        if ones < 0 or ones > i:
+            return -1
+        if (code >> np.uint64(j)) & np.uint64(1):
+            i = ones
+            node = nodes[node, 4]
+        else:
+            i = i - ones
+            node = nodes[node, 3]
+        if j + 1 < syms[c, 3] and node < 0:
+            return -1
+    return i
+
+
+@compiled
+def rank_sym(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+             syms: np.ndarray, sep: int, r0: int, c: int, i: int) -> int:
+    """:func:`wt_rank`, not counting the placeholder the BWT holds at row ``r0`` (the
+    suffix at text position 0 has no symbol before it; the separator is stored there)."""
+    r = wt_rank(words, sup, blk, nodes, syms, c, i)
+    if c == sep and i > r0 and r > 0:
+        r -= 1
+    return r
+
+
+@compiled
+def lf(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+       syms: np.ndarray, sep: int, r0: int, last: int, row: int) -> tuple[int, int]:
+    """(symbol before the suffix at ``row``, the row of the suffix one position earlier);
+    (-1, -1) for a damaged structure. Not defined at ``r0``."""
+    node = 0
+    i = row
+    if nodes.shape[0] == 0:  # one symbol only
+        c = 0
+    else:
+        c = -1
+        for _ in range(64):
+            off = nodes[node, 0]
+            pos = off + i
+            bit = (words[pos >> 6] >> np.uint64(pos & 63)) & np.uint64(1)
+            ones = rank1(words, sup, blk, pos) - nodes[node, 2]
+            if ones < 0 or ones > i:
+                return -1, -1
+            if bit:
+                i = ones
+                nxt = nodes[node, 4]
+            else:
+                i = i - ones
+                nxt = nodes[node, 3]
+            if nxt < 0:
+                c = -1 - nxt
+                break
+            node = nxt
+        if c < 0 or c >= syms.shape[0]:
+            return -1, -1
+    if c == sep and row > r0:
+        i -= 1
+    return c, syms[c, 1] + (1 if c == last else 0) + i
+
+
+@compiled
+def _backward(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+              syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
+              a: int, b: int) -> tuple[int, int]:
+    """[lo, hi) rows of the suffixes starting with dense symbols ``q[a:b]``; (0, 0) when
+    none; (-1, -1) for a damaged structure. A step prepends symbol ``c`` to the range of
+    the suffixes that follow it: they are the suffixes starting with ``c`` (from ``C[c]``,
+    after the text's last suffix when that is ``c`` alone) in the order of what follows."""
+    lo = 0
+    hi = n
+    for j in range(b - 1, a - 1, -1):
+        c = q[j]
+        if c < 0:
+            return 0, 0
+        base = syms[c, 1] + (1 if c == last else 0)
+        rl = rank_sym(words, sup, blk, nodes, syms, sep, r0, c, lo)
+        rh = rank_sym(words, sup, blk, nodes, syms, sep, r0, c, hi)
+        if rl < 0 or rh < rl:
+            return -1, -1
+        # the first step's range holds the text's last suffix too (its tail is empty)
+        lo = base + rl if j < b - 1 else syms[c, 1]
+        hi = base + rh
+        if hi > n:
+            return -1, -1
+        if lo >= hi:
+            return 0, 0
+    return lo, hi
+
+
+@compiled
+def ranges(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+           syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
+           qstart: np.ndarray, qlen: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """[lower, upper) rows of every query (token slices of ``q``), and an error code."""
+    m = qstart.size
+    lower = np.zeros(m, dtype=np.int64)
+    upper = np.zeros(m, dtype=np.int64)
+    for r in range(m):
+        lo, hi = _backward(words, sup, blk, nodes, syms, sep, r0, last, n, q, qstart[r],
+                           qstart[r] + qlen[r])
+        if lo < 0:
+            return lower, upper, BAD_STRUCTURE
+        lower[r] = lo
+        upper[r] = hi
+    return lower, upper, OK
+
+
+@compiled
+def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+            syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
+            qstart: np.ndarray, qlen: np.ndarray) -> tuple[np.ndarray, int]:
+    """Longest prefix (tokens) of every query that occurs: occurrence of ``q[a:a+k]`` is
+    monotone in ``k``, so it is found by galloping (k = 1, 2, 4, ...) then bisecting, each
+    test one backward search."""
+    m = qstart.size
+    best = np.zeros(m, dtype=np.int64)
+    for r in range(m):
+        a = qstart[r]
+        length = qlen[r]
+        good = 0
+        bad = length + 1
+        k = 1
+        while k <= length:
+            lo, hi = _backward(words, sup, blk, nodes, syms, sep, r0, last, n, q, a, a + k)
+            if lo < 0:
+                return best, BAD_STRUCTURE
+            if hi > lo:
+                good = k
+                if k == length:
+                    break
+                k = min(2 * k, length)
+            else:
+                bad = k
+                break
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            lo, hi = _backward(words, sup, blk, nodes, syms, sep, r0, last, n, q, a, a + mid)
+            if lo < 0:
+                return best, BAD_STRUCTURE
+            if hi > lo:
+                good = mid
+            else:
+                bad = mid
+        best[r] = good
+    return best, OK
+
+
+@compiled
+def locate(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+           syms: np.ndarray, sep: int, r0: int, last: int, n: int, sa: np.ndarray,
+           every: int, rows: np.ndarray) -> tuple[np.ndarray, int]:
+    """Text position (tokens) of the suffix at each of ``rows``: walk last-to-first until
+    a sampled row (every ``every``-th, or ``r0``, position 0), adding the steps."""
+    out = np.zeros(rows.size, dtype=np.int64)
+    for k in range(rows.size):
+        row = rows[k]
+        if row < 0 or row >= n:
+            return out, BAD_WALK
+        steps = 0
+        while True:
+            if row == r0:
+                out[k] = steps
+                break
+            if row % every == 0:
+                out[k] = int(sa[row // every]) + steps
+                break
+            c, row = lf(words, sup, blk, nodes, syms, sep, r0, last, row)
+            if c < 0 or row < 0 or row >= n:
+                return out, BAD_STRUCTURE
+            steps += 1
+            if steps > n:
+                return out, BAD_WALK
+        if out[k] >= n:
+            return out, BAD_WALK
+    return out, OK
+
+
+@compiled
+def extract(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+            syms: np.ndarray, sep: int, r0: int, last: int, n: int, row: int,
+            count: int, first: int) -> tuple[np.ndarray, int]:
+    """The ``count`` dense symbols before the suffix at ``row``, in text order; with
+    ``first >= 0`` the last of them is ``first`` and the walk starts from ``row`` as the row
+    of the suffix that symbol starts (the text's end, which has no row of its own)."""
+    out = np.zeros(count, dtype=np.int64)
+    k = count - 1
+    if first >= 0 and k >= 0:
+        out[k] = first
+        k -= 1
+    while k >= 0:
+        if row == r0 or row < 0 or row >= n:
+            return out, BAD_WALK
+        c, row = lf(words, sup, blk, nodes, syms, sep, r0, last, row)
+        if c < 0:
+            return out, BAD_STRUCTURE
+        out[k] = c
+        k -= 1
+    return out, OK
+
+
+# -- building ------------------------------------------------------------------------------
+
+
+@compiled
+def token_positions(sa: np.ndarray, width: int, n: int) -> np.ndarray:
+    """The token-aligned entries of a byte suffix array, as token positions, in order."""
+    out = np.empty(n, dtype=np.int64)
+    k = 0
+    for i in range(sa.size):
+        p = sa[i]
+        if p % width == 0:
+            out[k] = p // width
+            k += 1
+    return out[:k]
+
+
+@compiled
+def bwt_of(tokens: np.ndarray, dense: np.ndarray, pos: np.ndarray, sep: int
+           ) -> tuple[np.ndarray, int]:
+    """Dense BWT symbols (the separator at the row of position 0) and that row."""
+    n = pos.size
+    out = np.empty(n, dtype=np.int32)
+    r0 = -1
+    for r in range(n):
+        p = pos[r]
+        if p == 0:
+            out[r] = sep
+            r0 = r
+        else:
+            out[r] = dense[tokens[p - 1]]
+    return out, r0
+
+
+@compiled
+def fill_bits(bwt: np.ndarray, syms: np.ndarray, nodes: np.ndarray, words: np.ndarray) -> None:
+    """Building: write every BWT symbol's code bits into the bit vectors of the nodes on
+    its path (each node's bits in BWT order)."""
+    cursor = np.zeros(nodes.shape[0], dtype=np.int64)
+    for r in range(bwt.size):
+        c = bwt[r]
+        code = np.uint64(syms[c, 2])
+        node = 0
+        for j in range(syms[c, 3]):
+            b = (code >> np.uint64(j)) & np.uint64(1)
+            pos = nodes[node, 0] + cursor[node]
+            cursor[node] += 1
+            if b:
+                words[pos >> 6] |= np.uint64(1) << np.uint64(pos & 63)
+                node = nodes[node, 4]
+            else:
+                node = nodes[node, 3]
+
+
+@compiled
+def doc_rows(tokens: np.ndarray, pos: np.ndarray, sep_token: int, doc_pos: np.ndarray
+             ) -> np.ndarray:
+    """Building: the row of each document's separator (``doc_pos``: their token positions,
+    increasing)."""
+    out = np.full(doc_pos.size, -1, dtype=np.int64)
+    for r in range(pos.size):
+        p = pos[r]
+        if tokens[p] == sep_token:
+            lo = 0
+            hi = doc_pos.size
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if doc_pos[mid] < p:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < doc_pos.size and doc_pos[lo] == p:
+                out[lo] = r
+    return out
