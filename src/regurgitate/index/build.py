@@ -46,6 +46,10 @@ class IndexInfo:
     tokenizer: dict[str, Any]
     build_seconds: float
     manifest: dict[str, Any] = field(repr=False, default_factory=dict)
+    #: UTF-8 bytes of the documents' texts (what the index's size is compared with)
+    text_bytes: int = 0
+    #: the index format (``sa`` or ``fm``)
+    index_format: str = "sa"
 
 
 def interruptible(fn: Callable[[Any], T], arg: Any) -> T:
@@ -226,8 +230,10 @@ def build_index(
 
     A new shard starts when adding a document would take the current one past
     ``shard_tokens`` tokens (separators included); a document is never split, so a document
-    longer than the budget gets a shard of its own. ``progress(docs_done, tokens_done)`` is
-    called after every batch. Raises :class:`ConfigError` for bad arguments or an existing
+    longer than the budget gets a shard of its own. ``index_format`` is ``"sa"`` (suffix
+    array beside the tokens, infini-gram's layout) or ``"fm"`` (a compressed FM-index that
+    holds the text itself: see :mod:`regurgitate.index.fm_shard`); both answer the same.
+    ``progress(docs_done, tokens_done)`` is called after every batch. Raises :class:`ConfigError` for bad arguments or an existing
     ``out_dir`` (unless ``overwrite``, which replaces only an index: see
     :mod:`regurgitate.index.output`), :class:`CorpusError` for an empty corpus.
     """
@@ -249,8 +255,9 @@ def build_index(
     try:
         shards: list[dict[str, Any]] = []
         writer: _ShardWriter | None = None
-        docs_done = tokens_done = 0
+        docs_done = tokens_done = text_bytes = 0
         for batch in _batches(docs, batch_docs):
+            text_bytes += sum(len(d.text.encode("utf-8", "surrogatepass")) for d in batch)
             encoded = interruptible(tokenizer.encode_batch, [d.text for d in batch])
             for doc, ids in zip(batch, encoded, strict=True):
                 if ids.size and int(ids.max()) >= sep:
@@ -280,6 +287,7 @@ def build_index(
             "dtype": fmt.dtype_name(dtype),
             "num_docs": docs_done,
             "num_tokens": tokens_done,
+            "text_bytes": text_bytes,
             "shards": shards,
             "build_seconds": build_seconds,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -293,4 +301,4 @@ def build_index(
     return IndexInfo(path=out_dir, num_docs=docs_done, num_tokens=tokens_done,
                      num_shards=len(shards), dtype=fmt.dtype_name(dtype),
                      tokenizer=tokenizer.describe(), build_seconds=float(build_seconds),
-                     manifest=manifest)
+                     manifest=manifest, text_bytes=text_bytes, index_format=index_format)

@@ -90,30 +90,29 @@ def write_fm_shard(directory: Path, shard: int, dtype: np.dtype, data: np.ndarra
     width = np.dtype(dtype).itemsize
     tokens = data.view(np.dtype(dtype).newbyteorder("<"))
     n = int(tokens.size)
-    pos = fk.token_positions(sa, width, n)
-    del sa
-    keys = sort_keys(tokens, width) if width > 1 else tokens
+    # the byte suffix array becomes the token one in place (no second array of n entries)
+    pos = sa[:fk.token_positions(sa, width)]
     if width <= 2:
-        present = np.bincount(keys.astype(np.int64), minlength=1 << (8 * width))
-        distinct_keys = np.flatnonzero(present).astype(np.uint64)
-        dense_table = np.full(1 << (8 * width), -1, dtype=np.int64)
-        dense_table[distinct_keys.astype(np.int64)] = np.arange(distinct_keys.size)
-        # indexed by the token value, not by its key
-        by_token = np.full(1 << (8 * width), -1, dtype=np.int64)
-        all_tokens = np.arange(1 << (8 * width), dtype=np.uint64)
-        by_token[:] = dense_table[sort_keys(all_tokens, width).astype(np.int64)]
-        dense_of_token = by_token
-        token_of_dense = sort_keys(distinct_keys, width)  # byte swap is its own inverse
+        present = np.bincount(tokens, minlength=1 << (8 * width))
+        token_of_dense = np.flatnonzero(present).astype(np.uint64)
+        order = np.argsort(sort_keys(token_of_dense, width), kind="stable")
+        token_of_dense = token_of_dense[order]
+        dense_of_token = np.full(1 << (8 * width), -1, dtype=np.int64)
+        dense_of_token[token_of_dense.astype(np.int64)] = np.arange(token_of_dense.size)
         tok_idx = tokens
     else:
+        keys = sort_keys(tokens, width)
         distinct_keys, inverse = np.unique(keys, return_inverse=True)
+        del keys
         dense_of_token = inverse.astype(np.int64)  # indexed by position, see below
-        token_of_dense = sort_keys(distinct_keys, width)
+        token_of_dense = sort_keys(distinct_keys, width)  # byte swap is its own inverse
         tok_idx = np.arange(n, dtype=np.int64)
-    del keys
     sep_token = fmt.separator(dtype)
     sep = int(token_of_dense.size) - 1  # the separator's key is the largest; every shard has one
-    bwt, r0 = fk.bwt_of(tok_idx, dense_of_token, pos, sep)
+    kinds = int(token_of_dense.size)
+    bwt = np.empty(n, dtype=np.uint8 if kinds <= 256 else np.uint16 if kinds <= 65536
+                   else np.int32)
+    r0 = fk.bwt_of(tok_idx, dense_of_token, pos, sep, bwt)
     k = int(token_of_dense.size)
     bwt_counts = np.bincount(bwt, minlength=k).astype(np.int64)
     nodes, code, length = huffman(bwt_counts)

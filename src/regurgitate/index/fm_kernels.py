@@ -282,33 +282,32 @@ def extract(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
 
 
 @compiled
-def token_positions(sa: np.ndarray, width: int, n: int) -> np.ndarray:
-    """The token-aligned entries of a byte suffix array, as token positions, in order."""
-    out = np.empty(n, dtype=np.int64)
+def token_positions(sa: np.ndarray, width: int) -> int:
+    """Building: compact the token-aligned entries of a byte suffix array, as token
+    positions, into its front, in order (in place); returns how many there are."""
     k = 0
     for i in range(sa.size):
         p = sa[i]
         if p % width == 0:
-            out[k] = p // width
+            sa[k] = p // width
             k += 1
-    return out[:k]
+    return k
 
 
 @compiled
-def bwt_of(tokens: np.ndarray, dense: np.ndarray, pos: np.ndarray, sep: int
-           ) -> tuple[np.ndarray, int]:
-    """Dense BWT symbols (the separator at the row of position 0) and that row."""
-    n = pos.size
-    out = np.empty(n, dtype=np.int32)
+def bwt_of(tokens: np.ndarray, dense: np.ndarray, pos: np.ndarray, sep: int,
+           out: np.ndarray) -> int:
+    """Building: the dense BWT symbols into ``out`` (the separator at the row of position
+    0); returns that row."""
     r0 = -1
-    for r in range(n):
+    for r in range(pos.size):
         p = pos[r]
         if p == 0:
             out[r] = sep
             r0 = r
         else:
             out[r] = dense[tokens[p - 1]]
-    return out, r0
+    return r0
 
 
 @compiled
