@@ -233,9 +233,10 @@ def build_index(
     longer than the budget gets a shard of its own. ``index_format`` is ``"sa"`` (suffix
     array beside the tokens, infini-gram's layout) or ``"fm"`` (a compressed FM-index that
     holds the text itself: see :mod:`regurgitate.index.fm_shard`); both answer the same.
-    ``progress(docs_done, tokens_done)`` is called after every batch. Raises :class:`ConfigError` for bad arguments or an existing
-    ``out_dir`` (unless ``overwrite``, which replaces only an index: see
-    :mod:`regurgitate.index.output`), :class:`CorpusError` for an empty corpus.
+    ``progress(docs_done, tokens_done)`` is called after every batch. Raises
+    :class:`ConfigError` for bad arguments or an existing ``out_dir`` (unless
+    ``overwrite``, which replaces only an index: see :mod:`regurgitate.index.output`),
+    :class:`CorpusError` for an empty corpus.
     """
     if shard_tokens < 1 or batch_docs < 1:
         raise ConfigError("shard_tokens and batch_docs must be positive")
