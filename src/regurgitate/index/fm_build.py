@@ -93,7 +93,7 @@ def write_fm_shard(directory: Path, shard: int, dtype: np.dtype, data: np.ndarra
     # the byte suffix array becomes the token one in place (no second array of n entries)
     pos = sa[:fk.token_positions(sa, width)]
     if width <= 2:
-        present = np.bincount(tokens, minlength=1 << (8 * width))
+        present = fk.count_values(tokens, 1 << (8 * width))
         token_of_dense = np.flatnonzero(present).astype(np.uint64)
         order = np.argsort(sort_keys(token_of_dense, width), kind="stable")
         token_of_dense = token_of_dense[order]
@@ -114,7 +114,7 @@ def write_fm_shard(directory: Path, shard: int, dtype: np.dtype, data: np.ndarra
                    else np.int32)
     r0 = fk.bwt_of(tok_idx, dense_of_token, pos, sep, bwt)
     k = int(token_of_dense.size)
-    bwt_counts = np.bincount(bwt, minlength=k).astype(np.int64)
+    bwt_counts = fk.count_values(bwt, k)
     nodes, code, length = huffman(bwt_counts)
     last_token = int(tokens[n - 1])
     last = int(dense_of_token[last_token] if width <= 2 else dense_of_token[n - 1])

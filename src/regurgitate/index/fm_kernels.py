@@ -311,6 +311,16 @@ def bwt_of(tokens: np.ndarray, dense: np.ndarray, pos: np.ndarray, sep: int,
 
 
 @compiled
+def count_values(values: np.ndarray, size: int) -> np.ndarray:
+    """Building: occurrences of each value ``0 .. size-1`` (``np.bincount`` without its
+    int64 copy of the input)."""
+    out = np.zeros(size, dtype=np.int64)
+    for i in range(values.size):
+        out[values[i]] += 1
+    return out
+
+
+@compiled
 def fill_bits(bwt: np.ndarray, syms: np.ndarray, nodes: np.ndarray, words: np.ndarray) -> None:
     """Building: write every BWT symbol's code bits into the bit vectors of the nodes on
     its path (each node's bits in BWT order)."""
