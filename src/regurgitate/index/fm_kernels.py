@@ -185,43 +185,105 @@ def ranges(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarra
     return lower, upper, OK
 
 
+#: queries up to this many tokens are resolved together by their ends (see ``longest``)
+SHORT_QUERY = 128
+
+
+@compiled
+def _gallop(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+            syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray, a: int,
+            length: int) -> int:
+    """Longest prefix of ``q[a:a+length]`` that occurs (-1: damaged): galloping over the
+    length (1, 2, 4, ...), then bisecting, each test one backward search."""
+    good = 0
+    bad = length + 1
+    k = 1
+    while k <= length:
+        lo, hi = _backward(words, sup, blk, nodes, syms, sep, r0, last, n, q, a, a + k)
+        if lo < 0:
+            return -1
+        if hi > lo:
+            good = k
+            if k == length:
+                break
+            k = min(2 * k, length)
+        else:
+            bad = k
+            break
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        lo, hi = _backward(words, sup, blk, nodes, syms, sep, r0, last, n, q, a, a + mid)
+        if lo < 0:
+            return -1
+        if hi > lo:
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
 @compiled
 def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
             syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
             qstart: np.ndarray, qlen: np.ndarray) -> tuple[np.ndarray, int]:
-    """Longest prefix (tokens) of every query that occurs: occurrence of ``q[a:a+k]`` is
-    monotone in ``k``, so it is found by galloping (k = 1, 2, 4, ...) then bisecting, each
-    test one backward search."""
+    """Longest prefix (tokens) of every query (token slices of ``q``) that occurs.
+
+    Short queries (the capped searches of every position) are resolved by their ends: for
+    each end ``e`` some query may reach, one backward search from ``e`` finds the smallest
+    start ``s(e)`` (down to the lowest query start that covers ``e``) with ``q[s(e):e]``
+    occurring; a query ``[a, a + len)`` then gets the largest ``e`` with ``s(e) <= a``
+    (occurrence is closed under taking suffixes). That costs about one backward step per
+    token of each match instead of a galloping search per query. Long queries gallop."""
     m = qstart.size
     best = np.zeros(m, dtype=np.int64)
+    total = q.size
+    low = np.full(total + 1, -1, dtype=np.int64)
+    any_short = False
+    for r in range(m):
+        if qlen[r] <= SHORT_QUERY:
+            any_short = True
+            a = qstart[r]
+            for e in range(a + 1, a + qlen[r] + 1):
+                if low[e] < 0 or a < low[e]:
+                    low[e] = a
+    start_of = np.full(total + 1, total + 1, dtype=np.int64)
+    if any_short:
+        for e in range(total + 1):
+            floor = low[e]
+            if floor < 0:
+                continue
+            lo = 0
+            hi = n
+            s = e
+            for j in range(e - 1, floor - 1, -1):
+                c = q[j]
+                if c < 0:
+                    break
+                base = syms[c, 1] + (1 if c == last else 0)
+                rl = rank_sym(words, sup, blk, nodes, syms, sep, r0, c, lo)
+                rh = rank_sym(words, sup, blk, nodes, syms, sep, r0, c, hi)
+                if rl < 0 or rh < rl:
+                    return best, BAD_STRUCTURE
+                lo = base + rl if j < e - 1 else syms[c, 1]
+                hi = base + rh
+                if hi > n:
+                    return best, BAD_STRUCTURE
+                if lo >= hi:
+                    break
+                s = j
+            start_of[e] = s
     for r in range(m):
         a = qstart[r]
-        length = qlen[r]
-        good = 0
-        bad = length + 1
-        k = 1
-        while k <= length:
-            lo, hi = _backward(words, sup, blk, nodes, syms, sep, r0, last, n, q, a, a + k)
-            if lo < 0:
-                return best, BAD_STRUCTURE
-            if hi > lo:
-                good = k
-                if k == length:
+        if qlen[r] <= SHORT_QUERY:
+            for e in range(a + qlen[r], a, -1):
+                if start_of[e] <= a:
+                    best[r] = e - a
                     break
-                k = min(2 * k, length)
-            else:
-                bad = k
-                break
-        while bad - good > 1:
-            mid = (good + bad) // 2
-            lo, hi = _backward(words, sup, blk, nodes, syms, sep, r0, last, n, q, a, a + mid)
-            if lo < 0:
+        else:
+            got = _gallop(words, sup, blk, nodes, syms, sep, r0, last, n, q, a, qlen[r])
+            if got < 0:
                 return best, BAD_STRUCTURE
-            if hi > lo:
-                good = mid
-            else:
-                bad = mid
-        best[r] = good
+            best[r] = got
     return best, OK
 
 
