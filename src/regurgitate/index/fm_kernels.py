@@ -139,6 +139,37 @@ def lf(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
 
 
 @compiled
+def _step(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+          syms: np.ndarray, sep: int, r0: int, last: int, n: int, c: int, lo: int, hi: int,
+          first: bool) -> tuple[int, int]:
+    """One backward-search step: the rows of ``c`` followed by the suffixes in ``[lo, hi)``
+    (see ``_backward``); empty as ``lo >= hi``, (-1, -1) for a damaged structure. A range
+    of one row takes one last-to-first step instead of two rank queries."""
+    if c < 0:
+        return 0, 0
+    if hi - lo == 1 and not first:
+        if lo == r0:  # the text's first suffix: nothing precedes it
+            return 0, 0
+        prev, row = lf(words, sup, blk, nodes, syms, sep, r0, last, lo)
+        if prev < 0 or row < 0 or row >= n:
+            return -1, -1
+        if prev != c:
+            return 0, 0
+        return row, row + 1
+    base = syms[c, 1] + (1 if c == last else 0)
+    rl = rank_sym(words, sup, blk, nodes, syms, sep, r0, c, lo)
+    rh = rank_sym(words, sup, blk, nodes, syms, sep, r0, c, hi)
+    if rl < 0 or rh < rl:
+        return -1, -1
+    # the first step's range holds the text's last suffix too (its tail is empty)
+    new_lo = syms[c, 1] if first else base + rl
+    new_hi = base + rh
+    if new_hi > n:
+        return -1, -1
+    return new_lo, new_hi
+
+
+@compiled
 def _backward(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
               syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
               a: int, b: int) -> tuple[int, int]:
@@ -149,18 +180,9 @@ def _backward(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.nda
     lo = 0
     hi = n
     for j in range(b - 1, a - 1, -1):
-        c = q[j]
-        if c < 0:
-            return 0, 0
-        base = syms[c, 1] + (1 if c == last else 0)
-        rl = rank_sym(words, sup, blk, nodes, syms, sep, r0, c, lo)
-        rh = rank_sym(words, sup, blk, nodes, syms, sep, r0, c, hi)
-        if rl < 0 or rh < rl:
-            return -1, -1
-        # the first step's range holds the text's last suffix too (its tail is empty)
-        lo = base + rl if j < b - 1 else syms[c, 1]
-        hi = base + rh
-        if hi > n:
+        lo, hi = _step(words, sup, blk, nodes, syms, sep, r0, last, n, q[j], lo, hi,
+                       j == b - 1)
+        if lo < 0:
             return -1, -1
         if lo >= hi:
             return 0, 0
@@ -256,17 +278,9 @@ def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
             hi = n
             s = e
             for j in range(e - 1, floor - 1, -1):
-                c = q[j]
-                if c < 0:
-                    break
-                base = syms[c, 1] + (1 if c == last else 0)
-                rl = rank_sym(words, sup, blk, nodes, syms, sep, r0, c, lo)
-                rh = rank_sym(words, sup, blk, nodes, syms, sep, r0, c, hi)
-                if rl < 0 or rh < rl:
-                    return best, BAD_STRUCTURE
-                lo = base + rl if j < e - 1 else syms[c, 1]
-                hi = base + rh
-                if hi > n:
+                lo, hi = _step(words, sup, blk, nodes, syms, sep, r0, last, n, q[j], lo, hi,
+                               j == e - 1)
+                if lo < 0:
                     return best, BAD_STRUCTURE
                 if lo >= hi:
                     break
