@@ -198,3 +198,20 @@ def test_bad_fm_record_in_manifest(tmp_path: Path) -> None:
     (path / fmt.MANIFEST).write_text(json.dumps(m))
     with pytest.raises(IndexCorruptError, match="incomplete"):
         CorpusIndex.open(path)
+
+
+def test_served_fm_index_answers_as_the_local_suffix_array(tmp_path: Path) -> None:
+    """``index serve`` of an FM-index, read by a remote client: the suffix array's answers."""
+    from regurgitate.index.remote import RemoteIndex
+    from regurgitate.index.server import BackgroundServer, IndexService
+
+    rng = random.Random(9)
+    texts = _random_docs(rng, 30, WORDS)
+    sa, fm = _pair(tmp_path, texts, ByteTokenizer())
+    queries = _queries(rng, texts, 8)
+    with BackgroundServer(IndexService({"fm": fm})) as url, \
+            RemoteIndex.open(f"{url}?index=fm") as remote:
+        assert remote.find_spans(queries, min_tokens=8, max_docs=4) == \
+            sa.find_spans(queries, min_tokens=8, max_docs=4)
+        for d in (0, 1, 5):
+            assert remote.document(d) == sa.document(d)
