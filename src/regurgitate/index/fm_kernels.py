@@ -105,6 +105,32 @@ def wt_rank(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
 
 
 @compiled
+def wt_rank2(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+             syms: np.ndarray, c: int, i: int, j: int) -> tuple[int, int]:
+    """:func:`wt_rank` at ``i`` and at ``j >= i`` in one descent; (-1, -1) if damaged."""
+    code = np.uint64(syms[c, 2])
+    node = 0
+    for k in range(syms[c, 3]):
+        off = nodes[node, 0]
+        base = nodes[node, 2]
+        oi = rank1(words, sup, blk, off + i) - base
+        oj = oi if j == i else rank1(words, sup, blk, off + j) - base
+        if oi < 0 or oi > i or oj < oi or oj > j:
+            return -1, -1
+        if (code >> np.uint64(k)) & np.uint64(1):
+            i = oi
+            j = oj
+            node = nodes[node, 4]
+        else:
+            i = i - oi
+            j = j - oj
+            node = nodes[node, 3]
+        if k + 1 < syms[c, 3] and node < 0:
+            return -1, -1
+    return i, j
+
+
+@compiled
 def rank_sym(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
              syms: np.ndarray, sep: int, r0: int, c: int, i: int) -> int:
     """:func:`wt_rank`, not counting the placeholder the BWT holds at row ``r0`` (the
@@ -169,10 +195,12 @@ def _step(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray
             return 0, 0
         return row, row + 1
     base = syms[c, 1] + (1 if c == last else 0)
-    rl = rank_sym(words, sup, blk, nodes, syms, sep, r0, c, lo)
-    rh = rank_sym(words, sup, blk, nodes, syms, sep, r0, c, hi)
+    rl, rh = wt_rank2(words, sup, blk, nodes, syms, c, lo, hi)
     if rl < 0 or rh < rl:
         return -1, -1
+    if c == sep:  # the placeholder at r0 is no separator
+        rl -= 1 if lo > r0 and rl > 0 else 0
+        rh -= 1 if hi > r0 and rh > 0 else 0
     # the first step's range holds the text's last suffix too (its tail is empty)
     new_lo = syms[c, 1] if first else base + rl
     new_hi = base + rh
