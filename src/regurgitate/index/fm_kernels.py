@@ -295,21 +295,28 @@ def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
     start ``s(e)`` (down to the lowest query start that covers ``e``) with ``q[s(e):e]``
     occurring; a query ``[a, a + len)`` then gets the largest ``e`` with ``s(e) <= a``
     (occurrence is closed under taking suffixes). That costs about one backward step per
-    token of each match instead of a galloping search per query. Long queries gallop."""
+    token of each match instead of a galloping search per query, when the queries are dense
+    (their ends at most twice as many as they). Long or sparse queries gallop."""
     m = qstart.size
     best = np.zeros(m, dtype=np.int64)
     total = q.size
     low = np.full(total + 1, -1, dtype=np.int64)
-    any_short = False
+    shorts = 0
+    ends = 0
     for r in range(m):
         if qlen[r] <= SHORT_QUERY:
-            any_short = True
+            shorts += 1
             a = qstart[r]
             for e in range(a + 1, a + qlen[r] + 1):
+                if low[e] < 0:
+                    ends += 1
                 if low[e] < 0 or a < low[e]:
                     low[e] = a
+    # by ends only where queries are dense (consecutive positions share their ends);
+    # sparse queries would search many ends that serve one query each: they gallop
+    by_ends = shorts > 0 and ends <= 2 * shorts
     start_of = np.full(total + 1, total + 1, dtype=np.int64)
-    if any_short:
+    if by_ends:
         for e in range(total + 1):
             floor = low[e]
             if floor < 0:
@@ -328,7 +335,7 @@ def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
             start_of[e] = s
     for r in range(m):
         a = qstart[r]
-        if qlen[r] <= SHORT_QUERY:
+        if by_ends and qlen[r] <= SHORT_QUERY:
             for e in range(a + qlen[r], a, -1):
                 if start_of[e] <= a:
                     best[r] = e - a
