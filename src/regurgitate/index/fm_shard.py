@@ -4,10 +4,12 @@
 Rows of the FM-index are the ranks of the suffix-array index built from the same documents
 (tokens are ordered by their little-endian bytes, as there), so rank ranges, counts, the
 occurrences read to list documents, and therefore every answer, are the suffix array's.
-Searches are backward searches (a rank query per token and end of the range); the longest
-prefix of a query that occurs is found by galloping over its length; positions come from
-the sampled suffix array by last-to-first walks; a document's tokens are read back from
-the BWT, walking from the row of the separator that follows it.
+Searches are backward searches (both ends of the range ranked in one descent of the
+wavelet tree per token); the longest prefix of each query that occurs is found from the
+query ends (dense capped queries) or by galloping over its length (see
+:func:`regurgitate.index.fm_kernels.longest`); positions come from the sampled suffix array
+by last-to-first walks; a document's tokens are read back from the BWT, walking from the
+row of the separator that follows it.
 """
 
 from __future__ import annotations
