@@ -127,10 +127,25 @@ def test_compressed_index_checks_like_the_suffix_array(
     assert code == 4 and "fmbits.0" in err and "Traceback" not in err
 
 
-def test_memory_budget_sizes_the_shards(corpus: Path, tmp_path: Path, run_cli: RunCli) -> None:
-    from regurgitate.index import memory
+def test_memory_budget_sizes_the_shards(corpus: Path, tmp_path: Path, run_cli: RunCli,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A corpus larger than the budget allows builds as several shards (the budget's scale
+    shrunk to this corpus's few hundred bytes), in both formats, answering as one shard."""
+    from regurgitate.index import CorpusIndex, memory
 
     assert memory.shard_bytes(memory.BASE_BYTES + (64 << 20), "sa") < 64 << 20
     code, _, err = run_cli(["index", "build", str(corpus), "-o", str(tmp_path / "x"),
                             "--memory", "100MB"])
     assert code == 2 and "too small" in err
+    monkeypatch.setattr(memory, "BASE_BYTES", 0)
+    monkeypatch.setattr(memory, "MIN_SHARD_BYTES", 1)
+    for fmt in ("sa", "fm"):
+        assert run_cli(["index", "build", str(corpus), "-o", str(tmp_path / fmt),
+                        "--format", fmt, "--memory", "1000"])[0] == 0
+    assert run_cli(["index", "build", str(corpus), "-o", str(tmp_path / "one")])[0] == 0
+    one = CorpusIndex.open(tmp_path / "one")
+    q = one.tokenizer.encode(PASSAGE)
+    for fmt in ("sa", "fm"):
+        split = CorpusIndex.open(tmp_path / fmt)
+        assert split.num_shards > 1 and split.num_docs == one.num_docs
+        assert split.maximal_spans(q, min_tokens=20) == one.maximal_spans(q, min_tokens=20)

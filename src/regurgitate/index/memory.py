@@ -22,6 +22,8 @@ BASE_BYTES = 768 << 20
 SMALL_SA_LIMIT = (1 << 31) - 1
 #: share of the machine's memory a build takes by default
 DEFAULT_SHARE = 0.5
+#: a budget that leaves room for less than this per shard is refused
+MIN_SHARD_BYTES = 1 << 20
 
 
 def machine_memory() -> int:
@@ -41,9 +43,10 @@ def shard_bytes(budget: int, index_format: str) -> int:
     """The largest shard (bytes of token data) that builds within ``budget`` bytes."""
     room = budget - BASE_BYTES
     small = int(room / PEAK_PER_BYTE[(index_format, 4)])
-    if small < 1 << 20:
+    if small < MIN_SHARD_BYTES:
+        need = BASE_BYTES + MIN_SHARD_BYTES * PEAK_PER_BYTE[(index_format, 4)]
         raise ConfigError(f"a memory budget of {budget / 2**30:.2f} GiB is too small to build "
-                          f"an index (at least {(BASE_BYTES + (1 << 20) * 7) / 2**30:.2f} GiB)",
+                          f"an index (at least {need / 2**30:.2f} GiB)",
                           hint="give --memory more, e.g. 2GB")
     if small <= SMALL_SA_LIMIT:
         return small
