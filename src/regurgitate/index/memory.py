@@ -15,7 +15,7 @@ import os
 from regurgitate.errors import ConfigError
 
 #: peak resident bytes per byte of shard, by format and suffix-array width (4 or 8 bytes)
-PEAK_PER_BYTE = {("sa", 4): 6.0, ("sa", 8): 10.0, ("fm", 4): 7.0, ("fm", 8): 11.0}
+PEAK_PER_BYTE = {("sa", 4): 6.0, ("sa", 8): 10.0, ("fm", 4): 7.5, ("fm", 8): 11.5}
 #: resident memory of a build besides the shard being sorted
 BASE_BYTES = 768 << 20
 #: libdivsufsort sorts with 32-bit entries below this many bytes
