@@ -3,7 +3,7 @@
 Building a shard holds its token bytes and their suffix array (libdivsufsort: 4 bytes per
 byte below 2 GiB, 8 above) at once; an FM-index build also holds the BWT and the wavelet
 tree's bits while the suffix array is alive. ``PEAK_PER_BYTE`` is the peak resident memory
-per byte of shard measured on this project's benchmarks (``benchmarks/bench_scale.py``),
+per byte of shard measured by ``benchmarks/bench_fm.py`` (1 GB of bytes, docs/scale.md),
 rounded up; ``BASE_BYTES`` covers the interpreter, the tokenizer and one batch of
 documents. A corpus larger than one shard builds as several, searched together.
 """
