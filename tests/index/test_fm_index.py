@@ -215,3 +215,32 @@ def test_served_fm_index_answers_as_the_local_suffix_array(tmp_path: Path) -> No
             sa.find_spans(queries, min_tokens=8, max_docs=4)
         for d in (0, 1, 5):
             assert remote.document(d) == sa.document(d)
+
+
+class _WideIds(WideCharTokenizer):
+    """u32 ids (a vocabulary past 65,535) whose byte order differs from their value order."""
+
+    name = "u32-chars"
+    vocab_size = 0x01000000
+    IDS = {"a": 0x000100FF, "b": 0x00010100, "c": 0x00FF0000, "d": 0x00000101, " ": 0x00000001,
+           "e": 0x00FE0001}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fingerprint = "test:u32-chars"
+        self._inv = {v: k for k, v in self.IDS.items()}
+
+    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:  # type: ignore[override]
+        return [np.array([self.IDS[c] for c in t], dtype=np.uint32) for t in texts]
+
+
+def test_u32_ids(tmp_path: Path) -> None:
+    tok = _WideIds()
+    assert tok.dtype.itemsize == 4
+    rng = random.Random(4)
+    texts = ["".join(rng.choice("abcde ") for _ in range(rng.randint(0, 70)))
+             for _ in range(25)]
+    texts[1] = texts[0] * 3
+    sa, fm = _pair(tmp_path, texts, tok)
+    queries = [texts[0][3:30], texts[1], texts[5] + texts[6], "ab" * 20, "c" * 4]
+    _assert_same(sa, fm, [q for q in queries if q], min_tokens=4)

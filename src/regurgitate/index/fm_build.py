@@ -99,25 +99,26 @@ def write_fm_shard(directory: Path, shard: int, dtype: np.dtype, data: np.ndarra
         token_of_dense = token_of_dense[order]
         dense_of_token = np.full(1 << (8 * width), -1, dtype=np.int64)
         dense_of_token[token_of_dense.astype(np.int64)] = np.arange(token_of_dense.size)
-        tok_idx = tokens
-    else:
-        keys = sort_keys(tokens, width)
-        distinct_keys, inverse = np.unique(keys, return_inverse=True)
-        del keys
-        dense_of_token = inverse.astype(np.int64)  # indexed by position, see below
-        token_of_dense = sort_keys(distinct_keys, width)  # byte swap is its own inverse
-        tok_idx = np.arange(n, dtype=np.int64)
+    else:  # u32: no table of every value; the distinct tokens, sorted, and a binary search
+        values = np.unique(tokens)
+        order = np.argsort(sort_keys(values, width), kind="stable")
+        token_of_dense = values[order].astype(np.uint64)
+        dense_of_value = np.empty(values.size, dtype=np.int64)
+        dense_of_value[order] = np.arange(values.size)
     sep_token = fmt.separator(dtype)
     sep = int(token_of_dense.size) - 1  # the separator's key is the largest; every shard has one
     kinds = int(token_of_dense.size)
     bwt = np.empty(n, dtype=np.uint8 if kinds <= 256 else np.uint16 if kinds <= 65536
                    else np.int32)
-    r0 = fk.bwt_of(tok_idx, dense_of_token, pos, sep, bwt)
+    if width <= 2:
+        r0 = fk.bwt_of(tokens, dense_of_token, pos, sep, bwt)
+        last = int(dense_of_token[int(tokens[n - 1])])
+    else:
+        r0 = fk.bwt_of_sorted(tokens, values, dense_of_value, pos, sep, bwt)
+        last = int(dense_of_value[int(np.searchsorted(values, tokens[n - 1]))])
     k = int(token_of_dense.size)
     bwt_counts = fk.count_values(bwt, k)
     nodes, code, length = huffman(bwt_counts)
-    last_token = int(tokens[n - 1])
-    last = int(dense_of_token[last_token] if width <= 2 else dense_of_token[n - 1])
     text_counts = bwt_counts.copy()
     text_counts[sep] -= 1  # the placeholder at r0
     text_counts[last] += 1  # the text's last symbol precedes no suffix

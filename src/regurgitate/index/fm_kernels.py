@@ -434,6 +434,31 @@ def bwt_of(tokens: np.ndarray, dense: np.ndarray, pos: np.ndarray, sep: int,
 
 
 @compiled
+def bwt_of_sorted(tokens: np.ndarray, values: np.ndarray, dense: np.ndarray, pos: np.ndarray,
+                  sep: int, out: np.ndarray) -> int:
+    """Building: :func:`bwt_of` for wide tokens, each token's dense symbol found by binary
+    search in the sorted distinct ``values`` (``dense[i]`` is ``values[i]``'s symbol)."""
+    r0 = -1
+    for r in range(pos.size):
+        p = pos[r]
+        if p == 0:
+            out[r] = sep
+            r0 = r
+            continue
+        t = tokens[p - 1]
+        lo = 0
+        hi = values.size
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if values[mid] < t:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[r] = dense[lo]
+    return r0
+
+
+@compiled
 def count_values(values: np.ndarray, size: int) -> np.ndarray:
     """Building: occurrences of each value ``0 .. size-1`` (``np.bincount`` without its
     int64 copy of the input)."""

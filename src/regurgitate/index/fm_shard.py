@@ -84,7 +84,8 @@ class FMShard(DocumentFiles):
         return fmt.corrupt(self._directory, f"{self._paths[kind]}: {what}")
 
     def _token_lookup(self) -> np.ndarray:
-        """Dense id of every token value (-1: absent) for u8/u16; sorted tokens for u32."""
+        """Dense id of every token value (-1: absent) for u8/u16; for u32 the tokens sorted
+        by value (their dense ids in ``_value_dense``)."""
         tokens = self.syms[:, fk.S_TOKEN]
         if self.width <= 2:
             table = np.full(1 << (8 * self.width), -1, dtype=np.int64)
@@ -92,7 +93,9 @@ class FMShard(DocumentFiles):
                 raise self._corrupt("fmsyms", "a symbol is not a token of this width")
             table[tokens] = np.arange(self.k)
             return table
-        return tokens
+        order = np.argsort(tokens, kind="stable")  # symbols by token value
+        self._value_dense = order.astype(np.int64)
+        return np.ascontiguousarray(tokens[order])
 
     @property
     def disk_bytes(self) -> int:
@@ -186,7 +189,8 @@ class FMShard(DocumentFiles):
         pos = np.searchsorted(self._lookup, toks)
         ok = pos < self._lookup.size
         ok[ok] = self._lookup[pos[ok]] == toks[ok]
-        return np.where(ok, pos, -1).astype(np.int64)
+        return np.where(ok, self._value_dense[np.minimum(pos, self._lookup.size - 1)],
+                        -1).astype(np.int64)
 
     def _token_queries(self, q: Queries) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         start, length = _checked(q)
