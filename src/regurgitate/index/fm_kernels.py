@@ -83,31 +83,10 @@ def rank_samples(words: np.ndarray, nbits: int) -> tuple[np.ndarray, np.ndarray]
 
 
 @compiled
-def wt_rank(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
-            syms: np.ndarray, c: int, i: int) -> int:
-    """Occurrences of dense symbol ``c`` in ``BWT[0:i]``; -1 for a damaged structure."""
-    code = np.uint64(syms[c, 2])
-    node = 0
-    for j in range(syms[c, 3]):
-        off = nodes[node, 0]
-        ones = rank1(words, sup, blk, off + i) - nodes[node, 2]
-        if ones < 0 or ones > i:
-            return -1
-        if (code >> np.uint64(j)) & np.uint64(1):
-            i = ones
-            node = nodes[node, 4]
-        else:
-            i = i - ones
-            node = nodes[node, 3]
-        if j + 1 < syms[c, 3] and node < 0:
-            return -1
-    return i
-
-
-@compiled
 def wt_rank2(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
              syms: np.ndarray, c: int, i: int, j: int) -> tuple[int, int]:
-    """:func:`wt_rank` at ``i`` and at ``j >= i`` in one descent; (-1, -1) if damaged."""
+    """Occurrences of dense symbol ``c`` in ``BWT[0:i]`` and in ``BWT[0:j]`` (``j >= i``),
+    in one descent of the tree; (-1, -1) for a damaged structure."""
     code = np.uint64(syms[c, 2])
     node = 0
     for k in range(syms[c, 3]):
@@ -128,17 +107,6 @@ def wt_rank2(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndar
         if k + 1 < syms[c, 3] and node < 0:
             return -1, -1
     return i, j
-
-
-@compiled
-def rank_sym(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
-             syms: np.ndarray, sep: int, r0: int, c: int, i: int) -> int:
-    """:func:`wt_rank`, not counting the placeholder the BWT holds at row ``r0`` (the
-    suffix at text position 0 has no symbol before it; the separator is stored there)."""
-    r = wt_rank(words, sup, blk, nodes, syms, c, i)
-    if c == sep and i > r0 and r > 0:
-        r -= 1
-    return r
 
 
 @compiled
