@@ -99,3 +99,53 @@ def test_usage_errors_are_one_message_and_exit_2(args: list[str], run_cli: RunCl
     code, out, err = run_cli(args)
     assert code == 2 and "Traceback" not in out + err
     assert "Error" in out + err
+
+
+def test_compressed_index_checks_like_the_suffix_array(
+        corpus: Path, tmp_path: Path, run_cli: RunCli) -> None:
+    """``index build --compressed`` (an FM-index): the build line states the size ratio,
+    ``index info`` names the format, ``check`` finds what the suffix array finds, and a
+    truncated file is a one-line error."""
+    code, out, _ = run_cli(["index", "build", str(corpus), "-o", str(tmp_path / "fm"),
+                            "--compressed"])
+    assert code == 0 and "x the corpus's" in out and "FM-index" in out
+    assert run_cli(["index", "build", str(corpus), "-o", str(tmp_path / "sa")])[0] == 0
+    code, out, _ = run_cli(["index", "info", str(tmp_path / "fm"), "--json"])
+    assert code == 0 and json.loads(out)["format"].startswith("regurgitate-fm-index")
+    text_file = tmp_path / "output.txt"
+    text_file.write_text("The model said: " + PASSAGE[:120] + " and more.", encoding="utf-8")
+    found = {}
+    for name in ("sa", "fm"):
+        code, out, _ = run_cli(["check", str(text_file), "--index", str(tmp_path / name),
+                                "--json", "--min-tokens", "50"])
+        assert code == 0
+        found[name] = json.loads(out)["spans"]
+    assert found["fm"] == found["sa"] and len(found["fm"]) == 1
+    bits = tmp_path / "fm" / "fmbits.0"
+    bits.write_bytes(bits.read_bytes()[:-3])
+    code, _, err = run_cli(["check", str(text_file), "--index", str(tmp_path / "fm")])
+    assert code == 4 and "fmbits.0" in err and "Traceback" not in err
+
+
+def test_memory_budget_sizes_the_shards(corpus: Path, tmp_path: Path, run_cli: RunCli,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A corpus larger than the budget allows builds as several shards (the budget's scale
+    shrunk to this corpus's few hundred bytes), in both formats, answering as one shard."""
+    from regurgitate.index import CorpusIndex, memory
+
+    assert memory.shard_bytes(memory.BASE_BYTES + (64 << 20), "sa") < 64 << 20
+    code, _, err = run_cli(["index", "build", str(corpus), "-o", str(tmp_path / "x"),
+                            "--memory", "100MB"])
+    assert code == 2 and "too small" in err
+    monkeypatch.setattr(memory, "BASE_BYTES", 0)
+    monkeypatch.setattr(memory, "MIN_SHARD_BYTES", 1)
+    for fmt in ("sa", "fm"):
+        assert run_cli(["index", "build", str(corpus), "-o", str(tmp_path / fmt),
+                        "--format", fmt, "--memory", "1000"])[0] == 0
+    assert run_cli(["index", "build", str(corpus), "-o", str(tmp_path / "one")])[0] == 0
+    one = CorpusIndex.open(tmp_path / "one")
+    q = one.tokenizer.encode(PASSAGE)
+    for fmt in ("sa", "fm"):
+        split = CorpusIndex.open(tmp_path / fmt)
+        assert split.num_shards > 1 and split.num_docs == one.num_docs
+        assert split.maximal_spans(q, min_tokens=20) == one.maximal_spans(q, min_tokens=20)

@@ -13,8 +13,9 @@ from regurgitate.corpus.tokenizer import ByteTokenizer
 from regurgitate.index import CorpusIndex, build_index
 
 
-def test_build_sharded_locally_then_check(tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("index_format", ["sa", "fm"])
+def test_build_sharded_locally_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         index_format: str) -> None:
     inputs = []
     for k in range(3):
         p = tmp_path / f"in{k}.jsonl"
@@ -22,7 +23,8 @@ def test_build_sharded_locally_then_check(tmp_path: Path,
                              for i in range(5)), encoding="utf-8")
         inputs.append(str(p))
     try:
-        main(["index", "build-sharded", *inputs, "-o", str(tmp_path / "idx"), "--parts", "2"])
+        main(["index", "build-sharded", *inputs, "-o", str(tmp_path / "idx"), "--parts", "2",
+              "--format", index_format])
     except SystemExit as exc:
         assert not exc.code
     out = capsys.readouterr().out
@@ -32,6 +34,7 @@ def test_build_sharded_locally_then_check(tmp_path: Path,
     one = CorpusIndex.open(tmp_path / "one")
     q = [int(t) for t in one.tokenizer.encode("line 3 shared words here")]
     assert whole.num_shards == 2 and whole.num_docs == one.num_docs == 15
+    assert (whole.info["format"].startswith("regurgitate-fm-index")) == (index_format == "fm")
     assert whole.maximal_spans(q, min_tokens=4) == one.maximal_spans(q, min_tokens=4)
     assert whole.occurrences(q, limit=20) == one.occurrences(q, limit=20)
     with pytest.raises(SystemExit) as err:

@@ -38,6 +38,14 @@ def build(
     text_field: Annotated[str, typer.Option(help="JSONL/Parquet field holding the text")] = "text",
     on_error: Annotated[str, typer.Option(help="bad record: 'stop' or 'skip'")] = "stop",
     shard_size: Annotated[str, typer.Option(help="size budget per shard, e.g. 2GB")] = "4GB",
+    index_format: Annotated[str, typer.Option(
+        "--format", help="'sa': suffix array beside the tokens (infini-gram's layout); 'fm': "
+        "compressed FM-index (smaller, slower queries, the same answers)")] = "sa",
+    compressed: Annotated[bool, typer.Option(
+        "--compressed", help="the same as --format fm")] = False,
+    memory: Annotated[str | None, typer.Option(
+        help="memory budget of the build, e.g. 8GB (default: half of this machine's "
+             "memory); shards are made small enough to build within it")] = None,
     force: Annotated[bool, typer.Option(help="replace an existing index")] = False,
     id_field: Annotated[str | None, typer.Option(
         help="record field holding each document's id (default: 'id' when present, else "
@@ -46,7 +54,8 @@ def build(
         help="comma-separated record fields kept per document, e.g. url,title")] = "",
     quiet: Annotated[bool, QUIET_OPT] = False,
 ) -> None:
-    """Tokenize a corpus and build its suffix-array index (infini-gram's on-disk layout)."""
+    """Tokenize a corpus and build its index: a suffix array (infini-gram's on-disk layout)
+    or, with --format fm, a compressed FM-index. Shards are sized to build within --memory."""
     from regurgitate.corpus.readers import read_corpus
     from regurgitate.corpus.tokenizer import load_tokenizer
     from regurgitate.index import build_index
@@ -67,7 +76,15 @@ def build(
     docs = read_corpus(corpus, text_field=text_field, on_error=on_error,  # type: ignore[arg-type]
                        on_skip=on_skip, id_field=id_field,
                        meta_fields=[f.strip() for f in meta_fields.split(",") if f.strip()])
-    shard_tokens = max(1, parse_size(shard_size) // tok.dtype.itemsize)
+    from regurgitate.index import memory as mem
+
+    if compressed:
+        index_format = "fm"
+    if index_format not in ("sa", "fm"):
+        raise ConfigError(f"--format must be 'sa' or 'fm', not '{index_format}'")
+    budget = parse_size(memory) if memory is not None else mem.default_budget()
+    shard_bytes = min(parse_size(shard_size), mem.shard_bytes(budget, index_format))
+    shard_tokens = max(1, shard_bytes // tok.dtype.itemsize)
     main_thread = threading.current_thread() is threading.main_thread()
     # SIGTERM stops a build like Ctrl-C: the partial build is removed
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
@@ -75,7 +92,7 @@ def build(
         unit = "bytes" if tok.dtype.itemsize == 1 else "tokens"
         with CountingProgress(stderr_console(quiet=quiet), "indexing", unit) as bar:
             info = build_index(docs, output, tok, shard_tokens=shard_tokens, progress=bar,
-                               overwrite=force)
+                               overwrite=force, index_format=index_format)
     except CorpusError as exc:
         if on_error == "stop" and exc.line is not None and exc.hint is None:
             exc.hint = "fix the record, or pass --on-error skip to leave bad records out"
@@ -94,7 +111,10 @@ def build(
     stdout_console().print(
         f"indexed [bold]{info.num_docs:,}[/] documents, [bold]{info.num_tokens:,}[/] {unit} "
         f"({info.dtype}, {info.num_shards} shard(s)) in {info.build_seconds:.1f} s "
-        f"({rate:,.0f} {unit}/s); {size / 2**20:.1f} MiB at {escape(str(info.path))}"
+        f"({rate:,.0f} {unit}/s); {size / 2**20:.1f} MiB "
+        f"({size / max(info.text_bytes, 1):.2f}x the corpus's {info.text_bytes / 2**20:.1f} MiB "
+        f"of text, {'FM-index' if index_format == 'fm' else 'suffix array'}) "
+        f"at {escape(str(info.path))}"
         + (f"; {len(skipped)} bad record(s) skipped" if skipped else ""), soft_wrap=True)
 
 

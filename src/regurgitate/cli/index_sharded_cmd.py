@@ -28,17 +28,22 @@ def build_sharded(
     shard_size: Annotated[str, typer.Option(help="size budget per shard inside a part")
                           ] = "4GB",
     force: Annotated[bool, typer.Option(help="replace an existing index")] = False,
+    index_format: Annotated[str, typer.Option(
+        "--format", help="'sa' (suffix array) or 'fm' (compressed FM-index)")] = "sa",
 ) -> None:
     """Build an index as independent parts (e.g. Ray tasks) listed by one manifest."""
     from regurgitate.corpus.tokenizer import load_tokenizer
+    from regurgitate.errors import ConfigError
     from regurgitate.executors import make_executor
     from regurgitate.executors.sharded_build import build_sharded as build
 
+    if index_format not in ("sa", "fm"):
+        raise ConfigError(f"--format must be 'sa' or 'fm', not '{index_format}'")
     tok = load_tokenizer(tokenizer)  # fail early on a bad tokenizer, before any task starts
     with make_executor(executor, address=ray_address) as ex:
         m = build(corpus, output, tokenizer, ex, parts=parts, text_field=text_field,
                   shard_tokens=max(1, parse_size(shard_size) // tok.dtype.itemsize),
-                  overwrite=force)
+                  overwrite=force, index_format=index_format)
     stdout_console().print(
         f"indexed [bold]{m['num_docs']:,}[/] documents, [bold]{m['num_tokens']:,}[/] tokens "
         f"in {len(m['parts'])} part(s), {len(m['shards'])} shard(s) with {executor} in "

@@ -38,6 +38,7 @@ class BuildPart:
     tokenizer: str
     text_field: str = "text"
     shard_tokens: int = 2**40
+    index_format: str = "sa"
 
     def __call__(self) -> dict[str, Any]:
         from regurgitate.corpus.readers import read_corpus
@@ -46,7 +47,8 @@ class BuildPart:
 
         docs = read_corpus([Path(p) for p in self.inputs], text_field=self.text_field)
         info = build_index(docs, Path(self.out_dir), load_tokenizer(self.tokenizer),
-                           shard_tokens=self.shard_tokens, overwrite=True)
+                           shard_tokens=self.shard_tokens, overwrite=True,
+                           index_format=self.index_format)
         return info.manifest
 
 
@@ -63,7 +65,8 @@ def split_inputs(inputs: Sequence[Path], parts: int | None) -> list[tuple[str, .
 
 def build_sharded(inputs: Sequence[Path], out_dir: Path, tokenizer: str, executor: Executor,
                   *, parts: int | None = None, text_field: str = "text",
-                  shard_tokens: int = 2**40, overwrite: bool = False) -> dict[str, Any]:
+                  shard_tokens: int = 2**40, overwrite: bool = False,
+                  index_format: str = "sa") -> dict[str, Any]:
     """Build the parts with ``executor`` and assemble them; returns the top manifest."""
     out_dir = Path(out_dir)
     output.check_output(out_dir, overwrite)  # --force replaces only an index
@@ -76,7 +79,7 @@ def build_sharded(inputs: Sequence[Path], out_dir: Path, tokenizer: str, executo
     tmp.mkdir()
     try:
         units = [BuildPart(g, str(tmp / f"{PART_PREFIX}{k:05d}"), tokenizer, text_field,
-                           shard_tokens) for k, g in enumerate(groups)]
+                           shard_tokens, index_format) for k, g in enumerate(groups)]
         manifests = executor.run(units)
         manifest = assemble(tmp, [Path(u.out_dir) for u in units], manifests)
         manifest["build_seconds"] = round(time.time() - started, 3)
@@ -96,6 +99,8 @@ def assemble(top: Path, part_dirs: list[Path], manifests: list[dict[str, Any]]
     for m in manifests[1:]:
         if m["tokenizer"] != first["tokenizer"] or m["dtype"] != first["dtype"]:
             raise ConfigError("index parts were built with different tokenizers")
+        if m.get("format") != first.get("format"):
+            raise ConfigError("index parts were built in different formats")
     shards: list[dict[str, Any]] = []
     for part, m in zip(part_dirs, manifests, strict=True):
         for rec in m["shards"]:
@@ -110,7 +115,7 @@ def assemble(top: Path, part_dirs: list[Path], manifests: list[dict[str, Any]]
     if (part_dirs[0] / "tokenizer.json").is_file():
         os.link(part_dirs[0] / "tokenizer.json", top / "tokenizer.json")
     return {
-        "format": fmt.FORMAT_NAME, "version": fmt.FORMAT_VERSION,
+        "format": first.get("format", fmt.FORMAT_NAME), "version": fmt.FORMAT_VERSION,
         "tokenizer": first["tokenizer"], "dtype": first["dtype"],
         "num_docs": sum(int(m["num_docs"]) for m in manifests),
         "num_tokens": sum(int(m["num_tokens"]) for m in manifests),

@@ -46,6 +46,10 @@ class IndexInfo:
     tokenizer: dict[str, Any]
     build_seconds: float
     manifest: dict[str, Any] = field(repr=False, default_factory=dict)
+    #: UTF-8 bytes of the documents' texts (what the index's size is compared with)
+    text_bytes: int = 0
+    #: the index format (``sa`` or ``fm``)
+    index_format: str = "sa"
 
 
 def interruptible(fn: Callable[[Any], T], arg: Any) -> T:
@@ -101,8 +105,10 @@ def write_table(sa: np.ndarray, data: np.ndarray, width: int, psize: int,
 class _ShardWriter:
     """Appends documents to one shard's files."""
 
-    def __init__(self, directory: Path, shard: int, dtype: np.dtype) -> None:
+    def __init__(self, directory: Path, shard: int, dtype: np.dtype,
+                 index_format: str = "sa") -> None:
         self.directory = directory
+        self.index_format = index_format
         self.shard = shard
         self.dtype = dtype
         self.sep = np.array([fmt.separator(dtype)], dtype=dtype).tobytes()
@@ -147,6 +153,8 @@ class _ShardWriter:
         psize = fmt.ptr_size(self.bytes_written)
         data = np.fromfile(ds_path, dtype=np.uint8)
         sa = interruptible(suffix_array, data)
+        if self.index_format == "fm":
+            return self._finish_fm(data, sa, ds_path)
         with fmt.shard_file(self.directory, "table", self.shard).open("wb") as out:
             prefix = write_table(sa, data, width, psize, out)
         del sa, data
@@ -157,6 +165,23 @@ class _ShardWriter:
                  for k in fmt.SHARD_FILES}
         return {"id": self.shard, "num_docs": self.num_docs, "num_tokens": self.num_tokens,
                 "ptr_size": psize, "files": files}
+
+
+    def _finish_fm(self, data: np.ndarray, sa: np.ndarray, ds_path: Path) -> dict[str, Any]:
+        """Write the FM-index files from the suffix array; the token file goes (the text is
+        read back from the BWT)."""
+        from regurgitate.index.fm_build import write_fm_shard
+
+        starts = np.fromfile(fmt.shard_file(self.directory, "offset", self.shard), dtype="<u8")
+        record = write_fm_shard(self.directory, self.shard, self.dtype, data, sa, starts,
+                                fmt.FM_SAMPLE_EVERY)
+        del sa, data
+        ds_path.unlink()
+        files = {f"{k}.{self.shard}": fmt.describe_file(fmt.shard_file(self.directory, k,
+                                                                        self.shard))
+                 for k in fmt.FM_SHARD_FILES}
+        return {"id": self.shard, "num_docs": self.num_docs, "num_tokens": self.num_tokens,
+                "files": files, "fm": record}
 
 
 def _sample_of(directory: Path, shard: int, width: int, psize: int) -> np.ndarray:
@@ -199,18 +224,25 @@ def build_index(
     batch_docs: int = 1000,
     progress: ProgressFn | None = None,
     overwrite: bool = False,
+    index_format: str = "sa",
 ) -> IndexInfo:
     """Tokenize ``docs`` and write a sharded suffix-array index into ``out_dir``.
 
     A new shard starts when adding a document would take the current one past
     ``shard_tokens`` tokens (separators included); a document is never split, so a document
-    longer than the budget gets a shard of its own. ``progress(docs_done, tokens_done)`` is
-    called after every batch. Raises :class:`ConfigError` for bad arguments or an existing
-    ``out_dir`` (unless ``overwrite``, which replaces only an index: see
-    :mod:`regurgitate.index.output`), :class:`CorpusError` for an empty corpus.
+    longer than the budget gets a shard of its own. ``index_format`` is ``"sa"`` (suffix
+    array beside the tokens, infini-gram's layout) or ``"fm"`` (a compressed FM-index that
+    holds the text itself: see :mod:`regurgitate.index.fm_shard`); both answer the same.
+    ``progress(docs_done, tokens_done)`` is called after every batch. Raises
+    :class:`ConfigError` for bad arguments or an existing ``out_dir`` (unless
+    ``overwrite``, which replaces only an index: see :mod:`regurgitate.index.output`),
+    :class:`CorpusError` for an empty corpus.
     """
     if shard_tokens < 1 or batch_docs < 1:
         raise ConfigError("shard_tokens and batch_docs must be positive")
+    if index_format not in fmt.FORMATS:
+        raise ConfigError(f"unknown index format {index_format!r}",
+                          hint=f"choose one of {', '.join(fmt.FORMATS)}")
     out_dir = Path(out_dir)
     output.check_output(out_dir, overwrite)
     started = time.time()
@@ -224,8 +256,9 @@ def build_index(
     try:
         shards: list[dict[str, Any]] = []
         writer: _ShardWriter | None = None
-        docs_done = tokens_done = 0
+        docs_done = tokens_done = text_bytes = 0
         for batch in _batches(docs, batch_docs):
+            text_bytes += sum(len(d.text.encode("utf-8", "surrogatepass")) for d in batch)
             encoded = interruptible(tokenizer.encode_batch, [d.text for d in batch])
             for doc, ids in zip(batch, encoded, strict=True):
                 if ids.size and int(ids.max()) >= sep:
@@ -236,7 +269,7 @@ def build_index(
                     shards.append(writer.finish())
                     writer = None
                 if writer is None:
-                    writer = _ShardWriter(tmp, len(shards), dtype)
+                    writer = _ShardWriter(tmp, len(shards), dtype, index_format)
                 writer.add(ids, doc.meta)
                 tokens_done += int(ids.size)
             docs_done += len(batch)
@@ -249,12 +282,13 @@ def build_index(
             (tmp / "tokenizer.json").write_bytes(tokenizer.json_bytes)
         build_seconds = round(time.time() - started, 3)
         manifest: dict[str, Any] = {
-            "format": fmt.FORMAT_NAME,
+            "format": fmt.FORMATS[index_format],
             "version": fmt.FORMAT_VERSION,
             "tokenizer": tokenizer.describe(),
             "dtype": fmt.dtype_name(dtype),
             "num_docs": docs_done,
             "num_tokens": tokens_done,
+            "text_bytes": text_bytes,
             "shards": shards,
             "build_seconds": build_seconds,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -268,4 +302,4 @@ def build_index(
     return IndexInfo(path=out_dir, num_docs=docs_done, num_tokens=tokens_done,
                      num_shards=len(shards), dtype=fmt.dtype_name(dtype),
                      tokenizer=tokenizer.describe(), build_seconds=float(build_seconds),
-                     manifest=manifest)
+                     manifest=manifest, text_bytes=text_bytes, index_format=index_format)

@@ -17,6 +17,25 @@ Per shard ``s`` (infini-gram's layout, readable by its engine)::
                   top levels of a search are a lookup in memory, not first touches of
                   pages of table.s and tokenized.s (:func:`sample_keys`)
 
+An FM-index (``"format": "regurgitate-fm-index"`` in the manifest, built with
+``index build --format fm``) keeps ``offset.s``, ``metadata.s`` and ``metaoff.s`` as above and,
+instead of the token data and the suffix array (the text is read back from the BWT)::
+
+    fmbits.s     u64 words: the bit vectors of a Huffman-shaped wavelet tree of the BWT,
+                 node after node (bit i of the array is bit i % 64 of word i // 64)
+    fmsuper.s    u64 ones before every 4096th bit; fmblock.s: u16 ones since the superblock
+                 before every 512th bit (rank in O(1): at most 8 popcounts)
+    fmnodes.s    i64 per tree node: bit offset, length, ones before it, child 0, child 1
+                 (a child < 0 is the leaf of dense symbol -1 - child)
+    fmsyms.s     i64 per dense symbol (the shard's distinct tokens ordered by their
+                 little-endian bytes, as the suffix array orders them): token, suffixes
+                 starting with a smaller symbol, Huffman code bits, code length
+    fmsa.s       u32 (u64 past 4 G tokens) text position of every ``sample_every``-th suffix
+    fmdocrow.s   u64 row of each document's separator (where its text is read back from)
+
+The manifest's shard record holds the rest (``fm``: tokens, bits, symbols, nodes, the
+sampling, the row of position 0, the last token's symbol, the separator's symbol).
+
 ``manifest.json`` (ours) records the format version, the tokenizer, counts, file sizes and
 checksums. An HF tokenizer's json is copied next to it as ``tokenizer.json``.
 """
@@ -34,10 +53,18 @@ import numpy as np
 from regurgitate.errors import ConfigError, IndexCorruptError
 
 FORMAT_NAME = "regurgitate-index"
+#: the manifest's ``format`` of a compressed (FM-)index
+FM_FORMAT_NAME = "regurgitate-fm-index"
+#: index formats by the name ``index build --format`` takes
+FORMATS = {"sa": FORMAT_NAME, "fm": FM_FORMAT_NAME}
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 SHARD_FILES = ("tokenized", "offset", "table", "metadata", "metaoff", "prefix", "sample")
 REQUIRED_SHARD_FILES = ("tokenized", "offset", "table")
+FM_SHARD_FILES = ("offset", "metadata", "metaoff", "fmbits", "fmsuper", "fmblock", "fmnodes",
+                  "fmsyms", "fmsa", "fmdocrow")
+#: every this many rows of an FM-index, ``fmsa.s`` keeps the suffix's position
+FM_SAMPLE_EVERY = 32
 #: a sharded build keeps each part's own index in ``part-NNNNN/`` beside the shard files
 PART_PREFIX = "part-"
 
@@ -148,7 +175,7 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexCorruptError(f"{path}: unreadable manifest: {exc}") from exc
-    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+    if not isinstance(data, dict) or data.get("format") not in FORMATS.values():
         raise IndexCorruptError(f"{path}: not a {FORMAT_NAME} manifest")
     if data.get("version") != FORMAT_VERSION:
         raise IndexCorruptError(
@@ -157,6 +184,11 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
             hint="rebuild the index with 'regurgitate index build'",
         )
     return data
+
+
+def is_fm(manifest: dict[str, Any] | None) -> bool:
+    """Whether a manifest describes an FM-index."""
+    return manifest is not None and manifest.get("format") == FM_FORMAT_NAME
 
 
 def verify_hint(directory: Path) -> str:

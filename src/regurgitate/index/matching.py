@@ -9,9 +9,12 @@ import numpy as np
 
 from regurgitate.index import format as fmt
 from regurgitate.index import periodic
+from regurgitate.index.fm_shard import FMShard
 from regurgitate.index.shard import Queries, Shard
 
 IdsLike = Sequence[int] | np.ndarray
+#: a shard of either format (suffix array or FM-index): the same search methods
+AnyShard = Shard | FMShard
 
 
 #: stretches of consecutive candidates shorter than this skip the chain-first search
@@ -26,7 +29,7 @@ class Matcher:
     """Searches a list of shards together; positions refer to one concatenated query buffer
     (see :meth:`prepare`)."""
 
-    def __init__(self, shards: list[Shard], dtype: np.dtype) -> None:
+    def __init__(self, shards: list[AnyShard], dtype: np.dtype) -> None:
         self.shards = shards
         self.dtype = np.dtype(dtype)
         self.sep = fmt.separator(self.dtype)

@@ -20,7 +20,8 @@ from regurgitate.errors import ConfigError
 from regurgitate.index import format as fmt
 
 _INDEX_FILE = re.compile(
-    r"^(?:tokenized|table|offset|metadata|metaoff|prefix|sample|unigram)\.\d+$")
+    r"^(?:tokenized|table|offset|metadata|metaoff|prefix|sample|unigram|"
+    r"fmbits|fmsuper|fmblock|fmnodes|fmsyms|fmsa|fmdocrow)\.\d+$")
 _OUR_FILES = {fmt.MANIFEST, "tokenizer.json"}
 _PART_DIR = re.compile(rf"^{re.escape(fmt.PART_PREFIX)}\d+$")
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?:building|replaced)-(?P<pid>\d+)$")
@@ -34,7 +35,7 @@ def is_index_dir(path: Path) -> bool:
             head = manifest.read_text(encoding="utf-8", errors="replace")[:4096]
         except OSError:
             return False
-        if fmt.FORMAT_NAME in head:
+        if any(name in head for name in fmt.FORMATS.values()):
             return True
     return all((path / f"{kind}.0").is_file() for kind in fmt.REQUIRED_SHARD_FILES)
 

@@ -13,7 +13,7 @@ from regurgitate.corpus.tokenizer import ByteTokenizer, Tokenizer, tokenizer_fro
 from regurgitate.errors import ConfigError, IndexCorruptError, TokenizerMismatchError
 from regurgitate.index import format as fmt
 from regurgitate.index import periodic
-from regurgitate.index.matching import IdsLike, Matcher
+from regurgitate.index.matching import AnyShard, IdsLike, Matcher
 from regurgitate.index.shard import Queries, Shard
 from regurgitate.index.spans import (
     Occurrence,
@@ -50,7 +50,7 @@ class CorpusIndex:
     #: a corpus index answers text questions (an image index is ``images.index.ImageIndex``)
     modality: ClassVar[str] = "text"
 
-    def __init__(self, path: Path, shards: list[Shard], tokenizer: Tokenizer,
+    def __init__(self, path: Path, shards: list[AnyShard], tokenizer: Tokenizer,
                  manifest: dict[str, Any] | None) -> None:
         self.path = path
         self._shards = shards
@@ -110,7 +110,15 @@ class CorpusIndex:
                     f"tokenizer {tokenizer.name} uses {tokenizer.dtype} ids but index {path} "
                     f"stores {fmt.dtype_name(dtype)}")
             tok = tokenizer
-        shards = [Shard(path, i, dtype) for i in ids]
+        shards: list[AnyShard]
+        if fmt.is_fm(manifest):
+            from regurgitate.index.fm_shard import FMShard
+
+            assert manifest is not None
+            shards = [FMShard(path, i, dtype, rec) for i, rec in zip(ids, manifest["shards"],
+                                                                      strict=True)]
+        else:
+            shards = [Shard(path, i, dtype) for i in ids]
         if manifest is not None:
             for shard, rec in zip(shards, manifest["shards"], strict=True):
                 if shard.num_docs != rec["num_docs"]:
@@ -143,13 +151,13 @@ class CorpusIndex:
         m = self._manifest or {}
         return {
             "path": str(self.path),
-            "format": f"{fmt.FORMAT_NAME} v{fmt.FORMAT_VERSION}" if m else "infini-gram",
+            "format": f"{m.get('format')} v{fmt.FORMAT_VERSION}" if m else "infini-gram",
             "tokenizer": self._tokenizer.describe(),
             "dtype": fmt.dtype_name(self._dtype),
             "num_docs": self.num_docs,
             "num_tokens": self.num_tokens,
             "num_shards": self.num_shards,
-            "bytes": sum(s.size + s.n * s.ptr_size for s in self._shards),
+            "bytes": sum(s.disk_bytes for s in self._shards),
             "build_seconds": m.get("build_seconds"),
             "created": m.get("created"),
         }
@@ -485,7 +493,7 @@ class CorpusIndex:
 
     # -- documents -----------------------------------------------------------------------
 
-    def _locate(self, doc_id: int) -> tuple[Shard, int]:
+    def _locate(self, doc_id: int) -> tuple[AnyShard, int]:
         if not 0 <= doc_id < self.num_docs:
             raise ConfigError(f"document id {doc_id} out of range (index has "
                               f"{self.num_docs} documents)")

@@ -29,7 +29,74 @@ class Queries:
     length: np.ndarray
 
 
-class Shard:
+class DocumentFiles:
+    """The document files a shard of either format keeps (``offset.s``, ``metadata.s``,
+    ``metaoff.s``) and the lookups on them."""
+
+    _directory: Path
+    _paths: dict[str, Path]
+    width: int
+    n: int
+    doc_starts: np.ndarray
+    num_docs: int
+    meta: np.ndarray | None
+    meta_offsets: np.ndarray | None
+
+    def _corrupt(self, kind: str, what: str) -> IndexCorruptError:
+        return fmt.corrupt(self._directory, f"{self._paths[kind]}: {what}")
+
+    def load_documents(self, directory: Path, paths: dict[str, Path]) -> None:
+        offsets = _map(paths["offset"])
+        if offsets.size % 8:
+            raise fmt.corrupt(directory, f"{paths['offset']}: size {offsets.size} is not a "
+                              "multiple of 8")
+        self.doc_starts = offsets.view("<u8")
+        self.num_docs = int(self.doc_starts.size)
+        self.meta = None
+        self.meta_offsets = None
+        if paths["metadata"].is_file() and paths["metaoff"].is_file():
+            self.meta = _map(paths["metadata"])
+            metaoff = _map(paths["metaoff"])
+            if metaoff.size % 8:
+                raise fmt.corrupt(directory, f"{paths['metaoff']}: size {metaoff.size} is not "
+                                  "a multiple of 8")
+            self.meta_offsets = metaoff.view("<u8")
+
+    def check_metadata(self) -> None:
+        """Metadata offsets are monotone and inside the metadata file."""
+        if self.meta is not None and self.meta_offsets is not None and \
+                self.meta_offsets.size:
+            mo = self.meta_offsets
+            if int(mo[0]) != 0 or int(mo[-1]) > self.meta.size or \
+                    not bool((mo[1:] >= mo[:-1]).all()):
+                raise self._corrupt("metaoff", "metadata offsets are not monotone inside "
+                                    f"{self._paths['metadata'].name}")
+
+    def doc_of(self, ptrs: np.ndarray) -> np.ndarray:
+        """Local document index of each byte pointer."""
+        return np.searchsorted(self.doc_starts, np.asarray(ptrs, dtype=np.uint64),
+                               side="right").astype(np.int64) - 1
+
+    def doc_token_range(self, local: int) -> tuple[int, int]:
+        """[start, end) token positions of a document's tokens (separator excluded)."""
+        start = int(self.doc_starts[local]) // self.width + 1
+        end = int(self.doc_starts[local + 1]) // self.width if local + 1 < self.num_docs \
+            else self.n
+        return start, end
+
+    def metadata(self, local: int) -> bytes | None:
+        if self.meta is None or self.meta_offsets is None or local >= self.meta_offsets.size:
+            return None
+        a = int(self.meta_offsets[local])
+        b = int(self.meta_offsets[local + 1]) if local + 1 < self.meta_offsets.size \
+            else self.meta.size
+        if not 0 <= a <= b <= self.meta.size:
+            raise self._corrupt("metaoff", f"metadata of document {local} lies outside "
+                                f"{self._paths['metadata'].name}")
+        return bytes(self.meta[a:b])
+
+
+class Shard(DocumentFiles):
     """Memory maps of one shard's files with batched bound, range and longest-match searches."""
 
     def __init__(self, directory: Path, shard: int, dtype: np.dtype) -> None:
@@ -56,12 +123,7 @@ class Shard:
                 f"{paths['table']}: size {table.size} bytes, expected {self.n * self.ptr_size} "
                 f"({self.n} pointers of {self.ptr_size} bytes for {paths['tokenized'].name})")
         self._table_bytes = table
-        offsets = _map(paths["offset"])
-        if offsets.size % 8:
-            raise fmt.corrupt(directory, f"{paths['offset']}: size {offsets.size} is not a "
-                              "multiple of 8")
-        self.doc_starts = offsets.view("<u8")
-        self.num_docs = int(self.doc_starts.size)
+        self.load_documents(directory, paths)
         if self.num_docs and int(self.doc_starts[-1]) >= max(self.size, 1):
             raise fmt.corrupt(directory, f"{paths['offset']}: document offsets point past "
                               f"the end of {paths['tokenized'].name}")
@@ -72,15 +134,6 @@ class Shard:
             if int(self.prefix[-1]) != self.n:
                 raise fmt.corrupt(directory, f"{paths['prefix']}: counts "
                                   f"{int(self.prefix[-1])} suffixes, the table has {self.n}")
-        self.meta: np.ndarray | None = None
-        self.meta_offsets: np.ndarray | None = None
-        if paths["metadata"].is_file() and paths["metaoff"].is_file():
-            self.meta = _map(paths["metadata"])
-            metaoff = _map(paths["metaoff"])
-            if metaoff.size % 8:
-                raise fmt.corrupt(directory, f"{paths['metaoff']}: size {metaoff.size} is not "
-                                  "a multiple of 8")
-            self.meta_offsets = metaoff.view("<u8")
         #: the prefix table as the compiled searches take it (empty: none)
         self._prefix_arg = self.prefix if self.prefix is not None else \
             np.zeros(0, dtype=np.int64)
@@ -94,8 +147,10 @@ class Shard:
 
     # -- integrity -----------------------------------------------------------------------
 
-    def _corrupt(self, kind: str, what: str) -> IndexCorruptError:
-        return fmt.corrupt(self._directory, f"{self._paths[kind]}: {what}")
+    @property
+    def disk_bytes(self) -> int:
+        """Bytes of the token data and the suffix array."""
+        return self.size + self.n * self.ptr_size
 
     def check_invariants(self) -> None:
         """Cheap structural checks, run on every open (O(documents + 64K) or sampled):
@@ -122,13 +177,7 @@ class Shard:
         if self.prefix is not None and (
                 int(self.prefix[0]) != 0 or not bool((np.diff(self.prefix) >= 0).all())):
             raise self._corrupt("prefix", "prefix counts are not monotone")
-        if self.meta is not None and self.meta_offsets is not None and \
-                self.meta_offsets.size:
-            mo = self.meta_offsets
-            if int(mo[0]) != 0 or int(mo[-1]) > self.meta.size or \
-                    not bool((mo[1:] >= mo[:-1]).all()):
-                raise self._corrupt("metaoff", "metadata offsets are not monotone inside "
-                                    f"{self._paths['metadata'].name}")
+        self.check_metadata()
         self._check_order_sample()
         self._check_sample()
 
@@ -185,38 +234,15 @@ class Shard:
         self._check(err)
         return np.asarray(ptrs)
 
+    def tokens(self, start: int, end: int) -> np.ndarray:
+        return self.ds[start * self.width:end * self.width].view(self.dtype)
+
     def _check(self, err: int) -> None:
         if err == kernels.BAD_RANK:
             raise self._corrupt("prefix", "a search left the suffix array")
         if err == kernels.BAD_POINTER:
             raise self._corrupt("table", "a suffix-array entry points outside the token "
                                 "data")
-
-    def doc_of(self, ptrs: np.ndarray) -> np.ndarray:
-        """Local document index of each byte pointer."""
-        return np.searchsorted(self.doc_starts, np.asarray(ptrs, dtype=np.uint64),
-                               side="right").astype(np.int64) - 1
-
-    def doc_token_range(self, local: int) -> tuple[int, int]:
-        """[start, end) token positions of a document's tokens (separator excluded)."""
-        start = int(self.doc_starts[local]) // self.width + 1
-        end = int(self.doc_starts[local + 1]) // self.width if local + 1 < self.num_docs \
-            else self.n
-        return start, end
-
-    def tokens(self, start: int, end: int) -> np.ndarray:
-        return self.ds[start * self.width:end * self.width].view(self.dtype)
-
-    def metadata(self, local: int) -> bytes | None:
-        if self.meta is None or self.meta_offsets is None or local >= self.meta_offsets.size:
-            return None
-        a = int(self.meta_offsets[local])
-        b = int(self.meta_offsets[local + 1]) if local + 1 < self.meta_offsets.size \
-            else self.meta.size
-        if not 0 <= a <= b <= self.meta.size:
-            raise self._corrupt("metaoff", f"metadata of document {local} lies outside "
-                                f"{self._paths['metadata'].name}")
-        return bytes(self.meta[a:b])
 
     # -- batched searches ----------------------------------------------------------------
 

@@ -1,0 +1,478 @@
+"""Compiled loops of the FM-index (numba): rank over a Huffman-shaped wavelet tree of the
+BWT, backward search, locating by the sampled suffix array, and text extraction.
+
+The layout is documented in :mod:`regurgitate.index.fm_format`. Symbols are *dense* ids
+``0 .. k-1`` of the distinct tokens, ordered as the suffix-array index orders tokens (the
+little-endian bytes of the token), so a rank in the FM-index is the rank of the same suffix
+in the suffix-array index. Corruption found on the way (a rank count that cannot be, a walk
+that does not end) is returned as an error code, never read out of bounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import types
+from numba.extending import intrinsic
+
+from regurgitate.index.kernels import compiled
+
+OK = 0
+#: a rank structure or node table that cannot be right
+BAD_STRUCTURE = 3
+#: a last-to-first walk longer than the text (a damaged sampled suffix array)
+BAD_WALK = 4
+
+#: columns of the node table
+N_OFF, N_LEN, N_R0, N_C0, N_C1 = 0, 1, 2, 3, 4
+#: columns of the symbol table
+S_TOKEN, S_C, S_CODE, S_LEN = 0, 1, 2, 3
+#: bits per rank superblock (u64 absolute count) and block (u16 count inside the superblock)
+SUPER_BITS = 4096
+BLOCK_BITS = 512
+
+
+@intrinsic
+def _ctpop(typingctx: Any, x: Any) -> Any:
+    """The CPU's population count of a u64 (LLVM's ``ctpop``)."""
+    sig = types.uint64(types.uint64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.ctpop(args[0])
+
+    return sig, codegen
+
+
+@compiled
+def popcount(x: np.uint64) -> int:
+    return int(_ctpop(x))  # type: ignore[call-arg]
+
+
+@compiled
+def rank1(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, pos: int) -> int:
+    """Ones in bits ``[0, pos)`` of ``words``."""
+    r = int(sup[pos >> 12]) + int(blk[pos >> 9])
+    w = pos >> 6
+    for k in range((pos >> 9) << 3, w):
+        r += popcount(words[k])
+    rem = pos & 63
+    if rem:
+        r += popcount(words[w] & ((np.uint64(1) << np.uint64(rem)) - np.uint64(1)))
+    return r
+
+
+@compiled
+def rank_samples(words: np.ndarray, nbits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Building: the superblock and block counts of a bit array of ``nbits`` bits."""
+    sup = np.zeros(nbits // 4096 + 1, dtype=np.uint64)
+    blk = np.zeros(nbits // 512 + 1, dtype=np.uint16)
+    total = 0
+    inside = 0
+    nwords = words.size
+    for b in range(blk.size):
+        if b % 8 == 0:
+            sup[b // 8] = total
+            inside = 0
+        blk[b] = inside
+        for k in range(b * 8, min(b * 8 + 8, nwords)):
+            c = popcount(words[k])
+            total += c
+            inside += c
+    return sup, blk
+
+
+@compiled
+def wt_rank2(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+             syms: np.ndarray, c: int, i: int, j: int) -> tuple[int, int]:
+    """Occurrences of dense symbol ``c`` in ``BWT[0:i]`` and in ``BWT[0:j]`` (``j >= i``),
+    in one descent of the tree; (-1, -1) for a damaged structure."""
+    code = np.uint64(syms[c, 2])
+    node = 0
+    for k in range(syms[c, 3]):
+        off = nodes[node, 0]
+        base = nodes[node, 2]
+        oi = rank1(words, sup, blk, off + i) - base
+        oj = oi if j == i else rank1(words, sup, blk, off + j) - base
+        if oi < 0 or oi > i or oj < oi or oj > j:
+            return -1, -1
+        if (code >> np.uint64(k)) & np.uint64(1):
+            i = oi
+            j = oj
+            node = nodes[node, 4]
+        else:
+            i = i - oi
+            j = j - oj
+            node = nodes[node, 3]
+        if k + 1 < syms[c, 3] and node < 0:
+            return -1, -1
+    return i, j
+
+
+@compiled
+def lf(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+       syms: np.ndarray, sep: int, r0: int, last: int, row: int) -> tuple[int, int]:
+    """(symbol before the suffix at ``row``, the row of the suffix one position earlier);
+    (-1, -1) for a damaged structure. Not defined at ``r0``."""
+    node = 0
+    i = row
+    if nodes.shape[0] == 0:  # one symbol only
+        c = 0
+    else:
+        c = -1
+        for _ in range(64):
+            off = nodes[node, 0]
+            pos = off + i
+            bit = (words[pos >> 6] >> np.uint64(pos & 63)) & np.uint64(1)
+            ones = rank1(words, sup, blk, pos) - nodes[node, 2]
+            if ones < 0 or ones > i:
+                return -1, -1
+            if bit:
+                i = ones
+                nxt = nodes[node, 4]
+            else:
+                i = i - ones
+                nxt = nodes[node, 3]
+            if nxt < 0:
+                c = -1 - nxt
+                break
+            node = nxt
+        if c < 0 or c >= syms.shape[0]:
+            return -1, -1
+    if c == sep and row > r0:
+        i -= 1
+    return c, syms[c, 1] + (1 if c == last else 0) + i
+
+
+@compiled
+def _step(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+          syms: np.ndarray, sep: int, r0: int, last: int, n: int, c: int, lo: int, hi: int,
+          first: bool) -> tuple[int, int]:
+    """One backward-search step: the rows of ``c`` followed by the suffixes in ``[lo, hi)``
+    (see ``_backward``); empty as ``lo >= hi``, (-1, -1) for a damaged structure. A range
+    of one row takes one last-to-first step instead of two rank queries."""
+    if c < 0:
+        return 0, 0
+    if hi - lo == 1 and not first:
+        if lo == r0:  # the text's first suffix: nothing precedes it
+            return 0, 0
+        prev, row = lf(words, sup, blk, nodes, syms, sep, r0, last, lo)
+        if prev < 0 or row < 0 or row >= n:
+            return -1, -1
+        if prev != c:
+            return 0, 0
+        return row, row + 1
+    base = syms[c, 1] + (1 if c == last else 0)
+    rl, rh = wt_rank2(words, sup, blk, nodes, syms, c, lo, hi)
+    if rl < 0 or rh < rl:
+        return -1, -1
+    if c == sep:  # the placeholder at r0 is no separator
+        rl -= 1 if lo > r0 and rl > 0 else 0
+        rh -= 1 if hi > r0 and rh > 0 else 0
+    # the first step's range holds the text's last suffix too (its tail is empty)
+    new_lo = syms[c, 1] if first else base + rl
+    new_hi = base + rh
+    if new_hi > n:
+        return -1, -1
+    return new_lo, new_hi
+
+
+@compiled
+def _backward(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+              syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
+              a: int, b: int) -> tuple[int, int]:
+    """[lo, hi) rows of the suffixes starting with dense symbols ``q[a:b]``; (0, 0) when
+    none; (-1, -1) for a damaged structure. A step prepends symbol ``c`` to the range of
+    the suffixes that follow it: they are the suffixes starting with ``c`` (from ``C[c]``,
+    after the text's last suffix when that is ``c`` alone) in the order of what follows."""
+    lo = 0
+    hi = n
+    for j in range(b - 1, a - 1, -1):
+        lo, hi = _step(words, sup, blk, nodes, syms, sep, r0, last, n, q[j], lo, hi,
+                       j == b - 1)
+        if lo < 0:
+            return -1, -1
+        if lo >= hi:
+            return 0, 0
+    return lo, hi
+
+
+@compiled
+def ranges(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+           syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
+           qstart: np.ndarray, qlen: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """[lower, upper) rows of every query (token slices of ``q``), and an error code."""
+    m = qstart.size
+    lower = np.zeros(m, dtype=np.int64)
+    upper = np.zeros(m, dtype=np.int64)
+    for r in range(m):
+        lo, hi = _backward(words, sup, blk, nodes, syms, sep, r0, last, n, q, qstart[r],
+                           qstart[r] + qlen[r])
+        if lo < 0:
+            return lower, upper, BAD_STRUCTURE
+        lower[r] = lo
+        upper[r] = hi
+    return lower, upper, OK
+
+
+#: queries up to this many tokens are resolved together by their ends (see ``longest``)
+SHORT_QUERY = 128
+
+
+@compiled
+def _gallop(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+            syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray, a: int,
+            length: int) -> int:
+    """Longest prefix of ``q[a:a+length]`` that occurs (-1: damaged): galloping over the
+    length (1, 2, 4, ...), then bisecting, each test one backward search."""
+    good = 0
+    bad = length + 1
+    k = 1
+    while k <= length:
+        lo, hi = _backward(words, sup, blk, nodes, syms, sep, r0, last, n, q, a, a + k)
+        if lo < 0:
+            return -1
+        if hi > lo:
+            good = k
+            if k == length:
+                break
+            k = min(2 * k, length)
+        else:
+            bad = k
+            break
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        lo, hi = _backward(words, sup, blk, nodes, syms, sep, r0, last, n, q, a, a + mid)
+        if lo < 0:
+            return -1
+        if hi > lo:
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
+@compiled
+def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+            syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
+            qstart: np.ndarray, qlen: np.ndarray) -> tuple[np.ndarray, int]:
+    """Longest prefix (tokens) of every query (token slices of ``q``) that occurs.
+
+    Short queries (the capped searches of every position) are resolved by their ends: for
+    each end ``e`` some query may reach, one backward search from ``e`` finds the smallest
+    start ``s(e)`` (down to the lowest query start that covers ``e``) with ``q[s(e):e]``
+    occurring; a query ``[a, a + len)`` then gets the largest ``e`` with ``s(e) <= a``
+    (occurrence is closed under taking suffixes). That costs about one backward step per
+    token of each match instead of a galloping search per query, when the queries are dense
+    (their ends at most twice as many as they). Long or sparse queries gallop."""
+    m = qstart.size
+    best = np.zeros(m, dtype=np.int64)
+    total = q.size
+    low = np.full(total + 1, -1, dtype=np.int64)
+    shorts = 0
+    ends = 0
+    for r in range(m):
+        if qlen[r] <= SHORT_QUERY:
+            shorts += 1
+            a = qstart[r]
+            for e in range(a + 1, a + qlen[r] + 1):
+                if low[e] < 0:
+                    ends += 1
+                if low[e] < 0 or a < low[e]:
+                    low[e] = a
+    # by ends only where queries are dense (consecutive positions share their ends);
+    # sparse queries would search many ends that serve one query each: they gallop
+    by_ends = shorts > 0 and ends <= 2 * shorts
+    start_of = np.full(total + 1, total + 1, dtype=np.int64)
+    if by_ends:
+        for e in range(total + 1):
+            floor = low[e]
+            if floor < 0:
+                continue
+            lo = 0
+            hi = n
+            s = e
+            for j in range(e - 1, floor - 1, -1):
+                lo, hi = _step(words, sup, blk, nodes, syms, sep, r0, last, n, q[j], lo, hi,
+                               j == e - 1)
+                if lo < 0:
+                    return best, BAD_STRUCTURE
+                if lo >= hi:
+                    break
+                s = j
+            start_of[e] = s
+    for r in range(m):
+        a = qstart[r]
+        if by_ends and qlen[r] <= SHORT_QUERY:
+            for e in range(a + qlen[r], a, -1):
+                if start_of[e] <= a:
+                    best[r] = e - a
+                    break
+        else:
+            got = _gallop(words, sup, blk, nodes, syms, sep, r0, last, n, q, a, qlen[r])
+            if got < 0:
+                return best, BAD_STRUCTURE
+            best[r] = got
+    return best, OK
+
+
+@compiled
+def locate(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+           syms: np.ndarray, sep: int, r0: int, last: int, n: int, sa: np.ndarray,
+           every: int, rows: np.ndarray) -> tuple[np.ndarray, int]:
+    """Text position (tokens) of the suffix at each of ``rows``: walk last-to-first until
+    a sampled row (every ``every``-th, or ``r0``, position 0), adding the steps."""
+    out = np.zeros(rows.size, dtype=np.int64)
+    for k in range(rows.size):
+        row = rows[k]
+        if row < 0 or row >= n:
+            return out, BAD_WALK
+        steps = 0
+        while True:
+            if row == r0:
+                out[k] = steps
+                break
+            if row % every == 0:
+                out[k] = int(sa[row // every]) + steps
+                break
+            c, row = lf(words, sup, blk, nodes, syms, sep, r0, last, row)
+            if c < 0 or row < 0 or row >= n:
+                return out, BAD_STRUCTURE
+            steps += 1
+            if steps > n:
+                return out, BAD_WALK
+        if out[k] >= n:
+            return out, BAD_WALK
+    return out, OK
+
+
+@compiled
+def extract(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+            syms: np.ndarray, sep: int, r0: int, last: int, n: int, row: int,
+            count: int, first: int) -> tuple[np.ndarray, int]:
+    """The ``count`` dense symbols before the suffix at ``row``, in text order; with
+    ``first >= 0`` the last of them is ``first`` and the walk starts from ``row`` as the row
+    of the suffix that symbol starts (the text's end, which has no row of its own)."""
+    out = np.zeros(count, dtype=np.int64)
+    k = count - 1
+    if first >= 0 and k >= 0:
+        out[k] = first
+        k -= 1
+    while k >= 0:
+        if row == r0 or row < 0 or row >= n:
+            return out, BAD_WALK
+        c, row = lf(words, sup, blk, nodes, syms, sep, r0, last, row)
+        if c < 0:
+            return out, BAD_STRUCTURE
+        out[k] = c
+        k -= 1
+    return out, OK
+
+
+# -- building ------------------------------------------------------------------------------
+
+
+@compiled
+def token_positions(sa: np.ndarray, width: int) -> int:
+    """Building: compact the token-aligned entries of a byte suffix array, as token
+    positions, into its front, in order (in place); returns how many there are."""
+    k = 0
+    for i in range(sa.size):
+        p = sa[i]
+        if p % width == 0:
+            sa[k] = p // width
+            k += 1
+    return k
+
+
+@compiled
+def bwt_of(tokens: np.ndarray, dense: np.ndarray, pos: np.ndarray, sep: int,
+           out: np.ndarray) -> int:
+    """Building: the dense BWT symbols into ``out`` (the separator at the row of position
+    0); returns that row."""
+    r0 = -1
+    for r in range(pos.size):
+        p = pos[r]
+        if p == 0:
+            out[r] = sep
+            r0 = r
+        else:
+            out[r] = dense[tokens[p - 1]]
+    return r0
+
+
+@compiled
+def bwt_of_sorted(tokens: np.ndarray, values: np.ndarray, dense: np.ndarray, pos: np.ndarray,
+                  sep: int, out: np.ndarray) -> int:
+    """Building: :func:`bwt_of` for wide tokens, each token's dense symbol found by binary
+    search in the sorted distinct ``values`` (``dense[i]`` is ``values[i]``'s symbol)."""
+    r0 = -1
+    for r in range(pos.size):
+        p = pos[r]
+        if p == 0:
+            out[r] = sep
+            r0 = r
+            continue
+        t = tokens[p - 1]
+        lo = 0
+        hi = values.size
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if values[mid] < t:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[r] = dense[lo]
+    return r0
+
+
+@compiled
+def count_values(values: np.ndarray, size: int) -> np.ndarray:
+    """Building: occurrences of each value ``0 .. size-1`` (``np.bincount`` without its
+    int64 copy of the input)."""
+    out = np.zeros(size, dtype=np.int64)
+    for i in range(values.size):
+        out[values[i]] += 1
+    return out
+
+
+@compiled
+def fill_bits(bwt: np.ndarray, syms: np.ndarray, nodes: np.ndarray, words: np.ndarray) -> None:
+    """Building: write every BWT symbol's code bits into the bit vectors of the nodes on
+    its path (each node's bits in BWT order)."""
+    cursor = np.zeros(nodes.shape[0], dtype=np.int64)
+    for r in range(bwt.size):
+        c = bwt[r]
+        code = np.uint64(syms[c, 2])
+        node = 0
+        for j in range(syms[c, 3]):
+            b = (code >> np.uint64(j)) & np.uint64(1)
+            pos = nodes[node, 0] + cursor[node]
+            cursor[node] += 1
+            if b:
+                words[pos >> 6] |= np.uint64(1) << np.uint64(pos & 63)
+                node = nodes[node, 4]
+            else:
+                node = nodes[node, 3]
+
+
+@compiled
+def doc_rows(tokens: np.ndarray, pos: np.ndarray, sep_token: int, doc_pos: np.ndarray
+             ) -> np.ndarray:
+    """Building: the row of each document's separator (``doc_pos``: their token positions,
+    increasing)."""
+    out = np.full(doc_pos.size, -1, dtype=np.int64)
+    for r in range(pos.size):
+        p = pos[r]
+        if tokens[p] == sep_token:
+            lo = 0
+            hi = doc_pos.size
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if doc_pos[mid] < p:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < doc_pos.size and doc_pos[lo] == p:
+                out[lo] = r
+    return out

@@ -1,0 +1,246 @@
+"""The FM-index (``index build --format fm``) answers exactly as the suffix-array index built
+from the same documents: a differential test on random and adversarial texts (long repeats,
+matches at document boundaries, byte-order traps of u16 ids, several shards, the reference
+corpus), plus damage detection."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from regurgitate.corpus.tokenizer import ByteTokenizer, HFTokenizer, Tokenizer
+from regurgitate.errors import IndexCorruptError
+from regurgitate.index import CorpusIndex, build_index
+from regurgitate.index import format as fmt
+from regurgitate.types import Document
+
+from .oracle import WIDE_IDS, WideCharTokenizer
+
+WORDS = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", "far", "away", "zq"]
+
+
+def _random_docs(rng: random.Random, count: int, words: list[str], sep: str = " "
+                 ) -> list[str]:
+    docs = [sep.join(rng.choice(words) for _ in range(rng.randint(0, 60)))
+            for _ in range(count)]
+    docs[1] = docs[0] * 4  # a long repeat of another document
+    docs[2] = "a" * 300  # a run
+    docs[3] = (words[0] + sep + words[1] + sep) * 40  # a short period
+    docs[4] = ""  # an empty document
+    return docs
+
+
+def _pair(tmp: Path, texts: list[str], tok: Tokenizer, shard_tokens: int = 2**30
+          ) -> tuple[CorpusIndex, CorpusIndex]:
+    docs = [Document(text=t, meta={"id": f"d{i}"}) for i, t in enumerate(texts)]
+    build_index(docs, tmp / "sa", tok, shard_tokens=shard_tokens)
+    build_index(docs, tmp / "fm", tok, shard_tokens=shard_tokens, index_format="fm")
+    return (CorpusIndex.open(tmp / "sa", tokenizer=tok),
+            CorpusIndex.open(tmp / "fm", tokenizer=tok))
+
+
+def _queries(rng: random.Random, texts: list[str], count: int) -> list[str]:
+    """Texts that match in parts: pieces of documents (also across two documents' boundary),
+    edited copies, and random text."""
+    out = []
+    for _ in range(count):
+        a, b = rng.randrange(len(texts)), rng.randrange(len(texts))
+        ta, tb = texts[a], texts[b]
+        kind = rng.randrange(4)
+        if kind == 0:  # the end of one document then the start of the next
+            out.append(ta[len(ta) // 2:] + tb[:len(tb) // 2])
+        elif kind == 1:  # a piece with an edit in the middle
+            s = rng.randrange(max(len(ta), 1))
+            piece = ta[s:s + 120]
+            mid = len(piece) // 2
+            out.append(piece[:mid] + "q" + piece[mid + 1:])
+        elif kind == 2:
+            out.append(ta + tb)
+        else:
+            out.append(" ".join(rng.choice(WORDS) for _ in range(30)))
+    return [q for q in out if q]
+
+
+def _assert_same(sa: CorpusIndex, fm: CorpusIndex, queries: list[str], min_tokens: int
+                 ) -> None:
+    assert fm.num_docs == sa.num_docs and fm.num_tokens == sa.num_tokens
+    for d in range(sa.num_docs):
+        assert fm.document(d) == sa.document(d)
+    enc = [sa.tokenizer.encode(q) for q in queries]
+    for ids in enc:
+        assert fm.count(ids) == sa.count(ids)
+        assert fm.occurrences(ids, 50) == sa.occurrences(ids, 50)
+        assert np.array_equal(fm.longest_matches(ids), sa.longest_matches(ids))
+    assert fm.maximal_spans_batch(enc, min_tokens=min_tokens, max_docs=3) == \
+        sa.maximal_spans_batch(enc, min_tokens=min_tokens, max_docs=3)
+    assert fm.documents_batch(enc, max_docs=5) == sa.documents_batch(enc, max_docs=5)
+    for a, b in zip(fm.window_counts(enc, 6), sa.window_counts(enc, 6), strict=True):
+        assert np.array_equal(a, b)
+    assert fm.find_spans(queries[:5], min_tokens=min_tokens) == \
+        sa.find_spans(queries[:5], min_tokens=min_tokens)
+
+
+def test_bytes_index_answers_as_the_suffix_array(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    texts = _random_docs(rng, 40, WORDS)
+    sa, fm = _pair(tmp_path, texts, ByteTokenizer())
+    assert fm.info["format"].startswith(fmt.FM_FORMAT_NAME)
+    assert fm.info["bytes"] < sa.info["bytes"]
+    _assert_same(sa, fm, _queries(rng, texts, 40), min_tokens=8)
+
+
+def test_u16_byte_order_and_several_shards(tmp_path: Path,
+                                           wide_tokenizer: WideCharTokenizer) -> None:
+    """Wide ids whose value order differs from their byte order, in several shards: ranks,
+    counts and the documents read from the first occurrences are the suffix array's."""
+    rng = random.Random(3)
+    alphabet = [c for c in WIDE_IDS if c != " "]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
+             for _ in range(30)]
+    texts[1] = texts[0] * 5
+    sa, fm = _pair(tmp_path, texts, wide_tokenizer, shard_tokens=400)
+    assert fm.num_shards == sa.num_shards > 1
+    queries = [texts[0][5:40], texts[1], texts[7] + texts[8], "ab" * 30, "e" * 3]
+    queries += ["".join(rng.choice(alphabet) for _ in range(50)) for _ in range(10)]
+    _assert_same(sa, fm, [q for q in queries if q], min_tokens=4)
+
+
+def test_bpe_tokens_and_many_occurrences(tmp_path: Path, bpe_tokenizer: HFTokenizer) -> None:
+    """A real byte-level BPE (u16 ids above 255); a span occurring more often than the
+    documents listed, so the occurrences read first must be the same ones."""
+    rng = random.Random(11)
+    texts = _random_docs(rng, 60, WORDS + ["def", "return", "print(i)"])
+    texts += ["the cat sat on the mat"] * 30
+    sa, fm = _pair(tmp_path, texts, bpe_tokenizer)
+    _assert_same(sa, fm, _queries(rng, texts, 30) + ["the cat sat on the mat " * 3],
+                 min_tokens=3)
+
+
+def test_reference_corpus(tmp_path: Path) -> None:
+    """The bundled reference corpus with the reference model's tokenizer."""
+    from regurgitate.reference.text.paths import corpus_path, model_dir
+    from regurgitate.reference.text.reader import read_corpus_texts
+
+    texts = read_corpus_texts(corpus_path())[:150]
+    tok = HFTokenizer(model_dir() / "tokenizer.json", name="reference")
+    sa, fm = _pair(tmp_path, texts, tok)
+    rng = random.Random(5)
+    _assert_same(sa, fm, _queries(rng, texts, 12), min_tokens=12)
+
+
+@pytest.mark.slow
+def test_larger_random_corpus(tmp_path: Path) -> None:
+    rng = random.Random(2)
+    vocab = ["".join(rng.choice("abcdefgh") for _ in range(rng.randint(1, 6)))
+             for _ in range(300)]
+    texts = _random_docs(rng, 3000, vocab)
+    for k in range(5, 3000, 97):  # copies of earlier documents, edited
+        src = texts[k // 2]
+        texts[k] = src[:len(src) // 3] + "x" + src[len(src) // 3:] + texts[k - 1]
+    sa, fm = _pair(tmp_path, texts, ByteTokenizer(), shard_tokens=200_000)
+    _assert_same(sa, fm, _queries(rng, texts, 300), min_tokens=10)
+
+
+# -- damage ---------------------------------------------------------------------------------
+
+
+def _fm_index(tmp: Path) -> Path:
+    texts = _random_docs(random.Random(1), 30, WORDS)
+    build_index([Document(text=t) for t in texts], tmp / "fm", ByteTokenizer(),
+                index_format="fm")
+    return tmp / "fm"
+
+
+@pytest.mark.parametrize("kind", ["fmbits", "fmsuper", "fmnodes", "fmsyms", "fmsa",
+                                  "fmdocrow"])
+def test_truncated_file_is_a_clear_error(tmp_path: Path, kind: str) -> None:
+    path = _fm_index(tmp_path)
+    target = path / f"{kind}.0"
+    target.write_bytes(target.read_bytes()[:-8])
+    with pytest.raises(IndexCorruptError, match="truncated"):
+        CorpusIndex.open(path)
+
+
+def _rewrite_manifest(path: Path) -> None:
+    """Record the files' current sizes and checksums: damage the checksums cannot see."""
+    m = json.loads((path / fmt.MANIFEST).read_text())
+    for shard in m["shards"]:
+        shard["files"] = {name: fmt.describe_file(path / name) for name in shard["files"]}
+    (path / fmt.MANIFEST).write_text(json.dumps(m))
+
+
+@pytest.mark.parametrize("kind,offset", [("fmsyms", 8), ("fmnodes", 24), ("fmsuper", 8),
+                                         ("fmsa", 0), ("fmdocrow", 8)])
+def test_damage_behind_valid_checksums_is_found_on_open(tmp_path: Path, kind: str,
+                                                        offset: int) -> None:
+    path = _fm_index(tmp_path)
+    target = path / f"{kind}.0"
+    raw = bytearray(target.read_bytes())
+    raw[offset:offset + 4] = b"\xff\xff\xff\x7f"
+    target.write_bytes(bytes(raw))
+    _rewrite_manifest(path)
+    with pytest.raises(IndexCorruptError):
+        idx = CorpusIndex.open(path)
+        # whatever open could not see must not give an answer either
+        for d in range(idx.num_docs):
+            idx.document(d)
+        idx.find_spans(["the cat sat on the mat"], min_tokens=3)
+
+
+def test_bad_fm_record_in_manifest(tmp_path: Path) -> None:
+    path = _fm_index(tmp_path)
+    m = json.loads((path / fmt.MANIFEST).read_text())
+    del m["shards"][0]["fm"]["r0"]
+    (path / fmt.MANIFEST).write_text(json.dumps(m))
+    with pytest.raises(IndexCorruptError, match="incomplete"):
+        CorpusIndex.open(path)
+
+
+def test_served_fm_index_answers_as_the_local_suffix_array(tmp_path: Path) -> None:
+    """``index serve`` of an FM-index, read by a remote client: the suffix array's answers."""
+    from regurgitate.index.remote import RemoteIndex
+    from regurgitate.index.server import BackgroundServer, IndexService
+
+    rng = random.Random(9)
+    texts = _random_docs(rng, 30, WORDS)
+    sa, fm = _pair(tmp_path, texts, ByteTokenizer())
+    queries = _queries(rng, texts, 8)
+    with BackgroundServer(IndexService({"fm": fm})) as url, \
+            RemoteIndex.open(f"{url}?index=fm") as remote:
+        assert remote.find_spans(queries, min_tokens=8, max_docs=4) == \
+            sa.find_spans(queries, min_tokens=8, max_docs=4)
+        for d in (0, 1, 5):
+            assert remote.document(d) == sa.document(d)
+
+
+class _WideIds(WideCharTokenizer):
+    """u32 ids (a vocabulary past 65,535) whose byte order differs from their value order."""
+
+    name = "u32-chars"
+    vocab_size = 0x01000000
+    IDS = {"a": 0x000100FF, "b": 0x00010100, "c": 0x00FF0000, "d": 0x00000101, " ": 0x00000001,
+           "e": 0x00FE0001}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fingerprint = "test:u32-chars"
+        self._inv = {v: k for k, v in self.IDS.items()}
+
+    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:  # type: ignore[override]
+        return [np.array([self.IDS[c] for c in t], dtype=np.uint32) for t in texts]
+
+
+def test_u32_ids(tmp_path: Path) -> None:
+    tok = _WideIds()
+    assert tok.dtype.itemsize == 4
+    rng = random.Random(4)
+    texts = ["".join(rng.choice("abcde ") for _ in range(rng.randint(0, 70)))
+             for _ in range(25)]
+    texts[1] = texts[0] * 3
+    sa, fm = _pair(tmp_path, texts, tok)
+    queries = [texts[0][3:30], texts[1], texts[5] + texts[6], "ab" * 20, "c" * 4]
+    _assert_same(sa, fm, [q for q in queries if q], min_tokens=4)
