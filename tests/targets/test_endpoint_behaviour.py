@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 from regurgitate.errors import TargetError
-from regurgitate.reports.text_endpoint import endpoint_lines
-from regurgitate.targets.openai import OpenAITarget
+from regurgitate.reports.text_endpoint import endpoint_lines, endpoint_not_computed
+from regurgitate.targets.openai import OpenAITarget, negotiation
 from regurgitate.targets.openai.notes import EndpointNotes
-from regurgitate.targets.openai.wire import parse_context_error
+from regurgitate.targets.openai.wire import error_message, parse_context_error
 from regurgitate.types import GenerationSettings, Prompt
 from tests.targets.prompts import greedy, text_prompts
 
@@ -102,10 +102,89 @@ def test_an_endpoint_that_does_not_sample_is_named() -> None:
     ('{"code": 400, "message": "the request exceeds the available context size", '
      '"n_prompt_tokens": 300, "n_ctx": 256}', (256, 300)),
     ("request (4476 tokens) exceeds the available context size (4096 tokens)", (4096, 4476)),
+    # llama-cpp-python 0.3.36, as answered here
+    ("This model's maximum context length is 512 tokens, however you requested 1851 tokens "
+     "(1801 in your prompt; 50 for the completion). Please reduce the length of the messages "
+     "or completion.", (512, 1801)),
+    # TGI's validation errors (HTTP 422)
+    ("Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 "
+     "`inputs` tokens and 200 `max_new_tokens`", (4096, 4000)),
+    ("Input validation error: `inputs` must have less than 4096 tokens. Given: 5000",
+     (4096, 5000)),
+    # transformers serve: a bare 500 that names nothing (its window comes from config.json)
     ("Internal Server Error", None),
 ])
 def test_context_errors_of_known_servers_parse(message: str, expected: Any) -> None:
     assert parse_context_error(message) == expected
+
+
+@pytest.mark.parametrize(("body", "message", "shape"), [
+    (b'{"error": {"message": "bad", "type": "x"}}', "bad", "openai"),
+    (b'{"error": "Input validation error: x", "error_type": "validation"}',
+     "Input validation error: x", "tgi"),
+    (b'{"detail": "Unexpected fields in the request: {\'top_k\'}"}',
+     "Unexpected fields in the request: {'top_k'}", "fastapi"),
+    (b"Internal Server Error", "Internal Server Error", "text"),
+])
+def test_error_shapes_of_known_servers_are_read(body: bytes, message: str, shape: str) -> None:
+    read = error_message(body)
+    assert (read.message, read.shape) == (message, shape)
+
+
+def test_server_families_are_recognised() -> None:
+    def models(owner: str) -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": "m", "object": "model", "owned_by": owner}]}
+
+    assert negotiation.family_from_models(models("me"), "m") == "llama-cpp-python"
+    assert negotiation.family_from_models(models("vllm"), "m") == "vllm"
+    assert negotiation.family_from_models(models("library"), "m") == "ollama"
+    assert negotiation.family_from_models(models("organization_owner"), "m") == "lm-studio"
+    assert negotiation.family_from_models(models("someone"), "m") is None
+    assert negotiation.family_from_headers({"server": "llama.cpp"}) == "llama.cpp"
+    assert negotiation.family_from_error("tgi", "x") == "tgi"
+    assert negotiation.family_from_error(
+        "fastapi", "Unexpected fields in the request: {'top_k'}") == "transformers-serve"
+    assert negotiation.family_from_url("https://api.openai.com/v1") == "openai"
+
+
+def test_every_family_sends_neutral_samplers_and_keeps_purposeful_ones() -> None:
+    body = {"model": "m", "prompt": "x", "max_tokens": 4, "temperature": 1.0,
+            "repetition_penalty": 1.3}
+    added = negotiation.family("llama-cpp-python").shape(body, chat=False)
+    assert body["top_k"] == 0 and body["min_p"] == 0.0 and body["top_p"] == 1.0
+    assert body["repeat_penalty"] == 1.3 and "repetition_penalty" not in body
+    assert "repeat_penalty" not in added  # set on purpose, not a neutral value
+    unknown = {"model": "m", "prompt": "x", "max_tokens": 4, "repetition_penalty": 1.3}
+    negotiation.family("unknown").shape(unknown, chat=False)
+    assert unknown["repetition_penalty"] == unknown["repeat_penalty"] == 1.3
+    strict = {"model": "m", "prompt": "x", "max_tokens": 4}
+    negotiation.family("unknown").shape(strict, chat=False, extensions=False)
+    assert set(strict) - {"model", "prompt", "max_tokens"} == {
+        "top_p", "frequency_penalty", "presence_penalty"}
+
+
+def test_report_tells_three_control_states_and_names_what_rests_on_them() -> None:
+    notes = EndpointNotes()
+    notes.set_family("llama-cpp-python", "/v1/models")
+    notes.sent_neutral({"top_k": 0, "min_p": 0.0})
+    for control in ("repetition_penalty", "seed", "min_tokens"):
+        notes.used(control, "divergence")
+    notes.settle("seed", "honoured", "a seed repeated its sample")
+    notes.refuse("min_tokens")
+    notes.logprobs(asked=True, received=False)
+    record = notes.as_dict()
+    assert record["honoured"] == ["seed"]
+    assert record["unverified"] == ["logprobs", "repetition_penalty"]  # none came back
+    assert record["controls"]["min_tokens"]["state"] == "refused"
+    lines = endpoint_lines(record)
+    text = " | ".join(line for line, _ in lines)
+    assert "server family llama-cpp-python" in text and "top_k 0" in text
+    assert "honoured (effect shown): seed" in text
+    unverified = next(w for line, w in lines if "UNVERIFIED" in line)
+    assert unverified and "figures of divergence rest on it" in text
+    assert "refused by the endpoint" in text and "min_tokens" in text
+    assert "not computed: membership signals" in text
+    assert endpoint_not_computed(record)
 
 
 class _Scripted(BaseHTTPRequestHandler):
