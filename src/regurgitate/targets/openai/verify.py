@@ -9,7 +9,8 @@ answers differ as the control says they must:
 - a penalty (``repetition_penalty``, ``frequency_penalty``, ``presence_penalty``): the greedy
   output of a repetitive prompt changes;
 - ``min_tokens`` / ``logit_bias`` against end-of-text: an answer that stopped early runs
-  longer (when the probe does not stop early, the control stays unverified);
+  longer (tried in the prompt's mode, then as a completion; when no probe answer stops
+  early, the control stays unverified);
 - ``seed``: the same seed repeats a sample and another seed changes it (``temperature`` is
   honoured when the samples differ from each other or from the greedy answer);
 - ``top_k`` 1 / a tiny ``top_p``: a sample equals the greedy answer while an unrestricted one
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 
 PROBE_TEXT = "the the the the the the the the the the the the"
 PROBE_TOKENS = 48
+#: a request the bundled chat model (and models trained on similar requests) answers by
+#: stopping early, so that min_tokens / logit_bias against end-of-text can show an effect
+EOS_PROBE_TEXT = 'Repeat "book"'
 #: strong values that must change a greedy answer to a repetitive prompt
 _STRONG = {"repetition_penalty": 3.0, "frequency_penalty": 2.0, "presence_penalty": 2.0}
 _SEEDS = (1234, 4321)
@@ -118,7 +122,7 @@ class Prober:
                              f"a greedy probe did not change with {control} "
                              f"{_STRONG[control]:g}")
         elif control in ("min_tokens", "logit_bias"):
-            self._probe_eos(control, chat, greedy)
+            self._probe_eos(control, chat)
         elif control in ("seed", "temperature"):
             a = self._ask(chat, "seed-a", {"temperature": 1.0, "seed": _SEEDS[0]})
             again = self._ask(chat, "seed-a-again", {"temperature": 1.0, "seed": _SEEDS[0]})
@@ -149,29 +153,33 @@ class Prober:
                          f"{control} {next(iter(value.values())):g} did not turn a sample "
                          "greedy")
 
-    def _probe_eos(self, control: str, chat: bool, greedy: dict[str, Any]) -> None:
-        notes = self._target.notes
-        done = greedy.get("completion_tokens")
-        if greedy.get("finish_reason") != "stop" or not isinstance(done, int) \
-                or done + 4 > PROBE_TOKENS:
-            notes.settle(control, UNVERIFIED, "the probe did not stop early, so the effect "
-                         "could not be seen")
-            return
-        need = min(PROBE_TOKENS, done + 8)
-        if control == "min_tokens":
-            extra: dict[str, Any] = {"min_tokens": need}
-        else:
-            eot = self._target.end_of_text_ids()
-            if not eot:
+    def _probe_eos(self, control: str, chat: bool) -> None:
+        """An answer that stops early must run longer with the control (tried in the
+        prompt's mode, then as a completion)."""
+        for mode in dict.fromkeys((chat, False)):
+            base = self._ask(mode, "eos", {}, text=EOS_PROBE_TEXT)
+            done = None if base is None else base.get("completion_tokens")
+            if base is None or base.get("finish_reason") != "stop" or not isinstance(done, int) \
+                    or done + 8 > PROBE_TOKENS:
+                continue
+            need = done + 8
+            if control == "min_tokens":
+                extra: dict[str, Any] = {"min_tokens": need, "max_tokens": need}
+            else:
+                eot = self._target.end_of_text_ids()
+                if not eot:
+                    return
+                extra = {"logit_bias": {str(i): -100.0 for i in eot}, "max_tokens": need}
+            longer = self._ask(mode, control, extra, text=EOS_PROBE_TEXT)
+            if longer is None:
                 return
-            extra = {"logit_bias": {str(i): -100.0 for i in eot}}
-        longer = self._ask(chat, control, extra)
-        if longer is None:
+            ran = longer.get("completion_tokens")
+            self._settle(control, isinstance(ran, int) and ran >= need,
+                         f"an answer that stopped after {done} tokens ran to {ran}",
+                         f"an answer that stopped after {done} tokens still stopped at {ran}")
             return
-        ran = longer.get("completion_tokens")
-        self._settle(control, isinstance(ran, int) and ran >= need,
-                     f"an answer that stopped after {done} tokens ran to {ran}",
-                     f"an answer that stopped after {done} tokens still stopped at {ran}")
+        self._target.notes.settle(control, UNVERIFIED, "no probe answer stopped early, so "
+                                  "the effect could not be seen")
 
     def _settle(self, control: str, shown: bool, yes: str, no: str) -> None:
         if self._target.notes.is_refused(control):
@@ -179,7 +187,8 @@ class Prober:
         self._target.notes.settle(control, HONOURED if shown else UNVERIFIED,
                                   yes if shown else no)
 
-    def _ask(self, chat: bool, key: str, extra: dict[str, Any]) -> dict[str, Any] | None:
+    def _ask(self, chat: bool, key: str, extra: dict[str, Any],
+             text: str = PROBE_TEXT) -> dict[str, Any] | None:
         """One probe answer (cached per mode and key); None when it failed or a field of
         ``extra`` was refused (then recorded as refused)."""
         with self._lock:
@@ -188,8 +197,8 @@ class Prober:
         t = self._target
         body: dict[str, Any] = {"model": t.model_name, "max_tokens": PROBE_TOKENS,
                                 "temperature": 0.0}
-        body.update({"messages": [{"role": "user", "content": PROBE_TEXT}]} if chat
-                    else {"prompt": PROBE_TEXT})
+        body.update({"messages": [{"role": "user", "content": text}]} if chat
+                    else {"prompt": text})
         body.update(extra)
         body = t.shape(body, chat)
         for name in list(extra):
