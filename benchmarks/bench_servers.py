@@ -90,7 +90,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--probes", type=int, default=20)
+    parser.add_argument("--skip-discoverable", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--before", action="store_true",
+                        help="also probe llama-cpp-python as the target did before issue 40 "
+                        "(OpenAI's fields only: family=openai) and skip the divergence runs")
     args = parser.parse_args()
     missing = llama_server.available()
     if missing:
@@ -105,24 +109,33 @@ def main() -> int:
             llama_server.serve(log=out / "llama.log") as llama:
         targets = {"regurgitate serve": f"openai:{ours}?model=reference&{tok}",
                    "llama-cpp-python": f"openai:{llama}?model={llama_server.GGUF}&{tok}"}
+        if args.before:
+            targets = {**targets, "llama-cpp-python, OpenAI fields only":
+                       f"openai:{llama}?model={llama_server.GGUF}&{tok}&family=openai"}
         print(f"runs in {out}")
         greedy: dict[str, dict[str, str | None]] = {}
         for name, spec in targets.items():
+            if args.skip_discoverable:
+                break
             run = out / f"discoverable-{name.replace(' ', '-')}.db"
             scan(spec, run, "discoverable", 0, "--set", f"discoverable.num_prompts={args.probes}")
             greedy[name] = texts(run)
             print(f"{name}: discoverable endpoint note: {json.dumps(notes(run))}")
-        base = greedy["regurgitate serve"]
+        base = greedy.get("regurgitate serve", {})
         for name, got in greedy.items():
             same = sum(1 for pid, t in base.items() if t is not None and got.get(pid) == t)
             print(f"greedy discoverable probes equal to regurgitate serve's, {name}: "
                   f"{same} of {len(base)}")
-        for name, spec in targets.items():
+        # llama-cpp-python first: `regurgitate serve` (torch on CPU) is the slow one
+        for name, spec in reversed(targets.items()):
+            if args.before:
+                break
             rows = []
             for seed in range(args.seeds):
                 run = out / f"divergence-{name.replace(' ', '-')}-{seed}.db"
                 scan(spec + "&chat=1", run, "divergence", seed)
                 rows.append(figures(run))
+                print(f"  {name} seed {seed}: {json.dumps(rows[-1])}", flush=True)
             total = {k: sum(r[k] for r in rows) for k in ("generations", "failed", "with_span")}
             mem = [r["memorized_pct"] for r in rows]
             div = [r["diverged_pct"] for r in rows]

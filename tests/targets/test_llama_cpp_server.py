@@ -128,6 +128,10 @@ def test_context_is_handled_on_true_counts_without_a_tokenizer(llama) -> None:  
     # refused on the server's own count, named as such (never an estimate)
     assert not refused.ok and "counted by the server" in (refused.error or "")
     assert notes["context"] == 512
+    # a window given without a tokenizer refuses nothing that fits (no estimate stands in)
+    with OpenAITarget(llama, _gguf(), api_key_env=None, context=512) as target:
+        (sent,) = target.generate(_prompts((fits,), s))
+    assert sent.ok and sent.completion_tokens
 
 
 @pytest.mark.slow
