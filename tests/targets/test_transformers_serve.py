@@ -123,8 +123,10 @@ def test_nasr2023_degrades_ignore_eos_to_logit_bias(served, run_cli, tmp_path) -
     assert code == 0, err
     assert _counts(db)[:2] == (96, 0)
     notes = _endpoint(db)
-    assert notes["refused"] == ["min_tokens"] and notes["ignore_eos"] == "logit_bias"
-    assert "logit_bias" in notes["honoured"]
+    assert "min_tokens" in notes["refused"] and notes["ignore_eos"] == "logit_bias"
+    # accepted, but not shown to work: its /v1/completions answer to the end-of-text probe
+    # stops after 1 token with or without logit_bias (the chat probe never stops early)
+    assert notes["controls"]["logit_bias"]["state"] == "unverified"
     assert "suppressed with logit_bias" in " ".join(out.split())
 
 

@@ -101,6 +101,14 @@ class Prober:
         for control, chat in todo.items():
             try:
                 self._probe(control, chat)
+                if control == "min_tokens" and self._target.notes.is_refused("min_tokens") \
+                        and self._target.end_of_text_ids():
+                    # the requests will carry ignore_eos as logit_bias instead: probe that
+                    with self._lock:
+                        fresh = "logit_bias" not in self._done
+                        self._done.add("logit_bias")
+                    if fresh:
+                        self._probe("logit_bias", chat)
             except (httpx.HTTPError, ValueError) as exc:
                 log.info("probe of %s failed: %s", control, exc)
 
