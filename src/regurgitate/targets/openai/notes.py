@@ -111,10 +111,12 @@ class EndpointNotes:
             entry = self._controls.get(control)
             return entry[0] if entry else None
 
-    def logprobs(self, asked: bool, received: bool) -> None:
+    def logprobs(self, asked: bool, received: bool, attack: str | None = None) -> None:
         if not asked:
             return
         with self._lock:
+            if attack is not None:
+                self._attacks.setdefault("logprobs", set()).add(attack)
             self.logprobs_asked += 1
             self.logprobs_received += int(received)
 

@@ -495,7 +495,7 @@ class OpenAITarget(Target):
         for control in controls_used(prompt.settings, body):
             self._notes.used(control, prompt.attack)
         self._notes.logprobs(prompt.settings.logprobs and "logprobs" in body,
-                             fields.get("logprobs") is not None)
+                             fields.get("logprobs") is not None, prompt.attack)
         max_tokens = int(body["max_tokens"])
         if max_tokens < prompt.settings.max_new_tokens:
             self._notes.cut_to(max_tokens)
