@@ -126,7 +126,7 @@ def bench_hf(model_dir: str, args: argparse.Namespace) -> None:
 
 def bench_openai(model_dir: str, args: argparse.Namespace) -> None:
     from regurgitate.model_server import make_server
-    from regurgitate.targets.openai_compat import OpenAITarget
+    from regurgitate.targets.openai import OpenAITarget
     from regurgitate.types import GenerationSettings, Prompt
 
     settings = GenerationSettings(max_new_tokens=args.http_tokens, greedy=True)

@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     # data types, errors, options, entry-point reading, the HTTP serving layer, corpus
     # readers, the text and image indexes, the bundled reference sets (run-time parts)
     ("primitives", {"types", "findings/", "errors", "options", "option_docs", "untrusted",
-                    "safe_paths", "entrypoints", "api_keys", "serving/", "corpus/", "index/",
+                    "safe_paths", "entrypoints", "serving/", "corpus/", "index/",
                     "images/", "reference/"}),
     # loading and running models; measures shared by detectors, check and reports
     ("runtimes and metrics", {"runtimes/", "metrics/"}),

@@ -95,6 +95,8 @@ class Generation:
     #: the max_tokens a remote target actually asked for (below the prompt's
     #: ``max_new_tokens`` where it was cut to fit the model's context window)
     max_tokens: int | None = None
+    #: requests sent for this generation (retries and re-sends after a refused field count)
+    attempts: int = 1
 
     @property
     def ok(self) -> bool:

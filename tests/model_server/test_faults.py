@@ -9,7 +9,8 @@ import pytest
 
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.model_server import FaultPlan, make_server
-from regurgitate.targets.openai_compat import OpenAITarget, parse_retry_after
+from regurgitate.targets.openai import OpenAITarget
+from regurgitate.targets.openai.retries import parse_retry_after
 from tests.targets.prompts import greedy, text_prompts
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -158,6 +158,16 @@ def test_failed_generation_is_superseded_not_duplicated(store, rec) -> None:
     assert store.stats().generations_ok == 3 and store.stats().generations_failed == 0
     probe = sqlite3.connect(store.path)
     assert probe.execute("SELECT count(*) FROM generations").fetchone()[0] == 3
+    probe.close()
+
+
+def test_attempts_add_up_the_requests_each_generation_sent(store, rec) -> None:
+    store.add_prompts([rec.prompt(0)])
+    failed = replace(rec.gen(0, error="HTTP 500 (gave up after 6 attempts)"), attempts=6)
+    store.add_generations([failed])
+    store.add_generations([replace(rec.gen(0), attempts=2)])  # a later run: two requests
+    probe = sqlite3.connect(store.path)
+    assert probe.execute("SELECT attempts FROM generations").fetchone()[0] == 8
     probe.close()
 
 

@@ -16,7 +16,8 @@ import torch
 from regurgitate.errors import ConfigError
 from regurgitate.targets.hf import HFTarget
 from regurgitate.targets.hf_penalties import openai_penalty_processor
-from regurgitate.targets.openai_compat import OpenAITarget, request_body
+from regurgitate.targets.openai import OpenAITarget
+from regurgitate.targets.openai.target import request_body
 from regurgitate.targets.settings import validate_settings
 from regurgitate.targets.vllm import sampling_kwargs
 from regurgitate.types import GenerationSettings, Prompt

@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 from regurgitate.errors import TargetError
-from regurgitate.reports.text_endpoint import endpoint_lines
-from regurgitate.targets.endpoint_watch import EndpointNotes
-from regurgitate.targets.openai_compat import OpenAITarget
-from regurgitate.targets.openai_context import estimate_tokens, parse_context_error
+from regurgitate.reports.text_endpoint import endpoint_lines, endpoint_not_computed
+from regurgitate.targets.openai import OpenAITarget, negotiation
+from regurgitate.targets.openai.notes import EndpointNotes
+from regurgitate.targets.openai.wire import error_message, parse_context_error
 from regurgitate.types import GenerationSettings, Prompt
 from tests.targets.prompts import greedy, text_prompts
 
@@ -42,9 +42,13 @@ def test_a_400_naming_the_context_is_retried_once_within_it(server) -> None:  # 
         (gen,) = target.generate(text_prompts(["The quick brown"], greedy(500)))
         assert gen.ok and gen.max_tokens == 125 and gen.completion_tokens <= 125
         assert server.stats.requests - before == 2  # the 400, then one request within it
-        # learned for the rest of the run: the next prompt goes out within the window
+        assert gen.attempts == 2  # both requests are counted
+        # the window is learned for the rest of the run; without a tokenizer the next
+        # prompt's length is not known, so it is sent within the window and the server's
+        # 400 gives its true count (nothing is estimated)
         (again,) = target.generate(text_prompts(["Pack my box"], greedy(500)))
-        assert again.ok and server.stats.requests - before == 3
+        assert again.ok and again.max_tokens is not None and again.max_tokens < 128
+        assert server.stats.requests - before == 4 and again.attempts == 2
         notes = target.endpoint_notes()
     assert notes["context"] == 128 and notes["max_tokens_cut"]["requests"] == 2
 
@@ -66,7 +70,7 @@ def test_refused_field_is_dropped_and_ignore_eos_degrades_honestly(server, tiny_
                for i, t in enumerate(["The quick", "Pack my", "How vexingly"])]
     before = server.stats.requests
     with OpenAITarget(server.url, "tiny", api_key_env=None, extensions=False,
-                      tokenizer=str(tiny_model_dir), concurrency=1) as target:
+                      tokenizer=str(tiny_model_dir), concurrency=1, verify=False) as target:
         gens = target.generate(prompts)
         notes = target.endpoint_notes()
     assert all(g.ok for g in gens)
@@ -98,15 +102,89 @@ def test_an_endpoint_that_does_not_sample_is_named() -> None:
     ('{"code": 400, "message": "the request exceeds the available context size", '
      '"n_prompt_tokens": 300, "n_ctx": 256}', (256, 300)),
     ("request (4476 tokens) exceeds the available context size (4096 tokens)", (4096, 4476)),
+    # llama-cpp-python 0.3.36, as answered here
+    ("This model's maximum context length is 512 tokens, however you requested 1851 tokens "
+     "(1801 in your prompt; 50 for the completion). Please reduce the length of the messages "
+     "or completion.", (512, 1801)),
+    # TGI's validation errors (HTTP 422)
+    ("Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 "
+     "`inputs` tokens and 200 `max_new_tokens`", (4096, 4000)),
+    ("Input validation error: `inputs` must have less than 4096 tokens. Given: 5000",
+     (4096, 5000)),
+    # transformers serve: a bare 500 that names nothing (its window comes from config.json)
     ("Internal Server Error", None),
 ])
 def test_context_errors_of_known_servers_parse(message: str, expected: Any) -> None:
     assert parse_context_error(message) == expected
 
 
-def test_estimate_is_never_below_a_byte_level_count() -> None:
-    assert estimate_tokens("héllo") >= len("héllo".encode())
-    assert estimate_tokens(None, [{"role": "user", "content": "hi"}]) > 2
+@pytest.mark.parametrize(("body", "message", "shape"), [
+    (b'{"error": {"message": "bad", "type": "x"}}', "bad", "openai"),
+    (b'{"error": "Input validation error: x", "error_type": "validation"}',
+     "Input validation error: x", "tgi"),
+    (b'{"detail": "Unexpected fields in the request: {\'top_k\'}"}',
+     "Unexpected fields in the request: {'top_k'}", "fastapi"),
+    (b"Internal Server Error", "Internal Server Error", "text"),
+])
+def test_error_shapes_of_known_servers_are_read(body: bytes, message: str, shape: str) -> None:
+    read = error_message(body)
+    assert (read.message, read.shape) == (message, shape)
+
+
+def test_server_families_are_recognised() -> None:
+    def models(owner: str) -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": "m", "object": "model", "owned_by": owner}]}
+
+    assert negotiation.family_from_models(models("me"), "m") == "llama-cpp-python"
+    assert negotiation.family_from_models(models("vllm"), "m") == "vllm"
+    assert negotiation.family_from_models(models("library"), "m") == "ollama"
+    assert negotiation.family_from_models(models("organization_owner"), "m") == "lm-studio"
+    assert negotiation.family_from_models(models("someone"), "m") is None
+    assert negotiation.family_from_headers({"server": "llama.cpp"}) == "llama.cpp"
+    assert negotiation.family_from_error("tgi", "x") == "tgi"
+    assert negotiation.family_from_error(
+        "fastapi", "Unexpected fields in the request: {'top_k'}") == "transformers-serve"
+    assert negotiation.family_from_url("https://api.openai.com/v1") == "openai"
+
+
+def test_every_family_sends_neutral_samplers_and_keeps_purposeful_ones() -> None:
+    body = {"model": "m", "prompt": "x", "max_tokens": 4, "temperature": 1.0,
+            "repetition_penalty": 1.3}
+    added = negotiation.family("llama-cpp-python").shape(body, chat=False)
+    assert body["top_k"] == 0 and body["min_p"] == 0.0 and body["top_p"] == 1.0
+    assert body["repeat_penalty"] == 1.3 and "repetition_penalty" not in body
+    assert "repeat_penalty" not in added  # set on purpose, not a neutral value
+    unknown = {"model": "m", "prompt": "x", "max_tokens": 4, "repetition_penalty": 1.3}
+    negotiation.family("unknown").shape(unknown, chat=False)
+    assert unknown["repetition_penalty"] == unknown["repeat_penalty"] == 1.3
+    strict = {"model": "m", "prompt": "x", "max_tokens": 4}
+    negotiation.family("unknown").shape(strict, chat=False, extensions=False)
+    assert set(strict) - {"model", "prompt", "max_tokens"} == {
+        "top_p", "frequency_penalty", "presence_penalty"}
+
+
+def test_report_tells_three_control_states_and_names_what_rests_on_them() -> None:
+    notes = EndpointNotes()
+    notes.set_family("llama-cpp-python", "/v1/models")
+    notes.sent_neutral({"top_k": 0, "min_p": 0.0})
+    for control in ("repetition_penalty", "seed", "min_tokens"):
+        notes.used(control, "divergence")
+    notes.settle("seed", "honoured", "a seed repeated its sample")
+    notes.refuse("min_tokens")
+    notes.logprobs(asked=True, received=False)
+    record = notes.as_dict()
+    assert record["honoured"] == ["seed"]
+    assert record["unverified"] == ["logprobs", "repetition_penalty"]  # none came back
+    assert record["controls"]["min_tokens"]["state"] == "refused"
+    lines = endpoint_lines(record)
+    text = " | ".join(line for line, _ in lines)
+    assert "server family llama-cpp-python" in text and "top_k 0" in text
+    assert "honoured (effect shown): seed" in text
+    unverified = next(w for line, w in lines if "UNVERIFIED" in line)
+    assert unverified and "figures of divergence rest on it" in text
+    assert "refused by the endpoint" in text and "min_tokens" in text
+    assert "not computed: membership signals" in text
+    assert endpoint_not_computed(record)
 
 
 class _Scripted(BaseHTTPRequestHandler):
@@ -174,7 +252,7 @@ def test_a_scan_stops_early_and_keeps_finished_work(scripted, run_cli, tmp_path:
     url, handler = scripted
     handler.good = 16  # the first batch (16 prompts) is answered, then the server breaks
     db = tmp_path / "run.db"
-    code, out, err = run_cli(["scan", "--target", f"openai:{url}?model=m&chat=1",
+    code, out, err = run_cli(["scan", "--target", f"openai:{url}?model=m&chat=1&verify=0",
                               "--attack", "divergence", "--run", str(db)])
     assert code == 5, err
     # given up within 10 s of the first failure (the scan's own start-up is not counted)

@@ -7,7 +7,9 @@ import pytest
 
 from regurgitate.errors import ConfigError
 from regurgitate.model_server import make_server
-from regurgitate.targets.openai_compat import OpenAITarget, parse_response, request_body
+from regurgitate.targets.openai import OpenAITarget
+from regurgitate.targets.openai.target import request_body
+from regurgitate.targets.openai.wire import parse_response
 from regurgitate.types import GenerationSettings, Prompt
 
 from .prompts import PROMPT_TEXTS, greedy, text_prompts

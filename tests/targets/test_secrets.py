@@ -10,7 +10,7 @@ import pytest
 from regurgitate.errors import TargetError
 from regurgitate.model_server import FaultPlan, make_server
 from regurgitate.targets import make_target
-from regurgitate.targets.openai_compat import OpenAITarget
+from regurgitate.targets.openai import OpenAITarget
 
 from .prompts import greedy, text_prompts
 

@@ -7,7 +7,7 @@ import pytest
 from regurgitate.errors import ConfigError
 from regurgitate.targets import make_target, parse_spec
 from regurgitate.targets.hf import HFTarget
-from regurgitate.targets.openai_compat import OpenAITarget
+from regurgitate.targets.openai import OpenAITarget
 
 
 def test_hf_spec_options_are_typed():

@@ -123,8 +123,10 @@ def test_nasr2023_degrades_ignore_eos_to_logit_bias(served, run_cli, tmp_path) -
     assert code == 0, err
     assert _counts(db)[:2] == (96, 0)
     notes = _endpoint(db)
-    assert notes["refused"] == ["min_tokens"] and notes["ignore_eos"] == "logit_bias"
-    assert "logit_bias" in notes["honoured"]
+    assert "min_tokens" in notes["refused"] and notes["ignore_eos"] == "logit_bias"
+    # accepted, but not shown to work: its /v1/completions answer to the end-of-text probe
+    # stops after 1 token with or without logit_bias (the chat probe never stops early)
+    assert notes["controls"]["logit_bias"]["state"] == "unverified"
     assert "suppressed with logit_bias" in " ".join(out.split())
 
 
@@ -164,3 +166,28 @@ def test_a_greedy_served_model_is_reported_not_sampling(run_cli, tmp_path) -> No
     assert _endpoint(db)["sampling"]["not_sampling"]
     text = " ".join(out.split())
     assert "NOT sampling" in text and "sample-rank" in text
+
+
+@pytest.mark.slow
+def test_neutral_samplers_it_refuses_are_dropped_and_greedy_equals_hf(served) -> None:  # type: ignore[no-untyped-def]
+    # issue 40 through transformers serve: the union of neutral samplers goes out, the 422
+    # names the fields it does not know (they are dropped), its FastAPI error shape gives the
+    # family away, and greedy chat output equals the Hugging Face model's
+    from regurgitate.targets.hf import HFTarget
+    from regurgitate.targets.openai import OpenAITarget
+    from regurgitate.types import GenerationSettings, Prompt
+
+    url = served.removeprefix("openai:").split("?", 1)[0]
+    s = GenerationSettings(max_new_tokens=24, greedy=True, temperature=0.0, logprobs=False)
+    prompts = [Prompt(id=f"c{i}", attack="t", text=None,
+                      messages=({"role": "user", "content": text},), settings=s)
+               for i, text in enumerate(["Tell me a story", "What is a prime number?"])]
+    with OpenAITarget(url, str(model_dir()), api_key_env=None, chat=True,
+                      concurrency=1) as target:
+        remote = target.generate(prompts)
+        notes = target.endpoint_notes()
+    local = HFTarget(str(model_dir()), dtype="float32").generate(prompts)
+    assert [g.text for g in remote] == [g.text for g in local]
+    assert notes["family"] == "transformers-serve"
+    assert {"top_k", "min_p", "typical_p"} <= set(notes["refused"])
+    assert notes["neutral"]["top_p"] == 1.0 and "top_k" not in notes["neutral"]

@@ -18,7 +18,7 @@ from regurgitate.findings import (
 from regurgitate.metrics.ngrams import ngram_incidence
 from regurgitate.metrics.projections import SHOWN
 from regurgitate.reports.text_data import RunData
-from regurgitate.reports.text_endpoint import endpoint_lines
+from regurgitate.reports.text_endpoint import endpoint_lines, endpoint_not_computed
 from regurgitate.reports.text_membership import MembershipView, membership_view
 from regurgitate.reports.text_memorized import (
     Extrapolation,
@@ -229,6 +229,7 @@ def _not_computed(run: RunData) -> tuple[tuple[str, str], ...]:
         if isinstance(rec, dict) and rec.get("figure"):
             where = f" (executor {rec['executor']})" if rec.get("executor") else ""
             out.append((str(rec["figure"]), f"{rec.get('reason', '')}{where}"))
+    out.extend(endpoint_not_computed(run.extra.get("endpoint")))
     return tuple(dict.fromkeys(out))
 
 

@@ -5,7 +5,8 @@ Guarantees:
 * every ``add_*`` call is one transaction, committed before it returns (WAL journal,
   ``synchronous=FULL``): a process killed between two calls loses nothing committed;
 * one generation row per prompt: a failed generation is stored (with its error) and a later
-  one for the same prompt overwrites it, keeping its row id and counting ``attempts``; once a
+  one for the same prompt overwrites it, keeping its row id and adding up ``attempts`` (the
+  requests a target sent, :attr:`Generation.attempts`); once a
   prompt has a successful generation, further generations for it are ignored (their call
   returns the stored id), so a resumed run never duplicates work;
 * any string a target returns is stored: code points UTF-8 cannot hold (lone surrogates) are
@@ -273,8 +274,8 @@ class RunStore:
                     cur = conn.execute(
                         "INSERT INTO generations (prompt_id, ok, text, token_ids, logprobs,"
                         " finish_reason, prompt_tokens, completion_tokens, n_tokens, elapsed_s,"
-                        " error, created_at, dist_mean, dist_var, max_tokens)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        " error, created_at, dist_mean, dist_var, max_tokens, attempts)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                         " ON CONFLICT (prompt_id) DO UPDATE SET ok = excluded.ok,"
                         " text = excluded.text, token_ids = excluded.token_ids,"
                         " logprobs = excluded.logprobs, finish_reason = excluded.finish_reason,"
@@ -283,14 +284,15 @@ class RunStore:
                         " n_tokens = excluded.n_tokens, elapsed_s = excluded.elapsed_s,"
                         " error = excluded.error, created_at = excluded.created_at,"
                         " dist_mean = excluded.dist_mean, dist_var = excluded.dist_var,"
-                        " max_tokens = excluded.max_tokens, attempts = generations.attempts + 1"
+                        " max_tokens = excluded.max_tokens,"
+                        " attempts = generations.attempts + excluded.attempts"
                         " WHERE generations.ok = 0",
                         (g.prompt_id, int(g.ok), g.text, codec.encode_ids(g.token_ids),
                          codec.encode_floats(g.logprobs), g.finish_reason,
                          opt_int(g.prompt_tokens), opt_int(g.completion_tokens),
                          int(n_tokens), float(g.elapsed_s), g.error, at,
                          codec.encode_floats(g.dist_mean), codec.encode_floats(g.dist_var),
-                         opt_int(g.max_tokens)),
+                         opt_int(g.max_tokens), max(1, int(g.attempts))),
                     )
                 except sqlite3.IntegrityError as exc:
                     raise StoreError(

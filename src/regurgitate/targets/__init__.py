@@ -1,5 +1,5 @@
 """Model backends. Each lives in its own module and imports its heavy library lazily:
-``hf`` (torch + transformers), ``openai_compat`` (httpx), ``vllm`` (vllm).
+``hf`` (torch + transformers), ``openai`` (httpx), ``vllm`` (vllm).
 :func:`make_target` builds one from a spec string such as ``hf:./model?batch_size=16``; the
 schemes are entry points of the group ``regurgitate.targets``."""
 

@@ -1,12 +1,10 @@
 """Any OpenAI-compatible HTTP endpoint as a target (``/v1/completions``, ``/v1/chat/completions``).
 
 Requests run on a thread pool of ``concurrency`` workers sharing one ``httpx.Client``.
-Each request is retried on 429, 5xx, timeouts, dropped connections and unparseable bodies,
-waiting ``Retry-After`` when the server sends it (seconds or an HTTP date, capped at
-``backoff_max``), else ``backoff_base * 2**attempt`` capped at ``backoff_max`` with full
-jitter. Bodies are decoded leniently (:func:`decode_json`): any text an endpoint returns
-reaches the store, whose boundary repairs what UTF-8 cannot hold. Other 4xx answers are
-not retried; 401/403 raise :class:`TargetError` at once.
+The pieces: the wire format (:mod:`.wire`), which fields a server family needs and which it
+refused (:mod:`.negotiation`), probes that show a control's effect (:mod:`.verify`), retries
+(:mod:`.retries`), the context window (:mod:`.context`) and what the run records
+(:mod:`.notes`). Other 4xx answers are not retried; 401/403 raise :class:`TargetError` at once.
 
 The API key (from ``api_key_env`` or ``api_key_file``) is only ever put in the
 ``Authorization`` header: it is kept out of ``name``, ``repr`` and every message.
@@ -15,156 +13,77 @@ The API key (from ``api_key_env`` or ``api_key_file``) is only ever put in the
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import json
 import logging
-import random
-import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from regurgitate.api_keys import read_api_key as _read_key
+from regurgitate.serving import read_api_key as _read_key
 from regurgitate.errors import ConfigError, ContextWindowError, TargetError
 from regurgitate.targets.base import Target
-from regurgitate.targets.endpoint_watch import EndpointNotes, FailureStreak
-from regurgitate.targets.openai_context import (
+from regurgitate.targets.openai import negotiation, wire
+from regurgitate.targets.openai.context import (
     PromptCounter,
     config_context,
-    estimate_tokens,
     local_model_dir,
     models_context,
-    parse_context_error,
 )
-from regurgitate.targets.settings import (
-    is_greedy,
-    penalty_fields,
-    require_supported,
-    validate_settings,
-    wants_chat,
+from regurgitate.targets.openai.notes import EndpointNotes
+from regurgitate.targets.openai.retries import (
+    Backoff,
+    FailureStreak,
+    is_retryable,
+    parse_retry_after,
 )
+from regurgitate.targets.openai.verify import Prober, controls_used
+from regurgitate.targets.settings import require_supported, validate_settings, wants_chat
 from regurgitate.types import Generation, Prompt
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    current = datetime.now(UTC).timestamp() if now is None else now
-    return max(0.0, when.timestamp() - current)
-
-
-#: Repetition controls outside OpenAI's API, sent under vLLM's names when ``extensions`` is on.
-EXTENSION_CONTROLS = ("repetition_penalty", "min_new_tokens")
 #: controls with no substitute: a strict endpoint (``extensions=0``) refuses the scan
 #: (``min_new_tokens`` degrades instead: ``logit_bias`` against end-of-text, or nothing)
 STRICT_REFUSED = ("repetition_penalty",)
-#: request fields an endpoint may refuse by name (HTTP 400/422); they are dropped for the run
-NEGOTIABLE = ("min_tokens", "repetition_penalty", "top_k", "seed", "logit_bias",
-              "frequency_penalty", "presence_penalty", "logprobs")
 
 
 def request_body(prompt: Prompt, model: str, chat: bool,
                  extensions: bool = True) -> dict[str, Any]:
-    """The JSON body for one prompt (chat or completion), settings translated.
-
-    ``frequency_penalty`` / ``presence_penalty`` are OpenAI's own fields; ``repetition_penalty``
-    and ``min_new_tokens`` (as ``min_tokens``) are vLLM's extensions, which vLLM and
-    ``regurgitate serve`` honour; with ``extensions=False`` (a strict OpenAI endpoint)
-    ``repetition_penalty`` is a :class:`ConfigError` rather than a field the server might
-    ignore, and ``min_tokens`` is left out (the target substitutes ``logit_bias``).
-    """
-    s = prompt.settings
+    """The JSON body for one prompt before a server family shapes it: OpenAI's fields and
+    vLLM's extensions (``repetition_penalty``, ``min_tokens``). With ``extensions=False`` (a
+    strict OpenAI endpoint) ``repetition_penalty`` is a :class:`ConfigError` rather than a
+    field the server might ignore, and ``min_tokens`` is left out (the target substitutes
+    ``logit_bias``)."""
     if not extensions:
-        require_supported(s, "this OpenAI endpoint (extensions=0)", STRICT_REFUSED)
-    body: dict[str, Any] = {
-        "model": model,
-        "max_tokens": s.max_new_tokens,
-        "temperature": 0.0 if is_greedy(s) else s.temperature,
-    }
-    body.update(penalty_fields(s))
+        require_supported(prompt.settings, "this OpenAI endpoint (extensions=0)",
+                          STRICT_REFUSED)
+    body: dict[str, Any] = {"model": model, **wire.prompt_fields(prompt, chat=chat),
+                            **wire.settings_fields(prompt.settings, chat=chat)}
     if not extensions:
         body.pop("min_tokens", None)
-    if not is_greedy(s):
-        body["top_p"] = s.top_p
-        if s.top_k:
-            body["top_k"] = s.top_k  # vLLM-style extension, ignored by others
-    if s.seed is not None:
-        body["seed"] = s.seed
-    if chat:
-        body["messages"] = [dict(m) for m in prompt.messages or ()] or [
-            {"role": "user", "content": prompt.text or ""}
-        ]
-        if s.logprobs:
-            body["logprobs"] = True
-    else:
-        body["prompt"] = prompt.text if prompt.text is not None else prompt.as_text()
-        if s.logprobs:
-            body["logprobs"] = 1
+        body.pop("top_k", None)
     return body
-
-
-def decode_json(body: bytes) -> Any:
-    """A response body as JSON. Invalid UTF-8 bytes become U+FFFD instead of failing the
-    prompt forever (a broken multi-byte character from a server is still an answer);
-    lone surrogates from ``\\ud800`` escapes pass through and are repaired by the store."""
-    return json.loads(body.decode("utf-8", "replace"))
-
-
-def parse_response(data: Any, chat: bool) -> dict[str, Any]:
-    """Fields of a Generation from a decoded response; ValueError when the shape is wrong."""
-    try:
-        choice = data["choices"][0]
-        text = choice["message"]["content"] if chat else choice["text"]
-        if not isinstance(text, str):
-            text = "" if text is None else str(text)
-        logprobs = None
-        lp = choice.get("logprobs")
-        if lp:
-            if chat:
-                logprobs = tuple(float(item["logprob"]) for item in lp.get("content") or ())
-            elif lp.get("token_logprobs") is not None:
-                logprobs = tuple(
-                    float(x) if x is not None else float("nan") for x in lp["token_logprobs"]
-                )
-        usage = data.get("usage") or {}
-        return {
-            "text": text,
-            "logprobs": logprobs,
-            "finish_reason": choice.get("finish_reason"),
-            "prompt_tokens": usage.get("prompt_tokens"),
-            "completion_tokens": usage.get("completion_tokens"),
-        }
-    except (KeyError, IndexError, TypeError, AttributeError) as exc:
-        raise ValueError(f"unexpected response shape ({type(exc).__name__}: {exc})") from exc
 
 
 @dataclass(frozen=True, slots=True)
 class _Failure:
     message: str
     connect: bool = False  # no connection could be made at all
+    attempts: int = 0
+
+
+@dataclass(slots=True)
+class _Count:
+    """A prompt's length in the served model's tokens, and who counted it."""
+
+    tokens: int
+    source: str
 
 
 class OpenAITarget(Target):
@@ -213,6 +132,11 @@ class OpenAITarget(Target):
         #: the served model's tokenizer (a local folder or a cached hub id), to count prompt
         #: tokens and find the end-of-text token; default: ``model`` when it is a local folder
         tokenizer: str | None = None,
+        #: the server family (llama-cpp-python, llama.cpp, vllm, ollama, tgi, lm-studio,
+        #: transformers-serve, openai, regurgitate, unknown); default: recognised
+        family: str | None = None,
+        #: probe each control a run sets (a few short greedy requests) to show its effect
+        verify: bool = True,
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency must be >= 1, got {concurrency}")
@@ -222,6 +146,9 @@ class OpenAITarget(Target):
             raise ConfigError(f"max_retries must be >= 0, got {max_retries}")
         if context is not None and context < 2:
             raise ConfigError(f"context must be >= 2 tokens, got {context}")
+        if family is not None and family not in negotiation.FAMILIES:
+            raise ConfigError(f"unknown server family {family!r}",
+                              hint=f"one of {', '.join(negotiation.FAMILIES)}")
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https"):
             raise ConfigError(f"base URL must start with http:// or https://, got {base_url!r}")
@@ -236,6 +163,7 @@ class OpenAITarget(Target):
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.verify = verify
         self.name = f"openai:{self.base_url}?model={model}" + ("&chat=1" if chat else "")
         self.__key = _read_key(api_key_env, api_key_file)
         headers = {"Content-Type": "application/json"}
@@ -247,16 +175,18 @@ class OpenAITarget(Target):
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
-        self._rng = random.Random()
-        self._rng_lock = threading.Lock()
+        self._backoff = Backoff(backoff_base, backoff_max)
         self._context_option = context
         self._tokenizer_name = tokenizer
+        self._family_option = family
+        self._family = negotiation.family("unknown")
         self._counter: PromptCounter | None = None
         self._resolved = False
         self._resolve_lock = threading.Lock()
-        self._usage: dict[str, int] = {}  # prompt key -> usage.prompt_tokens seen
+        self._counts: dict[str, _Count] = {}  # prompt key -> its length, and who counted it
         self._notes = EndpointNotes()
         self._streak = FailureStreak()
+        self._prober = Prober(self)
 
     # -- public --------------------------------------------------------------------------
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
@@ -268,6 +198,8 @@ class OpenAITarget(Target):
         if not prompts:
             return []
         self._resolve()
+        if self.verify:
+            self._prober.verify(prompts)
         stop = threading.Event()
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(prompts))) as pool:
             futures = [pool.submit(self._one, p, stop) for p in prompts]
@@ -287,7 +219,8 @@ class OpenAITarget(Target):
         results = []
         for prompt, outcome in zip(prompts, outcomes, strict=True):
             if isinstance(outcome, _Failure):
-                results.append(Generation(prompt_id=prompt.id, text="", error=outcome.message))
+                results.append(Generation(prompt_id=prompt.id, text="", error=outcome.message,
+                                          attempts=max(1, outcome.attempts)))
             else:
                 results.append(outcome)
         return results
@@ -298,9 +231,17 @@ class OpenAITarget(Target):
     def endpoint_notes(self) -> dict[str, Any]:
         return self._notes.as_dict()
 
+    @property
+    def family(self) -> negotiation.Family:
+        return self._family
+
+    @property
+    def notes(self) -> EndpointNotes:
+        return self._notes
+
     # -- what the endpoint is -------------------------------------------------------------
     def _resolve(self) -> None:
-        """Once per target: the tokenizer and the context window (see openai_context)."""
+        """Once per target: the tokenizer, the server family and the context window."""
         with self._resolve_lock:
             if self._resolved:
                 return
@@ -312,22 +253,42 @@ class OpenAITarget(Target):
                                         or (local / "tokenizer_config.json").is_file()):
                 with contextlib.suppress(ConfigError):
                     self._counter = PromptCounter.load(str(local))
+            models = self._models()
+            if self._family_option is not None:
+                self._set_family(self._family_option, "the family option")
+            elif (name := negotiation.family_from_url(self.base_url)) is not None:
+                self._set_family(name, "the URL")
+            elif models is not None and (
+                    name := negotiation.family_from_models(models, self.model_name)):
+                self._set_family(name, "/v1/models")
             context, source = self._context_option, "context option"
-            if context is None:
-                context, source = self._models_context(), "/v1/models max_model_len"
+            if context is None and models is not None:
+                context, source = (models_context(models, self.model_name),
+                                   "/v1/models max_model_len")
             if context is None and local is not None:
                 context, source = config_context(local), f"config.json of {local}"
             if context is not None:
                 self._learn_context(context, source)
 
-    def _models_context(self) -> int | None:
+    def _models(self) -> Any:
         try:
             response = self._client.get("/models", timeout=min(self.timeout, 10.0))
             if response.status_code != 200:
                 return None
-            return models_context(decode_json(response.content), self.model_name)
+            self._family_from_headers(response.headers)
+            return wire.decode_json(response.content)
         except (httpx.HTTPError, ValueError):
             return None
+
+    def _set_family(self, name: str, source: str) -> None:
+        self._family = negotiation.family(name)
+        self._notes.set_family(self._family.name, source)
+        log.info("%s: server family %s (from %s)", self.base_url, self._family.name, source)
+
+    def _family_from_headers(self, headers: Mapping[str, str]) -> None:
+        if self._family.name == "unknown" and (
+                name := negotiation.family_from_headers(headers)) is not None:
+            self._set_family(name, "response headers")
 
     def _learn_context(self, context: int, source: str) -> None:
         if self._notes.context is None or context < self._notes.context:
@@ -337,21 +298,34 @@ class OpenAITarget(Target):
     def _prompt_key(self, body: dict[str, Any]) -> str:
         return json.dumps(body.get("messages", body.get("prompt")), sort_keys=True)
 
-    def _prompt_tokens(self, prompt: Prompt, body: dict[str, Any], chat: bool) -> int:
-        """Tokens of the prompt: the tokenizer's count, an earlier answer's usage, or an
-        estimate no byte-level tokenizer exceeds."""
+    def _prompt_count(self, body: dict[str, Any], chat: bool) -> _Count | None:
+        """The prompt's length when it is known (a tokenizer's count, an answer's usage or
+        an overflow error's count); None when it is not (then nothing is guessed)."""
         key = self._prompt_key(body)
-        if key in self._usage:
-            return self._usage[key]
+        if key in self._counts:
+            return self._counts[key]
         if self._counter is not None:
             n = self._counter.count(body.get("prompt"), body.get("messages") if chat else None)
-            self._usage[key] = n
-            return n
-        return estimate_tokens(body.get("prompt"), body.get("messages") if chat else None)
+            self._counts[key] = _Count(n, "the tokenizer")
+            return self._counts[key]
+        return None
+
+    def end_of_text_ids(self) -> list[int]:
+        return self._counter.end_of_text_ids() if self._counter is not None else []
+
+    def shape(self, body: dict[str, Any], chat: bool) -> dict[str, Any]:
+        """``body`` with the family's neutral fields added and refused fields dropped."""
+        added = self._family.shape(body, chat=chat, extensions=self.extensions)
+        for name in list(body):
+            if self._notes.is_refused(name):
+                del body[name]
+        self._notes.sent_neutral({k: body[k] for k in added if k in body})
+        return body
 
     def _body(self, prompt: Prompt, chat: bool) -> dict[str, Any]:
-        """The request body for a prompt, with the fields the endpoint refused dropped,
-        ``ignore_eos`` carried out as the endpoint allows, and max_tokens within the window."""
+        """The request body for a prompt: shaped for the server family, refused fields
+        dropped, ``ignore_eos`` carried out as the endpoint allows, and max_tokens within
+        the window where the prompt's length is known."""
         body = request_body(prompt, self.model_name, chat, self.extensions)
         if not chat and body["prompt"] == "" and self._counter is not None:
             # an unconditional sample starts from the document boundary token, as the HF
@@ -364,21 +338,20 @@ class OpenAITarget(Target):
                 notes.eos_handling = "min_tokens"
             else:
                 body.pop("min_tokens", None)
-                eot = self._counter.end_of_text_ids() if self._counter is not None else []
+                eot = self.end_of_text_ids()
                 if eot and not notes.is_refused("logit_bias"):
                     body["logit_bias"] = {str(i): -100.0 for i in eot}
                     notes.eos_handling = "logit_bias"
                 else:
                     notes.eos_handling = "none"
-        for name in NEGOTIABLE:
-            if name in body and notes.is_refused(name):
-                del body[name]
+        body = self.shape(body, chat)
         if notes.context is not None:
-            used = self._prompt_tokens(prompt, body, chat)
-            room = notes.context - used
-            if room < 1:
-                raise ContextWindowError(f"the prompt ({used} tokens) fills the model's "
-                               f"{notes.context}-token context window")
+            count = self._prompt_count(body, chat)
+            room = notes.context - (count.tokens if count is not None else 1)
+            if room < 1 and count is not None:
+                raise ContextWindowError(
+                    f"the prompt ({count.tokens} tokens, counted by {count.source}) fills "
+                    f"the model's {notes.context}-token context window")
             if body["max_tokens"] > room:
                 body["max_tokens"] = room
                 if "min_tokens" in body:
@@ -388,8 +361,7 @@ class OpenAITarget(Target):
     def _negotiate(self, body: dict[str, Any], message: str) -> list[str]:
         """Fields of ``body`` an error message refuses by name; each is dropped for the run
         (and said once)."""
-        named = [f for f in NEGOTIABLE if f in body
-                 and re.search(rf"(?<![A-Za-z_]){re.escape(f)}(?![A-Za-z_])", message)]
+        named = negotiation.refused_fields(body, message)
         for name in named:
             if self._notes.refuse(name):
                 log.warning("%s refuses %r (%s): sending it no more in this run",
@@ -398,6 +370,31 @@ class OpenAITarget(Target):
 
     def __repr__(self) -> str:
         return f"OpenAITarget({self.name!r}, concurrency={self.concurrency})"
+
+    # -- one request ----------------------------------------------------------------------
+    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """One POST (the probes use it too)."""
+        response = self._client.post(path, json=body)
+        self._family_from_headers(response.headers)
+        return response
+
+    def error_text(self, response: httpx.Response) -> str:
+        """An error answer's message (any server's shape); learns the family from it."""
+        shape = wire.error_message(response.content)
+        if self._family.name == "unknown" and (
+                name := negotiation.family_from_error(shape.shape, shape.message)):
+            self._set_family(name, "an error answer's shape")
+        return self._scrub(shape.message[:300])
+
+    def learn_from_overflow(self, body: dict[str, Any], message: str) -> bool:
+        """Learn the window and the prompt's length from an overflow error; True if it was one."""
+        window = wire.parse_context_error(message)
+        if window is None:
+            return False
+        if window[1] is not None:
+            self._counts[self._prompt_key(body)] = _Count(window[1], "the server")
+        self._learn_context(window[0], "the endpoint's error message")
+        return True
 
     # -- one request with retries ---------------------------------------------------------
     def _attempts(self, prompt: Prompt, stop: threading.Event) -> Generation | _Failure:
@@ -411,13 +408,15 @@ class OpenAITarget(Target):
         last = _Failure("no attempt made")
         context_retry = True  # one retry within a window a 400 names
         attempt = 0
+        sent = 0  # requests sent for this prompt (what the store records as attempts)
         while True:
             if stop.is_set():
-                return _Failure("cancelled")
+                return _Failure("cancelled", attempts=sent)
             wait: float | None = None
             self._streak.sending(prompt.id)
+            sent += 1
             try:
-                response = self._client.post(path, json=body)
+                response = self.post(path, body)
             except httpx.ConnectError as exc:
                 last = _Failure(self._scrub(f"connection failed: {exc}"), connect=True)
             except httpx.TimeoutException:
@@ -433,49 +432,44 @@ class OpenAITarget(Target):
                     )
                 if status == 200:
                     try:
-                        fields = parse_response(decode_json(response.content), chat)
+                        fields = wire.parse_response(wire.decode_json(response.content), chat)
                     except ValueError as exc:  # includes JSONDecodeError
                         last = _Failure(self._scrub(f"malformed response: {exc}"))
                     else:
-                        return self._answered(prompt, body, fields, started)
+                        return self._answered(prompt, body, fields, started, sent)
                 else:
-                    message = self._error_text(response)
-                    if status in (400, 413, 422):
-                        if self._negotiate(body, message):
-                            rebuilt = self._rebuild(prompt, chat)
-                            if isinstance(rebuilt, _Failure):
-                                return rebuilt
-                            body = rebuilt
-                            continue  # the same attempt, without the refused field
-                        window = parse_context_error(message)
-                        if window is not None and context_retry:
-                            context_retry = False
-                            if window[1] is not None:
-                                self._usage[self._prompt_key(body)] = window[1]
-                            self._learn_context(window[0], "the endpoint's error message")
-                            rebuilt = self._rebuild(prompt, chat)
-                            if isinstance(rebuilt, _Failure):
-                                return rebuilt
-                            body = rebuilt
-                            continue
+                    message = self.error_text(response)
+                    if status in (400, 413, 422) and self._negotiate(body, message):
+                        rebuilt = self._rebuild(prompt, chat, sent)
+                        if isinstance(rebuilt, _Failure):
+                            return rebuilt
+                        body = rebuilt
+                        continue  # the same attempt, without the refused field
+                    if context_retry and self.learn_from_overflow(body, message):
+                        context_retry = False
+                        rebuilt = self._rebuild(prompt, chat, sent)
+                        if isinstance(rebuilt, _Failure):
+                            return rebuilt
+                        body = rebuilt
+                        continue
                     last = _Failure(f"HTTP {status}: {message}")
-                    retryable = status in RETRY_STATUSES or status >= 500
-                    if retryable:
+                    retry = is_retryable(status)
+                    if retry:
                         wait = parse_retry_after(response.headers.get("retry-after"))
-                    if self._streak.failure(prompt.id, status, message, retryable,
+                    if self._streak.failure(prompt.id, status, message, retry,
                                             retry_after=wait is not None):
                         raise self._storm(status, message)
-                    if not retryable:
-                        return last
+                    if not retry:
+                        return _Failure(last.message, attempts=sent)
             if attempt == self.max_retries:
                 break
-            delay = self._delay(attempt, wait)
+            delay = self._backoff.delay(attempt, wait)
             attempt += 1
             log.debug("retrying %s after %.2f s: %s", path, delay, last.message)
             if stop.wait(delay):
-                return _Failure("cancelled")
-        return _Failure(f"{last.message} (gave up after {self.max_retries + 1} attempts)",
-                        connect=last.connect)
+                return _Failure("cancelled", attempts=sent)
+        return _Failure(f"{last.message} (gave up after {sent} attempts)",
+                        connect=last.connect, attempts=sent)
 
     def _one(self, prompt: Prompt, stop: threading.Event) -> Generation | _Failure:
         try:
@@ -483,26 +477,38 @@ class OpenAITarget(Target):
         finally:
             self._streak.done(prompt.id)
 
-    def _rebuild(self, prompt: Prompt, chat: bool) -> dict[str, Any] | _Failure:
+    def _rebuild(self, prompt: Prompt, chat: bool, sent: int) -> dict[str, Any] | _Failure:
         try:
             return self._body(prompt, chat)
         except ContextWindowError as exc:
-            return _Failure(str(exc))
+            return _Failure(str(exc), attempts=sent)
 
     def _answered(self, prompt: Prompt, body: dict[str, Any], fields: dict[str, Any],
-                  started: float) -> Generation:
+                  started: float, sent: int) -> Generation:
         """A 200 answer: clear the failure streak, learn the prompt's length, note the
-        controls accepted, any cut of max_tokens, and the sampling check."""
+        controls used, log-probs received, any cut of max_tokens (ours or the server's
+        silent one), and the sampling check."""
         self._streak.success(prompt.id)
         if isinstance(fields.get("prompt_tokens"), int):
-            self._usage.setdefault(self._prompt_key(body), int(fields["prompt_tokens"]))
-        self._notes.used({k for k in body if k in NEGOTIABLE or k in ("temperature", "top_p")})
+            self._counts.setdefault(self._prompt_key(body),
+                                    _Count(int(fields["prompt_tokens"]), "the server's usage"))
+        for control in controls_used(prompt.settings, body):
+            self._notes.used(control, prompt.attack)
+        self._notes.logprobs(prompt.settings.logprobs and "logprobs" in body,
+                             fields.get("logprobs") is not None, prompt.attack)
         max_tokens = int(body["max_tokens"])
         if max_tokens < prompt.settings.max_new_tokens:
             self._notes.cut_to(max_tokens)
+        done = fields.get("completion_tokens")
+        if fields.get("finish_reason") == "length" and isinstance(done, int) \
+                and 0 <= done < max_tokens:
+            # the server stopped before the max_tokens sent without an end of text: it cut
+            # max_tokens itself (llama-cpp-python does so past its window); keep what it used
+            max_tokens = done
+            self._notes.server_cut_to(done)
         self._notes.sample(body, fields["text"])
         return Generation(prompt_id=prompt.id, elapsed_s=time.perf_counter() - started,
-                          max_tokens=max_tokens, **fields)
+                          max_tokens=max_tokens, attempts=sent, **fields)
 
     def _storm(self, status: int, message: str) -> TargetError:
         if status >= 500:
@@ -518,21 +524,6 @@ class OpenAITarget(Target):
             f"stopped: {self.base_url} answered repeated requests the same way, with no "
             f"success in between (HTTP {status}: {message[:200]}); finished work is kept",
             hint=hint)
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.backoff_max)
-        ceiling = min(self.backoff_max, self.backoff_base * (2**attempt))
-        with self._rng_lock:
-            return self._rng.uniform(ceiling / 2, ceiling)
-
-    def _error_text(self, response: httpx.Response) -> str:
-        try:
-            data = decode_json(response.content)
-            message = data["error"]["message"] if isinstance(data.get("error"), dict) else data
-        except (ValueError, KeyError, TypeError, AttributeError):
-            message = response.content.decode("utf-8", "replace")
-        return self._scrub(str(message)[:300])
 
     def _scrub(self, text: str) -> str:
         return text.replace(self.__key, "***") if self.__key else text

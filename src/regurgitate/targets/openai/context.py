@@ -1,53 +1,20 @@
 """The context window of a served model, and how long a prompt is in its tokens.
 
-An OpenAI-compatible endpoint fails (vLLM, OpenAI: HTTP 400 naming the maximum context
-length; ``transformers serve``: HTTP 500) when prompt + ``max_tokens`` exceeds the model's
-window. The OpenAI target keeps every request inside it: the window comes from a
-``context=N`` option, ``max_model_len`` of ``/v1/models`` (vLLM), or the config of a local
-model folder (``transformers serve DIR`` serves the model under the name ``DIR``); the
-prompt's length from a tokenizer, an earlier answer's ``usage.prompt_tokens``, or a
-conservative estimate (one token per UTF-8 byte: no byte-level BPE needs more).
+The window comes from a ``context=N`` option, ``max_model_len`` of ``/v1/models`` (vLLM), or
+the config of a local model folder (``transformers serve DIR`` serves the model under the name
+``DIR``); the prompt's length from a tokenizer or an answer's ``usage.prompt_tokens`` or an
+overflow error's count (:func:`regurgitate.targets.openai.wire.parse_context_error`). Nothing
+here estimates: without a known count the prompt is sent and the server decides.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 #: config.json keys naming a model's positions, most specific first
 _CONFIG_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "n_ctx")
-#: tokens a chat template may add per message and around the conversation (estimate only)
-_PER_MESSAGE = 8
-_OVERHEAD = 16
-
-_MAX_CONTEXT = re.compile(r"maximum context length is (\d+)", re.IGNORECASE)
-_N_CTX = re.compile(r"\"?n_ctx\"?\s*[:=]\s*(\d+)|available context size \((\d+) tokens\)")
-_INPUT_TOKENS = (
-    re.compile(r"\((\d+) in the messages"),
-    re.compile(r"\((\d+) in the prompt"),
-    re.compile(r"request has (\d+) input tokens"),
-    re.compile(r"messages resulted in (\d+) tokens"),
-    re.compile(r"\"?n_prompt_tokens\"?\s*[:=]\s*(\d+)"),
-    re.compile(r"request \((\d+) tokens\) exceeds the available context"),
-)
-
-
-def parse_context_error(text: str) -> tuple[int, int | None] | None:
-    """``(window, prompt tokens or None)`` from an error naming the maximum context length
-    (vLLM's and OpenAI's wording, llama.cpp's message or ``n_ctx``), else None."""
-    found = _MAX_CONTEXT.search(text) or _N_CTX.search(text)
-    if found is None:
-        return None
-    window = int(next(g for g in found.groups() if g is not None))
-    prompt = None
-    for pattern in _INPUT_TOKENS:
-        m = pattern.search(text)
-        if m:
-            prompt = int(m.group(1))
-            break
-    return window, prompt
 
 
 def local_model_dir(name: str | None) -> Path | None:
@@ -89,15 +56,6 @@ def models_context(data: Any, model: str) -> int | None:
             value = entry.get("max_model_len")
             return value if isinstance(value, int) and value > 0 else None
     return None
-
-
-def estimate_tokens(text: str | None, messages: Any = None) -> int:
-    """A length no tokenizer exceeds for byte-level BPEs: one token per UTF-8 byte, plus
-    room for what a chat template adds around messages."""
-    if messages:
-        return _OVERHEAD + sum(_PER_MESSAGE + len(str(m.get("content", "")).encode("utf-8"))
-                               for m in messages)
-    return _OVERHEAD + len((text or "").encode("utf-8"))
 
 
 class PromptCounter:
