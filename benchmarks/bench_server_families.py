@@ -12,7 +12,7 @@ float32). Prints, per server:
 
 Needs ``make llama``. Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_servers.py [--seeds 5] [--out DIR]
+    .venv/bin/python benchmarks/bench_server_families.py [--seeds 5] [--out DIR]
 """
 
 from __future__ import annotations
