@@ -22,6 +22,7 @@ from regurgitate.cli.common import (
     stdout_console,
 )
 from regurgitate.errors import EXIT_INCOMPLETE, ConfigError
+from regurgitate.index.open import index_argument
 from regurgitate.untrusted import visible
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ def audit(
                     max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)
     request = AuditRequest(
         works=works, target=target, run=run, tokenizer=tokenizer,
-        index=index if index is None or index.startswith(("http://", "https://")) else Path(index),
+        index=index_argument(index),
         prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens, stride=stride,
         samples=samples, temperature=temperature, top_k=top_k, top_p=top_p,
         max_windows=max_windows, bos=bos, generate=generate, seed=seed, budget=budget,

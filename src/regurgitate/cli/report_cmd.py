@@ -122,14 +122,12 @@ def export(
 
 
 def _export_evidence(run: Path, out_dir: Path, index_path: Path | None) -> None:
-    from regurgitate.index import CorpusIndex
+    from regurgitate.index.open import is_remote, open_local
     from regurgitate.reports import load_run
     from regurgitate.reports.text_evidence import write_evidence
 
     with _open_existing(run) as store:
         data = load_run(store)
-    from regurgitate.index.remote import is_remote
-
     if index_path is None and data.spec.index and is_remote(data.spec.index):
         raise ConfigError(f"this run used the remote index {data.spec.index}; evidence "
                           "packets read whole source documents and need a local copy",
@@ -142,5 +140,5 @@ def _export_evidence(run: Path, out_dir: Path, index_path: Path | None) -> None:
         from dataclasses import replace
 
         data = replace(data, spec=replace(data.spec, index=str(index_path)))
-    n = write_evidence(data, out_dir, CorpusIndex.open(path))
+    n = write_evidence(data, out_dir, open_local(path))
     stdout_console().print(f"wrote {n} evidence packet(s) to {escape(visible(str(out_dir)))}")
