@@ -216,7 +216,7 @@ class DiscoverableProbe(Payload):
 
 @dataclass(frozen=True)
 class ExtractionEstimate:
-    """(n, p)-extraction of one probe (see :mod:`regurgitate.metrics.extraction`): ``p`` that one
+    """(n, p)-extraction of one probe (see :mod:`regurgitate.runtimes.sampling`): ``p`` that one
     sample under ``sampling`` emits the true suffix; ``n50``/``n90`` samples for a 50% / 90%
     chance (None: never)."""
 
