@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -27,6 +28,25 @@ def wait_for(predicate: object, what: str, timeout: float = 60.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def read_until(stream: IO[str], text: str) -> str:
+    """Lines of ``stream`` up to and including the first that holds ``text``."""
+    seen = []
+    for line in stream:
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    raise AssertionError(f"the stream ended without {text!r}: {''.join(seen)!r}")
+
+
+def signal_delivered(pid: int, sig: int) -> bool:
+    """Whether no ``sig`` is pending on process ``pid`` any more (Linux: its status file):
+    the kernel handed it over, so the process's handler runs before its next step."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    bit = 1 << (sig - 1)
+    return not any(int(line.split()[1], 16) & bit for line in status.splitlines()
+                   if line.startswith(("SigPnd:", "ShdPnd:")))
 
 
 def test_second_scan_is_refused_and_sigterm_stops_the_first(tmp_path: Path,
@@ -47,9 +67,11 @@ def test_second_scan_is_refused_and_sigterm_stops_the_first(tmp_path: Path,
             assert target.calls == 1  # the refused scan generated nothing
 
             first.send_signal(signal.SIGTERM)
-            time.sleep(0.5)
-            gate.set()
+            assert first.stderr is not None
+            said = read_until(first.stderr, "stopping after the current batch")
+            gate.set()  # the batch in flight ends only once the stop was asked for
             out1, err1 = first.communicate(timeout=120)
+            err1 = said + err1
         finally:
             gate.set()
             if first.poll() is None:
@@ -105,7 +127,7 @@ def test_sigterm_with_a_closed_terminal_still_stops_cleanly(tmp_path: Path,
             proc.stdout.close()
             proc.stderr.close()
             proc.send_signal(signal.SIGTERM)
-            time.sleep(0.5)
+            wait_for(lambda: signal_delivered(proc.pid, signal.SIGTERM), "SIGTERM delivered")
             gate.set()
             assert proc.wait(timeout=120) == 143
         finally:
