@@ -40,7 +40,8 @@ def text_dataset_inference(scorer: HFScorer, suspect: Sequence[Passage],
     if prefix_of and len(works) - len(prefix_of) < 4:
         raise ConfigError(f"the controls hold {len(works)} works; ReCaLL's prefix takes "
                           f"{len(prefix_of)} and the test needs at least 4 more",
-                          hint="add control works, or pass prefix_works=0")
+                          hint="add control works, or leave ReCaLL out (audit "
+                          "--prefix-controls 0; prefix_works=0 from Python)")
     rest = [p for p in control if p.group not in prefix_of]
     prefix = build_prefix(scorer, [p.text for p in control if p.group in prefix_of]) \
         if prefix_of else None
