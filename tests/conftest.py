@@ -7,6 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from regurgitate.cli.main import main
+from regurgitate.reference import ReferenceManifest, iter_corpus, load_manifest
+from regurgitate.types import Document
 
 #: ``run_cli(args) -> (exit code, stdout, stderr)``
 RunCli = Callable[[list[str]], tuple[int, str, str]]
@@ -25,3 +27,15 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
         return code, out, err
 
     return run
+
+
+@pytest.fixture(scope="session")
+def manifest() -> ReferenceManifest:
+    """The bundled text reference set's manifest (tests of reference/ and of tools/)."""
+    return load_manifest()
+
+
+@pytest.fixture(scope="session")
+def corpus_docs() -> list[Document]:
+    """The bundled reference corpus's documents."""
+    return list(iter_corpus())
