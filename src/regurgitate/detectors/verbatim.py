@@ -32,7 +32,7 @@ from regurgitate.findings import (
     VerbatimRun,
     VerbatimSpan,
 )
-from regurgitate.index.runs import PeriodicRun, periodic_runs
+from regurgitate.index.periodic_runs import PeriodicRun, periodic_runs
 from regurgitate.options import convert_options
 from regurgitate.types import Span, SpanWindow
 

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from regurgitate.errors import ConfigError
-from regurgitate.metrics.membership import roc_auc
 from regurgitate.metrics.membership_evidence.blind import blind_baseline
 from regurgitate.metrics.membership_evidence.dataset_inference import (
     DEFAULT_SPLITS,
@@ -22,6 +21,7 @@ from regurgitate.metrics.membership_evidence.dataset_inference import (
 )
 from regurgitate.metrics.membership_evidence.features import build_prefix, text_features
 from regurgitate.metrics.membership_evidence.passages import Passage
+from regurgitate.metrics.roc import roc_auc
 from regurgitate.runtimes.scoring import HFScorer
 
 PREFIX_WORKS = 2
