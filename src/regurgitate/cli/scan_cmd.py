@@ -50,8 +50,9 @@ def scan(
     attack: Annotated[str | None, typer.Option(
         help="comma-separated attacks (see the list in scan --help)")] = None,
     index: Annotated[str | None, typer.Option(
-        help="reference-corpus index: a directory, http(s)://HOST:PORT?index=NAME, or "
-             "`reference` (the bundled corpus's index, for any target) (default "
+        help="index of the corpus to search (the training data in question): a directory, "
+             "http(s)://HOST:PORT?index=NAME, or `reference` (the bundled corpus's index, for "
+             "any target) (default "
              "with the reference target: the bundled corpus, indexed and cached on first use)")
     ] = None,
     run: Annotated[Path | None, typer.Option(
