@@ -25,7 +25,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -210,3 +210,24 @@ def replace_dir(tmp: Path, out_dir: Path) -> None:
     os.replace(tmp, out_dir)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def building(out_dir: Path, check: Callable[[], None]) -> Iterator[Path]:
+    """Build the folder ``out_dir`` so that it is never half-written: ``check()`` (may the
+    build write there?) runs before and again at the end; the build writes into the hidden
+    sibling this yields, which replaces ``out_dir`` only once complete; a failed or
+    interrupted build leaves nothing, and folders of dead builds beside it are removed."""
+    check()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(out_dir)
+    tmp = temp_dir(out_dir)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        check()  # nothing else appeared there meanwhile
+        replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

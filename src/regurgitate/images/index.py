@@ -17,7 +17,6 @@ be within the threshold; those are then ranked by the exact tiled L2.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -105,18 +104,8 @@ def build_image_index(images: Iterable[SourceImage], out: Path,
     settings = settings or IndexSettings()
     settings.check()
     out = Path(out)
-    _check_output(out, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    safe_paths.clean_stale(out)
-    tmp = safe_paths.temp_dir(out)
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with safe_paths.building(out, lambda: _check_output(out, overwrite)) as tmp:
         meta = _write_index(images, tmp, settings, embedder, progress)
-        _check_output(out, overwrite)  # nothing else appeared there meanwhile
-        safe_paths.replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return meta
 
 
