@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -39,3 +41,13 @@ def manifest() -> ReferenceManifest:
 def corpus_docs() -> list[Document]:
     """The bundled reference corpus's documents."""
     return list(iter_corpus())
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One regurgitate cache per session (the reference index is built once); subprocesses
+    and in-process CLI calls both read it, and tests never touch ~/.cache or the hub."""
+    path = tmp_path_factory.mktemp("regurgitate-cache")
+    os.environ["REGURGITATE_CACHE"] = str(path)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    return path

@@ -9,12 +9,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 import pytest
 
 from regurgitate.errors import StoreError
+from regurgitate.model_server.app import Server
 from regurgitate.store import RunStore
 from regurgitate.store.lease import lease_path, scan_lease
 
@@ -49,33 +52,44 @@ def signal_delivered(pid: int, sig: int) -> bool:
                    if line.startswith(("SigPnd:", "ShdPnd:")))
 
 
-def test_second_scan_is_refused_and_sigterm_stops_the_first(tmp_path: Path,
-                                                            cache_dir: Path) -> None:
+@contextmanager
+def held_scan(db: Path) -> Iterator[tuple[ScriptedTarget, Server, subprocess.Popen[str]]]:
+    """A scan process whose first batch (one prompt) the model holds until ``target.gate``
+    is set; yielded once that request arrived. The gate is opened and the process killed
+    if the test leaves early."""
     gate = threading.Event()
     target = ScriptedTarget(gate=gate)
-    db = tmp_path / "one.db"
     with serve(target) as server:
-        first = cli_process(scan_args(server, db, "--batch-size", "1", concurrency=1), tmp_path)
+        proc = cli_process(scan_args(server, db, "--batch-size", "1", concurrency=1),
+                           db.parent)
         try:
-            wait_for(lambda: target.calls >= 1, "the first scan's first request")
-            second = cli_process(scan_args(server, db, concurrency=1), tmp_path)
-            out2, err2 = second.communicate(timeout=120)
-            assert second.returncode == 6, err2
-            flat = " ".join(err2.split())
-            assert f"is in use by pid {first.pid} on {socket.gethostname()} since" in flat
-            assert "Traceback" not in err2
-            assert target.calls == 1  # the refused scan generated nothing
-
-            first.send_signal(signal.SIGTERM)
-            assert first.stderr is not None
-            said = read_until(first.stderr, "stopping after the current batch")
-            gate.set()  # the batch in flight ends only once the stop was asked for
-            out1, err1 = first.communicate(timeout=120)
-            err1 = said + err1
+            wait_for(lambda: target.calls >= 1, "the scan's first request")
+            yield target, server, proc
         finally:
             gate.set()
-            if first.poll() is None:
-                first.kill()
+            if proc.poll() is None:
+                proc.kill()
+
+
+def test_second_scan_is_refused_and_sigterm_stops_the_first(tmp_path: Path,
+                                                            cache_dir: Path) -> None:
+    db = tmp_path / "one.db"
+    with held_scan(db) as (target, server, first):
+        second = cli_process(scan_args(server, db, concurrency=1), tmp_path)
+        out2, err2 = second.communicate(timeout=120)
+        assert second.returncode == 6, err2
+        flat = " ".join(err2.split())
+        assert f"is in use by pid {first.pid} on {socket.gethostname()} since" in flat
+        assert "Traceback" not in err2
+        assert target.calls == 1  # the refused scan generated nothing
+
+        first.send_signal(signal.SIGTERM)
+        assert first.stderr is not None
+        said = read_until(first.stderr, "stopping after the current batch")
+        assert target.gate is not None
+        target.gate.set()  # the batch in flight ends only once the stop was asked for
+        out1, err1 = first.communicate(timeout=120)
+        err1 = said + err1
     assert first.returncode == 143, err1
     assert "SIGTERM" in err1 and "resume with" in " ".join(err1.split())
     assert "Traceback" not in err1
@@ -116,24 +130,16 @@ def test_sigterm_with_a_closed_terminal_still_stops_cleanly(tmp_path: Path,
                                                             cache_dir: Path) -> None:
     """The parent (a terminal, a pipe reader) is gone: writing the stop message fails, yet
     the batch in flight is kept and the run is marked stopped, not left "running"."""
-    gate = threading.Event()
-    target = ScriptedTarget(gate=gate)
     db = tmp_path / "closed.db"
-    with serve(target) as server:
-        proc = cli_process(scan_args(server, db, "--batch-size", "1", concurrency=1), tmp_path)
-        try:
-            wait_for(lambda: target.calls >= 1, "the scan's first request")
-            assert proc.stdout is not None and proc.stderr is not None
-            proc.stdout.close()
-            proc.stderr.close()
-            proc.send_signal(signal.SIGTERM)
-            wait_for(lambda: signal_delivered(proc.pid, signal.SIGTERM), "SIGTERM delivered")
-            gate.set()
-            assert proc.wait(timeout=120) == 143
-        finally:
-            gate.set()
-            if proc.poll() is None:
-                proc.kill()
+    with held_scan(db) as (target, _, proc):
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        proc.stderr.close()
+        proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: signal_delivered(proc.pid, signal.SIGTERM), "SIGTERM delivered")
+        assert target.gate is not None
+        target.gate.set()
+        assert proc.wait(timeout=120) == 143
     with RunStore.open(db, create=False) as store:
         assert store.get_meta("status") == "stopped"
         assert store.stats().generations_ok == 1  # the batch in flight was kept
