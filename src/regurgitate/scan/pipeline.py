@@ -6,7 +6,9 @@ each ``requires``, earlier findings passed in) -> group detectors (each prompt's
 together, once all of them are stored) -> findings.
 
 Text and image scans run through this same loop: only the components (chosen by the target's
-modality in :mod:`regurgitate.scan.setup`) differ.
+modality in :mod:`regurgitate.scan.setup`) differ. The generation step of the loop
+(:class:`GenerationStage`: budget, stop request, storing) is shared with the audit's long-form
+turns, which are built one reply at a time (:mod:`regurgitate.audit.longform`).
 
 Resuming is a property of the store, not of this loop: prompts are idempotent by id, a
 prompt with a stored successful generation is never sent again, and every detector records
