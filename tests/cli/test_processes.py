@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -24,13 +24,11 @@ from regurgitate.store.lease import lease_path, scan_lease
 from .scripted import ScriptedTarget, cli_process, scan_args, serve
 
 
-def wait_for(predicate: object, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
+def wait_for(predicate: Callable[[], object], what: str) -> None:
+    """Poll until ``predicate()`` holds (``what`` it waits for); no wall-clock limit of its
+    own: a hang is pytest-timeout's to report."""
+    while not predicate():
         time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def read_until(stream: IO[str], text: str) -> str:
