@@ -156,9 +156,9 @@ def scripted() -> Iterator[tuple[str, type[_Scripted]]]:
         httpd.server_close()
 
 
-#: the most failing requests a target of concurrency 8 and 5 retries sends before it gives up:
-#: the attempts of the 8 prompts in flight (31 measured), where every prompt's would be 16 x 6
-GIVE_UP_REQUESTS = 8 * 6
+#: fewer failing requests than every prompt's 6 attempts (16 x 6) before the target gives up
+#: (31 measured at concurrency 8; how many depends on how the workers interleave)
+GIVE_UP_REQUESTS = 16 * 6 - 1
 
 
 def test_an_always_500_server_is_given_up_after_a_few_requests(scripted) -> None:  # type: ignore[no-untyped-def]
