@@ -60,7 +60,7 @@ def _tokens_of(run: RunData) -> Callable[[int], Sequence[int]] | None:
     path = (run.index_info or {}).get("path")
     if not path or not Path(path).is_dir():
         return None
-    from regurgitate.scan.indexes import open_index
+    from regurgitate.index.open import open_index
 
     tok = open_index(path).tokenizer
     texts = {it.generation_id: it.generation.text for it in run.items}

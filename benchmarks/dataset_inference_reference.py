@@ -23,7 +23,6 @@ import numpy as np
 from regurgitate import reference
 from regurgitate.index import CorpusIndex
 from regurgitate.metrics.corpus_signals import index_token_counts, smoothed_frequencies
-from regurgitate.metrics.membership import roc_auc
 from regurgitate.metrics.membership_evidence.blind import blind_baseline, shift_warning
 from regurgitate.metrics.membership_evidence.dataset_inference import (
     dataset_inference,
@@ -35,6 +34,7 @@ from regurgitate.metrics.membership_evidence.features import (
     text_features,
 )
 from regurgitate.metrics.membership_evidence.passages import Passage, reference_sets
+from regurgitate.metrics.roc import roc_auc
 from regurgitate.runtimes.scoring import HFScorer
 from regurgitate.scan.request import cache_dir
 from regurgitate.targets.reference import reference_index

@@ -34,7 +34,7 @@ def main() -> None:
     from regurgitate.detectors.diffusion_membership import DiffusionMembershipDetector
     from regurgitate.images.index import ImageIndex
     from regurgitate.metrics import diffusion_membership as mia
-    from regurgitate.metrics.membership import roc_auc, tpr_at_fpr
+    from regurgitate.metrics.roc import roc_auc, tpr_at_fpr
     from regurgitate.targets.diffusers_target import DiffusersTarget
 
     index = ImageIndex(args.index)

@@ -20,11 +20,11 @@ import torch
 from regurgitate.detectors.diffusion_membership import DiffusionMembershipDetector, source_seed
 from regurgitate.metrics import diffusion_membership as mia
 from regurgitate.metrics.anisotropy import anisotropy
-from regurgitate.metrics.membership import roc_auc
 from regurgitate.metrics.membership_evidence.dataset_inference import (
     dataset_inference,
     null_false_positive_rate,
 )
+from regurgitate.metrics.roc import roc_auc
 from regurgitate.reference.t2i.paths import data_dir, pipeline_dir
 
 

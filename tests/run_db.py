@@ -7,7 +7,10 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 
 def ok_generations(db: Path) -> int:
@@ -29,3 +32,14 @@ def start_scan(args: list[str], cache: Path, cwd: Path | None = None) -> subproc
     return subprocess.Popen([sys.executable, "-m", "regurgitate.cli.main", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             cwd=cwd)
+
+
+def wait_for_generations(db: Path, at_least: int, proc: subprocess.Popen[str]) -> int:
+    """Poll ``db`` until the scan ``proc`` writes it has stored ``at_least`` successful
+    generations; returns how many. A scan that ends first fails the test with its stderr (a
+    hang is pytest-timeout's to catch: no wall-clock limit here)."""
+    while (n := ok_generations(db)) < at_least:
+        if proc.poll() is not None:
+            pytest.fail(f"scan ended early: {proc.communicate()[1][-2000:]}")
+        time.sleep(0.05)
+    return n

@@ -18,10 +18,10 @@ ROOT = "regurgitate"
 #: the layers, bottom first: a unit may import units of its own layer and of the layers below,
 #: never above. README's "Layout" section draws the same tree.
 LAYERS: list[tuple[str, set[str]]] = [
-    # data types, errors, options, entry-point reading, the HTTP serving layer, corpus
+    # data types, errors, options, entry-point reading, the version, the HTTP serving layer, corpus
     # readers, the text and image indexes, the bundled reference sets (run-time parts)
     ("primitives", {"types", "findings/", "errors", "options", "option_docs", "untrusted",
-                    "safe_paths", "entrypoints", "serving/", "corpus/", "index/",
+                    "safe_paths", "entrypoints", "version", "serving/", "corpus/", "index/",
                     "images/", "reference/"}),
     # loading and running models; measures shared by detectors, check and reports
     ("runtimes and metrics", {"runtimes/", "metrics/"}),
@@ -38,7 +38,7 @@ LAYERS: list[tuple[str, set[str]]] = [
 ]
 PRIMITIVES = LAYERS[0][1]
 #: what sits above the components; no primitive and no component may import these
-ORCHESTRATION = {"registry", "scan/", "reports/", "cli/"}
+ORCHESTRATION = {"registry", "scan/", "reports/", "trace/", "cli/"}
 
 
 def _level(unit: str) -> int:
@@ -52,8 +52,36 @@ def _unit(module: str, src: Path) -> str:
     return parts[1] + ("/" if (src / ROOT / parts[1]).is_dir() else "")
 
 
+def _exists(module: str, src: Path) -> bool:
+    """Whether ``module`` (dotted) is a module or package file under ``src``."""
+    path = src.joinpath(*module.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def imported_modules(node: ast.Import | ast.ImportFrom, module: str, is_package: bool,
+                     src: Path) -> list[str]:
+    """The modules an import statement of ``module`` names. ``from P import X`` names ``P.X``
+    when that is a module (``from regurgitate import registry`` is the registry, not the
+    package), else ``P``; relative imports are resolved against ``module``."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if node.level:
+        base = module.split(".") if is_package else module.split(".")[:-1]
+        base = base[:len(base) - (node.level - 1)]
+        package = ".".join(base + ([node.module] if node.module else []))
+    else:
+        package = node.module or ""
+    found = []
+    for alias in node.names:
+        sub = f"{package}.{alias.name}"
+        found.append(sub if alias.name != "*" and _exists(sub, src) else package)
+    return found
+
+
 def import_graph(src: Path = SRC) -> dict[str, set[str]]:
-    """Unit -> the units it imports (itself excluded)."""
+    """Unit -> the units it imports (itself excluded). Every form counts: ``import a.b``,
+    ``from a import b`` (``b`` resolved to the module it names), relative imports, and
+    imports inside functions or under TYPE_CHECKING."""
     graph: dict[str, set[str]] = defaultdict(set)
     for path in sorted((src / ROOT).rglob("*.py")):
         rel = path.relative_to(src).with_suffix("")
@@ -63,19 +91,14 @@ def import_graph(src: Path = SRC) -> dict[str, set[str]]:
             module = module.rsplit(".", 1)[0]
         me = _unit(module if module != ROOT else f"{ROOT}.__init__", src)
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names: list[str] = []
-            if isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = module.split(".") if is_package else module.split(".")[:-1]
-                    base = base[:len(base) - (node.level - 1)]
-                    names = [".".join(base + ([node.module] if node.module else []))]
-                else:
-                    names = [node.module or ""]
-            elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            for name in names:
-                if name.startswith(ROOT + ".") and _unit(name, src) != me:
-                    graph[me].add(_unit(name, src))
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            for name in imported_modules(node, module, is_package, src):
+                if name != ROOT and not name.startswith(ROOT + "."):
+                    continue
+                unit = _unit(name if name != ROOT else f"{ROOT}.__init__", src)
+                if unit != me:
+                    graph[me].add(unit)
     return graph
 
 
@@ -161,6 +184,21 @@ def test_the_check_sees_a_cycle(tmp_path: Path) -> None:
     graph = import_graph(tmp_path)
     assert graph["b"] == {"a/"}
     assert cycles(graph) == [["a/", "b"]]
+
+
+def test_every_import_form_counts(tmp_path: Path) -> None:
+    # `from regurgitate import b` is b, not the package; relative and lazy imports count
+    pkg = tmp_path / ROOT
+    for unit in ("a", "b", "c", "d"):
+        (pkg / unit).mkdir(parents=True)
+        (pkg / unit / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("__version__ = '1'\n")
+    (pkg / "e.py").write_text("")
+    (pkg / "a" / "m.py").write_text("from regurgitate import b, __version__\n")
+    (pkg / "c" / "m.py").write_text("def f():\n    from ..d import x\n    from .. import e\n")
+    graph = import_graph(tmp_path)
+    assert graph["a/"] == {"b/", "__init__"}
+    assert graph["c/"] == {"d/", "e"}
 
 
 def test_the_package_never_imports_the_build_tools() -> None:

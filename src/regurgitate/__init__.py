@@ -43,8 +43,7 @@ from regurgitate.types import (
     RunSpec,
     Span,
 )
-
-__version__ = "0.3.0"
+from regurgitate.version import __version__
 
 _LAZY: dict[str, str] = {
     "CorpusIndex": "regurgitate.index",

@@ -16,9 +16,14 @@ from typing import Any, Generic, TypeVar, cast
 from regurgitate.errors import ConfigError
 from regurgitate.options import suggest
 
-__all__ = ["Entry", "Registry"]
+__all__ = ["ATTACKS_GROUP", "DETECTORS_GROUP", "TARGETS_GROUP", "Entry", "Registry"]
 
 T = TypeVar("T")
+
+#: the entry-point groups of the components (finding kinds: ``findings.PAYLOAD_GROUP``)
+TARGETS_GROUP = "regurgitate.targets"
+ATTACKS_GROUP = "regurgitate.attacks"
+DETECTORS_GROUP = "regurgitate.detectors"
 
 @dataclass(frozen=True)
 class Entry:

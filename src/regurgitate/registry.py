@@ -11,8 +11,8 @@ declares its own::
 (and ``regurgitate.findings`` for finding payload kinds, see :mod:`regurgitate.findings`;
 ``regurgitate plugins`` lists them all). Entries
 are imported only when used; a loaded entry must be a subclass of the group's base class.
-Unknown names raise ConfigError with a "did you mean" hint. Nothing is cached: the registry
-is read from the installed distributions' metadata at each lookup.
+Unknown names raise ConfigError with a "did you mean" hint. The entries of a group are read
+from the installed distributions' metadata once per ``sys.path`` (:mod:`regurgitate.entrypoints`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from regurgitate.entrypoints import Entry, Registry
+from regurgitate.entrypoints import ATTACKS_GROUP, DETECTORS_GROUP, TARGETS_GROUP, Entry, Registry
 from regurgitate.options import convert_options
 
 if TYPE_CHECKING:
@@ -29,18 +29,14 @@ if TYPE_CHECKING:
     from regurgitate.findings import Payload
     from regurgitate.targets.base import Target
 
-TARGETS_GROUP = "regurgitate.targets"
-ATTACKS_GROUP = "regurgitate.attacks"
-DETECTORS_GROUP = "regurgitate.detectors"
-
 __all__ = ["ATTACKS_GROUP", "DETECTORS_GROUP", "TARGETS_GROUP", "Entry", "Registry",
            "all_registries", "attacks", "detectors", "findings", "make_attack", "targets"]
 
 
 def targets() -> Registry[Target]:
-    from regurgitate.targets.base import Target
+    from regurgitate.targets.spec import target_registry
 
-    return Registry[Target]("target scheme", TARGETS_GROUP, Target)
+    return target_registry()
 
 
 def attacks() -> Registry[Attack]:

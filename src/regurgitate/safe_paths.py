@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -124,3 +126,108 @@ def write_text_atomically(out: Path | str, text: str, *, protect: Iterable[Path 
     write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"),
                      protect=protect, what=what)
     return path
+
+
+# -- folders a build writes: built in a hidden sibling, renamed into place ---------------------
+
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?:building|replaced)-(?P<pid>\d+)$")
+
+
+def check_output_dir(out_dir: Path, overwrite: bool, *, is_ours: Callable[[Path], bool],
+                     own_entry: Callable[[Path, str], bool], what: str) -> None:
+    """Raise :class:`ConfigError` unless a build may write its folder at ``out_dir``: a new
+    or empty folder, or with ``overwrite`` a folder ``is_ours`` recognises holding nothing
+    but ``own_entry`` names; never the current directory or one of its parents. ``what``
+    names the kind of folder (``an index (...)``) in the refusal."""
+    resolved = out_dir.resolve()
+    if resolved.exists() and not resolved.is_dir():
+        raise ConfigError(f"{out_dir} is a file, not an index directory",
+                          hint="choose a directory for --output")
+    if not resolved.exists():
+        return
+    entries = sorted(p.name for p in resolved.iterdir())
+    cwd = Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        raise ConfigError(f"refusing to replace {out_dir}: it is the current directory or "
+                          "one of its parents", hint="choose a new folder for --output")
+    if not entries:
+        return
+    if not overwrite:
+        raise ConfigError(f"{out_dir} already exists",
+                          hint="pass --force to replace it, or choose another --output")
+    if not is_ours(resolved):
+        raise ConfigError(f"refusing to replace {out_dir}: it is not {what}",
+                          hint="--force only replaces an index; choose another --output")
+    foreign = [e for e in entries if not own_entry(resolved, e)]
+    if foreign:
+        raise ConfigError(f"refusing to replace {out_dir}: besides the index it holds "
+                          f"{len(foreign)} other file(s), e.g. {foreign[0]!r}",
+                          hint="move them away first, or choose another --output")
+
+
+def temp_dir(out_dir: Path, kind: str = "building") -> Path:
+    """The hidden sibling a build of ``out_dir`` by this process writes into."""
+    return out_dir.parent / f".{out_dir.name}.{kind}-{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(out_dir: Path) -> list[Path]:
+    """Remove ``.NAME.building-PID`` / ``.NAME.replaced-PID`` folders next to ``out_dir``
+    left by processes that no longer run; returns what was removed."""
+    removed: list[Path] = []
+    parent = out_dir.parent
+    if not parent.is_dir():
+        return removed
+    for entry in parent.iterdir():
+        m = _TEMP.match(entry.name)
+        if not m or m.group("name") != out_dir.name or not entry.is_dir():
+            continue
+        pid = int(m.group("pid"))
+        if pid == os.getpid() or _alive(pid):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
+def replace_dir(tmp: Path, out_dir: Path) -> None:
+    """Move the finished build ``tmp`` to ``out_dir``; an old index there is moved aside
+    first and removed after, so ``out_dir`` always holds a complete index."""
+    old: Path | None = None
+    if out_dir.exists():
+        old = temp_dir(out_dir, "replaced")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out_dir, old)
+    os.replace(tmp, out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def building(out_dir: Path, check: Callable[[], None]) -> Iterator[Path]:
+    """Build the folder ``out_dir`` so that it is never half-written: ``check()`` (may the
+    build write there?) runs before and again at the end; the build writes into the hidden
+    sibling this yields, which replaces ``out_dir`` only once complete; a failed or
+    interrupted build leaves nothing, and folders of dead builds beside it are removed."""
+    check()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(out_dir)
+    tmp = temp_dir(out_dir)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        check()  # nothing else appeared there meanwhile
+        replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -4,20 +4,11 @@ and the reference model served over HTTP for the API paths."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("regurgitate-cache")
-    os.environ["REGURGITATE_CACHE"] = str(path)  # never ~/.cache in tests
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    return path
 
 
 @pytest.fixture(scope="session", autouse=True)

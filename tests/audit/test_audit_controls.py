@@ -58,3 +58,17 @@ def test_a_work_among_the_controls_is_a_one_line_error(run_cli: Any, cache_dir: 
     code, _, err = run_cli(["audit", str(works), "--no-windows", "--controls", str(works),
                             "--run", str(tmp_path / "e.db"), "--no-html"])
     assert code == 2 and "both in WORKS and in --controls" in err and "Traceback" not in err
+
+
+def test_too_few_controls_for_recall_name_the_flag_that_fixes_it(
+        run_cli: Any, cache_dir: Path, tmp_path: Path) -> None:
+    held = heldout_background()[:9]
+    code, _, err = run_cli([
+        "audit", str(_works(tmp_path / "w.jsonl", held[:4])), "--no-windows",
+        "--controls", str(_works(tmp_path / "c.jsonl", held[4:])),
+        "--run", str(tmp_path / "few.db"), "--no-html"])
+    flat = " ".join(err.split())
+    assert code == 2 and "the controls hold 5 works" in flat and "Traceback" not in err
+    assert "--prefix-controls 0" in flat  # a flag audit takes:
+    code, out, _ = run_cli(["audit", "--help"])
+    assert code == 0 and "--prefix-controls" in out

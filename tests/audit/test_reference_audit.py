@@ -101,3 +101,19 @@ def test_the_map_is_drawn_in_html_and_png(audited: dict) -> None:
     pngs = sorted((tmp / "maps").glob("*.png"))
     assert len(pngs) == len(audited["doc"]["works"])
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+
+
+def test_report_on_an_audit_run_prints_the_audit_view(audited: dict, run_cli: Any,
+                                                      tmp_path: Path) -> None:
+    run = audited["tmp"] / "a.db"
+    code, out, err = run_cli(["report", str(run), "--html", str(tmp_path / "r.html")])
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "Works, ranked by extracted share" in flat
+    assert "composite" in flat
+    assert "Was my work in there?" in (tmp_path / "r.html").read_text()
+    # the run keeps the works' digest: other works are refused in one line
+    other = write_jsonl(tmp_path / "other.jsonl", [{"id": "x", "text": "not the works " * 20}])
+    code, _, err = run_cli(["report", str(run), "--works", str(other)])
+    assert code == 2 and "holds other works than this audit run measured" in " ".join(
+        err.split()) and "Traceback" not in err

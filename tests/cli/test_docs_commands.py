@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from regurgitate.index.open import is_remote
 from tests.cli.conftest import RunCli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +74,7 @@ def test_an_unknown_option_fails_the_check(run_cli: RunCli) -> None:
 def _runnable(args: list[str]) -> bool:
     if args[:1] == ["plugins"] or args[:2] == ["index", "info"]:
         return True
-    remote = any(a.startswith(("http://", "https://")) for a in args)
+    remote = any(is_remote(a) for a in args)
     return args[:1] == ["check"] and not remote
 
 

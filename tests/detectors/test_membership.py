@@ -10,7 +10,6 @@ import pytest
 from regurgitate.detectors.base import NO_PRIOR, Item
 from regurgitate.detectors.membership import MembershipDetector
 from regurgitate.errors import ConfigError
-from regurgitate.metrics.membership import roc_auc, roc_curve, tpr_at_fpr
 from regurgitate.metrics.membership_signals import (
     MEMBER_IF_HIGHER,
     min_k,
@@ -18,6 +17,7 @@ from regurgitate.metrics.membership_signals import (
     oriented,
     signals,
 )
+from regurgitate.metrics.roc import roc_auc, roc_curve, tpr_at_fpr
 from regurgitate.runtimes.scoring import TokenScores, distribution_stats
 from regurgitate.types import Generation, GenerationSettings, Prompt
 

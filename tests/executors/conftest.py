@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import random
-from pathlib import Path
 
 import pytest
 
@@ -77,10 +75,3 @@ def local_index(tmp_path_factory: pytest.TempPathFactory, corpus: list[Document]
     build_index(corpus, path, bpe, shard_tokens=700)
     return CorpusIndex.open(path)
 
-
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("regurgitate-cache")
-    os.environ["REGURGITATE_CACHE"] = str(path)  # never ~/.cache in tests
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    return path

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from regurgitate.corpus.tokenizer import HFTokenizer
-from tests.executors.conftest import bpe, cache_dir, corpus, local_index  # noqa: F401
+from tests.executors.conftest import bpe, corpus, local_index  # noqa: F401
 
 from .oracle import TRAIN_TEXT, WideCharTokenizer
 

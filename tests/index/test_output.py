@@ -3,6 +3,7 @@ directory; interrupted builds leave nothing behind; stale temporary folders are 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -103,26 +104,49 @@ def test_stale_build_folders_of_dead_processes_are_removed(tmp_path: Path) -> No
     assert not stale.exists() and live.exists() and other.exists()
 
 
+def _open_writer(fifo: Path, proc: subprocess.Popen[str]) -> int | None:
+    """The FIFO's write end once the build has opened it for reading (None: not yet)."""
+    assert proc.poll() is None, "the build ended before it read its corpus"
+    try:
+        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:  # ENXIO: no reader yet
+        if exc.errno != errno.ENXIO:
+            raise
+        return None
+
+
+def _wait(condition: Callable[[], object]) -> object:
+    """Poll ``condition`` until it is true (pytest-timeout bounds a hang)."""
+    while not (value := condition()):
+        time.sleep(0.02)
+    return value
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_build_exits_with_a_message_and_leaves_nothing(
         tmp_path: Path, sig: signal.Signals) -> None:
+    # the corpus is a pipe this test holds open: the build reads some records, then waits
+    # for more, so it is interrupted mid-build whatever the machine's speed
     corpus = tmp_path / "big.jsonl"
-    line = json.dumps({"text": "lorem ipsum dolor sit amet, consectetur " * 4000}) + "\n"
-    corpus.write_text(line * 250, encoding="utf-8")  # ~40 MB: builds for several seconds
+    os.mkfifo(corpus)
     out = tmp_path / "ix"
     proc = subprocess.Popen([sys.executable, "-m", "regurgitate.cli.main", "index", "build",
                              str(corpus), "-o", str(out)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "COLUMNS": "200"})
     building = tmp_path / f".ix.building-{proc.pid}"
-    for _ in range(600):  # wait (at most 60 s) until the build has started writing
-        if building.exists() or proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    assert proc.poll() is None, "the build finished before it could be interrupted"
-    time.sleep(0.5)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    fd = _wait(lambda: _open_writer(corpus, proc))
+    assert isinstance(fd, int)
+    try:
+        line = json.dumps({"text": "lorem ipsum dolor sit amet, consectetur " * 40}) + "\n"
+        os.write(fd, (line * 20).encode())
+        _wait(building.exists)  # the build is writing, and waits for the rest of the corpus
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        os.close(fd)
+        if proc.poll() is None:
+            proc.kill()
     assert proc.returncode == 130
     assert "interrupted" in err and "Traceback" not in err
     assert not building.exists() and not out.exists()

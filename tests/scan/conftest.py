@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("regurgitate-cache")
-    # subprocesses and in-process CLI calls both read it; tests never touch ~/.cache
-    os.environ["REGURGITATE_CACHE"] = str(path)
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    return path
 
 
 @pytest.fixture()

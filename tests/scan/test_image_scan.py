@@ -7,7 +7,6 @@ from __future__ import annotations
 import signal
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ from regurgitate.reference.image.dataset import load_image_set
 from regurgitate.reference.image.paths import images_dir
 from regurgitate.reports.image_data import summarize_images
 from regurgitate.store import RunStore
-from tests.run_db import ok_generations, start_scan
+from tests.run_db import ok_generations, start_scan, wait_for_generations
 
 PER_CAPTION = 12
 STEPS = 20
@@ -110,13 +109,7 @@ def test_sigkill_then_rerun_loses_and_repeats_nothing(tmp_path: Path) -> None:
     db = tmp_path / "run.db"
     cache = tmp_path / "cache"
     proc = _start(db, cache)
-    t0 = time.monotonic()
-    while ok_generations(db) < 16:
-        if proc.poll() is not None:
-            pytest.fail(f"scan ended early: {proc.communicate()[1][-2000:]}")
-        if time.monotonic() - t0 > 240:
-            pytest.fail("scan made no progress")
-        time.sleep(0.05)
+    wait_for_generations(db, 16, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     kept = ok_generations(db)

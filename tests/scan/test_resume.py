@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import signal
 import socket
-import subprocess
-import time
 from pathlib import Path
 
-import pytest
-
 from regurgitate.store import RunStore
-from tests.run_db import ok_generations, start_scan
+from tests.run_db import ok_generations, start_scan, wait_for_generations
 
 N = 12
 
@@ -22,18 +18,6 @@ def scan_cmd(db: Path, *extra: str) -> list[str]:
             "--attack", "sample-rank", "--set", f"sample-rank.num_samples={N}",
             "--set", "sample-rank.max_new_tokens=32", "--batch-size", "2", "--run", str(db),
             "--no-html", *extra]
-
-
-def wait_for(db: Path, at_least: int, proc: subprocess.Popen[str], limit: float = 240) -> int:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < limit:
-        n = ok_generations(db)
-        if n >= at_least:
-            return n
-        if proc.poll() is not None:
-            pytest.fail(f"scan ended early: {proc.communicate()[1][-2000:]}")
-        time.sleep(0.05)
-    pytest.fail("scan made no progress")
 
 
 def check_complete(db: Path) -> None:
@@ -51,7 +35,7 @@ def test_sigkill_mid_run_then_rerun_resumes_without_loss_or_duplicates(
         tmp_path: Path, cache_dir: Path) -> None:
     db = tmp_path / "run.db"
     proc = start_scan(scan_cmd(db), cache_dir)
-    before = wait_for(db, 4, proc)
+    before = wait_for_generations(db, 4, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     kept = ok_generations(db)
@@ -68,7 +52,7 @@ def test_sigkill_mid_run_then_rerun_resumes_without_loss_or_duplicates(
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path, cache_dir: Path) -> None:
     db = tmp_path / "run.db"
     proc = start_scan(scan_cmd(db), cache_dir)
-    wait_for(db, 2, proc)
+    wait_for_generations(db, 2, proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]

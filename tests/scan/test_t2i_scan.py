@@ -7,7 +7,6 @@ from __future__ import annotations
 import signal
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from regurgitate.findings.images import ImageCopy
 from regurgitate.images.imageio import decode
 from regurgitate.reports.image_data import summarize_images
 from regurgitate.store import RunStore
-from tests.run_db import ok_generations, start_scan
+from tests.run_db import ok_generations, start_scan, wait_for_generations
 
 PER_CAPTION = 8
 PER_COUNT = 2  # captions of each duplicate count: 2 x100, 2 x10, 2 x1, 2 held-out
@@ -103,13 +102,7 @@ def _start(db: Path, cache: Path) -> subprocess.Popen[str]:
 def test_sigkill_then_rerun_gives_the_same_images(t2i_run: Path, tmp_path: Path) -> None:
     db = tmp_path / "run.db"
     proc = _start(db, t2i_run / "cache")
-    t0 = time.monotonic()
-    while ok_generations(db) < 16:
-        if proc.poll() is not None:
-            pytest.fail(f"scan ended early: {proc.communicate()[1][-2000:]}")
-        if time.monotonic() - t0 > 240:
-            pytest.fail("scan made no progress")
-        time.sleep(0.05)
+    wait_for_generations(db, 16, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert 16 <= ok_generations(db) < TOTAL

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -214,8 +213,6 @@ class _Scripted(BaseHTTPRequestHandler):
             cls.count += 1
             n = cls.count
         if n > cls.good:
-            if cls.first_failure is None:
-                cls.first_failure = time.monotonic()
             self._send(500, b"Internal Server Error")
             return
         answer = {"choices": [{"message": {"content": f"answer {n} " * 5},
@@ -226,8 +223,7 @@ class _Scripted(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def scripted() -> Iterator[tuple[str, type[_Scripted]]]:
-    handler = type("Handler", (_Scripted,), {"good": 0, "count": 0, "first_failure": None,
-                                              "lock": threading.Lock()})
+    handler = type("Handler", (_Scripted,), {"good": 0, "count": 0, "lock": threading.Lock()})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -238,14 +234,17 @@ def scripted() -> Iterator[tuple[str, type[_Scripted]]]:
         httpd.server_close()
 
 
-def test_an_always_500_server_is_given_up_within_10_s(scripted) -> None:  # type: ignore[no-untyped-def]
+#: fewer failing requests than every prompt's 6 attempts (16 x 6) before the target gives up
+#: (31 measured at concurrency 8; how many depends on how the workers interleave)
+GIVE_UP_REQUESTS = 16 * 6 - 1
+
+
+def test_an_always_500_server_is_given_up_after_a_few_requests(scripted) -> None:  # type: ignore[no-untyped-def]
     url, handler = scripted
-    started = time.monotonic()
     with OpenAITarget(url, "m", api_key_env=None) as target, \
             pytest.raises(TargetError, match="answered repeated requests the same way"):
         target.generate(text_prompts([f"p{i}" for i in range(16)], greedy(4)))
-    assert time.monotonic() - started < 10
-    assert handler.count < 16 * 6  # far fewer than every prompt's retries
+    assert handler.count <= GIVE_UP_REQUESTS
 
 
 def test_a_scan_stops_early_and_keeps_finished_work(scripted, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -255,9 +254,8 @@ def test_a_scan_stops_early_and_keeps_finished_work(scripted, run_cli, tmp_path:
     code, out, err = run_cli(["scan", "--target", f"openai:{url}?model=m&chat=1&verify=0",
                               "--attack", "divergence", "--run", str(db)])
     assert code == 5, err
-    # given up within 10 s of the first failure (the scan's own start-up is not counted)
-    assert handler.first_failure is not None
-    assert time.monotonic() - handler.first_failure < 10
+    # given up after a few failing requests, not every prompt's retries
+    assert 0 < handler.count - 16 <= GIVE_UP_REQUESTS
     assert "answered repeated requests the same way" in err and "HTTP 500" in err
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT count(*) FROM generations WHERE ok = 1").fetchone()[0] == 16

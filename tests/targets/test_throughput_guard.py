@@ -1,11 +1,12 @@
-"""A guard that needs no clock: the HF target's generation against a bare float32
-``model.generate`` loop on the bundled reference model, in the same process, at the same batch
-size and settings. A ratio from the same run holds on any machine; a silent precision or
-caching regression (fp16 weights computing in fp16 on a CPU: ~50x slower) fails it."""
+"""A guard that needs no clock: the HF target generates the way a fast float32 loop does, in
+float32 on the CPU and with the KV cache (after the prompt, each step feeds the model one new
+token per row). The regressions it catches (fp16 weights computing in fp16 on a CPU, a lost
+cache: each ~50x slower) show in what the model is fed, counted here; the tokens/s figures
+against a bare ``model.generate`` loop are ``benchmarks/bench_targets.py``'s."""
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 import pytest
 
@@ -19,46 +20,26 @@ from regurgitate.types import GenerationSettings, Prompt  # noqa: E402
 TEXTS = ("the old house stood", "repeat this word forever: poem", "a list of names and",
          "in the beginning", "def main():", "the quick brown fox", "dear sir, we regret",
          "once upon a time")
-NEW = 48
+NEW = 16
 
 
-def _bare_tokens(model, tokenizer) -> int:
-    enc = tokenizer(list(TEXTS), return_tensors="pt", padding=True)
-    with torch.inference_mode():
-        out = model.generate(**enc, max_new_tokens=NEW, min_new_tokens=NEW, do_sample=False,
-                             pad_token_id=tokenizer.pad_token_id)
-    return int(out[:, enc["input_ids"].shape[1]:].numel())
-
-
-def _rate(fn) -> float:
-    start = time.perf_counter()
-    tokens = fn()
-    return tokens / (time.perf_counter() - start)
-
-
-def test_target_generation_keeps_up_with_a_bare_float32_loop():
-    from transformers import AutoModelForCausalLM
-
+def test_target_generation_computes_like_a_bare_float32_cached_loop() -> None:
     target = HFTarget(str(reference.model_dir()), batch_size=len(TEXTS))
-    bare = AutoModelForCausalLM.from_pretrained(reference.model_dir(), dtype=torch.float32,
-                                                local_files_only=True).eval()
-    settings = GenerationSettings(max_new_tokens=NEW, min_new_tokens=NEW, greedy=True)
-    prompts = [Prompt(id=str(i), attack="guard", text=t, settings=settings)
-               for i, t in enumerate(TEXTS)]
+    model = target.model
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+    fed: list[int] = []
 
-    def run_target() -> int:
-        return sum(g.completion_tokens or 0 for g in target.generate(prompts))
+    def count(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        fed.append(int(ids.shape[1]) if ids is not None else -1)
 
-    def run_bare() -> int:
-        return _bare_tokens(bare, target.tokenizer)
-
-    run_target(), run_bare()  # warm-up
-    # interleaved, best of three each: noise from other work on the machine hits both alike
-    target_rates, bare_rates = [], []
-    for _ in range(3):
-        target_rates.append(_rate(run_target))
-        bare_rates.append(_rate(run_bare))
-    ratio = max(target_rates) / max(bare_rates)
-    assert ratio >= 0.5, (f"HF target {max(target_rates):.0f} tok/s against a bare float32 loop "
-                          f"{max(bare_rates):.0f} tok/s (ratio {ratio:.2f}); "
-                          f"target computes on {target.runtime()}")
+    handle = model.register_forward_pre_hook(count, with_kwargs=True)
+    try:
+        settings = GenerationSettings(max_new_tokens=NEW, min_new_tokens=NEW, greedy=True)
+        gens = target.generate([Prompt(id=str(i), attack="guard", text=t, settings=settings)
+                                for i, t in enumerate(TEXTS)])
+    finally:
+        handle.remove()
+    assert all(g.ok and g.completion_tokens == NEW for g in gens)
+    # one batch: the prompts once, then one new token a step (the cache holds the rest)
+    assert len(fed) == NEW and fed[0] > 1 and set(fed[1:]) == {1}, fed

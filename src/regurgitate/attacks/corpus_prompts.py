@@ -1,4 +1,4 @@
-"""Corpus prompts: short prompts cut from the reference corpus, long sampled continuations.
+"""Corpus prompts: short prompts cut from the indexed corpus, long sampled continuations.
 
 This is the "extractable memorization" setting of the large-scale extraction studies: start the
 model on a few real tokens and let it sample; anything long it emits that is in the corpus is

@@ -15,7 +15,7 @@ Sources of (prefix, suffix) pairs, in order of preference:
 Every prompt carries ``true_suffix_ids``, ``true_suffix`` and ``prefix_ids`` in its meta, and
 the ``tokenizer`` fingerprint those ids belong to, for the discoverable detector; ``bos``
 (whether the prompt starts with the target's BOS token) and ``np_sampling`` (the sampling
-scheme the (n, p) figures are computed for, see :mod:`regurgitate.metrics.extraction`).
+scheme the (n, p) figures are computed for, see :mod:`regurgitate.runtimes.sampling`).
 
 BOS: models whose training documents began with a BOS token (GPT-2-style ``<|endoftext|>``
 between documents) reproduce a document's text best when the prompt starts with it too.
@@ -114,7 +114,7 @@ class DiscoverableAttack(Attack):
         if (self.stride is not None and self.stride < 1) or (
                 self.max_windows is not None and self.max_windows < 1):
             raise ConfigError("discoverable stride and max_windows must be >= 1")
-        from regurgitate.metrics.extraction import Sampling
+        from regurgitate.runtimes.sampling import Sampling
 
         Sampling(self.np_temperature, self.np_top_k, self.np_top_p)  # validates
         if isinstance(self.passages, str):

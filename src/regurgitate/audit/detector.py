@@ -3,7 +3,7 @@ window gives both figures Cooper et al. 2025 use.
 
 - ``p``: the probability that one sample under the sampling scheme (default top-k 40 at
   temperature 1) emits the window's suffix exactly after its prefix
-  (:func:`regurgitate.metrics.extraction.sampling_logprobs`, summed over the suffix);
+  (:func:`regurgitate.runtimes.sampling.sampling_logprobs`, summed over the suffix);
 - ``greedy``: whether greedy decoding reproduces the suffix, i.e. every suffix token is the
   model's argmax given the true tokens before it (greedy decoding follows the true path as
   long as it agrees with it, so this equals generating; a tie counts for the true token).
@@ -24,12 +24,8 @@ from typing import Any, ClassVar
 from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding, Payload
-from regurgitate.metrics.extraction import (
-    HFSuffixScorer,
-    Sampling,
-    samples_needed,
-    sampling_logprobs,
-)
+from regurgitate.runtimes.sampling import Sampling, samples_needed, sampling_logprobs
+from regurgitate.runtimes.scoring import HFScorer
 
 DETECTOR = "audit_window"
 GREEDY = Sampling(temperature=0.0)
@@ -82,13 +78,14 @@ class AuditWindowDetector(Detector):
 
     name = DETECTOR
 
-    def __init__(self, scorer: HFSuffixScorer) -> None:
+    def __init__(self, scorer: HFScorer) -> None:
         self.scorer = scorer
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> AuditWindowDetector | None:
-        scorer = HFSuffixScorer.from_target(ctx.target)
-        return cls(scorer) if scorer is not None else None
+        # the target's own scorer; the windows read its model's logits directly
+        scorer = ctx.target.suffix_scorer() if ctx.target is not None else None
+        return cls(scorer) if isinstance(scorer, HFScorer) else None
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         todo = [it for it in items if it.generation.ok

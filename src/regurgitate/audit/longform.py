@@ -6,7 +6,9 @@ Each turn is a prompt in the run store (``longform/WORK/TURN``, chat messages: t
 the last ``history`` replies each followed by the continue turn, so the conversation fits a
 small context); its reply is stored before the next turn is built, so a stopped audit resumes
 at the turn it reached. A work stops after ``max_turns`` turns, or when ``patience`` turns in a
-row added no coverage; the whole loop stops at the run's budget.
+row added no coverage. Each turn goes through the scan pipeline's generation stage
+(:class:`regurgitate.scan.pipeline.GenerationStage`), so the run's budget, Ctrl-C and resume
+behave as in a scan.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from regurgitate.audit.recall import GAP_WORDS, MIN_WORDS, Recall, near_verbatim_recall
 from regurgitate.audit.works import Work
 from regurgitate.scan.budget import Budget
+from regurgitate.scan.pipeline import GenerationStage
 from regurgitate.store import RunStore
 from regurgitate.targets.base import Target
 from regurgitate.types import GenerationSettings, Prompt
@@ -90,7 +93,7 @@ def run_longform(store: RunStore, target: Target, works: Sequence[Work],
                  settings: LongformSettings, *, budget: Budget | None = None, seed: int = 0,
                  should_stop: Callable[[], bool] = lambda: False) -> list[LongformResult]:
     """Run (or resume) the loop for every work; one result per work reached."""
-    budget = budget or Budget()
+    stage = GenerationStage.over(store, target, budget, should_stop)
     done = stored_replies(store)
     results: list[LongformResult] = []
     stop_all: str | None = None
@@ -101,18 +104,13 @@ def run_longform(store: RunStore, target: Target, works: Sequence[Work],
         for turn in range(settings.max_turns):
             pid = f"{ATTACK}/{w_no}/{turn}"
             if pid not in done:
-                stats = store.stats()
-                stop_all = stop_all or budget.exceeded(stats.generations_ok,
-                                                       stats.tokens_generated)
-                if stop_all is None and should_stop():
-                    stop_all = "interrupted"
+                stop_all = stop_all or stage.stop_reason()
                 if stop_all:
                     stopped = stop_all
                     break
                 prompt = turn_prompt(w_no, work, turn, replies, settings, seed)
                 store.add_prompts([prompt])
-                gen = target.generate([prompt])[0]
-                store.add_generations([gen])
+                gen = stage.generate([prompt])[0]
                 if not gen.ok:
                     stopped = f"failed: {gen.error}"
                     break

@@ -19,15 +19,20 @@ from regurgitate.errors import ConfigError
 from regurgitate.metrics.corpus_signals import index_frequencies
 from regurgitate.metrics.membership_evidence.dataset_inference import DatasetInferenceResult
 from regurgitate.metrics.membership_evidence.passages import passages_of
-from regurgitate.metrics.membership_evidence.text_inference import text_dataset_inference
+from regurgitate.metrics.membership_evidence.text_inference import (
+    PREFIX_WORKS,
+    text_dataset_inference,
+)
 from regurgitate.runtimes.scoring import HFScorer
 from regurgitate.targets.base import Target
 
 
 def controls_inference(target: Target, works: Sequence[Work], controls: Path, *,
-                       index: object | None = None, seed: int = 0) -> DatasetInferenceResult:
+                       index: object | None = None, seed: int = 0,
+                       prefix_works: int = PREFIX_WORKS) -> DatasetInferenceResult:
     """The dataset-inference test of ``works`` against the works read from ``controls`` (a
-    text file, a folder of them, or JSONL, as WORKS)."""
+    text file, a folder of them, or JSONL, as WORKS); the first ``prefix_works`` controls are
+    ReCaLL's prefix (``audit --prefix-controls``)."""
     scorer = target.scorer()
     if not isinstance(scorer, HFScorer):
         raise ConfigError(
@@ -41,4 +46,5 @@ def controls_inference(target: Target, works: Sequence[Work], controls: Path, *,
     suspect = passages_of([(f"work:{w.id}", w.text) for w in works])
     control = passages_of([(f"control:{w.id}", w.text) for w in control_works])
     return text_dataset_inference(scorer, suspect, control,
-                                  frequencies=index_frequencies(index, scorer), seed=seed)
+                                  frequencies=index_frequencies(index, scorer), seed=seed,
+                                  prefix_works=prefix_works)

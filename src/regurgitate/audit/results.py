@@ -9,7 +9,7 @@ from regurgitate.audit.evidence import attach_evidence
 from regurgitate.audit.figures import WorkFigures, audit_figures
 from regurgitate.audit.windows import AuditWindowsAttack
 from regurgitate.audit.works import Work
-from regurgitate.metrics.extraction import Sampling
+from regurgitate.runtimes.sampling import Sampling
 from regurgitate.store import RunStore
 
 PROTOCOL = ("Cooper et al. 2025, (n,p)-extraction over whole books (arXiv:2505.12546): "

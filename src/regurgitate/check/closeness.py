@@ -50,7 +50,7 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from regurgitate.errors import ConfigError
-from regurgitate.index.runs import PeriodicRun, periodic_runs
+from regurgitate.index.periodic_runs import PeriodicRun, periodic_runs
 from regurgitate.index.spans import covered_length, union_regions
 from regurgitate.metrics.alignment import aligned_core
 from regurgitate.metrics.literal_copy import WindowScorer
@@ -461,7 +461,7 @@ def report_to_dict(report: ClosenessReport, index: ClosenessIndex,
 
 
 def run_to_dict(r: PeriodicRun, text: str, name: Any) -> dict[str, Any]:
-    """One periodic run as JSON (:class:`regurgitate.index.runs.PeriodicRun`): ``spans``
+    """One periodic run as JSON (:class:`regurgitate.index.periodic_runs.PeriodicRun`): ``spans``
     maximal spans, one every ``period_chars`` characters (``period_tokens`` tokens) from
     ``start`` to ``end``; each has the text ``unit`` repeated to ``span_chars`` characters
     (``span_tokens`` tokens), which occurs exactly ``count`` times in the corpus, in

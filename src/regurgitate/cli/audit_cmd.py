@@ -22,6 +22,7 @@ from regurgitate.cli.common import (
     stdout_console,
 )
 from regurgitate.errors import EXIT_INCOMPLETE, ConfigError
+from regurgitate.index.open import index_argument
 from regurgitate.untrusted import visible
 
 if TYPE_CHECKING:
@@ -79,6 +80,9 @@ def audit(
         help="control works the model cannot have seen (a text file, a folder or JSONL, as "
              "WORKS): dataset inference of WORKS against them, with a p-value (local models)"
     )] = None,
+    prefix_controls: Annotated[int, typer.Option(
+        help="--controls: the first N control works are ReCaLL's prefix, left out of the "
+             "test (0: no ReCaLL signal)")] = 2,
     outputs: Annotated[Path | None, typer.Option(
         help="score these outputs by near-verbatim recall (a text file, or JSONL with text "
              "and optional work_id)")] = None,
@@ -141,7 +145,7 @@ def audit(
                     max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)
     request = AuditRequest(
         works=works, target=target, run=run, tokenizer=tokenizer,
-        index=index if index is None or index.startswith(("http://", "https://")) else Path(index),
+        index=index_argument(index),
         prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens, stride=stride,
         samples=samples, temperature=temperature, top_k=top_k, top_p=top_p,
         max_windows=max_windows, bos=bos, generate=generate, seed=seed, budget=budget,
@@ -190,7 +194,8 @@ def audit(
             from regurgitate.audit.membership import controls_inference
 
             notes.print("dataset inference: scoring the works and the controls")
-            di = controls_inference(tgt, prepared.works, controls, index=scan.index, seed=seed)
+            di = controls_inference(tgt, prepared.works, controls, index=scan.index, seed=seed,
+                                    prefix_works=prefix_controls)
             sections["dataset_inference"] = di.to_json()
             verdicts.append(di.verdict())
     cut_with = ("the target's tokenizer" if prepared.attack.window_tokenizer is not None

@@ -88,7 +88,7 @@ def check(
         index = str(_reference_index(quiet))
     # fail on a bad index before reading the input
     from regurgitate.corpus.tokenizer import load_tokenizer
-    from regurgitate.scan.indexes import open_index
+    from regurgitate.index.open import open_index
 
     idx: Any = open_index(index, modality="text", token_dtype=token_dtype,
                           tokenizer=load_tokenizer(tokenizer) if tokenizer else None)

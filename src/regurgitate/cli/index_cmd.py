@@ -145,7 +145,7 @@ def info(
 ) -> None:
     """Show an index's size, tokenizer, shards and documents."""
     from regurgitate.corpus.tokenizer import load_tokenizer
-    from regurgitate.scan.indexes import open_index
+    from regurgitate.index.open import open_index
 
     idx = open_index(index, modality="text", token_dtype=token_dtype, verify=verify,
                      tokenizer=load_tokenizer(tokenizer) if tokenizer else None)

@@ -86,8 +86,8 @@ def _register() -> None:
 
 def _version(value: bool) -> None:
     if value:
-        from regurgitate import __version__
         from regurgitate.runtimes.versions import version_report
+        from regurgitate.version import __version__
 
         typer.echo(version_report(__version__))
         raise typer.Exit()

@@ -88,12 +88,43 @@ def runs_show(run: Annotated[Path, typer.Argument(help="run database")]) -> None
 def report(
     run: Annotated[Path, typer.Argument(help="run database")],
     html: Annotated[Path | None, typer.Option(help="write a self-contained HTML report")] = None,
+    works: Annotated[Path | None, typer.Option(
+        help="an audit run: its works, if they moved since the audit (the run keeps their "
+             "digest, not their text)")] = None,
+    threshold: Annotated[float, typer.Option(
+        help="an audit run: p at or above which a window counts as extracted")] = 0.5,
 ) -> None:
-    """Print a run's summary; with --html also write the HTML report."""
+    """Print a run's summary (an audit run: its per-work view); with --html also write the
+    HTML report."""
+    from regurgitate.audit.stored import is_audit_run
+
     with _open_existing(run) as store:
         out = stdout_console()
+        if is_audit_run(store.spec()):
+            _report_audit(store, run, html, works, threshold)
+            return
+        if works is not None:
+            raise ConfigError(f"{run} is a scan, not an audit run: --works is for audit runs")
         for p in write_outputs(store, out, html=html):
             out.print(f"report: {escape(visible(str(p)))}", soft_wrap=True)
+
+
+def _report_audit(store: RunStore, run: Path, html: Path | None, works: Path | None,
+                  threshold: float) -> None:
+    from regurgitate.audit.stored import stored_audit
+    from regurgitate.reports.audit_outputs import audit_html, print_audit
+    from regurgitate.safe_paths import check_output_path, write_text_atomically
+
+    if not 0 < threshold <= 1:
+        raise ConfigError("--threshold must be within (0, 1]")
+    if html is not None:
+        check_output_path(html, protect=[run], what="report")
+    figs, method = stored_audit(store, works=works, threshold=threshold)
+    out = stdout_console()
+    print_audit(figs, method, out)
+    if html is not None:
+        write_text_atomically(html, audit_html(figs, method), protect=[run], what="report")
+        out.print(f"report: {escape(visible(str(html)))}", soft_wrap=True)
 
 
 def export(
@@ -122,14 +153,12 @@ def export(
 
 
 def _export_evidence(run: Path, out_dir: Path, index_path: Path | None) -> None:
-    from regurgitate.index import CorpusIndex
+    from regurgitate.index.open import is_remote, open_local
     from regurgitate.reports import load_run
     from regurgitate.reports.text_evidence import write_evidence
 
     with _open_existing(run) as store:
         data = load_run(store)
-    from regurgitate.index.remote import is_remote
-
     if index_path is None and data.spec.index and is_remote(data.spec.index):
         raise ConfigError(f"this run used the remote index {data.spec.index}; evidence "
                           "packets read whole source documents and need a local copy",
@@ -142,5 +171,5 @@ def _export_evidence(run: Path, out_dir: Path, index_path: Path | None) -> None:
         from dataclasses import replace
 
         data = replace(data, spec=replace(data.spec, index=str(index_path)))
-    n = write_evidence(data, out_dir, CorpusIndex.open(path))
+    n = write_evidence(data, out_dir, open_local(path))
     stdout_console().print(f"wrote {n} evidence packet(s) to {escape(visible(str(out_dir)))}")

@@ -21,6 +21,7 @@ from regurgitate.cli.common import (
     stdout_console,
 )
 from regurgitate.errors import EXIT_INCOMPLETE, ConfigError
+from regurgitate.index.open import index_argument
 from regurgitate.reports.units import index_unit
 from regurgitate.safe_paths import check_output_path
 from regurgitate.store.lease import scan_lease
@@ -49,8 +50,9 @@ def scan(
     attack: Annotated[str | None, typer.Option(
         help="comma-separated attacks (see the list in scan --help)")] = None,
     index: Annotated[str | None, typer.Option(
-        help="reference-corpus index: a directory, http(s)://HOST:PORT?index=NAME, or "
-             "`reference` (the bundled corpus's index, for any target) (default "
+        help="index of the corpus to search (the training data in question): a directory, "
+             "http(s)://HOST:PORT?index=NAME, or `reference` (the bundled corpus's index, for "
+             "any target) (default "
              "with the reference target: the bundled corpus, indexed and cached on first use)")
     ] = None,
     run: Annotated[Path | None, typer.Option(
@@ -102,8 +104,7 @@ def scan(
                     max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)
     request = ScanRequest(
         target=target, attacks=attack, run=run,
-        index=index if index is None or index == "reference"
-        or index.startswith(("http://", "https://")) else Path(index),
+        index=index_argument(index),
         options=parse_options(set_ or []),
         # None when not given: an image scan refuses them, a text scan uses the defaults
         min_tokens=min_tokens if _given(ctx, "min_tokens") else None,

@@ -41,8 +41,8 @@ from regurgitate.detectors.membership import MembershipDetector
 from regurgitate.detectors.near_verbatim import NearVerbatimDetector
 from regurgitate.detectors.pii import PIIDetector, PIIMatch, PresidioNames, find_pii
 from regurgitate.detectors.verbatim import MemorizedSequence, VerbatimDetector, unique_sequences
-from regurgitate.metrics.membership import roc_auc, roc_curve, tpr_at_fpr
 from regurgitate.metrics.membership_signals import MEMBER_IF_HIGHER, signals
+from regurgitate.metrics.roc import roc_auc, roc_curve, tpr_at_fpr
 from regurgitate.metrics.similarity import edit_similarity, longest_common_substring, rouge_l
 from regurgitate.runtimes.scoring import HFScorer, Scorer, TokenScores, distribution_stats
 

@@ -15,11 +15,11 @@ same-length beginning of the generation (characters when the suffix text is know
 ids); ``approximate`` is ``edit_similarity >= approx_threshold`` (0.9, i.e. within ~10% edit
 distance, the usual "approximate memorization" rule).
 
-(n, p)-extraction: with a ``suffix_scorer`` (:class:`regurgitate.metrics.extraction.HFSuffixScorer`
+(n, p)-extraction: with a ``suffix_scorer`` (:class:`regurgitate.runtimes.scoring.HFScorer`
 over the target's own model), every probe also gets ``np``: the probability ``p`` that one
 sample under the prompt's ``np_sampling`` scheme (default temperature 1) emits the true suffix
 exactly, and the samples ``n50``/``n90`` needed for a 50% / 90% chance (Hayes et al. 2024).
-The scorer is the target's own (:func:`regurgitate.metrics.extraction.suffix_scorer_of`): in this
+The scorer is the target's own (:func:`regurgitate.runtimes.scoring.suffix_scorer_of`): in this
 process for a local model, on a replica for one on Ray. Targets without a model the tool can
 score with (HTTP APIs) get no ``np``; the scan names that figure as not computed.
 """
@@ -62,7 +62,7 @@ class DiscoverableDetector(Detector):
 
     def _np(self, items: Sequence[Item]) -> dict[int, ExtractionEstimate]:
         """(n, p) of every probe with a known suffix text, batched per sampling scheme."""
-        from regurgitate.metrics.extraction import Sampling
+        from regurgitate.runtimes.sampling import Sampling
 
         if self.suffix_scorer is None:
             return {}
@@ -87,7 +87,7 @@ class DiscoverableDetector(Detector):
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> DiscoverableDetector:
-        from regurgitate.metrics.extraction import suffix_scorer_of
+        from regurgitate.runtimes.scoring import suffix_scorer_of
 
         opts = convert_options(cls, options, owner="detector 'discoverable'",
                              exclude=cls.options_exclude)

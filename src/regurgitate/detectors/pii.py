@@ -9,7 +9,7 @@ US-style with separators; bare digit runs and years are not phones). When matche
 the more specific type wins (email > url > iban > card > ssn > ip > phone).
 
 :class:`PIIDetector` turns matches into ``pii`` findings. With a corpus ``index`` every item
-is looked up in it: ``in_corpus`` (it occurs in the reference corpus: **leaked**, wherever it
+is looked up in it: ``in_corpus`` (it occurs in the indexed corpus: **leaked**, wherever it
 sits in the output), ``corpus_count`` and the ``documents``/``sources`` holding it; absent from
 the corpus means possibly invented. ``in_verbatim`` is the separate, stronger flag that the
 item lies inside a verbatim span of the same generation (the ``verbatim`` findings it
@@ -182,7 +182,7 @@ class PresidioNames:
 class PIIDetector(Detector):
     """``pii`` findings for every recognized match (optionally names via :class:`PresidioNames`).
 
-    ``index``: the reference corpus, where every item is looked up (None: no lookup, and
+    ``index``: the indexed corpus, where every item is looked up (None: no lookup, and
     ``in_corpus`` stays None). It requires the ``verbatim`` detector: ``in_verbatim`` says
     whether a match lies inside one of that generation's verbatim findings given in ``prior``.
     Built with ``use_verbatim=False`` (a scan without an index) it requires nothing and

@@ -1,4 +1,4 @@
-"""Verbatim memorization: maximal spans of a generation found exactly in the reference corpus.
+"""Verbatim memorization: maximal spans of a generation found exactly in the indexed corpus.
 
 One :class:`~regurgitate.findings.Finding` per exact maximal span: its text occurs exactly
 ``count`` times in the corpus; a periodic run of equal spans (repetitive output against a
@@ -32,7 +32,7 @@ from regurgitate.findings import (
     VerbatimRun,
     VerbatimSpan,
 )
-from regurgitate.index.runs import PeriodicRun, periodic_runs
+from regurgitate.index.periodic_runs import PeriodicRun, periodic_runs
 from regurgitate.options import convert_options
 from regurgitate.types import Span, SpanWindow
 

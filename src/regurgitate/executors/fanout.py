@@ -31,9 +31,9 @@ class PartActor:
     """One index part, opened where the actor runs."""
 
     def __init__(self, path: str) -> None:
-        from regurgitate.index import CorpusIndex
+        from regurgitate.index.open import open_local
 
-        self.index = CorpusIndex.open(path)
+        self.index = open_local(path)
 
     def num_docs(self) -> int:
         return self.index.num_docs

@@ -25,8 +25,8 @@ from regurgitate.targets.profile import TargetProfile
 from regurgitate.types import Generation, Prompt
 
 if TYPE_CHECKING:
-    from regurgitate.metrics.extraction import ExtractionProbability, Sampling, SuffixScorer
-    from regurgitate.runtimes.scoring import Scorer, TokenScores
+    from regurgitate.runtimes.sampling import ExtractionProbability, Sampling
+    from regurgitate.runtimes.scoring import Scorer, SuffixScorer, TokenScores
 
 
 class GenerationReplica:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from regurgitate.errors import ConfigError
 from regurgitate.executors.base import Executor
 from regurgitate.index import format as fmt
 from regurgitate.index import output
+from regurgitate.safe_paths import building
 
 PART_PREFIX = fmt.PART_PREFIX
 
@@ -72,23 +72,13 @@ def build_sharded(inputs: Sequence[Path], out_dir: Path, tokenizer: str, executo
     output.check_output(out_dir, overwrite)  # --force replaces only an index
     started = time.time()
     groups = split_inputs(inputs, parts)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    output.clean_stale(out_dir)
-    tmp = output.temp_dir(out_dir)
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with building(out_dir, lambda: output.check_output(out_dir, overwrite)) as tmp:
         units = [BuildPart(g, str(tmp / f"{PART_PREFIX}{k:05d}"), tokenizer, text_field,
                            shard_tokens, index_format) for k, g in enumerate(groups)]
         manifests = executor.run(units)
         manifest = assemble(tmp, [Path(u.out_dir) for u in units], manifests)
         manifest["build_seconds"] = round(time.time() - started, 3)
         (tmp / fmt.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        output.check_output(out_dir, overwrite)  # nothing else appeared there meanwhile
-        output.replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest
 
 

@@ -129,7 +129,8 @@ class VerbatimRun:
     finding's text, count and documents, one every ``period_chars`` characters
     (``period_tokens`` tokens) from the finding's start; the last ends at the finding's end
     (``token_end`` in tokens). The generation repeats ``unit`` over that stretch, and the
-    finding's text is ``unit`` repeated to its length (see :mod:`regurgitate.index.runs`)."""
+    finding's text is ``unit`` repeated to its length (see
+    :mod:`regurgitate.index.periodic_runs`)."""
 
     spans: int
     period_chars: int
@@ -216,7 +217,7 @@ class DiscoverableProbe(Payload):
 
 @dataclass(frozen=True)
 class ExtractionEstimate:
-    """(n, p)-extraction of one probe (see :mod:`regurgitate.metrics.extraction`): ``p`` that one
+    """(n, p)-extraction of one probe (see :mod:`regurgitate.runtimes.sampling`): ``p`` that one
     sample under ``sampling`` emits the true suffix; ``n50``/``n90`` samples for a 50% / 90%
     chance (None: never)."""
 

@@ -17,7 +17,6 @@ be within the threshold; those are then ranked by the exact tiled L2.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -27,6 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from regurgitate import safe_paths
 from regurgitate.errors import (
     ConfigError,
     IndexCorruptError,
@@ -36,7 +36,6 @@ from regurgitate.images import imageio
 from regurgitate.images.distance import DEFAULT_GRID, DEFAULT_THRESHOLD, tiled_l2, to_unit
 from regurgitate.images.embed import Embedder
 from regurgitate.images.records import Neighbor, SourceImage
-from regurgitate.index import output
 
 FORMAT = "regurgitate-image-index/1"
 
@@ -81,7 +80,7 @@ def _own_file(folder: Path, name: str) -> bool:
 
 
 def _check_output(out: Path, overwrite: bool) -> None:
-    output.check_output(out, overwrite, is_ours=_is_image_index, own_entry=_own_file,
+    safe_paths.check_output_dir(out, overwrite, is_ours=_is_image_index, own_entry=_own_file,
                         what="an image index (no meta.json of this format)")
 
 
@@ -100,23 +99,13 @@ def build_image_index(images: Iterable[SourceImage], out: Path,
 
     ``out`` must be new or empty; with ``overwrite`` it may also be an image index, which
     is replaced only once the new one is complete (never another folder: see
-    :mod:`regurgitate.index.output`). ``progress(images, images)`` is called every 100
+    :mod:`regurgitate.safe_paths`). ``progress(images, images)`` is called every 100
     images."""
     settings = settings or IndexSettings()
     settings.check()
     out = Path(out)
-    _check_output(out, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    output.clean_stale(out)
-    tmp = output.temp_dir(out)
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with safe_paths.building(out, lambda: _check_output(out, overwrite)) as tmp:
         meta = _write_index(images, tmp, settings, embedder, progress)
-        _check_output(out, overwrite)  # nothing else appeared there meanwhile
-        output.replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return meta
 
 

@@ -151,8 +151,9 @@ def dedup_corpus(inputs: Sequence[Path], out: Path, tokenizer: Tokenizer, *, min
     ``progress(phase, documents, tokens)`` reports the two long passes, ``"indexing"`` and
     ``"writing"`` (documents and tokens done so far in that pass)."""
     from regurgitate.corpus.readers import read_corpus
-    from regurgitate.index import CorpusIndex, build_index
+    from regurgitate.index import build_index
     from regurgitate.index import format as fmt
+    from regurgitate.index.open import open_local
     from regurgitate.index.shard import Shard
 
     if min_tokens < 1:
@@ -179,7 +180,7 @@ def dedup_corpus(inputs: Sequence[Path], out: Path, tokenizer: Tokenizer, *, min
         build_index(docs(), index_dir, tokenizer, shard_tokens=2**62,
                     progress=None if progress is None else
                     (lambda d, t: progress("indexing", d, t)))
-    CorpusIndex.open(index_dir, tokenizer=tokenizer)  # checks the files read below
+    open_local(index_dir, tokenizer=tokenizer)  # checks the files read below
     marks_path = work.dir / "removed.npy"
     # the index's own memory maps (checked like any open index), not copies of its files
     shard = Shard(index_dir, 0, np.dtype(tokenizer.dtype))

@@ -14,6 +14,7 @@ from regurgitate.errors import ConfigError, IndexCorruptError, TokenizerMismatch
 from regurgitate.index import format as fmt
 from regurgitate.index import periodic
 from regurgitate.index.matching import AnyShard, IdsLike, Matcher
+from regurgitate.index.repeated_windows import most_repeated_windows
 from regurgitate.index.shard import Queries, Shard
 from regurgitate.index.spans import (
     Occurrence,
@@ -23,7 +24,6 @@ from regurgitate.index.spans import (
     maximal_pieces,
     window_starts,
 )
-from regurgitate.index.windows import most_repeated_windows
 from regurgitate.types import Document, Span, SpanWindow
 
 #: At most this many occurrences are read to list the documents of a span.
@@ -394,7 +394,7 @@ class CorpusIndex:
                  ) -> list[SpanWindow | None]:
         """The most repeated ``window``-token window of each span ``[s, e)`` (positions of
         the query buffer, with their ``counts`` and ``docs``); None for a span shorter than
-        ``window`` (see :mod:`regurgitate.index.windows`). A window's documents are taken
+        ``window`` (see :mod:`regurgitate.index.repeated_windows`). A window's documents are taken
         from at most ``WINDOW_DOC_SCAN_LIMIT`` occurrences per shard."""
         searched: dict[int, tuple[list[tuple[np.ndarray, np.ndarray]], int]] = {}
 

@@ -44,8 +44,9 @@ from regurgitate.errors import (
     RemoteIndexError,
     TokenizerMismatchError,
 )
+from regurgitate.index.open import is_remote
 from regurgitate.index.remote_hosted import spans_by_counting
-from regurgitate.index.remote_http import RemoteSpec, Transport, is_remote
+from regurgitate.index.remote_http import RemoteSpec, Transport
 from regurgitate.index.spans import Occurrence, TokenSpan, char_span, doc_label
 from regurgitate.types import Document, Span, SpanWindow
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -16,10 +15,6 @@ import httpx
 
 from regurgitate.errors import ConfigError, RemoteIndexError
 from regurgitate.serving import read_api_key
-
-
-def is_remote(spec: str | Path | None) -> bool:
-    return spec is not None and str(spec).startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ from typing import Any, cast
 import numpy as np
 
 from regurgitate.errors import ConfigError, QueryError, RegurgitateError
+from regurgitate.index.open import open_local
 from regurgitate.index.query import CorpusIndex
 from regurgitate.serving import JSONHandler, Server, bind_server
 
@@ -116,7 +117,7 @@ class IndexService:
             if not name or name in indexes:
                 raise ConfigError(f"index name '{name}' is empty or given twice",
                                   hint="name indexes explicitly: NAME=DIR")
-            indexes[name] = CorpusIndex.open(path)
+            indexes[name] = open_local(path)
         if not indexes:
             raise ConfigError("give at least one index directory to serve")
         return cls(indexes, max_query_tokens, max_text_tokens)

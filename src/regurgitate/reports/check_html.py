@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from regurgitate import __version__
 from regurgitate.reports.check_terminal import rouge_text, work_groups
 from regurgitate.safe_paths import check_output_path, write_text_atomically
+from regurgitate.version import __version__
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 #: texts longer than this are shown only around their spans

@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from regurgitate import __version__
 from regurgitate.errors import RegurgitateError, StoreError
-from regurgitate.images.index import ImageIndex
+from regurgitate.index.open import open_image_index
 from regurgitate.reports.image_data import ImageRunSummary, summarize_images
 from regurgitate.reports.polish import index_rows, timestamp
 from regurgitate.reports.text_data import META_KEYS
 from regurgitate.reports.text_html import _env
 from regurgitate.store.runstore import RunStore
 from regurgitate.types import RunSpec
+from regurgitate.version import __version__
 
 #: the text report's policy without scripts: nothing loads, images only as data: URIs
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
@@ -34,7 +34,7 @@ def _thumbs(index_path: str | None) -> dict[str, bytes]:
     if not index_path or not Path(index_path).exists():
         return {}
     try:
-        index = ImageIndex(Path(index_path))
+        index = open_image_index(index_path)
     except RegurgitateError:
         return {}
     return dict(zip(index.ids, index.thumbnails, strict=True))

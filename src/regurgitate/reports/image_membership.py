@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from regurgitate.findings.images import DiffusionMembership, Img2ImgReconstruction
-from regurgitate.metrics.membership import roc_auc, tpr_at_fpr
+from regurgitate.metrics.roc import roc_auc, tpr_at_fpr
 from regurgitate.store.runstore import RunStore
 
 LOW_FPR = 0.01

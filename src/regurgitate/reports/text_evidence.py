@@ -45,13 +45,13 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from regurgitate import __version__
 from regurgitate.errors import StoreError
 from regurgitate.findings import VerbatimSpan
 from regurgitate.reports.polish import timestamp
 from regurgitate.reports.text_data import RunData
 from regurgitate.reports.text_memorized import memorized_ngrams, unique_memorized
 from regurgitate.safe_paths import write_text_atomically
+from regurgitate.version import __version__
 
 #: outputs longer than this are shown in packets as an excerpt around the span
 OUTPUT_LIMIT = 20_000

@@ -22,7 +22,6 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from regurgitate import __version__
 from regurgitate.errors import ConfigError
 from regurgitate.findings import (
     DiscoverableProbe,
@@ -40,6 +39,7 @@ from regurgitate.reports.text_summary import Summary, compute_summary
 from regurgitate.safe_paths import check_output_path, write_text_atomically
 from regurgitate.types import Item
 from regurgitate.untrusted import html_visible, marked
+from regurgitate.version import __version__
 
 FLAG_KINDS = ("verbatim", "near_verbatim", "pii", "divergence", "discoverable")
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from regurgitate.errors import ConfigError
 from regurgitate.findings import MembershipSignals, VerbatimSpan
-from regurgitate.metrics.membership import roc_auc, tpr_at_fpr
 from regurgitate.metrics.membership_signals import MEMBER_IF_HIGHER, oriented
+from regurgitate.metrics.roc import roc_auc, tpr_at_fpr
 from regurgitate.reports.text_data import RunData
 
 #: generations the blind baseline is trained and tested on at most (a seeded sample beyond)

@@ -1,9 +1,8 @@
 """One causal-LM core: loading, dtype, the BOS rule, context length and batched log-probs.
 
-Used by the Hugging Face target (:mod:`regurgitate.targets.hf`), the membership scorer
-(:mod:`regurgitate.runtimes.scoring`) and the (n, p) suffix scorer
-(:mod:`regurgitate.metrics.extraction`), so the three agree on how a text becomes token ids and how
-those ids are scored.
+Used by the Hugging Face target (:mod:`regurgitate.targets.hf`) and the scorer of texts and
+true suffixes (:class:`regurgitate.runtimes.scoring.HFScorer`), so they agree on how a text
+becomes token ids and how those ids are scored.
 
 The BOS rule, in two cases:
 

@@ -6,7 +6,9 @@ each ``requires``, earlier findings passed in) -> group detectors (each prompt's
 together, once all of them are stored) -> findings.
 
 Text and image scans run through this same loop: only the components (chosen by the target's
-modality in :mod:`regurgitate.scan.setup`) differ.
+modality in :mod:`regurgitate.scan.setup`) differ. The generation step of the loop
+(:class:`GenerationStage`: budget, stop request, storing) is shared with the audit's long-form
+turns, which are built one reply at a time (:mod:`regurgitate.audit.longform`).
 
 Resuming is a property of the store, not of this loop: prompts are idempotent by id, a
 prompt with a stored successful generation is never sent again, and every detector records
@@ -32,7 +34,7 @@ from regurgitate.scan.budget import Budget
 from regurgitate.store.rows import now
 from regurgitate.store.runstore import IMAGE_INDEX_META
 from regurgitate.targets.base import Target
-from regurgitate.types import Prompt, RunSpec
+from regurgitate.types import Generation, Prompt, RunSpec
 
 #: run meta key of what a remote target learned about its endpoint (Target.endpoint_notes)
 ENDPOINT_META = "endpoint"
@@ -73,6 +75,67 @@ class ScanOutcome:
     stopped: str | None = None
     elapsed_s: float = 0.0
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GenerationStage:
+    """The generation stage, the one every loop of prompts runs through (a scan's planned
+    batches, an audit's long-form turns, which are built one reply at a time): before each
+    batch the budget and Ctrl-C (``should_stop``) are checked, a batch is cut to what the
+    budget leaves, its generations are stored in one transaction, what the endpoint learned is
+    recorded, and ``outcome`` counts what was generated. Budgets count the generations and
+    tokens already in the store (``done_*``, a resumed run's) with this start's."""
+
+    store: RunStore
+    target: Target
+    budget: Budget
+    should_stop: Callable[[], bool]
+    outcome: ScanOutcome
+    done_gens: int = 0
+    done_tokens: int = 0
+
+    @classmethod
+    def over(cls, store: RunStore, target: Target, budget: Budget | None = None,
+             should_stop: Callable[[], bool] = lambda: False,
+             outcome: ScanOutcome | None = None) -> GenerationStage:
+        """A stage that counts what ``store`` already holds against ``budget``."""
+        stats = store.stats()
+        return cls(store, target, budget or Budget(), should_stop, outcome or ScanOutcome(),
+                   stats.generations_ok, stats.tokens_generated)
+
+    def stop_reason(self) -> str | None:
+        """Why no further batch may start (a budget reached, "interrupted"), or None."""
+        reason = self.budget.exceeded(self.done_gens + self.outcome.generated,
+                                      self.done_tokens + self.outcome.tokens)
+        if reason is None and self.should_stop():
+            reason = "interrupted"
+        return reason
+
+    def room(self, size: int) -> int:
+        """How many of ``size`` prompts the next batch may hold under the budget."""
+        if self.budget.max_generations is None:
+            return size
+        return min(size, self.budget.max_generations - self.done_gens - self.outcome.generated)
+
+    def generate(self, batch: Sequence[Prompt]) -> list[Generation]:
+        """Generate and store one batch (its prompts already stored); returns its
+        generations, failed ones included."""
+        target = self.target
+        gens = target.generate(list(batch))
+        if len(gens) != len(batch):
+            raise TargetError(f"target {target.name} returned {len(gens)} generations "
+                              f"for {len(batch)} prompts")
+        self.store.add_generations(gens)
+        notes = target.endpoint_notes()
+        if notes:  # what the endpoint accepted, refused, cut; whether it samples
+            self.store.set_meta(ENDPOINT_META, notes)
+        ok = [g for g in gens if g.ok]
+        self.outcome.generated += len(ok)
+        self.outcome.failed += len(gens) - len(ok)
+        self.outcome.errors.extend(f"{g.prompt_id}: {g.error}" for g in gens if not g.ok)
+        # budgets count generated tokens (prompt tokens are the attack's, not the model's)
+        self.outcome.tokens += sum(g.generated_tokens for g in ok)
+        return gens
 
 
 def plan_prompts(attacks: Sequence[Attack], ctx: AttackContext) -> list[Prompt]:
@@ -245,12 +308,10 @@ def run_scan(
                           hint="resume with the same target, options and tool version, or "
                           "pass --run NEW.db to start a fresh run")
     store.add_prompts(prompts)
-    stats = store.stats()
-    done_gens = stats.generations_ok
-    done_tokens = stats.tokens_generated
     pending = store.pending_prompts()
     outcome = ScanOutcome(prompts=len(prompts))
-    progress.start(total=done_gens + len(pending), done=done_gens)
+    stage = GenerationStage.over(store, target, budget, should_stop, outcome)
+    progress.start(total=stage.done_gens + len(pending), done=stage.done_gens)
     store.set_meta("status", "running")
     if store.get_meta("started_at") is None:
         store.set_meta("started_at", now())
@@ -269,33 +330,14 @@ def run_scan(
     size = batch_size or target.batch_size
     pos = 0
     while pos < len(pending):
-        reason = budget.exceeded(done_gens + outcome.generated, done_tokens + outcome.tokens)
-        if reason is None and should_stop():
-            reason = "interrupted"
+        reason = stage.stop_reason()
         if reason:
             outcome.stopped = reason
             break
-        if budget.max_generations is not None:
-            size_now = min(size, budget.max_generations - done_gens - outcome.generated)
-        else:
-            size_now = size
-        batch = pending[pos:pos + size_now]
-        gens = target.generate(batch)
-        if len(gens) != len(batch):
-            raise TargetError(f"target {target.name} returned {len(gens)} generations "
-                              f"for {len(batch)} prompts")
-        store.add_generations(gens)
-        notes = target.endpoint_notes()
-        if notes:  # what the endpoint accepted, refused, cut; whether it samples
-            store.set_meta(ENDPOINT_META, notes)
+        batch = pending[pos:pos + stage.room(size)]
+        gens = stage.generate(batch)
         pos += len(batch)
-        ok = [g for g in gens if g.ok]
-        outcome.generated += len(ok)
-        outcome.failed += len(gens) - len(ok)
-        outcome.errors.extend(f"{g.prompt_id}: {g.error}" for g in gens if not g.ok)
-        # budgets count generated tokens (prompt tokens are the attack's, not the model's)
-        new_tokens = sum(g.generated_tokens for g in ok)
-        outcome.tokens += new_tokens
+        new_tokens = sum(g.generated_tokens for g in gens if g.ok)
         spans = sum(isinstance(f.payload, VerbatimSpan) for f in detect_all(store, detectors))
         outcome.spans += spans
         progress.advance(len(gens), new_tokens, spans)

@@ -22,15 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from regurgitate import __version__, registry
+from regurgitate import registry
 from regurgitate.detectors.base import DetectorContext
 from regurgitate.errors import ConfigError
+from regurgitate.index.open import names_reference, open_index
 from regurgitate.scan.assembly import build_attacks, check_option_groups, default_detectors
-from regurgitate.scan.indexes import names_reference
 from regurgitate.scan.request import DEFAULT_OUT, PreparedScan, ScanRequest, cache_dir
 from regurgitate.targets.base import Target
 from regurgitate.targets.reference import reference_index
 from regurgitate.types import Modality, RunSpec
+from regurgitate.version import __version__
 
 if TYPE_CHECKING:
     from regurgitate.targets.profile import TargetProfile
@@ -140,19 +141,6 @@ def _spec_settings(req: ScanRequest, modality: Modality, options: dict[str, dict
     return cast(dict[str, Any], json.loads(json.dumps(settings, default=list)))
 
 
-def _open_index(path: Path | str, modality: Modality) -> Any:
-    from regurgitate.scan.indexes import open_index
-
-    index = open_index(path)
-    if index.modality != modality:
-        raise ConfigError(
-            f"--index {path} is {'a training-image' if index.modality == 'image' else 'a text'} "
-            f"index, and this scan's target makes {'images' if modality == 'image' else 'text'}",
-            hint="build a training-image index with: regurgitate index build-images"
-            if modality == "image" else "build a corpus index with: regurgitate index build")
-    return index
-
-
 def stored_profile(run_path: Path) -> TargetProfile | None:
     """The target profile an earlier start of this run recorded (None: a new run)."""
     from regurgitate.store import RunStore
@@ -184,7 +172,9 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
     check_option_groups(req.options, wanted, modality)
     attacks = build_attacks(wanted, options, modality)
     index_path = defaults.index
-    index = _open_index(index_path, modality) if index_path is not None else None
+    index: Any = None if index_path is None else open_index(
+        index_path, modality=modality,
+        why=f"this scan's target makes {'images' if modality == 'image' else 'text'}")
     run_path = req.run or DEFAULT_OUT / f"{_slug(target_spec)}.db"
     run_path.parent.mkdir(parents=True, exist_ok=True)
     html_path = None

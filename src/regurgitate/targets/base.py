@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from regurgitate.types import Generation, Modality, Prompt
 
 if TYPE_CHECKING:
-    from regurgitate.metrics.extraction import SuffixScorer
-    from regurgitate.runtimes.scoring import Scorer
+    from regurgitate.runtimes.scoring import Scorer, SuffixScorer
     from regurgitate.targets.profile import TargetProfile
 
 

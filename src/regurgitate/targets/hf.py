@@ -35,7 +35,6 @@ from regurgitate.targets.settings import group_by_settings, is_greedy, wants_cha
 from regurgitate.types import Generation, GenerationSettings, Prompt
 
 if TYPE_CHECKING:
-    from regurgitate.metrics.extraction import HFSuffixScorer
     from regurgitate.runtimes.scoring import HFScorer
     from regurgitate.targets.profile import TargetProfile
 
@@ -76,11 +75,11 @@ class HFTarget(Target):
 
         return HFScorer.from_lm(self.lm)
 
-    def suffix_scorer(self) -> HFSuffixScorer:
+    def suffix_scorer(self) -> HFScorer:
         """Scores true suffixes ((n, p)) with this target's loaded model and rendering."""
-        from regurgitate.metrics.extraction import HFSuffixScorer
+        from regurgitate.runtimes.scoring import HFScorer
 
-        return HFSuffixScorer(self.lm, render=self.render)
+        return HFScorer.from_lm(self.lm, render=self.render)
 
     def profile(self) -> TargetProfile:
         """The BOS rule, tokenizer and chat template fingerprints, context, batch size and

@@ -62,14 +62,15 @@ def reference_index(cache: Path, note: Callable[[str], None]) -> Path:
     """The index of the bundled reference corpus, built once and cached by content hash."""
     from regurgitate import reference
     from regurgitate.corpus.tokenizer import load_tokenizer
-    from regurgitate.index import CorpusIndex, build_index
+    from regurgitate.index import build_index
+    from regurgitate.index.open import open_local
 
     tok = load_tokenizer(reference.model_dir())
     digest = hashlib.sha256(reference.corpus_path().read_bytes()).hexdigest()[:12]
     path = cache / f"reference-index-{digest}-{tok.fingerprint.split(':')[-1][:8]}"
     if (path / "manifest.json").is_file():
         try:
-            CorpusIndex.open(path)
+            open_local(path)
             return path
         except RegurgitateError:  # a damaged cache is rebuilt, never trusted
             note(f"cached reference index at {path} is damaged; rebuilding it")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from regurgitate import registry
+from regurgitate.entrypoints import TARGETS_GROUP, Registry
 from regurgitate.errors import ConfigError
 from regurgitate.options import convert, option_spec, suggest
 from regurgitate.targets.base import Target
@@ -32,9 +32,15 @@ from regurgitate.targets.base import Target
 _SECRET_OPTIONS = ("api_key", "key", "token")
 
 
+def target_registry() -> Registry[Target]:
+    """The target schemes registered in the entry-point group ``regurgitate.targets``
+    (:func:`regurgitate.registry.targets` is this registry)."""
+    return Registry[Target]("target scheme", TARGETS_GROUP, Target)
+
+
 def schemes() -> list[str]:
     """The registered target schemes."""
-    return registry.targets().names()
+    return target_registry().names()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +56,7 @@ class ParsedSpec:
 
 
 def _target_class(scheme: str, word: str) -> type[Target]:
-    reg = registry.targets()
+    reg = target_registry()
     names = reg.names()
     if scheme not in names:
         raise ConfigError(f"unknown target scheme {word!r}",
@@ -105,7 +111,7 @@ def parse_spec(spec: str) -> ParsedSpec:
 def make_target(spec: str) -> Target:
     """Build the target a spec describes (heavy libraries are imported only here)."""
     parsed = parse_spec(spec)
-    cls = registry.targets().load(parsed.scheme)
+    cls = target_registry().load(parsed.scheme)
     target = cls.from_spec(parsed.raw_location, dict(parsed.options))
     target.name = parsed.name
     return target

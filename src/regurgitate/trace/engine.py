@@ -78,7 +78,7 @@ def open_text_index(spec: str | Path, *, tokenizer: str | None = None,
     """A corpus index through the one index opener (local, sharded, remote, and every
     format it knows); ConfigError for an image index. ``tokenizer`` names one for an index
     built by infini-gram's own indexer."""
-    from regurgitate.scan.indexes import open_index
+    from regurgitate.index.open import open_index
 
     tok = None
     if tokenizer:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from regurgitate.errors import ConfigError
-from regurgitate.metrics.membership import roc_auc
+from regurgitate.metrics.roc import roc_auc
 
 #: an attack whose AUC is not at least this much above the blind baseline's gets a warning
 WARN_MARGIN = 0.05

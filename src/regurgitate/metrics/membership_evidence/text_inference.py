@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from regurgitate.errors import ConfigError
-from regurgitate.metrics.membership import roc_auc
 from regurgitate.metrics.membership_evidence.blind import blind_baseline
 from regurgitate.metrics.membership_evidence.dataset_inference import (
     DEFAULT_SPLITS,
@@ -22,6 +21,7 @@ from regurgitate.metrics.membership_evidence.dataset_inference import (
 )
 from regurgitate.metrics.membership_evidence.features import build_prefix, text_features
 from regurgitate.metrics.membership_evidence.passages import Passage
+from regurgitate.metrics.roc import roc_auc
 from regurgitate.runtimes.scoring import HFScorer
 
 PREFIX_WORKS = 2
@@ -40,7 +40,8 @@ def text_dataset_inference(scorer: HFScorer, suspect: Sequence[Passage],
     if prefix_of and len(works) - len(prefix_of) < 4:
         raise ConfigError(f"the controls hold {len(works)} works; ReCaLL's prefix takes "
                           f"{len(prefix_of)} and the test needs at least 4 more",
-                          hint="add control works, or pass prefix_works=0")
+                          hint="add control works, or leave ReCaLL out (audit "
+                          "--prefix-controls 0; prefix_works=0 from Python)")
     rest = [p for p in control if p.group not in prefix_of]
     prefix = build_prefix(scorer, [p.text for p in control if p.group in prefix_of]) \
         if prefix_of else None

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from regurgitate.errors import ConfigError
-from regurgitate.metrics.extraction import (
+from regurgitate.runtimes.sampling import (
     ExtractionProbability,
-    HFSuffixScorer,
     Sampling,
     samples_needed,
     sampling_logprobs,
 )
+from regurgitate.runtimes.scoring import HFScorer
 
 
 def test_samples_needed() -> None:
@@ -92,7 +92,7 @@ def test_p_rises_with_duplication(reference_lm) -> None:
     from regurgitate import reference
 
     model, tok = reference_lm
-    scorer = HFSuffixScorer(model, tok)
+    scorer = HFScorer.from_model(model, tok)
     by_copies: dict[int, list[float]] = {}
     items = [it for it in reference.load_manifest().items if it.kind == "passage"]
     pairs = [_pair(tok, it.text, 32, 50)[:2] for it in items]
@@ -115,7 +115,7 @@ def test_sampled_frequency_lies_within_binomial_interval_of_p(reference_lm) -> N
     from regurgitate import reference
 
     model, tok = reference_lm
-    scorer = HFSuffixScorer(model, tok)
+    scorer = HFScorer.from_model(model, tok)
     manifest = reference.load_manifest()
     # chosen for p well inside (0, 1) with the current reference model (p about 0.64, 0.32,
     # 0.43, 0.21 and 0.06); a rebuilt model may need new ones (the last assert says so)
@@ -159,7 +159,7 @@ def test_discoverable_detector_reports_np_for_probes(reference_lm) -> None:
     prompts = attack.prompts(AttackContext(index=None))
     items = [Item(k, p, Generation(prompt_id=p.id, text=p.meta["true_suffix"]))
              for k, p in enumerate(prompts)]
-    det = DiscoverableDetector(suffix_scorer=HFSuffixScorer(model, tok))
+    det = DiscoverableDetector(suffix_scorer=HFScorer.from_model(model, tok))
     found = {f.payload.passage_id: f.payload.np for f in det.detect(items, NO_PRIOR)}
     assert found["passage-x100-00"].p > 0.5 and found["passage-x100-00"].n50 == 1
     assert found["passage-x1-00"].p < 1e-10 and found["passage-x1-00"].n90 > 10**9

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from regurgitate.corpus.tokenizer import ByteTokenizer
 from regurgitate.index import CorpusIndex, build_index
-from regurgitate.index.runs import periodic_runs
+from regurgitate.index.periodic_runs import periodic_runs
 from regurgitate.types import Document, Span
 
 

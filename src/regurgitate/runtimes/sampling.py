@@ -11,8 +11,9 @@ the argmax and 0 otherwise.
 ``n`` is the number of independent samples needed for at least one to emit the suffix with
 probability ``q``: the least n with ``1 - (1 - p)^n >= q`` (reported for q = 0.5 and 0.9).
 
-:class:`HFSuffixScorer` computes ``log p`` with a Hugging Face causal LM (the HF target's own
-model, or the bundled reference model); torch is imported when it is built.
+A scorer computes ``log p`` under a model (for a local Hugging Face model:
+:meth:`regurgitate.runtimes.scoring.HFScorer.suffix_logprobs`); this module is the arithmetic,
+free of any model.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -129,74 +130,3 @@ class ExtractionProbability:
         return {"p": self.p, "log_p": lp if math.isfinite(lp) else None,
                 "n50": self.n50, "n90": self.n90, "suffix_tokens": self.suffix_tokens,
                 "sampling": self.sampling.describe()}
-
-
-class SuffixScorer(Protocol):
-    """What the discoverable detector needs for (n, p): the text a target is fed for a
-    prompt, and ``log p`` of true suffixes after such texts (:class:`HFSuffixScorer` in this
-    process, or a model copy on an executor's replica)."""
-
-    def prompt_text(self, prompt: Any) -> str: ...
-
-    def suffix_logprobs(self, pairs: Sequence[tuple[str, str]],
-                        sampling: Sampling) -> list[ExtractionProbability]: ...
-
-
-def suffix_scorer_of(target: Any) -> SuffixScorer | None:
-    """The target's own suffix scorer (wherever its model runs), or None without one."""
-    make = getattr(target, "suffix_scorer", None)
-    if callable(make):
-        scorer: SuffixScorer | None = make()
-        return scorer
-    return HFSuffixScorer.from_target(target)
-
-
-class HFSuffixScorer:
-    """``log p`` of true suffixes under a local causal LM (teacher forcing, batched).
-
-    Built over a :class:`~regurgitate.runtimes.causal_lm.CausalLM` (the HF target's own, so no
-    second
-    copy is loaded) or a loaded transformers ``model``/``tokenizer`` pair. The prompt is
-    encoded as the target encodes it (the core's BOS rule for prompts: a BOS written at its
-    start as text becomes the BOS token); the suffix tokens are those that follow the prompt's
-    tokens in the encoding of prompt + suffix, and the pair is cut to the model's context.
-    """
-
-    def __init__(self, model: Any, tokenizer: Any | None = None, *, device: str = "cpu",
-                 batch_size: int = 16, render: Any | None = None) -> None:
-        from regurgitate.runtimes.causal_lm import CausalLM, import_torch_transformers
-
-        import_torch_transformers("(n, p) extraction")
-        self.lm = model if isinstance(model, CausalLM) else \
-            CausalLM(model, tokenizer, device=device, batch_size=batch_size)
-        self._render = render
-
-    @classmethod
-    def from_target(cls, target: Any) -> HFSuffixScorer | None:
-        """A scorer sharing a target's model, or None when the target has no local model."""
-        lm = getattr(target, "lm", None)
-        if lm is None:
-            return None
-        return cls(lm, render=getattr(target, "render", None))
-
-    def prompt_text(self, prompt: Any) -> str:
-        """The exact text the target is fed for ``prompt`` (its own rendering when known)."""
-        if self._render is not None:
-            return str(self._render(prompt))
-        return str(prompt.as_text())
-
-    def suffix_logprobs(self, pairs: Sequence[tuple[str, str]],
-                        sampling: Sampling) -> list[ExtractionProbability]:
-        """One :class:`ExtractionProbability` per (prompt text, true suffix text)."""
-        lm = self.lm
-        seqs = [lm.fit(*lm.encode_continuation(p, s)) for p, s in pairs]
-        out: list[ExtractionProbability] = []
-        for i, logits in lm.logits([p + s for p, s in seqs]):
-            p, s = seqs[i]
-            if not s:
-                out.append(ExtractionProbability(-math.inf, 0, sampling))
-                continue
-            rows = logits[len(p) - 1:len(p) - 1 + len(s)].cpu().numpy()
-            lp = sampling_logprobs(rows, s, sampling)
-            out.append(ExtractionProbability(float(lp.sum()), len(s), sampling))
-        return out
