@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from regurgitate import __version__
+from regurgitate.version import __version__
 from regurgitate.errors import ConfigError, StoreError
 from regurgitate.trace.engine import Answer, TraceEngine
 from regurgitate.types import Item, RunSpec
