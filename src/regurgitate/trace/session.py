@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from regurgitate.version import __version__
 from regurgitate.errors import ConfigError, StoreError
 from regurgitate.trace.engine import Answer, TraceEngine
 from regurgitate.types import Item, RunSpec
+from regurgitate.version import __version__
 
 #: the attack name a trace session's prompts carry in the run store
 ATTACK = "trace"

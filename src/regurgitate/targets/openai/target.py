@@ -25,8 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from regurgitate.serving import read_api_key as _read_key
 from regurgitate.errors import ConfigError, ContextWindowError, TargetError
+from regurgitate.serving import read_api_key as _read_key
 from regurgitate.targets.base import Target
 from regurgitate.targets.openai import negotiation, wire
 from regurgitate.targets.openai.context import (
