@@ -85,7 +85,9 @@ def _per_attack(summary: Summary) -> Table:
     # generations with a verbatim span, tokens inside spans, unique sequences, longest span
     # (tokens),
     # diverged generations
-    for name in ("Gens", "Fail", "Tokens", "w/span", "Mem.tok", "Uniq", "Max", "Div"):
+    # the memorized column counts the index's unit: bytes of a byte-level index, not tokens
+    mem = "Mem.B" if summary.unit == "bytes" else "Mem.tok"
+    for name in ("Gens", "Fail", "Tokens", "w/span", mem, "Uniq", "Max", "Div"):
         t.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     for i, a in enumerate((*summary.attacks, summary.overall)):
         ck = summary.corpus_checked  # without an index nothing was checked: "–", not 0%
@@ -115,7 +117,7 @@ def _pii(s: AttackSummary) -> Table:
 def _sequences(summary: Summary, top: int, width: int) -> Table:
     t = _table(f"Top memorized sequences ({min(top, len(summary.sequences))} of "
                f"{len(summary.sequences)})")
-    t.add_column("Tokens", justify="right", no_wrap=True, min_width=6)
+    t.add_column(summary.unit.capitalize(), justify="right", no_wrap=True, min_width=6)
     t.add_column("Corpus", justify="right", no_wrap=True, min_width=6)
     t.add_column("Window", justify="right", no_wrap=True, min_width=6)
     t.add_column("Gens", justify="right", no_wrap=True, min_width=4)
@@ -240,9 +242,9 @@ def render_summary(summary: Summary, console: Console, top: int = 10) -> None:
             "output was compared with training data. Verbatim and near-verbatim figures are "
             "not measured and PII cannot be told leaked from invented.", style="bold yellow"))
     elif summary.unit != "tokens":
-        console.print(Text(f"note: the reference index is byte-level: verbatim spans, the "
-                           f"threshold and memorized shares count UTF-8 {summary.unit}, "
-                           "not model tokens", style="dim"))
+        console.print(Text(f"note: the index (--index) is byte-level: verbatim spans, the "
+                           f"threshold, Mem.B and Max count UTF-8 {summary.unit}, not "
+                           "model tokens", style="dim"))
     if len(summary.attacks) > 0:
         console.print(_per_attack(summary))
     if o.pii_leaked or o.pii_elsewhere:
