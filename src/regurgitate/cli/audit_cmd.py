@@ -22,6 +22,7 @@ from regurgitate.cli.common import (
     stdout_console,
 )
 from regurgitate.errors import EXIT_INCOMPLETE, ConfigError
+from regurgitate.scan.budget import BUDGET_HELP
 from regurgitate.untrusted import visible
 
 if TYPE_CHECKING:
@@ -94,10 +95,12 @@ def audit(
     ] = None,
     seed: Annotated[int, typer.Option(help="seed for sampled continuations")] = 0,
     batch_size: Annotated[int | None, typer.Option(help="prompts per target call")] = None,
-    max_generations: Annotated[int | None, typer.Option(help="stop after N generations")
-                               ] = None,
-    max_tokens: Annotated[int | None, typer.Option(help="stop after N tokens")] = None,
-    max_cost: Annotated[float | None, typer.Option(help="stop at this cost")] = None,
+    max_generations: Annotated[int | None, typer.Option(
+        help=f"stop after N generations ({BUDGET_HELP})")] = None,
+    max_tokens: Annotated[int | None, typer.Option(
+        help=f"stop after N generated tokens ({BUDGET_HELP})")] = None,
+    max_cost: Annotated[float | None, typer.Option(
+        help=f"stop at this cost ({BUDGET_HELP})")] = None,
     price_per_1k_tokens: Annotated[float | None, typer.Option(
         help="price of 1,000 tokens, for --max-cost")] = None,
     json_out: Annotated[Path | None, typer.Option(

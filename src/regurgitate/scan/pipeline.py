@@ -28,7 +28,7 @@ from regurgitate.attacks.base import Attack, AttackContext
 from regurgitate.detectors.base import Detector, Prior, order_detectors
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.findings import Finding, VerbatimSpan
-from regurgitate.scan.budget import Budget
+from regurgitate.scan.budget import Budget, round_robin
 from regurgitate.store.rows import now
 from regurgitate.store.runstore import IMAGE_INDEX_META
 from regurgitate.targets.base import Target
@@ -248,7 +248,7 @@ def run_scan(
     stats = store.stats()
     done_gens = stats.generations_ok
     done_tokens = stats.tokens_generated
-    pending = store.pending_prompts()
+    pending = round_robin(store.pending_prompts())  # a budget is shared across the attacks
     outcome = ScanOutcome(prompts=len(prompts))
     progress.start(total=done_gens + len(pending), done=done_gens)
     store.set_meta("status", "running")

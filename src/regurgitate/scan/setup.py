@@ -28,6 +28,7 @@ from regurgitate.errors import ConfigError
 from regurgitate.scan.assembly import build_attacks, check_option_groups, default_detectors
 from regurgitate.scan.indexes import names_reference
 from regurgitate.scan.request import DEFAULT_OUT, PreparedScan, ScanRequest, cache_dir
+from regurgitate.scan.run_names import scan_run_name
 from regurgitate.targets.base import Target
 from regurgitate.targets.reference import reference_index
 from regurgitate.types import Modality, RunSpec
@@ -185,7 +186,7 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
     attacks = build_attacks(wanted, options, modality)
     index_path = defaults.index
     index = _open_index(index_path, modality) if index_path is not None else None
-    run_path = req.run or DEFAULT_OUT / f"{_slug(target_spec)}.db"
+    run_path = req.run or DEFAULT_OUT / scan_run_name(target_spec, req.attacks, req.index)
     run_path.parent.mkdir(parents=True, exist_ok=True)
     html_path = None
     if req.write_html:
