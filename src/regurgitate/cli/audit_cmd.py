@@ -181,7 +181,12 @@ def audit(
                 stops = {r.stopped for r in long_results}
                 outcome.stopped = next((x for x in stops if x == "interrupted" or
                                         x.endswith("reached")), None)
-        figs = audit_results(store, prepared.works, threshold=threshold, index=scan.index)
+        from regurgitate.attacks.base import AttackContext
+
+        possible = prepared.attack.windows_possible(
+            AttackContext(index=scan.index, seed=seed, chat=tgt.chat))
+        figs = audit_results(store, prepared.works, threshold=threshold, index=scan.index,
+                             possible=possible)
         attach_recall(figs, long_results)
         attach_characters(figs, store)
         if scored is not None:
