@@ -47,16 +47,15 @@ def _read_text(file: str) -> str:
 
 
 def _reference_index(quiet: bool) -> Path:
-    """The bundled reference corpus's index (built and cached by ``scan`` too), said on
-    stderr so that nobody takes it for their own corpus."""
-    from regurgitate.scan.request import cache_dir
-    from regurgitate.targets.reference import reference_index
+    """The bundled reference corpus's index, said on stderr so that nobody takes it for
+    their own corpus."""
+    from regurgitate.cli.reference_cmd import reference_index_path
 
-    err = stderr_console(quiet=quiet)
-    path = reference_index(cache_dir(), lambda m: err.print(escape(m)))
-    err.print(f"[dim]no --index given: checking against the bundled reference corpus "
-              f"({escape(str(path))}); build your own with: regurgitate index build "
-              f"CORPUS -o DIR[/]")
+    path = reference_index_path(quiet)
+    stderr_console(quiet=quiet).print(
+        f"[dim]no --index given: checking against the bundled reference corpus "
+        f"({escape(str(path))}); build your own with: regurgitate index build CORPUS -o DIR "
+        f"(regurgitate reference shows what the bundled set holds)[/]")
     return path
 
 

@@ -79,6 +79,9 @@ def _register() -> None:
     app.command("export")(report_cmd.export)
     app.command("serve")(serve_cmd.serve)
     app.command("plugins")(plugins_cmd.plugins)
+    from regurgitate.cli import reference_cmd
+
+    app.command("reference")(reference_cmd.reference)
     _unwrap_help(app)
 
 
