@@ -68,8 +68,8 @@ def reference(
     for r in rows:
         docs = r["documents"]
         shown = ", ".join(docs[:3]) + (f" +{len(docs) - 3}" if len(docs) > 3 else "")
-        cells: list[Text | str] = [Text(visible(str(r["id"]))), Text(str(r["kind"])), f"{r['copies']:,}",
-                 Text(visible(shown) or "–")]
+        cells: list[Text | str] = [Text(visible(str(r["id"]))), Text(str(r["kind"])),
+                                   f"{r['copies']:,}", Text(visible(shown) or "–")]
         if text:
             cells.append(Text(visible(str(r["text"]))))
         t.add_row(*cells)
