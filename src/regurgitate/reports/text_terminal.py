@@ -196,31 +196,38 @@ def extrapolation_meaning(ex: Extrapolation) -> str:
             "one already seen.")
 
 
-def _membership(summary: Summary) -> Table | None:
+def _membership(summary: Summary) -> Table | Text | None:
+    from regurgitate.reports.text_membership import MIN_PER_CLASS
+
     view = summary.membership
     if view is None or not (view.signals or view.candidates):
         return None
     t = _table("Membership signals vs. verbatim ground truth")
     t.add_column("Signal", no_wrap=True)
-    t.add_column("ROC-AUC", justify="right")
+    t.add_column("ROC-AUC (95%)", justify="right")
     t.add_column("TPR @ 1% FPR", justify="right")
     t.add_column("Memorized / scored", justify="right")
     t.add_column("Blind AUC", justify="right")
     blind = "–" if view.blind_auc is None else f"{view.blind_auc:.3f}"
     for q in view.signals:
-        t.add_row(Text(visible(q.signal)), f"{q.auc:.3f}", _pct(q.tpr_at_1pct_fpr),
+        t.add_row(Text(visible(q.signal)), q.auc_text(),
+                  _pct(q.tpr_at_1pct_fpr) if q.enough else "–",
                   f"{q.memorized} / {q.generations}", blind)
     lines = []
     if view.precision_at_top is not None:
         lines.append(f"top {len(view.candidates)} by {view.rank_by}: "
                      f"{_pct(view.precision_at_top)} contain a verbatim span")
     if view.signals:
-        lines.append("Blind AUC: a classifier of the texts alone (no model) on the same split")
+        lines.append("Blind AUC: a classifier of the texts alone (no model) on the same split; "
+                     f"an AUC needs at least {MIN_PER_CLASS} memorized and {MIN_PER_CLASS} "
+                     "other generations (95%: Hanley-McNeil interval)")
     if view.warnings and view.blind_auc is not None:
         names = ", ".join(w.split(":", 1)[0] for w in view.warnings)
         lines.append(f"warning: the text alone separates this split (blind AUC "
                      f"{view.blind_auc:.3f}); {names} are within 0.05 of it or below, so "
                      "their AUCs here are not evidence of membership")
+    if not view.signals:  # no rows: the lines alone, never an empty table
+        return Text("\n".join(lines)) if lines else None
     if lines:
         t.caption = "\n".join(lines)
         t.caption_justify = "left"
@@ -259,7 +266,10 @@ def render_summary(summary: Summary, console: Console, top: int = 10) -> None:
     membership = _membership(summary)
     if membership is not None:
         console.print(membership)
-    ex = _extrapolation(summary)
+    too_few = summary.extrapolation_too_few()
+    if too_few is not None and summary.sequences:
+        console.print(Text(f"Extrapolation: {too_few}", style="dim"))
+    ex = _extrapolation(summary) if too_few is None else None
     if ex is not None and summary.sequences:
         console.print(ex)
         for caveat in summary.extrapolation.caveats if summary.extrapolation else ():
