@@ -161,9 +161,9 @@ def _other_text_chars(tail: str, word: str) -> int:
     for tok in _TOKEN.findall(tail):
         if tok in _PUNCTUATION:
             continue
-        if tok[0].isalnum() or tok[0] == "_":
-            if tok.casefold() == word.casefold() or is_typo_of(tok, word):
-                continue
+        if (tok[0].isalnum() or tok[0] == "_") and (
+                tok.casefold() == word.casefold() or is_typo_of(tok, word)):
+            continue
         n += len(tok)
     return n
 
