@@ -87,3 +87,12 @@ def test_no_windows_tables_show_only_what_was_measured(
     assert "ranked by extracted share" not in stdout and "Max p" not in stdout
     page = (tmp_path / "n.html").read_text()
     assert "extracted at p" not in page and "Max p" not in page
+
+
+def test_a_pdf_work_says_extract_the_text_first(run_cli: Any, tmp_path: Path) -> None:
+    """Issue 41: a PDF work got a raw UTF-8 decode error with no hint."""
+    pdf = tmp_path / "book.pdf"
+    pdf.write_bytes(b"%PDF-1.4 \xff\xfe binary")
+    code, _, err = run_cli(["audit", str(pdf)])
+    assert code == 2 and "a PDF file, not text" in err and "extract the text first" in err
+    assert "Traceback" not in err and "codec" not in err
