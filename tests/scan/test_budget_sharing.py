@@ -63,3 +63,14 @@ def test_a_refused_resume_names_both_index_paths_whole(tmp_path: Path) -> None:
         with pytest.raises(StoreError) as exc:
             store.init_run(RunSpec("reference", ("divergence",), long_b))
     assert long_a in exc.value.message and long_b in exc.value.message
+
+
+def test_help_says_budgets_count_the_whole_run_and_are_shared(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("scan", "audit"):
+        try:
+            main([command, "--help"])
+        except SystemExit as exc:
+            assert not exc.code
+        text = "".join(capsys.readouterr().out.replace("│", " ").split())
+        assert "countedoverthewholerun" in text and "round-robin" in text
