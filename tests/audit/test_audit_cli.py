@@ -49,3 +49,50 @@ def test_user_mistakes_are_one_line_errors(run_cli: Any, cache_dir: Path, tmp_pa
     assert code == 2 and "needs a non-empty 'text'" in err
     code, _, err = run_cli(["audit", str(bad), "--threshold", "2"])
     assert code == 2 and "--threshold" in err
+
+
+def test_a_partial_audit_says_so_and_a_short_work_is_not_scored(
+        run_cli: Any, cache_dir: Path, manifest: Any, tmp_path: Path) -> None:
+    """Issue 41: --max-windows printed a work's share as if it were measured whole, and a work
+    shorter than one window got one window, p 0 and '0.0%'."""
+    long_text = " ".join(it.text for it in planted(manifest, 0, 4))
+    works = write_jsonl(tmp_path / "w.jsonl", [
+        {"id": "long", "text": long_text}, {"id": "short", "text": "A few words only."}])
+    out, html = tmp_path / "a.json", tmp_path / "a.html"
+    code, stdout, err = run_cli([
+        "audit", str(works), "--run", str(tmp_path / "a.db"), "--max-windows", "3",
+        "--json", str(out), "--html", str(html)])
+    assert code == 0, err
+    by_id = {w["id"]: w for w in json.loads(out.read_text())["works"]}
+    long, short = by_id["long"], by_id["short"]
+    assert long["windows_measured"] == 3 and long["windows_possible"] > 3 and long["partial"]
+    assert short["too_short"] and short["windows_measured"] == 0
+    flat = " ".join(stdout.split())
+    assert f"3/{long['windows_possible']}" in flat and "partial:" in flat
+    assert "too short for one window" in flat
+    page = html.read_text()
+    assert f"partial: 3 of {long['windows_possible']} windows" in page
+    assert "too short for one window" in page
+
+
+def test_no_windows_tables_show_only_what_was_measured(
+        run_cli: Any, cache_dir: Path, manifest: Any, tmp_path: Path) -> None:
+    works = write_jsonl(tmp_path / "w.jsonl", [{"id": "p", "text": planted(manifest, 0, 1)[0]
+                                                .text}])
+    outputs = write_jsonl(tmp_path / "o.jsonl", [{"text": "nothing"}])
+    code, stdout, err = run_cli([
+        "audit", str(works), "--run", str(tmp_path / "n.db"), "--no-windows", "--outputs",
+        str(outputs), "--html", str(tmp_path / "n.html")])
+    assert code == 0, err
+    assert "ranked by extracted share" not in stdout and "Max p" not in stdout
+    page = (tmp_path / "n.html").read_text()
+    assert "extracted at p" not in page and "Max p" not in page
+
+
+def test_a_pdf_work_says_extract_the_text_first(run_cli: Any, tmp_path: Path) -> None:
+    """Issue 41: a PDF work got a raw UTF-8 decode error with no hint."""
+    pdf = tmp_path / "book.pdf"
+    pdf.write_bytes(b"%PDF-1.4 \xff\xfe binary")
+    code, _, err = run_cli(["audit", str(pdf)])
+    assert code == 2 and "a PDF file, not text" in err and "extract the text first" in err
+    assert "Traceback" not in err and "codec" not in err

@@ -35,6 +35,7 @@ def test_trained_on_works_against_controls_give_a_small_p_value(
     assert di["p_value"] < 0.05 and di["effect_size"] > 0
     assert di["suspect"] > 0 and di["control"] > 0 and 0 <= di["blind_baseline_auc"] <= 1
     assert "dataset inference: The model is more familiar" in stdout
+    assert di["significant"] is True and di["conclusive"] is True
     assert "id='dataset-inference'" in (tmp_path / "di.html").read_text()
 
 
@@ -72,3 +73,30 @@ def test_too_few_controls_for_recall_name_the_flag_that_fixes_it(
     assert "--prefix-controls 0" in flat  # a flag audit takes:
     code, out, _ = run_cli(["audit", "--help"])
     assert code == 0 and "--prefix-controls" in out
+
+
+def test_a_text_the_model_never_saw_is_not_reported_as_trained_on(
+        run_cli: Any, cache_dir: Path, manifest: Any, tmp_path: Path) -> None:
+    """The GPL-3 text against the reference's held-out passages: another kind of text, never
+    trained on. The raw test said p = 0.02 and 'more familiar' (issue 41); the verdict now
+    accounts for what the texts alone explain and says inconclusive, with why."""
+    gpl = Path("/usr/share/common-licenses/GPL-3")
+    if not gpl.is_file():
+        pytest.skip("no GPL-3 text on this system")
+    paras = [p for p in gpl.read_text().split("\n\n") if len(p) > 400][:8]
+    held = [it for it in manifest.items if it.kind == "heldout"][:8]
+    out = tmp_path / "gpl.json"
+    code, stdout, err = run_cli([
+        "audit", str(write_jsonl(tmp_path / "w.jsonl",
+                                 [{"id": f"gpl{i}", "text": p} for i, p in enumerate(paras)])),
+        "--no-windows", "--controls",
+        str(write_jsonl(tmp_path / "c.jsonl", [{"id": h.id, "text": h.text} for h in held])),
+        "--run", str(tmp_path / "gpl.db"), "--json", str(out), "--no-html"])
+    assert code == 0, err
+    di = json.loads(out.read_text())["dataset_inference"]
+    assert di["significant"] is False and di["conclusive"] is False
+    assert di["raw_p_value"] < 0.05  # what used to be reported as "trained on"
+    assert (di["control"], di["prefix_controls"], di["prefix_works"]) == (6, 2, 2)
+    assert "more familiar" not in stdout
+    assert "Inconclusive: the sets differ in kind" in stdout
+    assert "went to ReCaLL's prefix" in stdout

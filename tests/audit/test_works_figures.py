@@ -48,7 +48,7 @@ def test_bad_works_are_one_line_errors(tmp_path: Path, rows: list, message: str)
 def test_windows_reach_the_end_of_the_work() -> None:
     assert window_starts(130, 50, 50, 10) == [0, 10, 20, 30]
     assert window_starts(135, 50, 50, 10) == [0, 10, 20, 30, 35]
-    assert window_starts(70, 50, 50, 10) == [0]  # shorter suffix
+    assert window_starts(70, 50, 50, 10) == []  # too short for one window: not scored
     assert window_starts(50, 50, 50, 10) == []
 
 

@@ -114,3 +114,43 @@ def test_check_on_the_reference_index_names_the_planted_passage(
     assert code == 0
     assert "1 (whole span) · 100 (its most repeated 50-token window: ref-00000 +99)" in \
         " ".join(out.split())
+
+
+def _bytes_index(tmp_path: Path, run_cli: RunCli) -> tuple[Path, str]:
+    """A byte-level index (the `index build` default) and a text with one long copy."""
+    rng = random.Random(5)
+    docs = ["".join(rng.choice("abcdefghij klmnop") for _ in range(400)) for _ in range(4)]
+    corpus = tmp_path / "b.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n"
+                              for i, t in enumerate(docs)), encoding="utf-8")
+    idx = tmp_path / "bidx"
+    assert run_cli(["index", "build", str(corpus), "-o", str(idx)])[0] == 0
+    filler = "\n".join(f"line {i} of the user's own text, nothing copied" for i in range(300))
+    return idx, filler + "\n" + docs[1][:200] + "\n" + filler
+
+
+def test_a_bytes_index_never_calls_its_bytes_tokens(tmp_path: Path, run_cli: RunCli) -> None:
+    idx, text = _bytes_index(tmp_path, run_cli)
+    (tmp_path / "t.txt").write_text(text, encoding="utf-8")
+    html = tmp_path / "b.html"
+    code, out, _ = run_cli(["check", str(tmp_path / "t.txt"), "--index", str(idx),
+                            "--html", str(html)])
+    assert code == 0, out
+    verdict = " ".join(out[out.index("verdict:"):].split())
+    assert ">= 50 bytes" in verdict and "token" not in verdict
+    page = html.read_text(encoding="utf-8")
+    assert "tokens)" not in page and "bytes) checked" in page
+    data = json.loads(run_cli(["check", str(tmp_path / "t.txt"), "--index", str(idx),
+                               "--json"])[1])
+    assert data["unit"] == "bytes" and "token" not in data["verdict"]
+
+
+def test_check_output_scales_quiet_is_the_verdict_and_a_pipe_gets_no_echo(
+        tmp_path: Path, run_cli: RunCli) -> None:
+    idx, text = _bytes_index(tmp_path, run_cli)
+    (tmp_path / "t.txt").write_text(text, encoding="utf-8")
+    code, out, _ = run_cli(["check", "-q", str(tmp_path / "t.txt"), "--index", str(idx)])
+    assert code == 0 and out.startswith("verdict: ") and len(out.splitlines()) <= 3
+    code, out, _ = run_cli(["check", str(tmp_path / "t.txt"), "--index", str(idx)])
+    assert code == 0 and "of the user's own text" not in out  # not a terminal: no echo
+    assert len(out.splitlines()) < 40 and "verdict: " in out

@@ -189,5 +189,6 @@ def test_check_shows_control_characters_of_corpus_and_text_as_escapes(
                               "--min-tokens", "40"])
     assert code == 0, err
     assert "\x1b" not in out + err and "\u202e" not in out + err
-    assert "\\x1b[2J" in out and "\\u202e" in out
+    # the text itself is echoed only on a terminal (issue 41); the corpus's names still show
+    assert "doc\\x1b[31m1" in " ".join(out.split()).replace(" ", "") or "\\x1b[31m" in out
     assert "verbatim span(s) of >= 40 bytes" in out  # a byte-level index counts bytes

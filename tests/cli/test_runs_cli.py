@@ -53,3 +53,15 @@ def test_missing_run_is_a_clear_error(tmp_path: Path, run_cli: RunCli) -> None:
     assert code == 2 and "no run database" in err and "Traceback" not in err
     code, _, err = run_cli(["export", str(tmp_path / "nope.db"), "-f", "csv"])
     assert code == 2 and "jsonl, parquet or evidence" in err
+
+
+def test_piped_runs_list_keeps_every_column_whole_and_shows_the_index(
+        small_run: Path, run_cli: RunCli) -> None:
+    """Issue 41: a pipe dropped columns and cut values, and no column named the index."""
+    code, out, _ = run_cli(["runs", "list", str(small_run.parent)])
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split("\t") == ["run", "target", "attacks", "index",
+                                                  "generations", "status", "updated"]
+    row = next(line.split("\t") for line in lines[1:] if line.startswith(str(small_run)))
+    assert row[1] == "reference" and row[2] == "sample-rank" and row[5] == "finished"
+    assert row[3].startswith(("/", "reference")) or "reference-index" in row[3]

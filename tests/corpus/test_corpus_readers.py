@@ -281,11 +281,11 @@ def test_missing_path_and_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="no such file") as info:
         list(read_corpus([tmp_path / "nope.jsonl"]))
     assert info.value.hint and ".parquet" in info.value.hint
-    other = tmp_path / "data.csv"
-    other.write_text("a,b\n")
-    with pytest.raises(CorpusError, match="unknown corpus format") as info:
+    other = tmp_path / "data.pdf"
+    other.write_bytes(b"%PDF-1.4 binary")
+    with pytest.raises(CorpusError, match="a PDF file, not text") as info:
         list(read_corpus([other], on_error="skip"))
-    assert info.value.hint and ".jsonl" in info.value.hint
+    assert info.value.hint and "extract the text first" in info.value.hint
     with pytest.raises(CorpusError, match="on_error"):
         list(read_corpus([other], on_error="ignore"))  # type: ignore[arg-type]
 
@@ -295,8 +295,10 @@ def test_paths_checked_at_once_records_read_lazily(tmp_path: Path) -> None:
     path.write_text('{"text": "ok"}\nnot json\n')
     with pytest.raises(CorpusError, match="no such file"):
         read_corpus([path, tmp_path / "missing.jsonl"])  # before any iteration
-    with pytest.raises(CorpusError, match="unknown corpus format"):
-        read_corpus([path, _csv(tmp_path)])
+    pdf = tmp_path / "book.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    with pytest.raises(CorpusError, match="a PDF file"):
+        read_corpus([path, pdf])
     docs = read_corpus([path])
     assert next(docs).text == "ok"  # the bad second line is not read yet
     with pytest.raises(CorpusError, match=":2: invalid JSON"):
@@ -317,3 +319,38 @@ def test_text_directory_does_not_follow_directory_links(tmp_path: Path) -> None:
     (root / "link.txt").symlink_to(root / "sub" / "a.txt")
     docs = list(read_corpus([root]))
     assert [d.meta["path"] for d in docs] == ["link.txt", "sub/a.txt"]
+
+
+def test_one_rule_for_files_and_folders(tmp_path: Path) -> None:
+    """Issue 41: a .csv file was refused but a folder holding it indexed; a file without an
+    extension likewise; a folder of .gz documentation stopped at the first file as binary;
+    with --on-error skip the hint still said to pass it; a PDF got a raw decode error."""
+    import gzip
+
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "table.csv").write_text("a,b\n1,2\n")
+    (root / "README").write_text("no extension")
+    (root / "guide.txt.gz").write_bytes(gzip.compress(b"compressed guide"))
+    (root / "rows.jsonl").write_text('{"text": "a record"}\n')
+    (root / "paper.pdf").write_bytes(b"%PDF-1.5 ...")
+    (root / "blob.bin").write_bytes(b"\x00\x01\x02")
+    skipped: list[CorpusError] = []
+    docs = list(read_corpus([root], on_error="skip", on_skip=skipped.append))
+    assert sorted(d.text for d in docs) == ["a record", "a,b\n1,2\n", "compressed guide",
+                                            "no extension"]
+    assert sorted(Path(e.path or "").name for e in skipped) == ["blob.bin", "paper.pdf"]
+    pdf = next(e for e in skipped if (e.path or "").endswith(".pdf"))
+    assert "extract the text first" in (pdf.hint or "")
+    assert all("--on-error skip" not in (e.hint or "") for e in skipped)
+    # the same files given alone follow the same rule
+    for name in ("table.csv", "README", "guide.txt.gz"):
+        alone = list(read_corpus([root / name]))
+        assert [d.text for d in alone] == [d.text for d in docs
+                                           if d.meta.get("path") == name]
+    with pytest.raises(CorpusError, match="a PDF file") as info:
+        list(read_corpus([root / "paper.pdf"]))
+    assert "extract the text first" in (info.value.hint or "")
+    with pytest.raises(CorpusError, match="a binary file") as info:
+        list(read_corpus([root]))
+    assert "--on-error skip" in (info.value.hint or "") or "extract" in (info.value.hint or "")

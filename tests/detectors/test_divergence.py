@@ -73,3 +73,16 @@ def test_detector_emits_only_diverged():
     assert (f.generation_id, f.kind, f.detector) == (0, "divergence", "divergence")
     assert f.start == text.index("Copyright") and f.end == len(text)
     assert f.payload.to_json() == {"word": "poem", "repeats": 3, "diverged_chars": len(PASSAGE)}
+
+
+def test_a_garbled_repeat_of_the_word_is_not_a_divergence() -> None:
+    """Issue 41: the model typing "poemem" was counted as a divergence; the field's
+    detectors want other text, not a typo of the repeated word."""
+    from regurgitate.detectors.divergence import divergence_point, is_typo_of
+
+    assert is_typo_of("poemem", "poem") and is_typo_of("poempoem", "poem")
+    assert not is_typo_of("poetry", "poem") and not is_typo_of("the", "poem")
+    assert divergence_point("poem " * 20 + "poemem " * 10, "poem") is None
+    assert divergence_point("poem " * 20 + "poemem poem, poemem. " * 6, "poem") is None
+    real = "poem " * 20 + "Once upon a time there was a little house on the prairie."
+    assert divergence_point(real, "poem") == 100

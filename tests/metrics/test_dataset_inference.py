@@ -93,3 +93,49 @@ def test_null_calibration_with_correlated_passages_of_each_work():
     groups = [f"w{i // 5}" for i in range(works * 5)]
     single = null_false_positive_rate(pool, groups, trials=100, splits=1, seed=5)
     assert single.false_positive_rate <= 0.10
+
+
+def _kind_sets(membership: float, kind: float, n: int = 40, seed: int = 2
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Membership features that follow a model-free feature (the kind of text) and, for the
+    suspects, an extra ``membership`` shift the model-free feature does not explain."""
+    rng = np.random.default_rng(seed)
+    zs = rng.normal(size=(n, 2))
+    zc = rng.normal(size=(n, 2))
+    zs[:, 0] += kind
+    xs = np.c_[zs[:, 0] + membership, zs[:, 0]] + 0.3 * rng.normal(size=(n, 2))
+    xc = np.c_[zc[:, 0], zc[:, 0]] + 0.3 * rng.normal(size=(n, 2))
+    return xs, xc, zs, zc
+
+
+def test_a_change_of_kind_alone_is_inconclusive_not_trained_on():
+    """The suspects differ only in kind: the raw test says p < 0.05 (today's verdict was
+    'more familiar'), the adjusted one does not, and the result says why."""
+    xs, xc, zs, zc = _kind_sets(membership=0.0, kind=1.5)
+    plain = dataset_inference(xs, xc, splits=5)
+    assert plain.p_value < 0.05  # what the verdict used to rest on
+    res = dataset_inference(xs, xc, splits=5, model_free=(zs, zc), blind_baseline_auc=0.8)
+    assert res.raw_p_value is not None and res.raw_p_value < 0.05
+    assert res.differs_in_kind and not res.conclusive and not res.significant
+    assert res.verdict().startswith("Inconclusive: the sets differ in kind")
+    j = res.to_json()
+    assert j["significant"] is False and j["conclusive"] is False
+    assert j["inconclusive_because"]
+
+
+def test_membership_beyond_a_change_of_kind_stays_significant():
+    xs, xc, zs, zc = _kind_sets(membership=1.5, kind=1.5)
+    res = dataset_inference(xs, xc, splits=5, model_free=(zs, zc))
+    assert res.significant and res.conclusive and res.differs_in_kind
+    assert "beyond what that explains" in res.verdict()
+    same = dataset_inference(*_kind_sets(membership=1.0, kind=0.0)[:2], splits=5,
+                             model_free=_kind_sets(membership=1.0, kind=0.0)[2:])
+    assert same.significant and not same.differs_in_kind
+
+
+def test_false_positive_rate_measured_at_the_sizes_used():
+    xs, xc, zs, zc = _kind_sets(membership=1.5, kind=0.0, n=8)
+    res = dataset_inference(xs, xc, splits=5, model_free=(zs, zc), null_trials=10)
+    assert res.null_trials == 10 and 0 <= res.null_false_positives <= 10
+    assert "label shuffles" in res.verdict()
+    assert res.to_json()["null_false_positive_rate"] == res.null_false_positives / 10

@@ -25,7 +25,7 @@ def test_plain_console_fits_100_columns():
     for expected in ("Overview", "Per attack", "Personal information",
                      "Top memorized sequences (4 of 4)", "Extrapolation",
                      "50.0% (3)", "33.53% (285)", "EMAIL_ADDRESS", "books/hobbit.txt",
-                     "corpus_prompts", "all attacks", "Chao1"):
+                     "corpus_prompts", "all attacks", "too few to estimate"):
         assert expected in out, expected
 
 

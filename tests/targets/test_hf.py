@@ -192,9 +192,10 @@ def test_invalid_settings_raise_config_error(hf_target):
         hf_target.generate(text_prompts(["x"], GenerationSettings(max_new_tokens=0)))
 
 
-def test_missing_model_dir_is_a_target_error(tmp_path):
-    with pytest.raises(TargetError, match="no model directory at"):
+def test_missing_model_dir_is_a_usage_error(tmp_path):
+    with pytest.raises(ConfigError, match="no model directory at") as exc:
         HFTarget(str(tmp_path / "missing"))
+    assert exc.value.exit_code == 2  # issue 41: a missing folder is the user's, not the model's
     (tmp_path / "empty").mkdir()  # exists but holds no model
     with pytest.raises(TargetError, match="cannot load model"):
         HFTarget(str(tmp_path / "empty"))

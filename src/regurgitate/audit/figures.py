@@ -88,6 +88,37 @@ class WorkFigures:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     #: extra per-work sections (near-verbatim recall, character names)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: windows the protocol slides along the work (None: windows were not planned, as with
+    #: --no-windows); 0 for a work shorter than one window
+    windows_possible: int | None = None
+    #: the work's length in the tokens windows are cut in (None when not planned)
+    tokens: int | None = None
+
+    @property
+    def measured(self) -> bool:
+        """Some window of the work was measured."""
+        return bool(self.windows)
+
+    @property
+    def too_short(self) -> bool:
+        return self.windows_possible == 0
+
+    @property
+    def partial(self) -> bool:
+        """Fewer windows measured than the protocol slides along the work: its shares
+        count only the measured ones."""
+        return self.windows_possible is not None and 0 < len(self.windows) < \
+            self.windows_possible
+
+    def coverage(self) -> str:
+        """'50 of 491 windows', 'too short for one window', 'not measured'."""
+        if self.too_short:
+            return f"too short for one window ({self.tokens} tokens): not scored"
+        if not self.windows:
+            return "not measured"
+        if self.windows_possible is None:
+            return f"{len(self.windows):,} windows"
+        return f"{len(self.windows):,} of {self.windows_possible:,} windows"
 
     @property
     def extracted_share(self) -> float:
@@ -129,7 +160,8 @@ def covered(windows: Sequence[WindowResult], keep: Any) -> list[Stretch]:
 
 
 def work_figures(work: Work, windows: Sequence[WindowResult],
-                 threshold: float = DEFAULT_THRESHOLD) -> WorkFigures:
+                 threshold: float = DEFAULT_THRESHOLD,
+                 possible: tuple[int, int] | None = None) -> WorkFigures:
     wins = sorted(windows, key=lambda w: w.window)
     chars = max(work.chars, 1)
     shares: dict[str, float] = {}
@@ -140,7 +172,9 @@ def work_figures(work: Work, windows: Sequence[WindowResult],
     stretches = covered(wins, lambda w: w.p >= threshold)
     longest = max(stretches, key=lambda s: s.chars) if stretches else None
     return WorkFigures(work=work, windows=wins, threshold=threshold, shares=shares,
-                       longest=longest, max_p=max((w.p for w in wins), default=0.0))
+                       longest=longest, max_p=max((w.p for w in wins), default=0.0),
+                       windows_possible=possible[0] if possible else None,
+                       tokens=possible[1] if possible else None)
 
 
 def _exact_windows(store: RunStore) -> dict[str, list[WindowResult]]:
@@ -195,10 +229,14 @@ def stored_windows(store: RunStore) -> dict[str, list[WindowResult]]:
 
 
 def audit_figures(store: RunStore, works: Sequence[Work],
-                  threshold: float = DEFAULT_THRESHOLD) -> list[WorkFigures]:
-    """Figures of every work, ranked by extracted share (then largest p, then id)."""
+                  threshold: float = DEFAULT_THRESHOLD,
+                  possible: dict[str, tuple[int, int]] | None = None) -> list[WorkFigures]:
+    """Figures of every work, ranked by extracted share (then largest p, then id);
+    ``possible``: per work, (windows the protocol slides along it, its tokens)."""
     by_work = stored_windows(store)
-    return rank([work_figures(w, by_work.get(w.id, []), threshold) for w in works])
+    plan = possible or {}
+    return rank([work_figures(w, by_work.get(w.id, []), threshold, plan.get(w.id))
+                 for w in works])
 
 
 def rank(figs: Sequence[WorkFigures]) -> list[WorkFigures]:

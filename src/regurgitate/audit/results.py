@@ -28,8 +28,9 @@ def method_of(attack: AuditWindowsAttack, *, threshold: float, target: str,
 
 
 def audit_results(store: RunStore, works: Sequence[Work], *, threshold: float,
-                  index: Any | None) -> list[WorkFigures]:
-    figs = audit_figures(store, works, threshold)
+                  index: Any | None,
+                  possible: dict[str, tuple[int, int]] | None = None) -> list[WorkFigures]:
+    figs = audit_figures(store, works, threshold, possible)
     attach_evidence(figs, index)
     return figs
 

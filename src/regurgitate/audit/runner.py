@@ -34,6 +34,7 @@ from regurgitate.detectors.discoverable import DiscoverableDetector
 from regurgitate.errors import ConfigError, RegurgitateError
 from regurgitate.scan.budget import Budget
 from regurgitate.scan.request import DEFAULT_OUT, PreparedScan, ScanRequest
+from regurgitate.scan.run_names import audit_run_name
 from regurgitate.scan.setup import prepare_scan
 
 
@@ -113,7 +114,8 @@ def prepare_audit(req: AuditRequest, note: Callable[[str], None] = lambda m: Non
         raise ConfigError("--stride, --prefix-tokens and --suffix-tokens must be >= 1")
     if req.samples is not None and req.samples < 0:
         raise ConfigError("--samples must be >= 0")
-    run_path = req.run or DEFAULT_OUT / f"audit-{_slug(req.target or 'reference')}.db"
+    run_path = req.run or DEFAULT_OUT / audit_run_name(req.target or "reference", req.works,
+                                                       req.index)
     options: dict[str, Any] = {
         "works": str(req.works), "prefix_tokens": req.prefix_tokens,
         "suffix_tokens": req.suffix_tokens, "stride": req.stride,

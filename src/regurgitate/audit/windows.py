@@ -43,11 +43,9 @@ ATTACK = "audit"
 
 def window_starts(n_tokens: int, k: int, m: int, stride: int) -> list[int]:
     """Starts of full k+m windows every ``stride`` tokens, plus one ending at the last token;
-    a work of k+1 .. k+m tokens gets one window with a shorter suffix."""
-    if n_tokens <= k:
-        return []
+    a work shorter than one window gets none (it is named as too short, not scored)."""
     if n_tokens < k + m:
-        return [0]
+        return []
     starts = list(range(0, n_tokens - (k + m) + 1, stride))
     if starts[-1] != n_tokens - (k + m):
         starts.append(n_tokens - (k + m))
@@ -101,6 +99,20 @@ class AuditWindowsAttack(DiscoverableAttack):
                                   top_p=self.np_top_p, greedy=False, seed=seed,
                                   logprobs=False)
 
+    def windows_possible(self, ctx: AttackContext) -> dict[str, tuple[int, int]]:
+        """Per work id: (windows the protocol slides along it, its length in tokens); 0
+        windows for a work shorter than one window. ``--max-windows`` measures fewer."""
+        if not self.windows:
+            return {}
+        tok = self._window_tokenizer(ctx)
+        k, m, stride = self.prefix_tokens, self.suffix_tokens, self.stride or 1
+        works = self.works if isinstance(self.works, tuple) else ()
+        out = {}
+        for work in works:
+            n = len(tok.encode_offsets(work.text)[0])
+            out[work.id] = (len(window_starts(n, k, m, stride)), n)
+        return out
+
     def prompts(self, ctx: AttackContext) -> list[Prompt]:
         if not self.windows:
             return []
@@ -113,8 +125,7 @@ class AuditWindowsAttack(DiscoverableAttack):
             ids, offsets = tok.encode_offsets(work.text)
             starts = window_starts(len(ids), k, m, stride)
             if not starts:
-                raise ConfigError(f"the work {work.id!r} has {len(ids)} tokens; a window "
-                                  f"needs more than the {k}-token prefix")
+                continue  # too short for one window: reported as such, never scored
             if self.max_windows:
                 starts = starts[:self.max_windows]
             for i, s in enumerate(starts):

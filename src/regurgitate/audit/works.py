@@ -59,11 +59,22 @@ def chapter_marks(text: str) -> tuple[Chapter, ...]:
 
 
 def _read(path: Path) -> str:
+    """A work's text, by the corpus readers' rule for a text file (.gz/.zst decompressed;
+    a PDF or Office file: extract the text first; one message for a file that is not text)."""
+    from regurgitate.corpus.readers import file_format
+    from regurgitate.corpus.records import ReadStats, Sink
+    from regurgitate.corpus.textfiles import read_text_file
+    from regurgitate.errors import CorpusError
+
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the work {path}: {exc}",
-                          hint="works must be UTF-8 text or JSON lines") from None
+        file_format(path)
+        doc = read_text_file(path, str(path), str(path), Sink("stop", None, ReadStats()))
+    except CorpusError as exc:
+        raise ConfigError(f"cannot read the work {exc.message}",
+                          hint=exc.hint if exc.hint and "extract" in exc.hint else
+                          "works must be UTF-8 text or JSON lines") from None
+    assert doc is not None  # "stop" raises instead of skipping
+    return doc.text
 
 
 def _text_work(path: Path, wid: str) -> Work:

@@ -152,6 +152,8 @@ class ClosenessReport:
     candidate_works: int  # works sharing a seed with the text (``works`` are the closest)
     verdict: str
     seconds: float
+    #: what ``tokens``, ``min_tokens`` and every span length count: "tokens" or "bytes"
+    unit: str = "tokens"
 
     @property
     def covered_share(self) -> float:
@@ -172,6 +174,16 @@ def _piece(s: Span) -> tuple[int, int]:
     if s.piece_start is not None and s.piece_end is not None:
         return s.piece_start, s.piece_end
     return s.token_start, s.token_end
+
+
+def unit_of(tokenizer: Any) -> str:
+    """What an index's lengths count: "bytes" for a byte-level tokenizer, else "tokens"."""
+    return "bytes" if getattr(tokenizer, "name", None) == "bytes" else "tokens"
+
+
+def _one(unit: str) -> str:
+    """The unit as a compound's first part: "50-byte span", "50-token span"."""
+    return unit[:-1] if unit.endswith("s") else unit
 
 
 def default_seed_tokens(tokenizer: Any, min_tokens: int) -> int:
@@ -230,7 +242,7 @@ def closeness(index: ClosenessIndex, text: str, *, min_tokens: int = 50,
     partial = ClosenessReport(
         chars=n, tokens=len(ids), min_tokens=min_tokens, seed_tokens=seed, spans=spans,
         coverage=coverage, covered_chars=covered, works=tuple(_mark_same(works)),
-        candidate_works=len(per_doc), verdict="", seconds=0.0)
+        candidate_works=len(per_doc), verdict="", seconds=0.0, unit=unit_of(index.tokenizer))
     return dataclasses.replace(partial, verdict=verdict(partial),
                                seconds=time.perf_counter() - t0)
 
@@ -388,9 +400,10 @@ def verdict(report: ClosenessReport) -> str:
     """One line: the strongest finding about the whole text, in words. A passage's
     similarity is never quoted without that passage's length."""
     m = report.min_tokens
+    u, one = report.unit, _one(report.unit)
     if not report.works:
-        return (f"No verbatim span of >= {m} tokens and no shared passage of >= "
-                f"{report.seed_tokens} tokens: nothing in this text is traceable to the corpus.")
+        return (f"No verbatim span of >= {m} {u} and no shared passage of >= "
+                f"{report.seed_tokens} {u}: nothing in this text is traceable to the corpus.")
     top = report.works[0]
     label = top.name + (f" ({top.title})" if top.title else "")
     same = same_figures(report, top)
@@ -408,28 +421,28 @@ def verdict(report: ClosenessReport) -> str:
                 "Substantial verbatim copying" if share >= 0.1 else "Verbatim passages")
         longest = max(s.tokens for s in report.spans)
         return (f"{kind}: {100 * share:.1f}% of the text lies in {len(report.spans)} verbatim "
-                f"span(s) of >= {m} tokens (longest {longest}); closest work {who}: "
+                f"span(s) of >= {m} {u} (longest {longest}); closest work {who}: "
                 f"{whole(top)}.")
     near = [w for w in report.works if w.near_verbatim]
     if near:
         w = near[0]
-        return (f"Near-verbatim copy: a {w.passage_tokens:,}-token passage "
+        return (f"Near-verbatim copy: a {w.passage_tokens:,}-{one} passage "
                 f"({_pct(w.passage_chars / report.chars)} of the text) has edit similarity "
                 f"{w.edit_similarity:.2f} to {w.name}; {whole(w)}; no exact span reaches "
-                f"{m} tokens.")
+                f"{m} {u}.")
     if top.passages == 0:  # its seeds could not be located in it (too common to list)
-        what = f"matches of >= {report.seed_tokens} tokens"
+        what = f"matches of >= {report.seed_tokens} {u}"
     elif top.passages == 1:
-        what = f"one {top.passage_tokens:,}-token passage"
+        what = f"one {top.passage_tokens:,}-{one} passage"
     else:
-        what = f"{top.passages} passages (the longest {top.passage_tokens:,} tokens)"
+        what = f"{top.passages} passages (the longest {top.passage_tokens:,} {u})"
     sim = ("" if top.edit_similarity is None or top.edit_similarity >= 0.995 else
            f" ({'the longest has ' if top.passages > 1 else ''}edit similarity "
-           f"{top.edit_similarity:.2f} over its {top.passage_tokens:,} tokens)")
+           f"{top.edit_similarity:.2f} over its {top.passage_tokens:,} {u})")
     bound = "" if top.text_rouge_l_exact else ">= "
     return (f"Shares {what} with {who}, matching {_pct(top.aligned_share)} of the "
             f"text{sim}; text ROUGE-L {bound}{top.text_rouge_l:.2f}; no span reaches {m} "
-            "tokens.")
+            f"{u}.")
 
 
 def report_to_dict(report: ClosenessReport, index: ClosenessIndex,
@@ -446,6 +459,7 @@ def report_to_dict(report: ClosenessReport, index: ClosenessIndex,
     single, runs = periodic_runs(report.spans, text)
     return {
         "chars": report.chars, "tokens": report.tokens, "min_tokens": report.min_tokens,
+        "unit": report.unit,
         "seed_tokens": report.seed_tokens,
         "seconds": round(report.seconds, 4),
         "span_count": len(report.spans),

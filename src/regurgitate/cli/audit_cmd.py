@@ -23,6 +23,7 @@ from regurgitate.cli.common import (
 )
 from regurgitate.errors import EXIT_INCOMPLETE, ConfigError
 from regurgitate.index.open import index_argument
+from regurgitate.scan.budget import BUDGET_HELP
 from regurgitate.untrusted import visible
 
 if TYPE_CHECKING:
@@ -98,10 +99,12 @@ def audit(
     ] = None,
     seed: Annotated[int, typer.Option(help="seed for sampled continuations")] = 0,
     batch_size: Annotated[int | None, typer.Option(help="prompts per target call")] = None,
-    max_generations: Annotated[int | None, typer.Option(help="stop after N generations")
-                               ] = None,
-    max_tokens: Annotated[int | None, typer.Option(help="stop after N tokens")] = None,
-    max_cost: Annotated[float | None, typer.Option(help="stop at this cost")] = None,
+    max_generations: Annotated[int | None, typer.Option(
+        help=f"stop after N generations ({BUDGET_HELP})")] = None,
+    max_tokens: Annotated[int | None, typer.Option(
+        help=f"stop after N generated tokens ({BUDGET_HELP})")] = None,
+    max_cost: Annotated[float | None, typer.Option(
+        help=f"stop at this cost ({BUDGET_HELP})")] = None,
     price_per_1k_tokens: Annotated[float | None, typer.Option(
         help="price of 1,000 tokens, for --max-cost")] = None,
     json_out: Annotated[Path | None, typer.Option(
@@ -182,7 +185,12 @@ def audit(
                 stops = {r.stopped for r in long_results}
                 outcome.stopped = next((x for x in stops if x == "interrupted" or
                                         x.endswith("reached")), None)
-        figs = audit_results(store, prepared.works, threshold=threshold, index=scan.index)
+        from regurgitate.attacks.base import AttackContext
+
+        possible = prepared.attack.windows_possible(
+            AttackContext(index=scan.index, seed=seed, chat=tgt.chat))
+        figs = audit_results(store, prepared.works, threshold=threshold, index=scan.index,
+                             possible=possible)
         attach_recall(figs, long_results)
         attach_characters(figs, store)
         if scored is not None:

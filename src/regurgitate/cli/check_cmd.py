@@ -15,7 +15,6 @@ from rich.text import Text
 
 from regurgitate.cli.common import (
     DTYPE_OPT,
-    QUIET_OPT,
     TOKENIZER_OPT,
     highlighted,
     stderr_console,
@@ -27,8 +26,11 @@ from regurgitate.reports.check_terminal import short_label as _short
 from regurgitate.reports.units import index_unit
 from regurgitate.untrusted import visible
 
-#: texts longer than this are not echoed to the terminal (the spans and works still are)
+#: texts longer than this are not echoed to the terminal (the spans and works still are);
+#: a pipe or a file never gets the text, only the summary
 ECHO_LIMIT = 20_000
+#: verbatim spans listed one by one at most (``--json`` lists all)
+SPAN_ROWS = 30
 
 
 
@@ -45,16 +47,15 @@ def _read_text(file: str) -> str:
 
 
 def _reference_index(quiet: bool) -> Path:
-    """The bundled reference corpus's index (built and cached by ``scan`` too), said on
-    stderr so that nobody takes it for their own corpus."""
-    from regurgitate.scan.request import cache_dir
-    from regurgitate.targets.reference import reference_index
+    """The bundled reference corpus's index, said on stderr so that nobody takes it for
+    their own corpus."""
+    from regurgitate.cli.reference_cmd import reference_index_path
 
-    err = stderr_console(quiet=quiet)
-    path = reference_index(cache_dir(), lambda m: err.print(escape(m)))
-    err.print(f"[dim]no --index given: checking against the bundled reference corpus "
-              f"({escape(str(path))}); build your own with: regurgitate index build "
-              f"CORPUS -o DIR[/]")
+    path = reference_index_path(quiet)
+    stderr_console(quiet=quiet).print(
+        f"[dim]no --index given: checking against the bundled reference corpus "
+        f"({escape(str(path))}); build your own with: regurgitate index build CORPUS -o DIR "
+        f"(regurgitate reference shows what the bundled set holds)[/]")
     return path
 
 
@@ -64,7 +65,9 @@ def check(
         "--index", "-i", help="index directory, http(s)://HOST:PORT?index=NAME, or "
         "`reference` (default: the bundled reference corpus's index, built and cached on "
         "first use)")] = None,
-    min_tokens: Annotated[int, typer.Option(help="shortest verbatim span, in tokens")] = 50,
+    min_tokens: Annotated[int, typer.Option(
+        help="shortest verbatim span, in the index's unit (tokens of its tokenizer, or bytes "
+             "for a byte-level index)")] = 50,
     max_docs: Annotated[int, typer.Option(help="source documents listed per span")] = 10,
     seed_tokens: Annotated[int | None, typer.Option(
         help="shortest exact match a passage is aligned from (default 4 tokens, 16 for a "
@@ -74,12 +77,15 @@ def check(
     html: Annotated[Path | None, typer.Option(help="also write an HTML closeness report")] = None,
     tokenizer: Annotated[str | None, TOKENIZER_OPT] = None,
     token_dtype: Annotated[str | None, DTYPE_OPT] = None,
-    quiet: Annotated[bool, QUIET_OPT] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="print the verdict only (no text, tables, progress or notes)")
+    ] = False,
 ) -> None:
     """How close is a text to the indexed corpus, and to which works? Exact verbatim spans
     (each occurs exactly COUNT times); per work, the share of the text in its aligned passages
     and the text's ROUGE-L against its best window, then the longest passage's similarity with
-    its length; a verdict."""
+    its length; a verdict. On a terminal the text is echoed with its spans highlighted (up to
+    20,000 characters); a pipe or file gets the summary only."""
     from regurgitate.check.closeness import closeness, report_to_dict
 
     if min_tokens < 1 or max_docs < 1 or works < 0:
@@ -96,7 +102,7 @@ def check(
     report = closeness(idx, text, min_tokens=min_tokens, seed_tokens=seed_tokens,
                        max_docs=max(max_docs, 100), top_works=works)
     data = report_to_dict(report, idx, text)
-    unit = index_unit(idx.info)
+    unit = data.get("unit") or index_unit(idx.info)
     counts = [_count_label(s, unit=unit) for s in data["spans"]]
     counts += [_count_label(r["span"], unit=unit) for r in data["runs"]]
     # the listing honours --max-docs; counts stay exact
@@ -113,6 +119,9 @@ def check(
     if json_out:
         data["index"] = str(index)
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        return
+    if quiet:
+        stdout_console().print(Text("verdict: " + visible(data["verdict"]), style="bold"))
         return
     _print(data, text, min_tokens, max_docs, html, unit, counts)
 
@@ -141,10 +150,13 @@ def _print(data: dict[str, Any], text: str, min_tokens: int, max_docs: int,
            html: Path | None, unit: str, counts: list[str]) -> None:
     out = stdout_console()
     spans = data["spans"]
-    if len(text) <= ECHO_LIMIT:
+    if out.is_terminal and len(text) <= ECHO_LIMIT:
         regions = [(r["start"], r["end"]) for r in data["coverage"]]
         out.print(highlighted(text, regions, "bold black on yellow"))
         out.print()
+    elif out.is_terminal:
+        out.print(f"[dim]the text ({len(text):,} characters) is not echoed above "
+                  f"{ECHO_LIMIT:,}; --html marks its spans[/]")
     runs = data["runs"]
     listed = (f" ({len(spans):,} listed one by one, {sum(r['spans'] for r in runs):,} in "
               f"{len(runs):,} periodic run(s))" if runs else "")
@@ -158,7 +170,7 @@ def _print(data: dict[str, Any], text: str, min_tokens: int, max_docs: int,
         t.add_column(unit.capitalize(), justify="right")
         t.add_column("Count", overflow="fold", min_width=12)
         t.add_column("Source", overflow="fold", min_width=24)
-        for n, s in enumerate(spans, 1):
+        for n, s in enumerate(spans[:SPAN_ROWS], 1):
             names = ", ".join(_short(d) for d in s["sources"])
             if s["count"] > len(s["sources"]) and len(s["sources"]) >= max_docs:
                 names += f" (first {max_docs})"
@@ -172,6 +184,9 @@ def _print(data: dict[str, Any], text: str, min_tokens: int, max_docs: int,
                       Text(f"{r['span_tokens']} x {r['spans']:,}"),
                       Text(counts[k - 1]), Text(names))
         out.print(t)
+        if len(spans) > SPAN_ROWS:
+            out.print(f"[dim]and {len(spans) - SPAN_ROWS:,} more span(s): --json or --html "
+                      "lists them all[/]")
         for k, r in enumerate(runs, len(spans) + 1):
             out.print(Text(f"#{k}: periodic run of {visible(repr(r['unit'][:60]))} "
                            f"(period {r['period_chars']:,} characters): {r['spans']:,} "

@@ -136,8 +136,9 @@ def _print_info(info: dict[str, Any]) -> None:
 
 @index_app.command("info")
 def info(
-    index: Annotated[str, typer.Argument(help="index directory, or http(s)://HOST:PORT/PATH"
-                                               "?index=NAME (port and path optional)")],
+    index: Annotated[str, typer.Argument(help="index directory, http(s)://HOST:PORT/PATH"
+                                               "?index=NAME (port and path optional), or "
+                                               "`reference` (the bundled corpus's index)")],
     verify: Annotated[bool, typer.Option(help="check every file's checksum")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     tokenizer: Annotated[str | None, TOKENIZER_OPT] = None,
@@ -146,6 +147,11 @@ def info(
     """Show an index's size, tokenizer, shards and documents."""
     from regurgitate.corpus.tokenizer import load_tokenizer
     from regurgitate.index.open import open_index
+
+    if index == "reference":  # the word names the bundled index, as --index does
+        from regurgitate.cli.reference_cmd import reference_index_path
+
+        index = str(reference_index_path())
 
     idx = open_index(index, modality="text", token_dtype=token_dtype, verify=verify,
                      tokenizer=load_tokenizer(tokenizer) if tokenizer else None)

@@ -81,6 +81,9 @@ def _register() -> None:
     app.command("serve")(serve_cmd.serve)
     app.command("trace")(trace_cmd.trace)
     app.command("plugins")(plugins_cmd.plugins)
+    from regurgitate.cli import reference_cmd
+
+    app.command("reference")(reference_cmd.reference)
     _unwrap_help(app)
 
 

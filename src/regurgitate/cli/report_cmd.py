@@ -50,21 +50,33 @@ def runs_list(
     if not runs:
         out.print(f"no runs in {escape(str(directory))}")
         return
+    from regurgitate.reports.polish import timestamp
+
+    if not out.is_terminal:  # a pipe or a file: every column, whole values, tab-separated
+        import sys
+
+        sys.stdout.write("run\ttarget\tattacks\tindex\tgenerations\tstatus\tupdated\n")
+        for r in runs:
+            cells = [str(r.path), r.target, ",".join(r.attacks), r.index or "-",
+                     str(r.generations), str(r.status), timestamp(r.updated) if r.updated else ""]
+            sys.stdout.write("\t".join(visible(c).replace("\t", " ") for c in cells) + "\n")
+        return
     table = Table(title=f"runs in {escape(str(directory))}", title_justify="left",
                   box=box.SIMPLE_HEAD)
     table.add_column("run", no_wrap=True)
     table.add_column("target", overflow="fold", min_width=12)
     table.add_column("attacks", no_wrap=True, min_width=14)
+    table.add_column("index", overflow="fold", min_width=10)
     table.add_column("generations", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("updated", no_wrap=True)
-    from regurgitate.reports.polish import timestamp
 
     for r in runs:
         updated = timestamp(r.updated) if r.updated else ""
         table.add_row(escape(visible(Path(r.path).name)), escape(visible(r.target)),
                       escape("\n".join(visible(a) for a in r.attacks)),
-                      str(r.generations), escape(visible(str(r.status))), escape(updated))
+                      escape(visible(r.index or "–")), str(r.generations),
+                      escape(visible(str(r.status))), escape(updated))
     out.print(table, soft_wrap=True)
 
 

@@ -7,11 +7,16 @@ path                                           read as
 =============================================  ==========================================
 ``*.jsonl``, ``*.json`` (+ ``.gz`` / ``.zst``)  JSON lines, one record per line
 ``*.parquet``                                  Parquet rows
-``*.txt``, ``*.md``                            one document (the whole file)
+``*.pdf``, Office and e-book files             refused: "extract the text first"
+any other file (+ ``.gz`` / ``.zst``)          one document (the whole file) when its
+                                               content is UTF-8 text; a binary file or
+                                               another encoding is a bad file
 directory with ``state.json`` or               a ``datasets`` dataset saved with
 ``dataset_dict.json``                          ``save_to_disk`` (read with pyarrow only)
-any other directory                            text files, one document per file,
-                                               recursive, sorted, hidden entries skipped
+any other directory                            every file under it by the rules above
+                                               (the same rule as for a file given
+                                               alone), recursive, sorted, hidden entries
+                                               skipped
 =============================================  ==========================================
 
 ``Document.meta`` always holds ``"source"`` (the path as given) and where in it the document
@@ -27,7 +32,9 @@ title) are copied into ``meta`` under their own names.
 Bad records (invalid JSON, missing or non-string text field, invalid UTF-8) raise
 :class:`~regurgitate.errors.CorpusError` with path and line, or are skipped and handed to
 ``on_skip`` when ``on_error="skip"``. File-level problems (missing path, unknown format,
-corrupt compression, a Parquet file without the text column) always raise.
+corrupt compression, a Parquet file without the text column) always raise, except that a
+file inside a directory that is not text (binary, another encoding, a PDF) is a bad record:
+one message for that file, skipped with ``on_error="skip"``.
 Empty (whitespace-only) documents are skipped silently (``keep_empty=True`` yields them);
 :class:`ReadStats` counts them.
 """
@@ -47,7 +54,7 @@ from regurgitate.corpus.records import (
     ReadStats,
     Sink,
 )
-from regurgitate.corpus.textfiles import iter_text_files, read_text_dir, read_text_file
+from regurgitate.corpus.textfiles import EXTRACT_HINT, iter_text_files, read_text_file
 from regurgitate.errors import ConfigError, CorpusError
 from regurgitate.types import Document
 
@@ -56,11 +63,17 @@ __all__ = ["MAX_FIELD_CHARS", "OnError", "ReadStats", "detect_format", "iter_tex
 
 _JSONL_SUFFIXES = (".jsonl", ".json")
 _COMPRESSIONS = ("", ".gz", ".zst")
-_SINGLE_TEXT_SUFFIXES = (".txt", ".md")
 _FORMATS_HINT = (
-    "supported: .jsonl/.json (optionally .gz or .zst), .parquet, .txt/.md, a directory of "
-    "text files, or a directory written by datasets' save_to_disk"
+    "supported: .jsonl/.json (optionally .gz or .zst), .parquet, UTF-8 text files (any "
+    "name, optionally .gz or .zst), a directory of them, or a directory written by datasets' "
+    "save_to_disk"
 )
+#: documents whose text must be extracted first (their bytes are no text)
+EXTRACT_FIRST = {".pdf": "PDF", ".doc": "Word", ".docx": "Word", ".odt": "OpenDocument",
+                 ".rtf": "RTF", ".epub": "EPUB", ".xls": "Excel", ".xlsx": "Excel",
+                 ".ods": "OpenDocument", ".ppt": "PowerPoint", ".pptx": "PowerPoint",
+                 ".odp": "OpenDocument"}
+
 
 
 def read_corpus(
@@ -132,14 +145,24 @@ def detect_format(path: Path) -> str:
         if (path / "state.json").is_file():
             return "dataset"
         return "textdir"
+    return file_format(path)
+
+
+def file_format(path: Path) -> str:
+    """One rule for a file, given alone or found in a directory: by extension (JSON lines
+    and Parquet; PDF and Office files refused with "extract the text first"), else text,
+    whose content is checked when it is read (UTF-8, no NUL bytes); ``.gz``/``.zst`` are
+    decompressed."""
     name = path.name.lower()
     if any(name.endswith(s + c) for s in _JSONL_SUFFIXES for c in _COMPRESSIONS):
         return "jsonl"
     if name.endswith(".parquet"):
         return "parquet"
-    if name.endswith(_SINGLE_TEXT_SUFFIXES):
-        return "text"
-    raise CorpusError("unknown corpus format", path=str(path), hint=_FORMATS_HINT)
+    inner = name.removesuffix(".gz").removesuffix(".zst")
+    kind = EXTRACT_FIRST.get(Path(inner).suffix)
+    if kind is not None:
+        raise CorpusError(f"a {kind} file, not text", path=str(path), hint=EXTRACT_HINT)
+    return "text"
 
 
 def _read_one(given: str | Path, text_field: str, sink: Sink) -> Iterator[Document]:
@@ -158,8 +181,29 @@ def _read_one(given: str | Path, text_field: str, sink: Sink) -> Iterator[Docume
         if doc is not None:
             yield doc
     elif fmt == "textdir":
-        yield from read_text_dir(path, source, sink)
+        yield from _read_dir(path, source, text_field, sink)
     elif fmt == "dataset":
         yield from read_dataset(path, source, None, text_field, sink)
     else:
         yield from read_dataset_dict(path, source, text_field, sink)
+
+
+def _read_dir(root: Path, source: str, text_field: str, sink: Sink) -> Iterator[Document]:
+    """Every file under ``root`` by :func:`file_format`, the rule for a file given alone; a
+    file it cannot read is one bad record (skipped with ``on_error="skip"``)."""
+    for file in iter_text_files(root):
+        sink.stats.files += 1
+        rel = file.relative_to(root).as_posix()
+        try:
+            fmt = file_format(file)
+        except CorpusError as exc:
+            sink.bad(exc)
+            continue
+        if fmt == "jsonl":
+            yield from read_jsonl(file, str(Path(source) / rel), text_field, sink)
+        elif fmt == "parquet":
+            yield from read_parquet(file, str(Path(source) / rel), text_field, sink)
+        else:
+            doc = read_text_file(file, source, rel, sink)
+            if doc is not None:
+                yield doc

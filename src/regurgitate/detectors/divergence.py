@@ -120,9 +120,52 @@ def _repetition(text: str, word: str) -> tuple[int, int] | None:
     return first
 
 
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_PUNCTUATION = frozenset(".,;:!?-_'\"()[]{}/\\|*~`")
+
+
+def _edit_distance(a: str, b: str, cap: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``, stopping early above ``cap``."""
+    if abs(len(a) - len(b)) > cap:
+        return cap + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        if min(cur) > cap:
+            return cap + 1
+        prev = cur
+    return prev[-1]
+
+
+def is_typo_of(token: str, word: str) -> bool:
+    """``token`` is the repeated word garbled, not other text: it holds the word or is part
+    of it ("poemem", "poempoem", "poe"), or lies within a third of the word's length in
+    edits (at least one: "peom")."""
+    t, w = token.casefold(), word.casefold()
+    if not t or not w:
+        return False
+    if w in t:  # the word with a little garbage ("poemem") or run together ("poempoem")
+        return len(t.replace(w, "")) <= max(2, len(w) // 2)
+    if t in w:  # a truncated repeat
+        return True
+    cap = max(1, len(w) // 3)
+    return _edit_distance(t, w, cap) <= cap
+
+
 def _other_text_chars(tail: str, word: str) -> int:
-    rest = re.sub(re.escape(word), "", tail, flags=re.IGNORECASE)
-    return sum(1 for ch in rest if not ch.isspace())
+    """Characters of ``tail`` that are other text: neither whitespace, separating
+    punctuation, the word, nor a typo of it (a garbled repeat is not divergence)."""
+    n = 0
+    for tok in _TOKEN.findall(tail):
+        if tok in _PUNCTUATION:
+            continue
+        if (tok[0].isalnum() or tok[0] == "_") and (
+                tok.casefold() == word.casefold() or is_typo_of(tok, word)):
+            continue
+        n += len(tok)
+    return n
 
 
 def divergence_point(text: str, word: str, *, min_chars: int = MIN_DIVERGED_CHARS) -> int | None:

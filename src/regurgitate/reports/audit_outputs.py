@@ -40,6 +40,8 @@ def work_json(fig: WorkFigures) -> dict[str, Any]:
         "longest_stretch": ({"start": fig.longest.start, "end": fig.longest.end,
                              "chars": fig.longest.chars} if fig.longest else None),
         "windows_measured": len(fig.windows),
+        "windows_possible": fig.windows_possible, "tokens": fig.tokens,
+        "partial": fig.partial, "too_short": fig.too_short, "coverage": fig.coverage(),
         "chapters": [{"start": c.start, "title": c.title} for c in w.chapters],
         "windows": [x.as_json() for x in fig.windows],
         "evidence": fig.evidence,
@@ -82,13 +84,24 @@ def method_lines(method: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _windows_cell(f: WorkFigures) -> str:
+    if f.too_short:
+        return "too short"
+    if f.windows_possible is None:
+        return f"{len(f.windows):,}"
+    return f"{len(f.windows):,}/{f.windows_possible:,}"
+
+
 def print_audit(figs: Sequence[WorkFigures], method: Mapping[str, Any], out: Console) -> None:
     t = method["threshold"]
-    table = Table(title="Works, ranked by extracted share", title_justify="left",
-                  box=None, header_style="bold")
+    windows = any(f.windows for f in figs)
+    planned = windows or any(f.windows_possible is not None for f in figs)
+    title = "Works, ranked by extracted share" if windows else "Works"
+    table = Table(title=title, title_justify="left", box=None, header_style="bold")
     table.add_column("Work", no_wrap=True, min_width=12, max_width=28)
     table.add_column("Chars", justify="right")
-    windows = any(f.windows for f in figs)
+    if planned:
+        table.add_column("Windows", justify="right")
     if windows:
         for col in (f"p>={t:g}", f"p>={LOW_THRESHOLD:g}", "Greedy", "Longest", "Max p"):
             table.add_column(col, justify="right")
@@ -97,7 +110,11 @@ def print_audit(figs: Sequence[WorkFigures], method: Mapping[str, Any], out: Con
         table.add_column("Recall" if k == "recall" else "Names", justify="right")
     for f in figs:
         row = [rich_escape(visible(f.work.id)[:28]), f"{f.work.chars:,}"]
-        if windows:
+        if planned:
+            row.append(_windows_cell(f))
+        if windows and not f.measured:
+            row += ["–"] * 5
+        elif windows:
             row += [_pct(f.shares.get(f"p>={t:g}")), _pct(f.shares.get(f"p>={LOW_THRESHOLD:g}")),
                     _pct(f.shares.get("greedy")), f"{f.longest.chars:,}" if f.longest else "0",
                     _p(f.max_p)]
@@ -105,6 +122,17 @@ def print_audit(figs: Sequence[WorkFigures], method: Mapping[str, Any], out: Con
             row.append(_extra_cell(f, k))
         table.add_row(*row)
     out.print(table)
+    partial = [f for f in figs if f.partial]
+    if partial:
+        out.print(f"[yellow]partial:[/] {len(partial)} work(s) measured in part (Windows: "
+                  "measured/possible, e.g. --max-windows); their shares count only the "
+                  "measured windows", soft_wrap=True)
+    short = [f for f in figs if f.too_short]
+    if short:
+        out.print(f"[yellow]too short for one window[/] "
+                  f"({method['prefix_tokens'] + method['suffix_tokens']} tokens), not scored: "
+                  f"{rich_escape(', '.join(visible(f.work.id) for f in short))}",
+                  soft_wrap=True)
     if windows:
         for line in method_lines(method):
             out.print(f"  {rich_escape(line)}")
@@ -131,6 +159,18 @@ def _extra_cell(f: WorkFigures, key: str) -> str:
     return f"{val.get('copied', 0)}/{val.get('names', 0)}"
 
 
+def _measured_html(f: WorkFigures, t: float) -> str:
+    """A work's headline in the HTML: its figures with their coverage, or why it has none."""
+    if f.too_short:
+        return escape(f.coverage())
+    if not f.measured:
+        return "windows not measured (no extraction figures)"
+    part = (f" <span class='flag'>(partial: {escape(f.coverage())} measured; the share "
+            "counts only those)</span>" if f.partial else f" ({escape(f.coverage())})")
+    return (f"{_pct(f.extracted_share)} extracted at p &ge; {t:g}; longest stretch "
+            f"{f.longest.chars if f.longest else 0:,} chars; max p {_p(f.max_p)}{part}")
+
+
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:60em;color:#111827}
 table{border-collapse:collapse}td,th{padding:.2em .6em;text-align:right}
 td:first-child,th:first-child{text-align:left}tr:nth-child(even){background:#f9fafb}
@@ -144,15 +184,20 @@ def audit_html(figs: Sequence[WorkFigures], method: Mapping[str, Any], *,
     """The audit's page; ``verdicts`` are plain sentences shown above the works (e.g. the
     dataset-inference verdict of ``--controls``)."""
     t = method["threshold"]
+    windows = any(f.measured for f in figs)
     rows = []
     for i, f in enumerate(figs, 1):
-        rows.append(
-            f"<tr><td>{i}. <a href='#w{i}'>{html_visible(f.work.id)}</a></td>"
-            f"<td>{f.work.chars:,}</td><td>{len(f.windows):,}</td>"
-            f"<td>{_pct(f.shares.get(f'p>={t:g}'))}</td>"
-            f"<td>{_pct(f.shares.get(f'p>={LOW_THRESHOLD:g}'))}</td>"
-            f"<td>{_pct(f.shares.get('greedy'))}</td>"
-            f"<td>{f.longest.chars if f.longest else 0:,}</td><td>{_p(f.max_p)}</td></tr>")
+        cells = [f"{f.work.chars:,}", escape(_windows_cell(f))]
+        if windows and f.measured:
+            cells += [_pct(f.shares.get(f'p>={t:g}')), _pct(f.shares.get(f'p>={LOW_THRESHOLD:g}')),
+                      _pct(f.shares.get('greedy')),
+                      f"{f.longest.chars if f.longest else 0:,}", _p(f.max_p)]
+        elif windows:
+            cells += ["&ndash;"] * 5
+        rows.append(f"<tr><td>{i}. <a href='#w{i}'>{html_visible(f.work.id)}</a></td>"
+                    + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = ["Work", "Chars", "Windows"] + ([f"p&ge;{t:g}", f"p&ge;{LOW_THRESHOLD:g}",
+                                            "Greedy", "Longest", "Max p"] if windows else [])
     sections = []
     for i, f in enumerate(figs, 1):
         corpus = f.extra.get("corpus")
@@ -182,17 +227,15 @@ def audit_html(figs: Sequence[WorkFigures], method: Mapping[str, Any], *,
         sections.append(
             f"<div class='work' id='w{i}'><h3>{html_visible(f.work.id)} &mdash; "
             f"{html_visible(f.work.title)}</h3>{strip_svg(f)}"
-            f"<p>{_pct(f.extracted_share)} extracted at p &ge; {t:g}; longest stretch "
-            f"{f.longest.chars if f.longest else 0:,} chars; max p {_p(f.max_p)}</p>"
+            f"<p>{_measured_html(f, t)}</p>"
             f"{flag}{extra}{''.join(ev)}</div>")
     method_html = "".join(f"<li>{escape(line)}</li>" for line in method_lines(method))
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>regurgitate audit</title>"
         f"<style>{_CSS}</style></head><body><h1>Was my work in there?</h1>"
         + "".join(f"<p class='verdict' id='dataset-inference'>{escape(v)}</p>" for v in verdicts)
-        + "<table><tr><th>Work</th><th>Chars</th><th>Windows</th>"
-        f"<th>p&ge;{t:g}</th><th>p&ge;{LOW_THRESHOLD:g}</th><th>Greedy</th><th>Longest</th>"
-        f"<th>Max p</th></tr>{''.join(rows)}</table>{''.join(sections)}"
+        + "<table><tr>" + "".join(f"<th>{h}</th>" for h in head)
+        + f"</tr>{''.join(rows)}</table>{''.join(sections)}"
         f"<h2>Method</h2><ul>{method_html}</ul>"
         f"<p>{escape(P_MEANS.format(m=method['suffix_tokens']))}</p>"
         f"<p>{escape(RECALL_MEANS)}</p>"

@@ -79,39 +79,40 @@ def _marked_text(text: str, coverage: list[dict[str, int]]) -> str:
     return "".join(parts)
 
 
-def _window_cell(win: dict[str, Any] | None) -> str:
+def _window_cell(win: dict[str, Any] | None, unit: str = "tokens") -> str:
     """A span's most repeated window: its count, offset and first sources, escaped."""
     if not win:
         return "–"
     names = win.get("sources") or []
     more = f" +{len(names) - 1}" if len(names) > 1 else ""
     where = f'<br><span class="mono">{escape(names[0])}{more}</span>' if names else ""
-    return (f'{win["count"]:,} <span class="dim">({win["tokens"]} tokens, +{win["offset"]} '
+    return (f'{win["count"]:,} <span class="dim">({win["tokens"]} {unit}, +{win["offset"]} '
             f"into the span)</span>{where}")
 
 
 def render_closeness_html(data: dict[str, Any], text: str, *, index: str) -> str:
     """The page for a :func:`regurgitate.check.closeness.report_to_dict` result."""
+    unit = data.get("unit", "tokens")  # what every length counts: tokens or bytes
     rows = []
     for n, s in enumerate(data["spans"], 1):
         rows.append(
             f'<tr><td class="n">{n}</td><td class="n">{s["start"]}–{s["end"]}</td>'
             f'<td class="n">{s["tokens"]}</td><td class="n">{s["count"]:,}</td>'
-            f'<td class="n">{_window_cell(s.get("window"))}</td>'
+            f'<td class="n">{_window_cell(s.get("window"), unit)}</td>'
             f'<td class="mono">{escape(", ".join(s["sources"]))}</td>'
             f'<td class="mono">{escape(s["text"][:300])}{"…" if len(s["text"]) > 300 else ""}'
             "</td></tr>")
     for n, r in enumerate(data.get("runs", []), len(rows) + 1):
-        unit = r["unit"]
+        period = r["unit"]
         rows.append(
             f'<tr><td class="n">{n}</td><td class="n">{r["start"]}–{r["end"]}</td>'
             f'<td class="n">{r["span_tokens"]} × {r["spans"]:,}</td>'
             f'<td class="n">{r["count"]:,}</td>'
-            f'<td class="n">{_window_cell(r["span"].get("window"))}</td>'
+            f'<td class="n">{_window_cell(r["span"].get("window"), unit)}</td>'
             f'<td class="mono">{escape(", ".join(r["sources"]))}</td>'
             f'<td class="mono">periodic run: {r["spans"]:,} spans, one every '
             f'{r["period_chars"]:,} characters, each {r["span_chars"]:,} characters of '
-            f'“{escape(unit[:300])}{"…" if len(unit) > 300 else ""}” repeated</td></tr>')
+            f'“{escape(period[:300])}{"…" if len(period) > 300 else ""}” repeated</td></tr>')
     works = []
     for w, more in work_groups(data["works"]):
         label = safe_link(w.get("url"), w["name"])
@@ -122,7 +123,7 @@ def render_closeness_html(data: dict[str, Any], text: str, *, index: str) -> str
             label += (f'<details><summary class="dim">+{more}, same '
                       f'{"passage" if w["passage_chars"] else "figures"}</summary>'
                       f'{escape(", ".join(same))}</details>')
-        passage = (f'{w["passage_tokens"]:,} tokens, {w["passage_chars"]:,} chars'
+        passage = (f'{w["passage_tokens"]:,} {unit}, {w["passage_chars"]:,} chars'
                    if w["passage_chars"] else "–")
         works.append(
             f'<tr><td class="mono">{label}</td><td class="n">{_pct(w["aligned_share"])}</td>'
@@ -146,32 +147,32 @@ def render_closeness_html(data: dict[str, Any], text: str, *, index: str) -> str
 <title>Closeness report</title><style>{STYLE}</style></head><body>
 <h1>Closeness report</h1>
 <p class="verdict">{escape(data["verdict"])}</p>
-<p>{data["chars"]:,} characters ({data["tokens"]:,} tokens) checked against
+<p>{data["chars"]:,} characters ({data["tokens"]:,} {unit}) checked against
 <span class="mono">{escape(index)}</span> in {data["seconds"]:.2f} s;
 {data["covered_chars"]:,} characters ({_pct(data["covered_share"])}) lie in
 {data.get("span_count", len(data["spans"])):,} exact span(s) of at least
-{data["min_tokens"]} tokens (a periodic run stands for many equal spans, one per period).
+{data["min_tokens"]} {unit} (a periodic run stands for many equal spans, one per period).
 Each span occurs exactly <em>count</em> times in the corpus; overlapping spans are listed
 separately and the share counts their union. A span's count is that of its rarest stretch;
-its most repeated window (of {data["min_tokens"]} tokens, the one occurring most often) shows
+its most repeated window (of {data["min_tokens"]} {unit}, the one occurring most often) shows
 how often the passage it is built around occurs, and where.</p>
 <h2>Closest works</h2>
 <p class="dim">Whole text: <em>Matched</em> is the share of the text's characters that passages
 aligned to the work match character for character (each passage grown from an exact match of
-at least {data.get("seed_tokens", "–")} tokens);
+at least {data.get("seed_tokens", "–")} {unit});
 <em>Text ROUGE-L</em> compares the whole text with the work's window of the same length that
 matches it best (CopyBench's literal-copy measure); <em>Verbatim</em> is the share inside exact
-spans of at least {data["min_tokens"]} tokens. Longest passage only: edit similarity
+spans of at least {data["min_tokens"]} {unit}. Longest passage only: edit similarity
 (normalized Levenshtein), ROUGE-L (words) and longest common substring (characters) hold over
 that passage, whose length is given; they say nothing of the rest of the text.
 {_listed(data)}</p>
 <table><thead><tr><th>Source</th><th class="n">Matched</th><th class="n">Text ROUGE-L</th>
-<th class="n">Verbatim</th><th class="n">Longest span (tokens)</th>
+<th class="n">Verbatim</th><th class="n">Longest span ({unit})</th>
 <th class="n">Longest passage</th><th class="n">Edit sim.</th><th class="n">ROUGE-L</th>
 <th class="n">LCS (chars)</th></tr></thead><tbody>{"".join(works)}</tbody></table>
 <details{" open" if len(rows) <= 50 else ""}><summary><strong>Verbatim spans
 ({len(rows)})</strong></summary>
-<table><thead><tr><th class="n">#</th><th class="n">Chars</th><th class="n">Tokens</th>
+<table><thead><tr><th class="n">#</th><th class="n">Chars</th><th class="n">{unit.capitalize()}</th>
 <th class="n">Count</th><th class="n">Most repeated window</th><th>Sources</th><th>Text</th>
 </tr></thead>
 <tbody>{"".join(rows)}</tbody></table></details>

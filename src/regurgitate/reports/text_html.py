@@ -179,7 +179,8 @@ def _kinds(fs: list[Finding]) -> list[str]:
     return kinds
 
 
-def _gen_view(item: Item, fs: list[Finding], limits: ReportLimits) -> _GenView:
+def _gen_view(item: Item, fs: list[Finding], limits: ReportLimits,
+              unit: str = "tokens") -> _GenView:
     gid = item.generation_id
     text, text_cut = _cut(item.generation.text, limits.max_chars)
     prompt, prompt_cut = _cut(item.prompt.as_text(), limits.max_chars)
@@ -203,7 +204,7 @@ def _gen_view(item: Item, fs: list[Finding], limits: ReportLimits) -> _GenView:
         window = window_words(span)
         if f.start is not None and f.end is not None:
             anns.append(Annotation(f.start, f.end, "verbatim",
-                                   label=f"verbatim: {tokens} tokens, {count}× in corpus"
+                                   label=f"verbatim: {tokens} {unit}, {count}× in corpus"
                                    + (f"; {window}" if window else "")
                                    + (f"; periodic run of {span.run.spans:,} such spans, "
                                       f"one every {span.run.period_chars:,} characters"
@@ -265,7 +266,7 @@ def window_words(span: VerbatimSpan) -> str:
 
 
 def _select(
-    run: RunData, limits: ReportLimits
+    run: RunData, limits: ReportLimits, unit: str = "tokens"
 ) -> tuple[list[_GenView], list[_GenView], dict[str, int]]:
     """Flagged generations (longest span first) and a sample of the others, both capped."""
     by_gen: dict[int, list[Finding]] = defaultdict(list)
@@ -283,9 +284,9 @@ def _select(
         return (-longest, -len(_kinds(fs)), it.generation_id)
 
     flagged.sort(key=rank)
-    shown_flagged = [_gen_view(it, fs, limits) for it, fs in flagged[: limits.max_flagged]]
+    shown_flagged = [_gen_view(it, fs, limits, unit) for it, fs in flagged[: limits.max_flagged]]
     ok_other = [(it, fs) for it, fs in other if it.generation.ok]
-    shown_other = [_gen_view(it, fs, limits) for it, fs in ok_other[: limits.max_unflagged]]
+    shown_other = [_gen_view(it, fs, limits, unit) for it, fs in ok_other[: limits.max_unflagged]]
     omitted = {
         "flagged": len(flagged) - len(shown_flagged),
         "unflagged": len(ok_other) - len(shown_other),
@@ -323,7 +324,7 @@ def render_html(
     """The report as a string (see :func:`write_html_report`)."""
     limits = limits or ReportLimits()
     summary = summary or compute_summary(run)
-    gens, others, omitted = _select(run, limits)
+    gens, others, omitted = _select(run, limits, summary.unit)
     script = FILTER_SCRIPT
     return _env().get_template("report.html.j2").render(
         run=run, spec=run.spec, s=summary, o=summary.overall, gens=gens, others=others,

@@ -21,6 +21,19 @@ from regurgitate.reports.text_data import RunData
 
 #: generations the blind baseline is trained and tested on at most (a seeded sample beyond)
 BLIND_MAX_TEXTS = 2000
+#: an AUC needs at least this many memorized and this many other generations; below, it is
+#: "too few to estimate" (one memorized output of 20 gives an AUC of 0 or 1 by chance)
+MIN_PER_CLASS = 5
+
+
+def auc_interval(auc: float, pos: int, neg: int, z: float = 1.959964) -> tuple[float, float]:
+    """Hanley & McNeil's (1982) 95% interval of an AUC from ``pos`` positives and ``neg``
+    negatives."""
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (pos - 1) * (q1 - auc * auc) + (neg - 1) * (q2 - auc * auc)) \
+        / (pos * neg)
+    half = z * max(var, 0.0) ** 0.5
+    return max(0.0, auc - half), min(1.0, auc + half)
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,27 @@ class SignalQuality:
     tpr_at_1pct_fpr: float
     generations: int
     memorized: int
+
+    @property
+    def enough(self) -> bool:
+        """Enough memorized and other generations for the AUC to mean something."""
+        return min(self.memorized, self.generations - self.memorized) >= MIN_PER_CLASS
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        if not self.enough:
+            return None
+        return auc_interval(self.auc, self.memorized, self.generations - self.memorized)
+
+    def auc_text(self) -> str:
+        """'0.912 (0.85-0.97)', or 'too few (1 memorized)' below :data:`MIN_PER_CLASS`."""
+        if not self.enough:
+            small = min(self.memorized, self.generations - self.memorized)
+            what = "memorized" if self.memorized <= self.generations - self.memorized \
+                else "other"
+            return f"too few ({small} {what})"
+        lo, hi = self.ci or (0.0, 1.0)
+        return f"{self.auc:.3f} ({lo:.2f}-{hi:.2f})"
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,12 @@ class AttackSummary:
     np_sampling: str | None = None
 
 
+#: distinct memorized sequences an extrapolation needs before it is shown as an estimate
+MIN_SEQUENCES = 5
+#: sample coverage below which the estimated total is kept out of the key figures
+MIN_KEY_COVERAGE = 0.5
+
+
 @dataclass(frozen=True)
 class Summary:
     overall: AttackSummary
@@ -106,6 +112,25 @@ class Summary:
     ngram_length: int = 50
     #: what a remote target learned about its endpoint, as (line, warning) (reports/endpoint)
     endpoint: tuple[tuple[str, bool], ...] = ()
+
+    def extrapolation_too_few(self) -> str | None:
+        """Why the extrapolation is not shown as an estimate (fewer than
+        :data:`MIN_SEQUENCES` distinct memorized sequences: an estimate from one or two is
+        noise), or None when it is."""
+        n = len(self.sequences)
+        if self.extrapolation is None or n >= MIN_SEQUENCES:
+            return None
+        return (f"too few to estimate: {n} distinct memorized sequence(s), at least "
+                f"{MIN_SEQUENCES} needed")
+
+    @property
+    def extrapolation_key_figure(self) -> bool:
+        """The estimated total belongs among the key figures: enough sequences, and sample
+        coverage of at least :data:`MIN_KEY_COVERAGE` (below, most of it is unseen and the
+        figure is mostly noise)."""
+        ex = self.extrapolation
+        return ex is not None and self.extrapolation_too_few() is None and \
+            ex.coverage is not None and ex.coverage >= MIN_KEY_COVERAGE
 
     @property
     def divergence(self) -> DivergenceFigures | None:

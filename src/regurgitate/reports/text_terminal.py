@@ -85,7 +85,9 @@ def _per_attack(summary: Summary) -> Table:
     # generations with a verbatim span, tokens inside spans, unique sequences, longest span
     # (tokens),
     # diverged generations
-    for name in ("Gens", "Fail", "Tokens", "w/span", "Mem.tok", "Uniq", "Max", "Div"):
+    # the memorized column counts the index's unit: bytes of a byte-level index, not tokens
+    mem = "Mem.B" if summary.unit == "bytes" else "Mem.tok"
+    for name in ("Gens", "Fail", "Tokens", "w/span", mem, "Uniq", "Max", "Div"):
         t.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     for i, a in enumerate((*summary.attacks, summary.overall)):
         ck = summary.corpus_checked  # without an index nothing was checked: "–", not 0%
@@ -115,7 +117,7 @@ def _pii(s: AttackSummary) -> Table:
 def _sequences(summary: Summary, top: int, width: int) -> Table:
     t = _table(f"Top memorized sequences ({min(top, len(summary.sequences))} of "
                f"{len(summary.sequences)})")
-    t.add_column("Tokens", justify="right", no_wrap=True, min_width=6)
+    t.add_column(summary.unit.capitalize(), justify="right", no_wrap=True, min_width=6)
     t.add_column("Corpus", justify="right", no_wrap=True, min_width=6)
     t.add_column("Window", justify="right", no_wrap=True, min_width=6)
     t.add_column("Gens", justify="right", no_wrap=True, min_width=4)
@@ -194,31 +196,38 @@ def extrapolation_meaning(ex: Extrapolation) -> str:
             "one already seen.")
 
 
-def _membership(summary: Summary) -> Table | None:
+def _membership(summary: Summary) -> Table | Text | None:
+    from regurgitate.reports.text_membership import MIN_PER_CLASS
+
     view = summary.membership
     if view is None or not (view.signals or view.candidates):
         return None
     t = _table("Membership signals vs. verbatim ground truth")
     t.add_column("Signal", no_wrap=True)
-    t.add_column("ROC-AUC", justify="right")
+    t.add_column("ROC-AUC (95%)", justify="right")
     t.add_column("TPR @ 1% FPR", justify="right")
     t.add_column("Memorized / scored", justify="right")
     t.add_column("Blind AUC", justify="right")
     blind = "–" if view.blind_auc is None else f"{view.blind_auc:.3f}"
     for q in view.signals:
-        t.add_row(Text(visible(q.signal)), f"{q.auc:.3f}", _pct(q.tpr_at_1pct_fpr),
+        t.add_row(Text(visible(q.signal)), q.auc_text(),
+                  _pct(q.tpr_at_1pct_fpr) if q.enough else "–",
                   f"{q.memorized} / {q.generations}", blind)
     lines = []
     if view.precision_at_top is not None:
         lines.append(f"top {len(view.candidates)} by {view.rank_by}: "
                      f"{_pct(view.precision_at_top)} contain a verbatim span")
     if view.signals:
-        lines.append("Blind AUC: a classifier of the texts alone (no model) on the same split")
+        lines.append("Blind AUC: a classifier of the texts alone (no model) on the same split; "
+                     f"an AUC needs at least {MIN_PER_CLASS} memorized and {MIN_PER_CLASS} "
+                     "other generations (95%: Hanley-McNeil interval)")
     if view.warnings and view.blind_auc is not None:
         names = ", ".join(w.split(":", 1)[0] for w in view.warnings)
         lines.append(f"warning: the text alone separates this split (blind AUC "
                      f"{view.blind_auc:.3f}); {names} are within 0.05 of it or below, so "
                      "their AUCs here are not evidence of membership")
+    if not view.signals:  # no rows: the lines alone, never an empty table
+        return Text("\n".join(lines)) if lines else None
     if lines:
         t.caption = "\n".join(lines)
         t.caption_justify = "left"
@@ -240,9 +249,9 @@ def render_summary(summary: Summary, console: Console, top: int = 10) -> None:
             "output was compared with training data. Verbatim and near-verbatim figures are "
             "not measured and PII cannot be told leaked from invented.", style="bold yellow"))
     elif summary.unit != "tokens":
-        console.print(Text(f"note: the reference index is byte-level: verbatim spans, the "
-                           f"threshold and memorized shares count UTF-8 {summary.unit}, "
-                           "not model tokens", style="dim"))
+        console.print(Text(f"note: the index (--index) is byte-level: verbatim spans, the "
+                           f"threshold, Mem.B and Max count UTF-8 {summary.unit}, not "
+                           "model tokens", style="dim"))
     if len(summary.attacks) > 0:
         console.print(_per_attack(summary))
     if o.pii_leaked or o.pii_elsewhere:
@@ -257,7 +266,10 @@ def render_summary(summary: Summary, console: Console, top: int = 10) -> None:
     membership = _membership(summary)
     if membership is not None:
         console.print(membership)
-    ex = _extrapolation(summary)
+    too_few = summary.extrapolation_too_few()
+    if too_few is not None and summary.sequences:
+        console.print(Text(f"Extrapolation: {too_few}", style="dim"))
+    ex = _extrapolation(summary) if too_few is None else None
     if ex is not None and summary.sequences:
         console.print(ex)
         for caveat in summary.extrapolation.caveats if summary.extrapolation else ():

@@ -1,14 +1,49 @@
-"""The limits that stop a scan cleanly, counted over the whole run (resumes included).
+"""The limits that stop a scan cleanly, counted over the whole run (resumes included), and
+how they are shared across the run's attacks.
 
 Validation errors name the fields; the CLI words its own flags (``--max-cost``) before it
 builds a Budget.
+
+Sharing: the pending prompts are taken round-robin across the attacks (one of each attack in
+turn, :func:`round_robin`), so a generation, token or cost limit that stops the run part-way
+has given every attack about the same number of generations (``--max-generations 20`` with
+three attacks: 7, 7 and 6), never all of them to the first attack. A resumed run shares what
+it has left the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from regurgitate.errors import ConfigError
+
+
+class _OfAttack(Protocol):
+    @property
+    def attack(self) -> str: ...
+
+
+P = TypeVar("P", bound=_OfAttack)
+
+#: what --help says of the budget flags
+BUDGET_HELP = ("counted over the whole run, resumes included, and shared round-robin across "
+               "the attacks")
+
+
+def round_robin(prompts: Sequence[P]) -> list[P]:
+    """``prompts`` reordered one attack at a time in turn (each attack's own order kept; the
+    attacks in order of their first prompt), so that any prefix of the result shares its
+    length fairly across the attacks."""
+    queues: dict[str, list[P]] = {}
+    for p in prompts:
+        queues.setdefault(p.attack, []).append(p)
+    out: list[P] = []
+    lists = list(queues.values())
+    for i in range(max((len(q) for q in lists), default=0)):
+        out.extend(q[i] for q in lists if i < len(q))
+    return out
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from regurgitate.attacks.base import Attack, AttackContext
 from regurgitate.detectors.base import Detector, Prior, order_detectors
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.findings import Finding, VerbatimSpan
-from regurgitate.scan.budget import Budget
+from regurgitate.scan.budget import Budget, round_robin
 from regurgitate.store.rows import now
 from regurgitate.store.runstore import IMAGE_INDEX_META
 from regurgitate.targets.base import Target
@@ -308,7 +308,7 @@ def run_scan(
                           hint="resume with the same target, options and tool version, or "
                           "pass --run NEW.db to start a fresh run")
     store.add_prompts(prompts)
-    pending = store.pending_prompts()
+    pending = round_robin(store.pending_prompts())  # a budget is shared across the attacks
     outcome = ScanOutcome(prompts=len(prompts))
     stage = GenerationStage.over(store, target, budget, should_stop, outcome)
     progress.start(total=stage.done_gens + len(pending), done=stage.done_gens)

@@ -15,7 +15,6 @@ named, then the target's defaults.
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from regurgitate.errors import ConfigError
 from regurgitate.index.open import names_reference, open_index
 from regurgitate.scan.assembly import build_attacks, check_option_groups, default_detectors
 from regurgitate.scan.request import DEFAULT_OUT, PreparedScan, ScanRequest, cache_dir
+from regurgitate.scan.run_names import scan_run_name
 from regurgitate.targets.base import Target
 from regurgitate.targets.reference import reference_index
 from regurgitate.types import Modality, RunSpec
@@ -44,10 +44,6 @@ def resume_command(command: Sequence[str], run: Path | None, run_path: Path) -> 
     if run is None and "--run" not in resume:
         resume += f" --run {shlex.quote(str(run_path))}"
     return resume
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "run"
 
 
 def attack_list(names: str) -> list[str]:
@@ -175,7 +171,7 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
     index: Any = None if index_path is None else open_index(
         index_path, modality=modality,
         why=f"this scan's target makes {'images' if modality == 'image' else 'text'}")
-    run_path = req.run or DEFAULT_OUT / f"{_slug(target_spec)}.db"
+    run_path = req.run or DEFAULT_OUT / scan_run_name(target_spec, req.attacks, req.index)
     run_path.parent.mkdir(parents=True, exist_ok=True)
     html_path = None
     if req.write_html:

@@ -25,6 +25,8 @@ class RunSummary:
     generations: int
     status: str
     updated: str
+    #: the run's --index (None: no index, or not stored yet)
+    index: str | None = None
 
 
 def summarize_run(path: Path) -> RunSummary:
@@ -36,7 +38,8 @@ def summarize_run(path: Path) -> RunSummary:
     try:
         if check_readable(conn, str(path)) == 0:
             raise StoreError(f"{path} is not a run database (empty file)")
-        run = conn.execute("SELECT target, attacks FROM run WHERE id = 1").fetchone()
+        run = conn.execute("SELECT target, attacks, index_path FROM run WHERE id = 1"
+                           ).fetchone()
         (updated,) = conn.execute("SELECT updated_at FROM clock WHERE id = 1").fetchone()
         (n_ok,) = conn.execute("SELECT count(*) FROM generations WHERE ok = 1").fetchone()
         status_row = conn.execute("SELECT value FROM meta WHERE key = 'status'").fetchone()
@@ -55,6 +58,7 @@ def summarize_run(path: Path) -> RunSummary:
         generations=int(n_ok),
         status=status,
         updated=updated,
+        index=None if run is None else run[2],
     )
 
 

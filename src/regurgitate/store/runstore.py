@@ -166,7 +166,10 @@ class RunStore:
         diffs: list[str] = []
         for field in ("modality", "target", "attacks", "index"):
             if old[field] != new[field]:
-                diffs.append(f"{field}: stored {brief(old[field])}, now {brief(new[field])}")
+                # paths and targets are named whole: a cut path cannot be found or compared
+                limit = 1000 if field in ("index", "target") else 40
+                diffs.append(f"{field}: stored {brief(old[field], limit)}, now "
+                             f"{brief(new[field], limit)}")
         diffs.extend(settings_diff(old["settings"], new["settings"]))
         if diffs:
             more = f"; and {len(diffs) - 3} more" if len(diffs) > 3 else ""

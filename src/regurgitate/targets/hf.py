@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regurgitate.errors import TargetError
+from regurgitate.errors import ConfigError, TargetError
 from regurgitate.runtimes.causal_lm import CausalLM, import_torch_transformers
 from regurgitate.targets.base import Target
 from regurgitate.targets.model_failure import ModelCalls
@@ -117,8 +117,9 @@ class HFTarget(Target):
         self.device = device
         local = Path(model).exists()
         if not local and (model.startswith((".", "~", "/")) or model.count("/") > 1):
-            # a hub id is "name" or "org/name"; anything else is a local path that is missing
-            raise TargetError(f"no model directory at {model}",
+            # a hub id is "name" or "org/name"; anything else is a local path that is missing:
+            # a usage error (exit 2), not a model that failed (exit 5)
+            raise ConfigError(f"no model directory at {model}",
                               hint="pass a directory written by save_pretrained, or a hub id "
                               "such as org/name")
         self.lm: CausalLM = CausalLM.load(model, device=device, dtype=dtype,

@@ -35,6 +35,13 @@ from regurgitate.metrics.membership_evidence.blind import fit_logistic
 
 DEFAULT_SPLITS = 20
 MIN_PER_HALF = 2
+#: label shuffles of the calibration at the sizes used, and the splits of each
+NULL_TRIALS = 40
+NULL_SPLITS = 5
+#: inconclusive when the shuffled labels give p < alpha more often than this many times alpha
+NULL_TOLERANCE = 2.0
+#: works each set needs at least (two per half of a split)
+MIN_WORKS = 2 * MIN_PER_HALF
 #: fitted weights all at or below this: the fit found no member-like direction
 NO_DIRECTION = 1e-9
 
@@ -50,7 +57,17 @@ class SplitResult:
 @dataclass(frozen=True)
 class DatasetInferenceResult:
     """What a user can take to a reviewer: the median p-value over random splits, the
-    effect size, the sets' sizes and the blind baseline on the same sets."""
+    effect size, the sets' sizes and the blind baseline on the same sets.
+
+    With model-free features (:mod:`.model_free`), ``p_value`` and ``effect_size`` are those of
+    the membership features once what the model-free features explain is removed (the
+    headline), ``raw_p_value`` that of the features as measured, and ``model_free_p_value`` the
+    same test on the model-free features alone (free weights: a difference in any direction):
+    below ``alpha``, the sets differ in kind. ``null_*``: how often the test says p < alpha
+    when the works' labels are shuffled at the sizes used (the false-positive rate at these
+    sizes). The result is *conclusive* unless the sets differ in kind and the adjusted test
+    finds nothing beyond it, or the test is not calibrated at these sizes; ``significant``
+    needs a conclusive result."""
 
     p_value: float
     effect_size: float
@@ -62,20 +79,83 @@ class DatasetInferenceResult:
     blind_baseline_auc: float | None = None
     signal_aucs: dict[str, float] = field(default_factory=dict)
     unit: str = "texts"
+    raw_p_value: float | None = None
+    model_free_p_value: float | None = None
+    null_trials: int = 0
+    null_false_positives: int = 0
+    suspect_works: int = 0
+    control_works: int = 0
+    #: controls (works, and their passages) that went to ReCaLL's prefix, not to the test
+    prefix_works: int = 0
+    prefix_controls: int = 0
+
+    @property
+    def differs_in_kind(self) -> bool:
+        return self.model_free_p_value is not None and self.model_free_p_value < self.alpha
+
+    @property
+    def null_false_positive_rate(self) -> float | None:
+        return self.null_false_positives / self.null_trials if self.null_trials else None
+
+    def reasons(self) -> list[str]:
+        """Why the result is inconclusive (empty when it is conclusive)."""
+        out = []
+        if self.differs_in_kind and self.p_value >= self.alpha:
+            blind = (f"; a model-free n-gram classifier: AUC {self.blind_baseline_auc:.2f}"
+                     if self.blind_baseline_auc is not None else "")
+            raw = (f", against {self.raw_p_value:.3g} before" if self.raw_p_value is not None
+                   else "")
+            out.append(f"the sets differ in kind: features of the texts alone, without the "
+                       f"model, separate them (p = {self.model_free_p_value:.3g}{blind}), "
+                       f"and once what those features explain is removed the model's signals "
+                       f"no longer do (p = {self.p_value:.3g}{raw}); use controls of the "
+                       f"same kind as the suspect works")
+        rate = self.null_false_positive_rate
+        if rate is not None and rate > NULL_TOLERANCE * self.alpha:
+            out.append(f"at these set sizes the test is not calibrated: "
+                       f"{self.null_false_positives} of {self.null_trials} shuffles of the "
+                       f"works' labels gave p < {self.alpha:g}; add works to both sets")
+        return out
+
+    @property
+    def conclusive(self) -> bool:
+        return not self.reasons()
 
     @property
     def significant(self) -> bool:
-        return self.p_value < self.alpha
+        return self.p_value < self.alpha and self.conclusive
+
+    def sizes(self) -> str:
+        """The sets' sizes, with the controls that went to ReCaLL's prefix."""
+        def works(n: int) -> str:
+            return f", {n} works" if n else ""
+
+        prefix = (f"; {self.prefix_controls} more ({self.prefix_works} works) went to "
+                  f"ReCaLL's prefix" if self.prefix_works else "")
+        return (f"suspect set {self.suspect} {self.unit}{works(self.suspect_works)}, control "
+                f"{self.control}{works(self.control_works)}{prefix}")
 
     def verdict(self) -> str:
         """One plain sentence."""
-        base = (f"suspect set ({self.suspect} {self.unit}) against control ({self.control}): "
-                f"median p = {self.p_value:.3g} over {len(self.splits)} splits, "
-                f"effect size d = {self.effect_size:.2f}")
+        adjusted = " after removing what model-free features explain" \
+            if self.model_free_p_value is not None else ""
+        base = (f"{self.sizes()}: median p = {self.p_value:.3g}{adjusted} over "
+                f"{len(self.splits)} splits, effect size d = {self.effect_size:.2f}")
+        rate = self.null_false_positive_rate
+        if rate is not None:
+            base += (f"; false-positive rate at these sizes {self.null_false_positives}/"
+                     f"{self.null_trials} label shuffles")
+        reasons = self.reasons()
+        if reasons:
+            return f"Inconclusive: {'; '.join(reasons)} ({base})."
         if self.significant:
             s = f"The model is more familiar with the suspect set than with the controls ({base})."
-        else:
-            s = f"No evidence that the model was trained on the suspect set ({base})."
+            if self.differs_in_kind:
+                s += (f" The sets differ in kind (model-free test p = "
+                      f"{self.model_free_p_value:.3g}), but the model's signals separate them "
+                      f"beyond what that explains.")
+            return s
+        s = f"No evidence that the model was trained on the suspect set ({base})."
         if self.blind_baseline_auc is not None and self.blind_baseline_auc >= 0.6:
             s += (f" Caution: a model-free classifier tells the sets apart (AUC "
                   f"{self.blind_baseline_auc:.2f}), so the controls may not be of the same kind.")
@@ -84,8 +164,14 @@ class DatasetInferenceResult:
     def to_json(self) -> dict[str, object]:
         return {
             "p_value": self.p_value, "effect_size": self.effect_size,
+            "raw_p_value": self.raw_p_value, "model_free_p_value": self.model_free_p_value,
             "suspect": self.suspect, "control": self.control, "unit": self.unit,
-            "alpha": self.alpha,
+            "suspect_works": self.suspect_works, "control_works": self.control_works,
+            "prefix_works": self.prefix_works, "prefix_controls": self.prefix_controls,
+            "alpha": self.alpha, "conclusive": self.conclusive,
+            "differs_in_kind": self.differs_in_kind, "inconclusive_because": self.reasons(),
+            "null_trials": self.null_trials,
+            "null_false_positive_rate": self.null_false_positive_rate,
             "significant": self.significant, "features": list(self.features),
             "blind_baseline_auc": self.blind_baseline_auc, "signal_aucs": self.signal_aucs,
             "splits": [{"p_value": s.p_value, "effect_size": s.effect_size,
@@ -158,17 +244,8 @@ def one_split(suspect: np.ndarray, control: np.ndarray, s_groups: Sequence[str],
     return SplitResult(p, cohens_d(score_s, score_c), t, tuple(float(v) for v in w))
 
 
-def dataset_inference(suspect: np.ndarray, control: np.ndarray, *,
-                      features: Sequence[str] | None = None,
-                      suspect_groups: Sequence[str] | None = None,
-                      control_groups: Sequence[str] | None = None,
-                      splits: int = DEFAULT_SPLITS, seed: int = 0, alpha: float = 0.05,
-                      blind_baseline_auc: float | None = None,
-                      nonnegative: bool = True, unit: str = "texts") -> DatasetInferenceResult:
-    """The test over feature matrices (rows: texts or images; columns: signals oriented
-    higher = member). ``*_groups`` name each row's work (default: every row its own work)."""
-    s = np.asarray(suspect, dtype=np.float64)
-    c = np.asarray(control, dtype=np.float64)
+def _check_sets(s: np.ndarray, c: np.ndarray, suspect_groups: Sequence[str] | None,
+                control_groups: Sequence[str] | None) -> tuple[list[str], list[str]]:
     if s.ndim != 2 or c.ndim != 2 or s.shape[1] != c.shape[1] or s.shape[1] == 0:
         raise ConfigError(f"feature matrices must share their columns, got {s.shape} and "
                           f"{c.shape}")
@@ -178,22 +255,91 @@ def dataset_inference(suspect: np.ndarray, control: np.ndarray, *,
     cg = list(control_groups) if control_groups is not None else [str(i) for i in range(len(c))]
     if len(sg) != len(s) or len(cg) != len(c):
         raise ConfigError("one group name per row")
-    if min(len(set(sg)), len(set(cg))) < 2 * MIN_PER_HALF:
-        raise ConfigError(f"dataset inference needs at least {2 * MIN_PER_HALF} works in "
-                          f"the suspect and in the control set",
+    if min(len(set(sg)), len(set(cg))) < MIN_WORKS:
+        raise ConfigError(f"dataset inference needs at least {MIN_WORKS} works in the suspect "
+                          f"and in the control set (got {len(set(sg))} and {len(set(cg))})",
                           hint="cut the works into passages, or add works")
+    return sg, cg
+
+
+def _median_test(s: np.ndarray, c: np.ndarray, sg: Sequence[str], cg: Sequence[str],
+                 splits: int, rng: np.random.Generator, nonnegative: bool
+                 ) -> tuple[SplitResult, ...]:
+    return tuple(one_split(s, c, sg, cg, rng, nonnegative=nonnegative) for _ in range(splits))
+
+
+def _median_p(results: Sequence[SplitResult]) -> float:
+    return float(np.median([r.p_value for r in results]))
+
+
+def shuffled_false_positives(x: np.ndarray, groups: Sequence[str], suspect_works: int, *,
+                             trials: int = NULL_TRIALS, splits: int = NULL_SPLITS,
+                             alpha: float = 0.05, seed: int = 0) -> int:
+    """How many of ``trials`` shuffles of the works' labels (``suspect_works`` works called
+    suspect, the rest control: the sizes used) give a median p below ``alpha``."""
+    names = sorted(set(groups))
+    rng = np.random.default_rng(seed + 1)
+    hits = 0
+    for _ in range(trials):
+        perm = rng.permutation(len(names))
+        sus = {names[j] for j in perm[:suspect_works]}
+        mask = np.array([g in sus for g in groups])
+        res = _median_test(x[mask], x[~mask], [g for g, m in zip(groups, mask, strict=True) if m],
+                           [g for g, m in zip(groups, mask, strict=True) if not m], splits, rng,
+                           nonnegative=True)
+        hits += _median_p(res) < alpha
+    return hits
+
+
+def dataset_inference(suspect: np.ndarray, control: np.ndarray, *,
+                      features: Sequence[str] | None = None,
+                      suspect_groups: Sequence[str] | None = None,
+                      control_groups: Sequence[str] | None = None,
+                      splits: int = DEFAULT_SPLITS, seed: int = 0, alpha: float = 0.05,
+                      blind_baseline_auc: float | None = None,
+                      nonnegative: bool = True, unit: str = "texts",
+                      model_free: tuple[np.ndarray, np.ndarray] | None = None,
+                      null_trials: int = 0) -> DatasetInferenceResult:
+    """The test over feature matrices (rows: texts or images; columns: signals oriented
+    higher = member). ``*_groups`` name each row's work (default: every row its own work).
+
+    ``model_free``: the same rows' features computed without the model (suspect, control);
+    the headline test then runs on the membership features less what these explain
+    (:func:`.model_free.residualize`), and the same test on them alone says whether the sets
+    differ in kind. ``null_trials``: shuffles of the works' labels at the sizes used, to
+    measure the false-positive rate there (0: not measured)."""
+    from regurgitate.metrics.membership_evidence.model_free import residualize
+
+    s = np.asarray(suspect, dtype=np.float64)
+    c = np.asarray(control, dtype=np.float64)
+    sg, cg = _check_sets(s, c, suspect_groups, control_groups)
     if splits < 1:
         raise ConfigError("splits must be at least 1")
     rng = np.random.default_rng(seed)
-    results = tuple(one_split(s, c, sg, cg, rng, nonnegative=nonnegative)
-                    for _ in range(splits))
+    raw_p = model_free_p = None
+    if model_free is not None:
+        zs, zc = (np.asarray(m, dtype=np.float64) for m in model_free)
+        _check_sets(zs, zc, sg, cg)
+        raw_p = _median_p(_median_test(s, c, sg, cg, splits, rng, nonnegative))
+        model_free_p = _median_p(_median_test(zs, zc, sg, cg, splits, rng, nonnegative=False))
+        adjusted = residualize(np.r_[s, c], np.r_[zs, zc])
+        s, c = adjusted[:len(s)], adjusted[len(s):]
+    results = _median_test(s, c, sg, cg, splits, rng, nonnegative)
+    false_positives = 0
+    if null_trials > 0:
+        false_positives = shuffled_false_positives(
+            np.r_[s, c], [*(f"s:{g}" for g in sg), *(f"c:{g}" for g in cg)], len(set(sg)),
+            trials=null_trials, alpha=alpha, seed=seed)
     names = tuple(features) if features is not None else tuple(
         f"f{i}" for i in range(s.shape[1]))
     return DatasetInferenceResult(
-        p_value=float(np.median([r.p_value for r in results])),
+        p_value=_median_p(results),
         effect_size=float(np.median([r.effect_size for r in results])),
         suspect=len(s), control=len(c), features=names, splits=results, alpha=alpha,
-        blind_baseline_auc=blind_baseline_auc, unit=unit)
+        blind_baseline_auc=blind_baseline_auc, unit=unit, raw_p_value=raw_p,
+        model_free_p_value=model_free_p, null_trials=null_trials,
+        null_false_positives=false_positives, suspect_works=len(set(sg)),
+        control_works=len(set(cg)))
 
 
 @dataclass(frozen=True)
