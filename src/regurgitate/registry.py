@@ -11,8 +11,15 @@ declares its own::
 (and ``regurgitate.findings`` for finding payload kinds, see :mod:`regurgitate.findings`;
 ``regurgitate plugins`` lists them all). Entries
 are imported only when used; a loaded entry must be a subclass of the group's base class.
-Unknown names raise ConfigError with a "did you mean" hint. Nothing is cached: the registry
-is read from the installed distributions' metadata at each lookup.
+Unknown names raise ConfigError with a "did you mean" hint. The entry points of a group are
+read from the installed distributions' metadata once per group and ``sys.path`` (see
+:func:`regurgitate.entrypoints.Registry.entries`): a distribution added to the path is seen at
+once, one installed into a folder already on the path by the next process.
+
+Each component has one builder here: :func:`make_attack` (attacks), :func:`make_detectors`
+(detectors, through each class's ``create``) and :func:`regurgitate.targets.spec.make_target`
+(targets, from a spec); options are converted by :func:`regurgitate.options.convert_options`
+only.
 """
 
 from __future__ import annotations
@@ -37,28 +44,36 @@ __all__ = ["ATTACKS_GROUP", "DETECTORS_GROUP", "TARGETS_GROUP", "Entry", "Regist
            "all_registries", "attacks", "detectors", "findings", "make_attack", "targets"]
 
 
+def _class_name(cls: type) -> str:
+    """An attack's or detector's ``name`` as its class declares it (a plain string)."""
+    name = vars(cls).get("name", getattr(cls, "name", ""))
+    return name if isinstance(name, str) else ""
+
+
 def targets() -> Registry[Target]:
     from regurgitate.targets.base import Target
 
-    return Registry[Target]("target scheme", TARGETS_GROUP, Target)
+    return Registry[Target]("target scheme", TARGETS_GROUP, Target,
+                            lambda cls: str(getattr(cls, "scheme", "")))
 
 
 def attacks() -> Registry[Attack]:
     from regurgitate.attacks.base import Attack
 
-    return Registry[Attack]("attack", ATTACKS_GROUP, Attack)
+    return Registry[Attack]("attack", ATTACKS_GROUP, Attack, _class_name)
 
 
 def detectors() -> Registry[Detector]:
     from regurgitate.detectors.base import Detector
 
-    return Registry[Detector]("detector", DETECTORS_GROUP, Detector)
+    return Registry[Detector]("detector", DETECTORS_GROUP, Detector, _class_name)
 
 
 def findings() -> Registry[Payload]:
-    from regurgitate.findings import PAYLOAD_GROUP, Payload
+    """The finding kinds: the same registry :func:`regurgitate.findings.payload_type` reads."""
+    from regurgitate.findings import payload_registry
 
-    return Registry[Payload]("finding kind", PAYLOAD_GROUP, Payload)
+    return payload_registry()
 
 
 def all_registries() -> list[Registry[Any]]:

@@ -29,6 +29,7 @@ from regurgitate.detectors.base import Detector, Prior, order_detectors
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.findings import Finding, VerbatimSpan
 from regurgitate.scan.budget import Budget
+from regurgitate.scan.tokens import count_tokens, token_counter_for
 from regurgitate.store.rows import now
 from regurgitate.store.runstore import IMAGE_INDEX_META
 from regurgitate.targets.base import Target
@@ -267,6 +268,7 @@ def run_scan(
     detect_all(store, detectors)
 
     size = batch_size or target.batch_size
+    counter = token_counter_for(target, index.tokenizer if index is not None else None)
     pos = 0
     while pos < len(pending):
         reason = budget.exceeded(done_gens + outcome.generated, done_tokens + outcome.tokens)
@@ -282,8 +284,10 @@ def run_scan(
         batch = pending[pos:pos + size_now]
         gens = target.generate(batch)
         if len(gens) != len(batch):
-            raise TargetError(f"target {target.name} returned {len(gens)} generations "
+            raise TargetError(f"target {target.name} ({type(target).__module__}."
+                              f"{type(target).__qualname__}) returned {len(gens)} generations "
                               f"for {len(batch)} prompts")
+        gens = count_tokens(gens, counter, target=target, budget=budget)  # text-only targets
         store.add_generations(gens)
         notes = target.endpoint_notes()
         if notes:  # what the endpoint accepted, refused, cut; whether it samples
