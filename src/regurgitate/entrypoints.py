@@ -75,7 +75,11 @@ def _scan(group: str, path: tuple[str, ...]) -> dict[str, tuple[Entry, ...]]:
 def _plugin_specs() -> tuple[str, ...]:
     raw = os.environ.get(PLUGINS_ENV, "")
     parts = [p.strip() for chunk in raw.split(os.pathsep) for p in chunk.split(",")]
-    return tuple(p for p in parts if p)
+    seen: dict[str, str] = {}  # one module per file, however often it is named
+    for part in parts:
+        if part:
+            seen.setdefault(_module_name(part), part)
+    return tuple(seen.values())
 
 
 def _module_name(spec: str) -> str:
