@@ -47,11 +47,19 @@ class Attack(Configurable, ABC):
     #: the kind of target it prompts: ``"text"`` or ``"image"``
     modality: ClassVar[Modality] = "text"
     #: its place among the attacks a scan runs when the user names none (``--attack``) and the
-    #: target declares no ``default_attacks`` (lowest first); None: it runs only when named
+    #: target declares no ``default_attacks`` (lowest first); None: it runs only when named.
+    #: Read through :meth:`default_position`: a subclass does not inherit it
     default_order: ClassVar[int | None] = None
     #: whether it draws its prompts from the scan's index (``ctx.index`` or
     #: ``ctx.image_index``); such an attack runs by default only in a scan with an index
     needs_index: ClassVar[bool] = False
+
+    @classmethod
+    def default_position(cls) -> int | None:
+        """``default_order`` as this class itself declares it (a subclass of a default attack,
+        such as a variant of it, runs only when named unless it declares its own)."""
+        value = cls.__dict__.get("default_order")
+        return value if isinstance(value, int) else None
 
     @classmethod
     def preset_options(cls, preset: str) -> frozenset[str]:

@@ -48,9 +48,10 @@ def default_attack_names(modality: Modality, *, has_index: bool) -> list[str]:
     ranked: list[tuple[int, str]] = []
     for name in reg.names():
         cls = reg.load(name)
-        if cls.modality == modality and cls.default_order is not None and \
+        position = cls.default_position()
+        if cls.modality == modality and position is not None and \
                 (has_index or not cls.needs_index):
-            ranked.append((cls.default_order, name))
+            ranked.append((position, name))
     if not ranked:
         raise ConfigError(f"no registered {modality} attack runs by default here",
                           hint="name the attacks to run with --attack")
