@@ -16,10 +16,12 @@ read from the installed distributions' metadata once per group and ``sys.path`` 
 :func:`regurgitate.entrypoints.Registry.entries`): a distribution added to the path is seen at
 once, one installed into a folder already on the path by the next process.
 
-Each component has one builder here: :func:`make_attack` (attacks), :func:`make_detectors`
-(detectors, through each class's ``create``) and :func:`regurgitate.targets.spec.make_target`
-(targets, from a spec); options are converted by :func:`regurgitate.options.convert_options`
-only.
+Each kind of component has one builder: :func:`make_attack` here (attacks),
+:func:`regurgitate.scan.assembly.default_detectors` (detectors, each through its class's
+``create``) and :func:`regurgitate.targets.spec.make_target` (targets, from a spec); options are
+converted by :func:`regurgitate.options.convert_options` only. An entry point's name must equal
+the name its class declares (``Target.scheme`` when set, ``Attack.name``, ``Detector.name``,
+``Payload.kind``).
 """
 
 from __future__ import annotations
@@ -44,17 +46,26 @@ __all__ = ["ATTACKS_GROUP", "DETECTORS_GROUP", "TARGETS_GROUP", "Entry", "Regist
            "all_registries", "attacks", "detectors", "findings", "make_attack", "targets"]
 
 
+def _scheme(cls: type) -> str:
+    """A target's declared ``scheme`` (empty: not declared)."""
+    from regurgitate.targets.base import Target
+
+    return cls.scheme if issubclass(cls, Target) else ""
+
+
 def _class_name(cls: type) -> str:
-    """An attack's or detector's ``name`` as its class declares it (a plain string)."""
-    name = vars(cls).get("name", getattr(cls, "name", ""))
+    """An attack's or detector's declared ``name`` (a plain string on the class)."""
+    from regurgitate.attacks.base import Attack
+    from regurgitate.detectors.base import Detector
+
+    name = cls.name if issubclass(cls, (Attack, Detector)) else ""
     return name if isinstance(name, str) else ""
 
 
 def targets() -> Registry[Target]:
     from regurgitate.targets.base import Target
 
-    return Registry[Target]("target scheme", TARGETS_GROUP, Target,
-                            lambda cls: str(getattr(cls, "scheme", "")))
+    return Registry[Target]("target scheme", TARGETS_GROUP, Target, _scheme)
 
 
 def attacks() -> Registry[Attack]:

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from regurgitate.findings import Finding, Payload, UnknownPayload
 from regurgitate.types import Item
-from regurgitate.untrusted import visible
+from regurgitate.untrusted import marked, visible
 
 __all__ = ["KindExample", "KindFigures", "finding_kinds", "kinds_html", "render_kinds",
            "with_kinds_section"]
@@ -130,7 +131,13 @@ def render_kinds(kinds: Sequence[KindFigures], console: Console) -> None:
     console.print(table)
 
 
-_SECTION = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+def _finalize(value: Any) -> Any:
+    """Every ``{{ }}``: control, bidi and invisible characters become visible markers."""
+    return marked(value) if isinstance(value, str) and not isinstance(value, Markup) else value
+
+
+_SECTION = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+                              finalize=_finalize).from_string(
     """<section id="finding-kinds"><h2>Finding kinds</h2>
 <p>Every kind of finding in this run, from built-in and plugin detectors alike; the first
 {{ max }} findings of each kind with their fields (values cut at {{ chars }} characters).</p>

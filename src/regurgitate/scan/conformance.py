@@ -33,9 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from regurgitate import registry
+from regurgitate.attacks.base import Attack
+from regurgitate.detectors.base import Detector
 from regurgitate.errors import RegurgitateError
 from regurgitate.option_docs import describe, option_names
 from regurgitate.options import option_spec
+from regurgitate.targets.base import Target
 from regurgitate.types import MODALITIES
 
 __all__ = ["Case", "cases", "check", "check_all"]
@@ -89,8 +92,8 @@ def check_all(workdir: Path) -> dict[Case, list[str]]:
     return out
 
 
-def _modality(cls: type) -> list[str]:
-    declared = getattr(cls, "modality", None)  # a class attribute every base class declares
+def _modality(cls: type[Target] | type[Attack] | type[Detector]) -> list[str]:
+    declared = cls.modality
     if declared not in MODALITIES:
         return [f"modality {declared!r} is not one of {', '.join(MODALITIES)}"]
     return []
@@ -113,8 +116,6 @@ def _options(cls: type, *, skip: int = 0, code_filled: tuple[str, ...] = ()) -> 
 
 
 def _check_target(name: str) -> list[str]:
-    from regurgitate.targets.base import Target
-
     cls = registry.targets().load(name)
     problems = _modality(cls)
     params = option_spec(cls).types
@@ -140,7 +141,7 @@ def _check_attack(name: str) -> list[str]:
 
 
 def _check_detector(name: str) -> list[str]:
-    from regurgitate.detectors.base import Detector, DetectorContext
+    from regurgitate.detectors.base import DetectorContext
 
     cls = registry.detectors().load(name)
     problems = _modality(cls) + _options(cls, code_filled=cls.options_exclude)
