@@ -100,6 +100,13 @@ def test_the_example_in_scan_report_export_and_audit(with_parrot: Path, tmp_path
         assert row["completion_tokens"] > 0  # counted with the index's tokenizer
         kinds = {f["kind"] for f in row["findings"]}
         assert {"text_stats", "verbatim"} <= kinds  # it parrots the corpus
+    parquet = tmp_path / "run.parquet"
+    code, _, err = run_cli(["export", str(db), "--output", str(parquet)])
+    assert code == 0, err
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(parquet).to_pylist()
+    assert {f["kind"] for row in table for f in row["findings"]} >= {"text_stats", "verbatim"}
 
     # the audit asks the target for its suffix scorer: exact p, not sampling
     from regurgitate.scan.request import cache_dir
