@@ -19,7 +19,8 @@ def token_counter_for(target: Target, index_tokenizer: TokenCounter | None
                       ) -> TokenCounter | None:
     """What counts a text-only target's tokens: its own :meth:`Target.token_counter`, else the
     index's tokenizer, else None (the counts stay unknown)."""
-    return target.token_counter() or index_tokenizer
+    own = target.token_counter()
+    return own if own is not None else index_tokenizer
 
 
 def count_tokens(gens: Sequence[Generation], counter: TokenCounter | None, *,
