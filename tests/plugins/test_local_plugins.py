@@ -51,6 +51,19 @@ class ShortTarget(Target):
         gens = [Generation(prompt_id=p.id, text="hi there", completion_tokens=2)
                 for p in prompts]
         return gens[1:] if any(p.text == "hello 3" for p in prompts) else gens
+
+
+class TextOnlyTarget(Target):
+    """Answers with text only: no token ids, no counts."""
+
+    scheme: ClassVar[str] = "textonly"
+    needs_location: ClassVar[bool] = False
+
+    def __init__(self, location: str = "") -> None:
+        pass
+
+    def generate(self, prompts):
+        return [Generation(prompt_id=p.id, text="one two three four") for p in prompts]
 '''
 
 
@@ -117,3 +130,17 @@ def test_a_name_registered_twice_is_refused(tmp_path: Path, run_cli: RunCli,
     assert code == 2
     assert "two plugins register the attack 'divergence'" in err
     assert "twin_plugin.py" in err
+
+
+def test_unknown_token_counts_are_unknown_and_refuse_a_token_budget(
+        local_file: Path, tmp_path: Path, run_cli: RunCli) -> None:
+    # no index and no token_counter(): nothing can count this target's tokens
+    base = ["--plugins", str(local_file), "scan", "--target", "textonly", "--attack", "hello",
+            "--detector", "divergence", "--no-html"]
+    code, out, err = run_cli([*base, "--run", str(tmp_path / "a.db"), "--max-tokens", "50"])
+    assert code == 2 and "--max-tokens and --max-cost cannot be enforced" in err, out + err
+    assert "textonly" in err
+    code, out, err = run_cli([*base, "--run", str(tmp_path / "b.db")])
+    assert code == 0, out + err
+    line = next(ln for ln in out.splitlines() if "Generated tokens" in ln)
+    assert "unknown" in line and " 0" not in line
