@@ -101,7 +101,7 @@ def test_the_example_in_scan_report_export_and_audit(with_parrot: Path, tmp_path
         kinds = {f["kind"] for f in row["findings"]}
         assert {"text_stats", "verbatim"} <= kinds  # it parrots the corpus
     parquet = tmp_path / "run.parquet"
-    code, _, err = run_cli(["export", str(db), "--output", str(parquet)])
+    code, _, err = run_cli(["export", str(db), "--format", "parquet", "--output", str(parquet)])
     assert code == 0, err
     import pyarrow.parquet as pq
 
