@@ -108,12 +108,12 @@ def _root(
     if plugins:
         import os
 
-        from regurgitate.entrypoints import PLUGINS_ENV, local_modules
+        from regurgitate.entrypoints import PLUGINS_ENV
 
+        # imported where the registry is first read; one that fails is named in one line
         given = [p.strip() for p in plugins.split(",") if p.strip()]
         os.environ[PLUGINS_ENV] = os.pathsep.join(
             [*given, *(p for p in os.environ.get(PLUGINS_ENV, "").split(os.pathsep) if p)])
-        local_modules()  # one that fails to import is named now, in one line
         obj = ctx.ensure_object(dict)
         words = list(obj.get("argv") or [])
         if "--plugins" in words:  # commands' "resume with" hints start at the command
@@ -126,6 +126,23 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The command line; ``--plugins`` sets REGURGITATE_PLUGINS for this command only (the
+    variable is restored afterwards, so an in-process caller keeps its own)."""
+    import os
+
+    from regurgitate.entrypoints import PLUGINS_ENV
+
+    saved = os.environ.get(PLUGINS_ENV)
+    try:
+        _main(argv)
+    finally:
+        if saved is None:
+            os.environ.pop(PLUGINS_ENV, None)
+        else:
+            os.environ[PLUGINS_ENV] = saved
+
+
+def _main(argv: list[str] | None) -> None:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         # the command line reaches commands through the context (for "resume with" hints)

@@ -3,6 +3,8 @@ and hints (``scan --help``, an unknown ``--attack``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from regurgitate import registry
 from regurgitate.errors import ConfigError
 
@@ -20,12 +22,21 @@ def modality_of(name: str, cls: type | None) -> str:
     return "text"
 
 
+def _names(reg: registry.Registry[Any]) -> list[str]:
+    """The registered names, for help texts: a local plugin that fails to import is named
+    by the command that uses it, not by ``--help``."""
+    try:
+        return reg.names()
+    except ConfigError:
+        return []
+
+
 def attacks_by_modality() -> dict[str, list[str]]:
     """Modality -> the registered attacks for it, in name order (a plugin that cannot be
     imported is listed by its name's mapping)."""
     reg = registry.attacks()
     out: dict[str, list[str]] = {}
-    for name in reg.names():
+    for name in _names(reg):
         try:
             cls: type | None = reg.load(name)
         except ConfigError:
@@ -43,7 +54,7 @@ def describe_targets() -> str:
     """``"text: hf, openai; image: images"``: the registered target schemes by modality."""
     reg = registry.targets()
     out: dict[str, list[str]] = {}
-    for name in reg.names():
+    for name in _names(reg):
         try:
             cls: type | None = reg.load(name)
         except ConfigError:
