@@ -320,6 +320,6 @@ def test_registry_checks_what_an_entry_point_names(tmp_path, monkeypatch) -> Non
         reg.load("not_a_detector")
     with pytest.raises(ConfigError, match="does not exist"):
         reg.load("missing")
-    with pytest.raises(ConfigError, match="two installed packages register the detector "
+    with pytest.raises(ConfigError, match="two plugins register the detector "
                                           "'verbatim'.*bad-plugin 1.0"):
         reg.load("verbatim")

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from regurgitate.options import _convert, option_spec, type_name
+from regurgitate.options import Configurable, _convert, option_spec, type_name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,10 +30,14 @@ class OptionDoc:
 
 
 def options_callable(cls: type) -> Callable[..., Any]:
-    """The callable whose keyword parameters are ``cls``'s options: the class's own
-    ``options_callable()`` when it has one, else the class (its ``__init__``)."""
-    hook = getattr(cls, "options_callable", None)
-    return hook() if callable(hook) else cls  # type: ignore[no-any-return]
+    """The callable whose keyword parameters are ``cls``'s options: its
+    :meth:`~regurgitate.options.Configurable.options_callable` for a component, else the
+    class itself."""
+    return cls.options_callable() if issubclass(cls, Configurable) else cls
+
+
+def _exclude(cls: type) -> tuple[str, ...]:
+    return cls.options_exclude if issubclass(cls, Configurable) else ()
 
 
 def settable(tp: Any) -> bool:
@@ -51,7 +55,7 @@ def describe(cls: type, *, skip: int = 0) -> list[OptionDoc]:
     first ``skip`` positional parameters and the class's ``options_exclude`` (parameters
     that its ``create()`` fills itself)."""
     func = options_callable(cls)
-    spec = option_spec(func, skip=skip, exclude=tuple(getattr(cls, "options_exclude", ())))
+    spec = option_spec(func, skip=skip, exclude=_exclude(cls))
     defaults = _defaults(func)
     helps = _helps(func)
     out: list[OptionDoc] = []
@@ -65,7 +69,7 @@ def describe(cls: type, *, skip: int = 0) -> list[OptionDoc]:
 
 def option_names(cls: type) -> set[str]:
     """The names ``create()`` accepts for a component class (``describe``'s, unfiltered)."""
-    spec = option_spec(options_callable(cls), exclude=tuple(getattr(cls, "options_exclude", ())))
+    spec = option_spec(options_callable(cls), exclude=_exclude(cls))
     return set(spec.types)
 
 

@@ -17,7 +17,7 @@ import inspect
 import types
 import typing
 from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from regurgitate.errors import ConfigError
 
@@ -148,21 +148,42 @@ def option_spec(func: Callable[..., Any], *, skip: int = 0,
     return OptionSpec(types_, tuple(required))
 
 
+class Configurable:
+    """The option hooks every component base class (``Target``, ``Attack``, ``Detector``)
+    inherits; :func:`convert_options` callers and :mod:`regurgitate.option_docs` read a
+    component's options through them only."""
+
+    #: parameters of the options callable that ``create()``/``from_spec`` fill themselves (an
+    #: index, a scorer object): neither settable nor listed
+    options_exclude: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def options_callable(cls) -> Callable[..., Any]:
+        """The callable whose keyword parameters are this component's options (names, types,
+        defaults and help): the class itself (its ``__init__``) unless overridden, e.g. by a
+        detector whose ``create`` takes options that are not constructor arguments."""
+        return cls
+
+
 def convert_options(func: Callable[..., Any], options: Mapping[str, Any], *, owner: str,
                   skip: int = 0, exclude: Collection[str] = (),
-                  check_required: bool = True) -> dict[str, Any]:
+                  check_required: bool = True,
+                  extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Keyword arguments for ``func`` from ``options`` (strings converted by annotation).
 
     ``owner`` names the component in messages (e.g. ``"openai targets"``). Unknown options
-    raise ConfigError with a "did you mean" hint, and so do missing required ones."""
+    raise ConfigError with a "did you mean" hint, and so do missing required ones. ``extra``:
+    more accepted options (name -> type) that ``func`` need not take (a target's base-class
+    options); they are converted and returned like the others."""
     spec = option_spec(func, skip=skip, exclude=exclude)
+    accepted = {**(extra or {}), **spec.types}
     out: dict[str, Any] = {}
     for key, value in options.items():
-        if key not in spec.types:
-            valid = sorted(spec.types)
+        if key not in accepted:
+            valid = sorted(accepted)
             raise ConfigError(f"unknown option {key!r} for {owner}",
                               hint=f"{suggest(key, valid)}valid: {', '.join(valid) or 'none'}")
-        out[key] = convert(key, spec.types[key], value) if isinstance(value, str) else value
+        out[key] = convert(key, accepted[key], value) if isinstance(value, str) else value
     if check_required:
         for key in spec.required:
             if key not in out:

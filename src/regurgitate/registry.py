@@ -11,8 +11,17 @@ declares its own::
 (and ``regurgitate.findings`` for finding payload kinds, see :mod:`regurgitate.findings`;
 ``regurgitate plugins`` lists them all). Entries
 are imported only when used; a loaded entry must be a subclass of the group's base class.
-Unknown names raise ConfigError with a "did you mean" hint. The entries of a group are read
-from the installed distributions' metadata once per ``sys.path`` (:mod:`regurgitate.entrypoints`).
+Unknown names raise ConfigError with a "did you mean" hint. The entry points of a group are
+read from the installed distributions' metadata once per group and ``sys.path`` (see
+:func:`regurgitate.entrypoints.Registry.entries`): a distribution added to the path is seen at
+once, one installed into a folder already on the path by the next process.
+
+Each kind of component has one builder: :func:`make_attack` here (attacks),
+:func:`regurgitate.scan.assembly.default_detectors` (detectors, each through its class's
+``create``) and :func:`regurgitate.targets.spec.make_target` (targets, from a spec); options are
+converted by :func:`regurgitate.options.convert_options` only. An entry point's name must equal
+the name its class declares (``Target.scheme`` when set, ``Attack.name``, ``Detector.name``,
+``Payload.kind``).
 """
 
 from __future__ import annotations
@@ -33,6 +42,15 @@ __all__ = ["ATTACKS_GROUP", "DETECTORS_GROUP", "TARGETS_GROUP", "Entry", "Regist
            "all_registries", "attacks", "detectors", "findings", "make_attack", "targets"]
 
 
+def _class_name(cls: type) -> str:
+    """An attack's or detector's declared ``name`` (a plain string on the class)."""
+    from regurgitate.attacks.base import Attack
+    from regurgitate.detectors.base import Detector
+
+    name = cls.name if issubclass(cls, (Attack, Detector)) else ""
+    return name if isinstance(name, str) else ""
+
+
 def targets() -> Registry[Target]:
     from regurgitate.targets.spec import target_registry
 
@@ -42,19 +60,20 @@ def targets() -> Registry[Target]:
 def attacks() -> Registry[Attack]:
     from regurgitate.attacks.base import Attack
 
-    return Registry[Attack]("attack", ATTACKS_GROUP, Attack)
+    return Registry[Attack]("attack", ATTACKS_GROUP, Attack, _class_name)
 
 
 def detectors() -> Registry[Detector]:
     from regurgitate.detectors.base import Detector
 
-    return Registry[Detector]("detector", DETECTORS_GROUP, Detector)
+    return Registry[Detector]("detector", DETECTORS_GROUP, Detector, _class_name)
 
 
 def findings() -> Registry[Payload]:
-    from regurgitate.findings import PAYLOAD_GROUP, Payload
+    """The finding kinds: the same registry :func:`regurgitate.findings.payload_type` reads."""
+    from regurgitate.findings import payload_registry
 
-    return Registry[Payload]("finding kind", PAYLOAD_GROUP, Payload)
+    return payload_registry()
 
 
 def all_registries() -> list[Registry[Any]]:

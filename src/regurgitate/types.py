@@ -6,7 +6,7 @@ conversion lives with the store, not here. Findings and their typed payloads liv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from regurgitate.findings import Finding, Payload
 
@@ -15,7 +15,14 @@ Modality = Literal["text", "image"]
 MODALITIES: tuple[Modality, ...] = ("text", "image")
 
 __all__ = ["Document", "Finding", "Generation", "GenerationSettings", "Item", "Payload",
-           "Prompt", "RunSpec", "Span", "SpanWindow"]
+           "Prompt", "RunSpec", "Span", "SpanWindow", "TokenCounter"]
+
+
+class TokenCounter(Protocol):
+    """What counts the tokens of a text (a regurgitate or a Hugging Face tokenizer): ``encode``
+    returns the token ids (a list or an array; its ``len`` is the count)."""
+
+    def encode(self, text: str) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +80,53 @@ class Prompt:
 
 @dataclass(frozen=True, slots=True)
 class Generation:
-    """What a target produced for one prompt. ``error`` is set (and text empty) on failure."""
+    """What a target produced for one prompt: the contract between a target and the rest.
+
+    A target's ``generate`` returns exactly one per prompt, in the prompts' order (another
+    count stops the scan with a TargetError naming the target; what finished stays stored).
+    Who reads each field, and what happens when a target leaves it empty:
+
+    ========================  ============================================  =====================
+    field                     read by                                       when empty (None)
+    ========================  ============================================  =====================
+    ``prompt_id``             the store (which prompt is done; resume)      required: the
+                                                                            prompt's ``id``
+    ``text``                  every text detector, reports, exports         required ("" on
+                                                                            error)
+    ``error``                 the pipeline (failed, retried on resume),     the generation
+                              reports                                       succeeded
+    ``completion_tokens``     budgets (``--max-tokens``, ``--max-cost``),   counted from
+                              token figures of the terminal and HTML        ``token_ids``; else
+                              reports, exports                              the scan counts the
+                                                                            text with the
+                                                                            target's
+                                                                            ``token_counter()``
+                                                                            or the index's
+                                                                            tokenizer; else
+                                                                            unknown (shown so;
+                                                                            budgets on tokens
+                                                                            refused)
+    ``token_ids``             ``generated_tokens``; membership signals      the text is all
+                              aligned with ``logprobs``                     there is
+    ``logprobs``              membership signals (loss, min-k%, zlib        the membership
+                              ratio) without a second scoring pass          detector scores the
+                                                                            text with
+                                                                            ``Target.scorer()``
+                                                                            or names the
+                                                                            signals not computed
+    ``dist_mean/dist_var``    min-k%++ without a second pass                as for ``logprobs``
+    ``prompt_tokens``         exports, cost figures                         unknown
+    ``finish_reason``         reports (cut by the token limit or not),      unknown
+                              the discoverable detector
+    ``max_tokens``            reports (a remote target's context cut)       the prompt's
+                                                                            ``max_new_tokens``
+    ``elapsed_s``             throughput figures                            0.0 (not timed)
+    ``image``                 image detectors and reports (PNG bytes)       a text generation
+    ========================  ============================================  =====================
+
+    Extrapolation (unique memorized sequences against generations) reads the counts of
+    generations and of verbatim findings only.
+    """
 
     prompt_id: str
     text: str
@@ -103,9 +156,16 @@ class Generation:
         return self.error is None
 
     @property
+    def tokens_known(self) -> bool:
+        """Whether :attr:`generated_tokens` is a count (``completion_tokens`` or ``token_ids``
+        set), not an unknown read as 0."""
+        return self.completion_tokens is not None or self.token_ids is not None
+
+    @property
     def generated_tokens(self) -> int:
-        """Tokens the model generated: ``completion_tokens`` as the backend reported it, else
-        the number of ``token_ids``, else 0 (what budgets and reports count)."""
+        """Tokens the model generated: ``completion_tokens`` as the backend reported it (or as
+        the scan counted it for a text-only target), else the number of ``token_ids``, else 0
+        (unknown: check :attr:`tokens_known` before showing it as a figure)."""
         if self.completion_tokens is not None:
             return int(self.completion_tokens)
         return len(self.token_ids) if self.token_ids is not None else 0

@@ -137,6 +137,8 @@ def test_plugin_attack_and_detector_run_in_a_scan(plugin_path: Path, tmp_path: P
                  "--set", "echo.words=red,blue", "--run", str(db), "--no-html"],
                 plugin_path, tmp_path)
     assert scan.returncode == 0, scan.stderr[-3000:]
+    # the plugin's finding kind, which no built-in summary knows, is in the terminal's table
+    assert "Finding kinds" in scan.stdout and "│ shout" in scan.stdout
     out = tmp_path / "run.jsonl"
     exported = _cli(["export", str(db), "--output", str(out)], plugin_path, tmp_path)
     assert exported.returncode == 0, exported.stderr
@@ -166,6 +168,7 @@ def test_plugin_image_detector_runs_next_to_the_built_ins(plugin_path: Path,
                 plugin_path, tmp_path)
     assert scan.returncode == 0, scan.stderr[-3000:]
     assert "Generated images (ok / failed)" in scan.stdout
+    assert "│ brightness" in scan.stdout  # the plugin's image kind, in the kinds table
     out = tmp_path / "images.jsonl"
     exported = _cli(["export", str(db), "--output", str(out)], plugin_path, tmp_path)
     assert exported.returncode == 0, exported.stderr

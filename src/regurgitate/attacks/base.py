@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from regurgitate.options import Configurable
 from regurgitate.types import Modality, Prompt
 
 if TYPE_CHECKING:
@@ -33,13 +34,32 @@ class AttackContext:
         return self.image_index
 
 
-class Attack(ABC):
+class Attack(Configurable, ABC):
     """Produces prompts; the same configuration and seed always give the same prompts
-    (with the same ids), which is what lets an interrupted run resume."""
+    (with the same ids), which is what lets an interrupted run resume.
 
+    Every hook an attack may provide is declared here with its default (its options through
+    :class:`~regurgitate.options.Configurable`); scan setup reads them only through this class.
+    """
+
+    #: its registry name (equal to its entry point's name) and the stored ``attack`` of prompts
     name: str = "attack"
     #: the kind of target it prompts: ``"text"`` or ``"image"``
     modality: ClassVar[Modality] = "text"
+    #: its place among the attacks a scan runs when the user names none (``--attack``) and the
+    #: target declares no ``default_attacks`` (lowest first); None: it runs only when named.
+    #: Read through :meth:`default_position`: a subclass does not inherit it
+    default_order: ClassVar[int | None] = None
+    #: whether it draws its prompts from the scan's index (``ctx.index`` or
+    #: ``ctx.image_index``); such an attack runs by default only in a scan with an index
+    needs_index: ClassVar[bool] = False
+
+    @classmethod
+    def default_position(cls) -> int | None:
+        """``default_order`` as this class itself declares it (a subclass of a default attack,
+        such as a variant of it, runs only when named unless it declares its own)."""
+        value = cls.__dict__.get("default_order")
+        return value if isinstance(value, int) else None
 
     @classmethod
     def preset_options(cls, preset: str) -> frozenset[str]:

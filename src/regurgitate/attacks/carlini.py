@@ -32,6 +32,8 @@ class CarliniAttack(Attack):
     #: the attack name stored with its prompts
     name: str = "carlini"
     modality: ClassVar[Modality] = "image"
+    default_order: ClassVar[int | None] = 10
+    needs_index: ClassVar[bool] = True
 
     #: generations per caption
     per_caption: int = 16

@@ -8,6 +8,7 @@ memorized text, whether or not it continues the prompt's own document.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -34,6 +35,8 @@ class CorpusPromptsAttack(Attack):
     #: nucleus sampling: the smallest set of tokens with this probability mass
     top_p: float = 1.0
     name: str = field(default="corpus-prompts", init=False)
+    default_order: ClassVar[int | None] = 30
+    needs_index: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_tokens <= self.max_tokens:

@@ -33,7 +33,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -88,6 +88,8 @@ class DiscoverableAttack(Attack):
     #: top-p of the sampling scheme the (n, p) figures are computed for
     np_top_p: float = 1.0
     name: str = field(default="discoverable", init=False)
+    default_order: ClassVar[int | None] = 20
+    needs_index: ClassVar[bool] = True
 
     @classmethod
     def preset_options(cls, preset: str) -> frozenset[str]:

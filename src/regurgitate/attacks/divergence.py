@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 from regurgitate.attacks.base import Attack, AttackContext
 from regurgitate.errors import ConfigError
@@ -118,6 +118,7 @@ class DivergenceAttack(Attack):
     #: a named protocol filling the options not given: nasr2023
     preset: str | None = None
     name: str = field(default="divergence", init=False)
+    default_order: ClassVar[int | None] = 10
     protocol: Protocol = field(default_factory=Protocol, init=False, repr=False)
 
     @classmethod

@@ -18,38 +18,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from regurgitate.detectors.base import Detector, DetectorContext, Item, Prior
 from regurgitate.errors import ConfigError
-from regurgitate.findings import Finding, Payload
+from regurgitate.findings import AuditWindow, Finding
 from regurgitate.runtimes.sampling import Sampling, samples_needed, sampling_logprobs
-from regurgitate.runtimes.scoring import HFScorer
+from regurgitate.runtimes.scoring import HFScorer, SuffixScorer
 
 DETECTOR = "audit_window"
 GREEDY = Sampling(temperature=0.0)
-
-
-@dataclass(frozen=True)
-class AuditWindow(Payload):
-    """One window of a work, measured under teacher forcing (see the module docstring).
-    ``suffix_start``/``suffix_end``: the suffix's character offsets in the work."""
-
-    kind: ClassVar[str] = "audit_window"
-    version: ClassVar[int] = 1
-    work_id: str
-    window: int
-    suffix_start: int
-    suffix_end: int
-    suffix_tokens: int
-    p: float
-    log_p: float | None
-    greedy: bool
-    greedy_tokens: int
-    sampling: str
-    n50: int | None = None
-    n90: int | None = None
 
 
 def scheme_of(meta: Mapping[str, Any]) -> Sampling:
@@ -61,14 +39,16 @@ def scheme_of(meta: Mapping[str, Any]) -> Sampling:
         return Sampling()
 
 
-def window_payload(meta: Mapping[str, Any], log_p: float, greedy_tokens: int,
-                   suffix_tokens: int, sampling: Sampling) -> AuditWindow:
+def window_payload(meta: Mapping[str, Any], log_p: float, greedy_tokens: int | None,
+                   suffix_tokens: int, sampling: Sampling, *,
+                   greedy: bool | None = None) -> AuditWindow:
     return AuditWindow(
         work_id=str(meta.get("work_id")), window=int(meta.get("window", 0)),
         suffix_start=int(meta.get("suffix_start", 0)), suffix_end=int(meta.get("suffix_end", 0)),
         suffix_tokens=suffix_tokens, p=math.exp(log_p) if log_p > -math.inf else 0.0,
         log_p=log_p if math.isfinite(log_p) else None,
-        greedy=suffix_tokens > 0 and greedy_tokens == suffix_tokens,
+        greedy=greedy if greedy is not None else
+        suffix_tokens > 0 and greedy_tokens == suffix_tokens,
         greedy_tokens=greedy_tokens, sampling=sampling.describe(),
         n50=samples_needed(log_p, 0.5), n90=samples_needed(log_p, 0.9))
 
@@ -78,18 +58,19 @@ class AuditWindowDetector(Detector):
 
     name = DETECTOR
 
-    def __init__(self, scorer: HFScorer) -> None:
+    def __init__(self, scorer: SuffixScorer) -> None:
         self.scorer = scorer
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> AuditWindowDetector | None:
-        # the target's own scorer; the windows read its model's logits directly
         scorer = ctx.target.suffix_scorer() if ctx.target is not None else None
-        return cls(scorer) if isinstance(scorer, HFScorer) else None
+        return cls(scorer) if scorer is not None else None
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         todo = [it for it in items if it.generation.ok
                 and isinstance(it.prompt.meta.get("true_suffix"), str)]
+        if not isinstance(self.scorer, HFScorer):
+            return self._detect_by_suffix_scorer(todo)
         lm = self.scorer.lm
         seqs = [lm.fit(*lm.encode_continuation(self.scorer.prompt_text(it.prompt),
                                                str(it.prompt.meta["true_suffix"])))
@@ -107,6 +88,24 @@ class AuditWindowDetector(Detector):
             else:
                 log_p, greedy_tokens = -math.inf, 0
             payload = window_payload(it.prompt.meta, log_p, greedy_tokens, len(suffix), scheme)
+            out.append(Finding(generation_id=it.generation_id, detector=self.name, start=None,
+                               end=None, score=payload.p, payload=payload))
+        return out
+
+    def _detect_by_suffix_scorer(self, todo: Sequence[Item]) -> list[Finding]:
+        """p and the greedy match from a scorer that gives whole-suffix log-probabilities only
+        (:class:`~regurgitate.runtimes.scoring.SuffixScorer`): greedy is ``log p == 0`` under
+        greedy decoding; how many leading tokens greedy reproduces stays unknown (None)."""
+        pairs = [(self.scorer.prompt_text(it.prompt), str(it.prompt.meta["true_suffix"]))
+                 for it in todo]
+        out: list[Finding] = []
+        for i, it in enumerate(todo):
+            scheme = scheme_of(it.prompt.meta)
+            (sampled,) = self.scorer.suffix_logprobs([pairs[i]], scheme)
+            (greedy,) = self.scorer.suffix_logprobs([pairs[i]], GREEDY)
+            payload = window_payload(it.prompt.meta, sampled.log_p, None, sampled.suffix_tokens,
+                                     scheme, greedy=sampled.suffix_tokens > 0
+                                     and greedy.log_p == 0.0)
             out.append(Finding(generation_id=it.generation_id, detector=self.name, start=None,
                                end=None, score=payload.p, payload=payload))
         return out

@@ -36,6 +36,7 @@ from regurgitate.scan.budget import Budget
 from regurgitate.scan.request import DEFAULT_OUT, PreparedScan, ScanRequest
 from regurgitate.scan.run_names import audit_run_name
 from regurgitate.scan.setup import prepare_scan
+from regurgitate.targets.base import Target
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,12 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "run"
 
 
-def target_tokenizer(target: Any) -> Tokenizer | None:
-    """The regurgitate tokenizer of a local target's model (its tokenizer.json), or None."""
-    tok = getattr(getattr(target, "lm", None), "tokenizer", None)
+def target_tokenizer(target: Target) -> Tokenizer | None:
+    """The regurgitate tokenizer of a target's model (its :meth:`Target.token_counter` when
+    that is one, else the tokenizer.json its Hugging Face tokenizer was loaded from), or None."""
+    tok: Any = target.token_counter()
+    if isinstance(tok, Tokenizer):
+        return tok
     where = getattr(tok, "name_or_path", None)
     if not where:
         return None
@@ -126,7 +130,7 @@ def prepare_audit(req: AuditRequest, note: Callable[[str], None] = lambda m: Non
         options={ATTACK: options}, seed=req.seed, write_html=False, cache_dir=req.cache_dir,
         command=tuple(req.command), budget=req.budget), note=note)
     target = scan.target
-    exact = getattr(target, "lm", None) is not None
+    exact = target.suffix_scorer() is not None  # the target's own scorer gives p exactly
     samples = req.samples if req.samples is not None else (0 if exact else req.api_samples)
     if samples == 0 and not exact:
         raise ConfigError(f"the target {target.name} gives no log-probabilities to compute p",

@@ -98,18 +98,56 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True,
         help="print the version of regurgitate and of its key libraries, and the device")
     ] = False,
+    plugins: Annotated[str | None, typer.Option(
+        "--plugins", metavar="FILE.py,MODULE",
+        help="local plugins to use without packaging them: .py files or importable modules "
+             "whose Target, Attack, Detector and Payload subclasses register under their "
+             "names (also: the REGURGITATE_PLUGINS environment variable)")] = None,
 ) -> None:
     """Audit generative models for training-data memorization."""
+    if plugins:
+        import os
+
+        from regurgitate.entrypoints import PLUGINS_ENV
+
+        # imported where the registry is first read; one that fails is named in one line
+        given = [p.strip() for p in plugins.split(",") if p.strip()]
+        os.environ[PLUGINS_ENV] = os.pathsep.join(
+            [*given, *(p for p in os.environ.get(PLUGINS_ENV, "").split(os.pathsep) if p)])
+        obj = ctx.ensure_object(dict)
+        words = list(obj.get("argv") or [])
+        if "--plugins" in words:  # commands' "resume with" hints start at the command
+            at = words.index("--plugins")
+            del words[at:at + 2]
+        obj["argv"] = [w for w in words if not w.startswith("--plugins=")]
 
 
 _register()
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The command line; ``--plugins`` sets REGURGITATE_PLUGINS for this command only (the
+    variable is restored afterwards, so an in-process caller keeps its own)."""
+    import os
+
+    from regurgitate.entrypoints import PLUGINS_ENV
+
+    saved = os.environ.get(PLUGINS_ENV)
+    try:
+        _main(argv)
+    finally:
+        if saved is None:
+            os.environ.pop(PLUGINS_ENV, None)
+        else:
+            os.environ[PLUGINS_ENV] = saved
+
+
+def _main(argv: list[str] | None) -> None:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         # the command line reaches commands through the context (for "resume with" hints)

@@ -3,6 +3,8 @@ and hints (``scan --help``, an unknown ``--attack``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from regurgitate import registry
 from regurgitate.errors import ConfigError
 
@@ -10,9 +12,23 @@ MODALITIES = ("text", "image")
 
 def modality_of(name: str, cls: type | None) -> str:
     """``"text"`` or ``"image"``: what the component class declares (a class that cannot be
-    imported, or declares nothing, counts as text)."""
-    declared = getattr(cls, "modality", None) if cls is not None else None
-    return declared if isinstance(declared, str) and declared else "text"
+    imported, or is not a component, counts as text)."""
+    from regurgitate.attacks.base import Attack
+    from regurgitate.detectors.base import Detector
+    from regurgitate.targets.base import Target
+
+    if cls is not None and issubclass(cls, (Target, Attack, Detector)):
+        return cls.modality
+    return "text"
+
+
+def _names(reg: registry.Registry[Any]) -> list[str]:
+    """The registered names, for help texts: a local plugin that fails to import is named
+    by the command that uses it, not by ``--help``."""
+    try:
+        return reg.names()
+    except ConfigError:
+        return []
 
 
 def attacks_by_modality() -> dict[str, list[str]]:
@@ -20,7 +36,7 @@ def attacks_by_modality() -> dict[str, list[str]]:
     imported is listed by its name's mapping)."""
     reg = registry.attacks()
     out: dict[str, list[str]] = {}
-    for name in reg.names():
+    for name in _names(reg):
         try:
             cls: type | None = reg.load(name)
         except ConfigError:
@@ -32,3 +48,17 @@ def attacks_by_modality() -> dict[str, list[str]]:
 def describe_attacks() -> str:
     """``"text: a, b; image: c"``: the registered attacks grouped by modality."""
     return "; ".join(f"{m}: {', '.join(names)}" for m, names in attacks_by_modality().items())
+
+
+def describe_targets() -> str:
+    """``"text: hf, openai; image: images"``: the registered target schemes by modality."""
+    reg = registry.targets()
+    out: dict[str, list[str]] = {}
+    for name in _names(reg):
+        try:
+            cls: type | None = reg.load(name)
+        except ConfigError:
+            cls = None
+        out.setdefault(modality_of(name, cls), []).append(name)
+    return "; ".join(f"{m}: {', '.join(out[m])}"
+                     for m in [*MODALITIES, *sorted(set(out) - set(MODALITIES))] if m in out)

@@ -21,6 +21,10 @@ def plugins(
         "--options", metavar="NAME",
         help="list the options of the target, attack or detector registered as NAME, with "
              "their type, default and help")] = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="run the conformance checks on every registered component (names, "
+        "options, modality, payload round trip, detector creation); exit 1 on a problem")
+    ] = False,
 ) -> None:
     """List the registered targets, attacks, detectors and finding kinds with the package
     (distribution) that registers each; regurgitate's own are registered the same way."""
@@ -29,6 +33,9 @@ def plugins(
     out = stdout_console()
     if options is not None:
         _print_options(options.strip())
+        return
+    if check:
+        _check()
         return
     for reg in registry.all_registries():
         table = Table(title=f"{reg.kind}s ({reg.group})", title_justify="left", expand=False)
@@ -42,6 +49,31 @@ def plugins(
     out.print("[dim]options of one: regurgitate plugins --options NAME[/]")
 
 
+def _check() -> None:
+    """Every registered component through :mod:`regurgitate.scan.conformance`; exit 1 when
+    one has a problem."""
+    import tempfile
+    from pathlib import Path
+
+    from regurgitate.scan.conformance import check_all
+
+    out = stdout_console()
+    with tempfile.TemporaryDirectory(prefix="regurgitate-check-") as tmp:
+        results = check_all(Path(tmp))
+    table = Table(title="conformance", title_justify="left", expand=False)
+    table.add_column("component", no_wrap=True)
+    table.add_column("result", overflow="fold")
+    failed = 0
+    for case, problems in results.items():
+        failed += bool(problems)
+        table.add_row(Text(str(case)), Text("; ".join(problems), style="red")
+                      if problems else Text("ok", style="green"))
+    out.print(table)
+    out.print(f"{len(results) - failed} of {len(results)} components conform")
+    if failed:
+        raise typer.Exit(1)
+
+
 def _target_skip(cls: type) -> int:
     """A target's first positional parameter is its location (``hf:LOCATION``) when it has
     no default, as target specs build them; otherwise it is an option."""
@@ -51,13 +83,15 @@ def _target_skip(cls: type) -> int:
 
 
 def _location(cls: type) -> str:
-    return ":LOCATION" if getattr(cls, "needs_location", False) else ""
+    from regurgitate.targets.base import Target
+
+    return ":LOCATION" if issubclass(cls, Target) and cls.needs_location else ""
 
 
 def _print_options(name: str) -> None:
     from regurgitate import registry
     from regurgitate.cli.modality import modality_of
-    from regurgitate.option_docs import describe
+    from regurgitate.option_docs import OptionDoc, describe
 
     out = stdout_console()
     found = False
@@ -70,6 +104,11 @@ def _print_options(name: str) -> None:
         cls: Any = reg.load(name)
         kind = reg.kind.replace(" scheme", "")
         docs = describe(cls, skip=_target_skip(cls) if kind == "target" else 0)
+        if kind == "target":  # the options every target takes (Target.BASE_OPTIONS)
+            own = {d.name for d in docs}
+            docs += [OptionDoc(opt, tp.__name__, str(getattr(cls, opt)).lower(),
+                               "taken by every target (the base class sets it)")
+                     for opt, tp in cls.BASE_OPTIONS.items() if opt not in own]
         out.print(f"[bold]{kind} {escape(name)}[/] ({modality_of(name, cls)}): "
                   f"{escape(how.format(name=name, location=_location(cls)))}", soft_wrap=True)
         table = Table(expand=False)

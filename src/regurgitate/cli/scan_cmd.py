@@ -34,22 +34,45 @@ class ScanCommand(TyperCommand):
     the registry when the help is shown, so plugins' attacks appear too)."""
 
     def format_help(self, ctx: Any, formatter: Any) -> None:  # typer's own click types
-        from regurgitate.cli.modality import describe_attacks
+        from regurgitate.cli.modality import describe_attacks, describe_targets
 
         for param in self.params:
             if param.name == "attack":
                 setattr(param, "help", f"comma-separated attacks ({describe_attacks()})")  # noqa: B010
+            if param.name == "target":
+                setattr(param, "help", f"SCHEME:LOCATION?OPTION=VALUE, a registered target "  # noqa: B010
+                        f"({describe_targets()}; options of one: regurgitate plugins "
+                        "--options SCHEME) (default: the bundled reference model)")
         super().format_help(ctx, formatter)
+
+
+def _complete_target(incomplete: str) -> list[str]:
+    """Shell completion of ``--target``: the registered schemes."""
+    from regurgitate import registry
+
+    return [f"{name}:" if registry.targets().load(name).needs_location else name
+            for name in registry.targets().names() if name.startswith(incomplete)]
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    if not names:
+        raise ConfigError("no detector named", hint="e.g. --detector verbatim,pii")
+    return names
 
 
 def scan(
     ctx: typer.Context,
     target: Annotated[str | None, typer.Option(
-        help="reference | hf:PATH_OR_ID | openai:URL?model=NAME | vllm:MODEL | "
-             "reference-image | reference-t2i | diffusers:DIR_OR_ID | images:DIR "
-             "(default: the bundled reference model)")] = None,
+        help="SCHEME:LOCATION?OPTION=VALUE (see the schemes in scan --help)",
+        autocompletion=_complete_target)] = None,
     attack: Annotated[str | None, typer.Option(
         help="comma-separated attacks (see the list in scan --help)")] = None,
+    detector: Annotated[str | None, typer.Option(
+        "--detector", help="comma-separated detectors to run, with those they require "
+        "(default: every one that applies; see: regurgitate plugins)")] = None,
+    no_detector: Annotated[str | None, typer.Option(
+        "--no-detector", help="comma-separated detectors to leave out")] = None,
     index: Annotated[str | None, typer.Option(
         help="index of the corpus to search (the training data in question): a directory, "
              "http(s)://HOST:PORT?index=NAME, or `reference` (the bundled corpus's index, for "
@@ -108,6 +131,8 @@ def scan(
                     max_cost=max_cost, price_per_1k_tokens=price_per_1k_tokens)
     request = ScanRequest(
         target=target, attacks=attack, run=run,
+        detectors=_names(detector) if detector is not None else None,
+        no_detectors=_names(no_detector) if no_detector is not None else (),
         index=index_argument(index),
         options=parse_options(set_ or []),
         # None when not given: an image scan refuses them, a text scan uses the defaults

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from regurgitate.findings import Finding
-from regurgitate.options import convert_options
+from regurgitate.options import Configurable, convert_options
 from regurgitate.types import Document, Item, Modality, Span
 
 if TYPE_CHECKING:
     from regurgitate.images.index import ImageIndex
+    from regurgitate.targets.base import Target
 
 __all__ = ["NO_PRIOR", "Detector", "DetectorContext", "IndexLike", "Item", "Prior"]
 
@@ -107,7 +108,7 @@ class DetectorContext:
     index: IndexLike | None = None
     min_tokens: int = 50
     max_docs: int = 10
-    target: Any = None
+    target: Target | None = None
     image_index: ImageIndex | None = None
     modality: Modality = "text"
 
@@ -116,15 +117,23 @@ class DetectorContext:
         return self.index.tokenizer if self.index is not None else None
 
 
-class Detector(ABC):
+class Detector(Configurable, ABC):
     """Turns a batch of (prompt, generation) items into findings.
 
     ``name`` is the stored ``detector`` of its findings and its registry name; ``requires``
-    the names of detectors whose findings ``detect`` reads from ``prior``.
+    the names of detectors whose findings ``detect`` reads from ``prior``. Every hook a
+    detector may provide is declared here with its default (its options through
+    :class:`~regurgitate.options.Configurable`); scan setup reads them only through this class.
     """
 
+    #: its registry name (equal to its entry point's name) and the stored ``detector``
     name: str = "detector"
+    #: detectors that must run first; their findings for the same generations arrive in
+    #: ``prior`` (a scan that leaves one out with ``--no-detector`` is refused, naming both)
     requires: tuple[str, ...] = ()
+    #: what ``create`` needs to build it, in words, for the error when a user names it
+    #: (``--detector``) in a scan where ``create`` returns None (empty: "an index")
+    needs: ClassVar[str] = ""
     #: the generations it judges: ``"text"`` or ``"image"``
     modality: ClassVar[Modality] = "text"
     #: True: ``detect`` receives every generation of one prompt at once (a group stage)
@@ -144,7 +153,8 @@ class Detector(ABC):
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> Detector | None:
         """This detector for a scan, or None when it does not apply there (e.g. it needs an
         index and the scan has none). The default builds ``cls(**options)``, options
-        converted by the annotations of ``__init__``."""
+        converted by the annotations of ``__init__`` (a detector that overrides
+        ``options_callable`` or ``options_exclude`` overrides ``create`` too)."""
         return cls(**convert_options(cls, options, owner=f"detector {cls.name!r}"))
 
 

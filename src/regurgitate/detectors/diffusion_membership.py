@@ -47,6 +47,7 @@ class DiffusionMembershipDetector(Detector):
     #: what ``create`` needs, for the message when it cannot run
     needs: ClassVar[str] = ("a latent text-to-image diffusers target (UNet, VAE, text "
                             "encoder) and the img2img attack")
+    options_exclude: ClassVar[tuple[str, ...]] = ("model",)  # the target's model, from create()
 
     def __init__(self, model: mia.LatentDiffusion, timestep: int = mia.DEFAULT_T,
                  loss_draws: int = 1, pia_p: int = mia.DEFAULT_PIA_P, wen_steps: int = 1,

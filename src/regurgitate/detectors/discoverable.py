@@ -19,7 +19,7 @@ distance, the usual "approximate memorization" rule).
 over the target's own model), every probe also gets ``np``: the probability ``p`` that one
 sample under the prompt's ``np_sampling`` scheme (default temperature 1) emits the true suffix
 exactly, and the samples ``n50``/``n90`` needed for a 50% / 90% chance (Hayes et al. 2024).
-The scorer is the target's own (:func:`regurgitate.runtimes.scoring.suffix_scorer_of`): in this
+The scorer is the target's own (:meth:`regurgitate.targets.base.Target.suffix_scorer`): in this
 process for a local model, on a replica for one on Ray. Targets without a model the tool can
 score with (HTTP APIs) get no ``np``; the scan names that figure as not computed.
 """
@@ -87,11 +87,10 @@ class DiscoverableDetector(Detector):
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> DiscoverableDetector:
-        from regurgitate.runtimes.scoring import suffix_scorer_of
-
         opts = convert_options(cls, options, owner="detector 'discoverable'",
                              exclude=cls.options_exclude)
-        return cls(tokenizer=ctx.tokenizer, suffix_scorer=suffix_scorer_of(ctx.target), **opts)
+        return cls(tokenizer=ctx.tokenizer, suffix_scorer=ctx.target.suffix_scorer()
+                   if ctx.target is not None else None, **opts)
 
     def not_computed(self) -> list[tuple[str, str]]:
         if self.suffix_scorer is None:

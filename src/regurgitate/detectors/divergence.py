@@ -234,7 +234,10 @@ def count_repeats(text: str, word: str) -> int:
 
 class DivergenceDetector(Detector):
     """A ``divergence`` finding for each generation whose prompt meta names a ``word`` and
-    whose text diverged; ``start`` is where the diverged text begins, ``end`` the text length."""
+    whose text diverged; ``start`` is where the diverged text begins, ``end`` the text length.
+
+    :param min_chars: the fewest characters after the repetition that count as diverged
+    """
 
     name = "divergence"
 

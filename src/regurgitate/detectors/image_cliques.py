@@ -51,7 +51,13 @@ def greedy_clique(close: np.ndarray) -> list[int]:
 
 
 class ImageCliqueDetector(Detector):
-    """Finds cliques of near-identical generations among the generations of each prompt."""
+    """Finds cliques of near-identical generations among the generations of each prompt.
+
+    :param k: the smallest clique of one prompt's generations that is reported
+    :param threshold: tiled-L2 distance within which two generations count as near-identical
+    :param size: side in pixels the images are resized to before comparing
+    :param grid: tiles per side of the tiled-L2 distance
+    """
 
     name = "image_clique"
     modality: ClassVar[Modality] = "image"

@@ -32,10 +32,16 @@ def near_image(index: ImageIndex, n: Neighbor) -> NearImage:
 
 
 class ImageCopyDetector(Detector):
-    """Compares each generated image with the training-image index."""
+    """Compares each generated image with the training-image index.
+
+    :param threshold: tiled-L2 distance within which a training image counts as copied
+        (none for the index's own)
+    :param k: nearest training images kept per generation for the report
+    """
 
     name = "image_copy"
     modality: ClassVar[Modality] = "image"
+    options_exclude: ClassVar[tuple[str, ...]] = ("index",)  # the scan's index, from create()
 
     def __init__(self, index: ImageIndex, threshold: float | None = None, k: int = 3) -> None:
         self.index = index

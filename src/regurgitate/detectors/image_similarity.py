@@ -26,10 +26,15 @@ from regurgitate.types import Item, Modality
 
 
 class ImageSimilarityDetector(Detector):
-    """The most similar training image of each generation by copy-detection cosine."""
+    """The most similar training image of each generation by copy-detection cosine.
+
+    :param loose: cosine similarity at or above which a generation is flagged as similar
+    :param strict: cosine similarity at or above which it counts as a copy
+    """
 
     name = "image_similarity"
     modality: ClassVar[Modality] = "image"
+    options_exclude: ClassVar[tuple[str, ...]] = ("index",)  # the scan's index, from create()
 
     def __init__(self, index: ImageIndex, loose: float = LOOSE, strict: float = STRICT) -> None:
         if index.embeddings is None or not index.meta.get("embedding"):

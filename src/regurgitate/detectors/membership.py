@@ -68,8 +68,7 @@ class MembershipDetector(Detector):
         and ``reference=hf:DIR`` for the reference-model ratio."""
         opts = convert_options(cls.options_callable(), options, owner="detector 'membership'")
         use_target = bool(opts.get("target_scorer", True))
-        scorer = ctx.target.scorer() if use_target and ctx.target is not None and \
-            hasattr(ctx.target, "scorer") else None
+        scorer = ctx.target.scorer() if use_target and ctx.target is not None else None
         reference: Scorer | None = None
         ref = opts.get("reference")
         if ref:

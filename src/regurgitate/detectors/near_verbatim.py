@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -52,7 +52,22 @@ class _Core:
 
 
 class NearVerbatimDetector(Detector):
+    """Near-verbatim passages (see the module docstring for the procedure).
+
+    :param seed_tokens: shortest exact match that seeds an alignment, in tokens
+    :param min_tokens: a near-verbatim passage has at least this many tokens
+    :param threshold: edit similarity at or above which a passage is near-verbatim
+    :param margin_tokens: tokens of context each side of a seed that are aligned
+    :param max_margin_tokens: the margins double up to this many tokens for long passages
+    :param mismatch_penalty: score of an edited character in the alignment (an identical
+        one scores +1)
+    :param max_seeds: seeds tried per generation, longest first
+    :param report_min_tokens: shortest aligned passage reported (none for min_tokens)
+    :param flagged_only: report near-verbatim passages only
+    """
+
     name = "near_verbatim"
+    options_exclude: ClassVar[tuple[str, ...]] = ("index",)  # the scan's index, from create()
 
     def __init__(
         self, index: IndexLike, *, seed_tokens: int = 16, min_tokens: int = 50,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from regurgitate.detectors.base import Detector, DetectorContext, IndexLike, Item, Prior
 from regurgitate.errors import ConfigError
@@ -38,9 +38,15 @@ from regurgitate.types import Span, SpanWindow
 
 
 class VerbatimDetector(Detector):
-    """Findings of kind ``verbatim`` for spans of >= ``min_tokens`` tokens found in the index."""
+    """Findings of kind ``verbatim`` for spans of >= ``min_tokens`` tokens found in the index.
+
+    :param min_tokens: the shortest span reported, in the index's units (--min-tokens)
+    :param max_docs: source documents kept per span (--max-docs)
+    :param context_chars: characters of corpus text kept each side of a source passage
+    """
 
     name = "verbatim"
+    options_exclude: ClassVar[tuple[str, ...]] = ("index",)  # the scan's index, from create()
 
     def __init__(
         self, index: IndexLike, *, min_tokens: int = 50, max_docs: int = 10,

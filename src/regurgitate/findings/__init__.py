@@ -1,8 +1,21 @@
-"""Finding payloads: the text kinds (:mod:`.text`) and the image kinds (:mod:`.images`) side by
-side; ``regurgitate.findings`` is their one import path (``Finding`` lives here only)."""
+"""Finding payloads: the generic machinery (:mod:`.base`: ``Finding``, ``Payload``, the kind
+lookup and the store's codec) and every built-in kind, text (:mod:`.text`), image
+(:mod:`.images`) and the audit's (:mod:`.audit`); ``regurgitate.findings`` is their one import
+path."""
 
 from __future__ import annotations
 
+from regurgitate.findings.audit import AuditWindow
+from regurgitate.findings.base import (
+    PAYLOAD_GROUP,
+    Finding,
+    Payload,
+    UnknownPayload,
+    payload_from_json,
+    payload_kinds,
+    payload_registry,
+    payload_type,
+)
 from regurgitate.findings.images import (
     DiffusionMembership,
     ImageClique,
@@ -12,27 +25,21 @@ from regurgitate.findings.images import (
     NearImage,
 )
 from regurgitate.findings.text import (
-    PAYLOAD_GROUP,
     DiscoverableProbe,
     DivergedOutput,
     ExtractionEstimate,
-    Finding,
     MembershipSignals,
     NearVerbatimMatch,
-    Payload,
     PIIHit,
     RepeatedWindow,
     SourcePassage,
-    UnknownPayload,
     VerbatimRun,
     VerbatimSpan,
-    payload_from_json,
-    payload_kinds,
-    payload_type,
 )
 
 __all__ = [
     "PAYLOAD_GROUP",
+    "AuditWindow",
     "DiffusionMembership",
     "DiscoverableProbe",
     "DivergedOutput",
@@ -54,5 +61,6 @@ __all__ = [
     "VerbatimSpan",
     "payload_from_json",
     "payload_kinds",
+    "payload_registry",
     "payload_type",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from regurgitate.findings.text import Payload
+from regurgitate.findings.base import Payload
 
 
 @dataclass(frozen=True)

@@ -112,11 +112,14 @@ def render_image_html(store: RunStore, summary: ImageRunSummary | None = None,
     spec, extra, index_info = _header(store)
     # the text report's environment, header and styles: autoescape plus visible markers for
     # control and bidi characters in captions and ids
-    return _env().get_template("images.html.j2").render(
+    from regurgitate.reports.finding_kinds import finding_kinds, with_kinds_section
+
+    return with_kinds_section(_env().get_template("images.html.j2").render(
         title=title or str(store.path), spec=spec, extra=extra,
         index_label="Training-image index", index_rows=index_rows(index_info),
         version=__version__, generated=timestamp(datetime.now(UTC)), csp=CSP,
         generations=s.generations, threshold=s.threshold, cards=_cards(s),
         by_dup=s.by_dup, extracted=extracted, extracted_total=len(extracted_ids),
         extracted_more=len(extracted_ids) > len(extracted), cliques=cliques,
-        clique_k=s.clique_k, captions=s.captions, px=64, mia=s.mia)
+        clique_k=s.clique_k, captions=s.captions, px=64, mia=s.mia),
+        finding_kinds(store.generations(ok_only=False), store.findings()))

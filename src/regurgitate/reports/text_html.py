@@ -326,7 +326,9 @@ def render_html(
     summary = summary or compute_summary(run)
     gens, others, omitted = _select(run, limits, summary.unit)
     script = FILTER_SCRIPT
-    return _env().get_template("report.html.j2").render(
+    from regurgitate.reports.finding_kinds import finding_kinds, with_kinds_section
+
+    return with_kinds_section(_env().get_template("report.html.j2").render(
         run=run, spec=run.spec, s=summary, o=summary.overall, gens=gens, others=others,
         omitted=omitted, limits=limits, plots=_plots(run, summary), csp=_csp(script), script=script,
         version=__version__, generated=timestamp(now or datetime.now(UTC)),
@@ -334,7 +336,7 @@ def render_html(
         extra=run.extra, kinds=FLAG_KINDS,
         sequences=summary.sequences[: limits.max_sequences],
         min_tokens=run.spec.settings.get("min_tokens", 50), **_divergence_context(summary),
-    )
+    ), finding_kinds(run.items, run.findings))
 
 
 def _divergence_context(summary: Summary) -> dict[str, Any]:

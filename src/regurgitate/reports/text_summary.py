@@ -54,7 +54,8 @@ class AttackSummary:
     generations: int
     ok: int
     failed: int
-    generated_tokens: int
+    #: None: unknown (a successful generation carries no token count; see Generation)
+    generated_tokens: int | None
     with_verbatim: int
     verbatim_rate: float | None
     memorized_tokens: int
@@ -148,7 +149,8 @@ def _attack_summary(
 ) -> AttackSummary:
     gen_ids = {it.generation_id for it in items}
     ok = sum(1 for it in items if it.generation.ok)
-    tokens = sum(it.generation.generated_tokens for it in items)
+    known = all(it.generation.tokens_known for it in items if it.generation.ok)
+    tokens = sum(it.generation.generated_tokens for it in items) if known else None
     with_verbatim = mem_tokens = spans = longest = 0
     probes = exact = diverged = diverged_chars = near = near_passages = 0
     leaked: Counter[str] = Counter()
@@ -192,7 +194,7 @@ def _attack_summary(
         attack=name, generations=len(items), ok=ok, failed=len(items) - ok,
         generated_tokens=tokens, with_verbatim=with_verbatim,
         verbatim_rate=_rate(with_verbatim, ok), memorized_tokens=mem_tokens,
-        memorized_token_rate=_rate(mem_tokens, tokens), verbatim_spans=spans,
+        memorized_token_rate=_rate(mem_tokens, tokens or 0), verbatim_spans=spans,
         unique_sequences=unique, longest_span_tokens=longest, discoverable_probes=probes,
         discoverable_exact=exact, discoverable_exact_rate=_rate(exact, probes),
         diverged_generations=diverged, divergence_rate=_rate(diverged, ok),

@@ -46,7 +46,7 @@ def _overview(s: AttackSummary, summary: Summary) -> Table:
     checked = summary.corpus_checked
     rows = [
         ("Generations (ok / failed)", f"{_n(s.ok)} / {_n(s.failed)}"),
-        ("Generated tokens", _n(s.generated_tokens)),
+        ("Generated tokens", "unknown" if s.generated_tokens is None else _n(s.generated_tokens)),
         ("Generations with a verbatim span",
          f"{_pct(s.verbatim_rate)} ({_n(s.with_verbatim)})" if checked else NOT_CHECKED),
         (f"Generated {unit} memorized",

@@ -18,10 +18,12 @@ def write_outputs(store: RunStore, console: Console, *, html: Path | None) -> li
     if store.is_image_run():
         return write_image_outputs(store, console, html=html)
     from regurgitate.reports import compute_summary, load_run, render_summary, write_html_report
+    from regurgitate.reports.finding_kinds import finding_kinds, render_kinds
 
     run = load_run(store)  # type: ignore[arg-type]  # RunStore.spec() may be None
     summary = compute_summary(run)
     render_summary(summary, console)
+    render_kinds(finding_kinds(run.items, run.findings), console)  # every kind, plugins' too
     written: list[Path] = []
     if html is not None:
         written.append(write_html_report(run, html, summary=summary, protect=[store.path]))
@@ -31,6 +33,7 @@ def write_outputs(store: RunStore, console: Console, *, html: Path | None) -> li
 def write_image_outputs(store: RunStore, console: Console, *,
                         html: Path | None) -> list[Path]:
     """The image run's terminal summary, and its HTML report when a path is given."""
+    from regurgitate.reports.finding_kinds import finding_kinds, render_kinds
     from regurgitate.reports.image_data import summarize_images
     from regurgitate.reports.image_html import render_image_html
     from regurgitate.reports.image_terminal import render_image_summary
@@ -38,6 +41,7 @@ def write_image_outputs(store: RunStore, console: Console, *,
 
     summary = summarize_images(store)
     render_image_summary(summary, console)
+    render_kinds(finding_kinds(store.generations(ok_only=False), store.findings()), console)
     if html is None:
         return []
     # never over the run database (or any SQLite file), never through a symlink, atomic

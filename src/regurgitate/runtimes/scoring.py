@@ -60,15 +60,6 @@ class SuffixScorer(Protocol):
                         sampling: Sampling) -> list[ExtractionProbability]: ...
 
 
-def suffix_scorer_of(target: Any) -> SuffixScorer | None:
-    """The target's own suffix scorer (wherever its model runs), or None without one."""
-    make = getattr(target, "suffix_scorer", None)
-    if callable(make):
-        scorer: SuffixScorer | None = make()
-        return scorer
-    return HFScorer.from_target(target)
-
-
 def distribution_stats(logits: np.ndarray, token_ids: Sequence[int] | np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """From ``(T, V)`` next-token logits and the ``T`` tokens that followed: the tokens'

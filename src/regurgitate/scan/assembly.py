@@ -14,12 +14,14 @@ from typing import Any
 from regurgitate.attacks.base import Attack
 from regurgitate.detectors.base import Detector, DetectorContext, order_detectors
 from regurgitate.errors import ConfigError
-from regurgitate.options import convert_options, suggest
+from regurgitate.options import suggest
 from regurgitate.registry import attacks as attack_registry
 from regurgitate.registry import detectors as detector_registry
+from regurgitate.registry import make_attack
 from regurgitate.types import Modality
 
-__all__ = ["build_attacks", "check_option_groups", "default_detectors", "detector_names"]
+__all__ = ["build_attacks", "check_option_groups", "default_attack_names", "default_detectors",
+           "detector_names"]
 
 
 def _what(modality: Modality) -> str:
@@ -36,6 +38,24 @@ def attack_names(modality: Modality) -> list[str]:
     """The registered attacks that prompt targets of ``modality``."""
     reg = attack_registry()
     return [n for n in reg.names() if reg.load(n).modality == modality]
+
+
+def default_attack_names(modality: Modality, *, has_index: bool) -> list[str]:
+    """The attacks a scan runs when neither the user nor the target names any: every
+    registered attack of ``modality`` with a ``default_order``, in that order (then by name),
+    less those that need an index when the scan has none."""
+    reg = attack_registry()
+    ranked: list[tuple[int, str]] = []
+    for name in reg.names():
+        cls = reg.load(name)
+        position = cls.default_position()
+        if cls.modality == modality and position is not None and \
+                (has_index or not cls.needs_index):
+            ranked.append((position, name))
+    if not ranked:
+        raise ConfigError(f"no registered {modality} attack runs by default here",
+                          hint="name the attacks to run with --attack")
+    return [name for _, name in sorted(ranked)]
 
 
 def check_attack_names(names: Sequence[str], modality: Modality) -> None:
@@ -63,13 +83,7 @@ def build_attacks(names: Sequence[str], options: Mapping[str, Mapping[str, Any]]
     """The attacks called ``names`` (options converted by their annotations); ConfigError for
     an unknown attack or one that does not prompt targets of ``modality``."""
     check_attack_names(names, modality)
-    reg = attack_registry()
-    built: list[Attack] = []
-    for name in names:
-        cls = reg.load(name)
-        built.append(cls(**convert_options(cls, dict(options.get(name, {})),
-                                         owner=f"attack {name!r}")))
-    return built
+    return [make_attack(name, options.get(name, {})) for name in names]
 
 
 def check_option_groups(user_options: Mapping[str, Mapping[str, str]], attacks: Sequence[str],
@@ -114,37 +128,74 @@ def _check_attack_options_for_detector(user_options: Mapping[str, Mapping[str, s
                 hint=f"add the attack with --attack {','.join([*attacks, comp])}")
 
 
+def _check_detector_names(names: Sequence[str], modality: Modality, flag: str) -> None:
+    reg = detector_registry()
+    known = reg.names()
+    mine = detector_names(modality)
+    for name in names:
+        if name in mine:
+            continue
+        if name in known:
+            raise ConfigError(f"{flag} {name}: the detector {name!r} judges "
+                              f"{_what(reg.load(name).modality)}, and this scan's target makes "
+                              f"{_what(modality)}", hint=f"detectors here: {', '.join(mine)}")
+        raise ConfigError(f"{flag} {name}: unknown detector {name!r}",
+                          hint=f"{suggest(name, mine)}{modality} detectors: {', '.join(mine)}")
+
+
+def _with_requirements(names: Sequence[str]) -> list[str]:
+    """``names`` and, before each, the detectors it requires (transitively)."""
+    reg = detector_registry()
+    out: list[str] = []
+
+    def add(name: str, path: tuple[str, ...]) -> None:
+        if name in out or name in path:
+            return
+        for req in reg.load(name).requires:
+            add(req, (*path, name))
+        out.append(name)
+
+    for name in names:
+        add(name, ())
+    return out
+
+
 def default_detectors(
     ctx: DetectorContext | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     *,
     names: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
 ) -> list[Detector]:
-    """The detectors for a scan, ordered so each runs after those it requires.
+    """The detectors for a scan, ordered so each runs after those it requires: the one
+    builder of detectors (each through its class's :meth:`Detector.create`).
 
     Without ``names``: every detector registered in the ``regurgitate.detectors`` entry-point
-    group (built-ins and installed plugins) of the context's modality that applies to ``ctx``
-    (e.g. ``verbatim`` only with an index). With ``names``: exactly those, and a ConfigError
-    when one cannot run here. ``options`` maps a detector name to its options
+    group (built-ins, installed and local plugins) of the context's modality that applies to
+    ``ctx`` (e.g. ``verbatim`` only with an index). With ``names`` (``--detector``): those and
+    the detectors they require, and a ConfigError naming one that cannot run here. ``exclude``
+    (``--no-detector``) leaves detectors out; leaving out one that a detector of the scan
+    requires is a ConfigError naming both. ``options`` maps a detector name to its options
     (``--set NAME.OPTION=VALUE``).
     """
     ctx = ctx or DetectorContext()
     options = options or {}
     registry = detector_registry()
-    wanted = list(names) if names is not None else registry.names()
+    if names is not None:
+        _check_detector_names(names, ctx.modality, "--detector")
+    _check_detector_names(exclude, ctx.modality, "--no-detector")
+    wanted = _with_requirements(names) if names is not None else registry.names()
     built: list[Detector] = []
     for name in wanted:
+        if name in exclude:
+            continue
         cls = registry.load(name)
         if cls.modality != ctx.modality:
-            if names is not None:
-                raise ConfigError(f"the detector {name!r} judges {_what(cls.modality)}, and "
-                                  f"this scan's target makes {_what(ctx.modality)}")
             continue
         det = cls.create(ctx, dict(options.get(name, {})))
         if det is None:
             if names is not None:
-                needs = getattr(cls, "needs", None)  # a detector may say what it needs
-                hint = (f"it needs {needs}" if needs else
+                hint = (f"it needs {cls.needs}" if cls.needs else
                         "it needs a training-image index: pass --index"
                         if ctx.modality == "image" else
                         "it needs a reference-corpus index: pass --index")
@@ -153,4 +204,11 @@ def default_detectors(
         if det.name != name:
             raise ConfigError(f"the detector registered as {name!r} calls itself {det.name!r}")
         built.append(det)
+    for det in built:
+        dropped = [r for r in det.requires if r in exclude]
+        if dropped:
+            raise ConfigError(f"the detector {det.name!r} requires {dropped[0]!r}, which "
+                              f"--no-detector leaves out",
+                              hint=f"leave out both: --no-detector "
+                              f"{','.join([*exclude, det.name])}")
     return order_detectors(built)

@@ -31,10 +31,11 @@ from regurgitate.detectors.base import Detector, Prior, order_detectors
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.findings import Finding, VerbatimSpan
 from regurgitate.scan.budget import Budget, round_robin
+from regurgitate.scan.tokens import count_tokens, token_counter_for
 from regurgitate.store.rows import now
 from regurgitate.store.runstore import IMAGE_INDEX_META
 from regurgitate.targets.base import Target
-from regurgitate.types import Generation, Prompt, RunSpec
+from regurgitate.types import Generation, Prompt, RunSpec, TokenCounter
 
 #: run meta key of what a remote target learned about its endpoint (Target.endpoint_notes)
 ENDPOINT_META = "endpoint"
@@ -93,15 +94,20 @@ class GenerationStage:
     outcome: ScanOutcome
     done_gens: int = 0
     done_tokens: int = 0
+    #: counts the tokens of a text-only target's generations (:mod:`regurgitate.scan.tokens`)
+    counter: TokenCounter | None = None
 
     @classmethod
     def over(cls, store: RunStore, target: Target, budget: Budget | None = None,
              should_stop: Callable[[], bool] = lambda: False,
-             outcome: ScanOutcome | None = None) -> GenerationStage:
-        """A stage that counts what ``store`` already holds against ``budget``."""
+             outcome: ScanOutcome | None = None,
+             index_tokenizer: TokenCounter | None = None) -> GenerationStage:
+        """A stage that counts what ``store`` already holds against ``budget``; a text-only
+        target's tokens are counted by its own counter, else ``index_tokenizer``."""
         stats = store.stats()
         return cls(store, target, budget or Budget(), should_stop, outcome or ScanOutcome(),
-                   stats.generations_ok, stats.tokens_generated)
+                   stats.generations_ok, stats.tokens_generated,
+                   token_counter_for(target, index_tokenizer))
 
     def stop_reason(self) -> str | None:
         """Why no further batch may start (a budget reached, "interrupted"), or None."""
@@ -123,8 +129,10 @@ class GenerationStage:
         target = self.target
         gens = target.generate(list(batch))
         if len(gens) != len(batch):
-            raise TargetError(f"target {target.name} returned {len(gens)} generations "
+            raise TargetError(f"target {target.name} ({type(target).__module__}."
+                              f"{type(target).__qualname__}) returned {len(gens)} generations "
                               f"for {len(batch)} prompts")
+        gens = count_tokens(gens, self.counter, target=target, budget=self.budget)
         self.store.add_generations(gens)
         notes = target.endpoint_notes()
         if notes:  # what the endpoint accepted, refused, cut; whether it samples
@@ -310,7 +318,8 @@ def run_scan(
     store.add_prompts(prompts)
     pending = round_robin(store.pending_prompts())  # a budget is shared across the attacks
     outcome = ScanOutcome(prompts=len(prompts))
-    stage = GenerationStage.over(store, target, budget, should_stop, outcome)
+    stage = GenerationStage.over(store, target, budget, should_stop, outcome,
+                                 index.tokenizer if index is not None else None)
     progress.start(total=stage.done_gens + len(pending), done=stage.done_gens)
     store.set_meta("status", "running")
     if store.get_meta("started_at") is None:

@@ -25,6 +25,10 @@ DEFAULT_OUT = Path("regurgitate-out")
 class ScanRequest:
     target: str | None = None
     attacks: str | None = None
+    #: the detectors to run (and those they require); None: every one that applies
+    detectors: tuple[str, ...] | None = None
+    #: detectors left out (``--no-detector``)
+    no_detectors: tuple[str, ...] = ()
     index: Path | str | None = None  # a directory or an http(s) index URL
     run: Path | None = None
     options: dict[str, dict[str, str]] = field(default_factory=dict)

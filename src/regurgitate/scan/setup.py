@@ -25,7 +25,12 @@ from regurgitate import registry
 from regurgitate.detectors.base import DetectorContext
 from regurgitate.errors import ConfigError
 from regurgitate.index.open import names_reference, open_index
-from regurgitate.scan.assembly import build_attacks, check_option_groups, default_detectors
+from regurgitate.scan.assembly import (
+    build_attacks,
+    check_option_groups,
+    default_attack_names,
+    default_detectors,
+)
 from regurgitate.scan.request import DEFAULT_OUT, PreparedScan, ScanRequest, cache_dir
 from regurgitate.scan.run_names import scan_run_name
 from regurgitate.targets.base import Target
@@ -93,11 +98,12 @@ def _target_defaults(req: ScanRequest, target_cls: type[Target], location: str,
         raise ConfigError("an image scan needs a training-image index",
                           hint="build one with: regurgitate index build-images SRC -o IDX, "
                           "then pass --index IDX")
-    fallback = ("carlini" if target_cls.modality == "image" else
-                "divergence,discoverable,corpus-prompts" if index_path else "divergence")
+    # the attacks that declare they run by default (Attack.default_order), those that need
+    # an index only with one
+    fallback = default_attack_names(target_cls.modality, has_index=index_path is not None)
     return _Defaults(index_path, target_cls.attack_options(location),
                      target_cls.detector_options(location),
-                     ",".join(target_cls.default_attacks) or fallback)
+                     ",".join(target_cls.default_attacks or fallback))
 
 
 def merge_options(defaults: dict[str, dict[str, Any]], explicit: dict[str, dict[str, Any]],
@@ -207,7 +213,7 @@ def prepare_scan(req: ScanRequest, note: Callable[[str], None] = lambda m: None)
         DetectorContext(index=text_index, min_tokens=req.min_tokens or 50,
                         max_docs=req.max_docs or 10, target=target, image_index=image_index,
                         modality=modality),
-        detector_options)
+        detector_options, names=req.detectors, exclude=req.no_detectors)
     return PreparedScan(spec=spec, target=target, attacks=attacks, index=text_index,
                         run_path=run_path, html_path=html_path, resume_command=resume,
                         detectors=detectors, modality=modality, image_index=image_index,

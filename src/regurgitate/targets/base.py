@@ -7,21 +7,38 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from regurgitate.types import Generation, Modality, Prompt
+from regurgitate.options import Configurable
+from regurgitate.types import Generation, Modality, Prompt, TokenCounter
 
 if TYPE_CHECKING:
     from regurgitate.runtimes.scoring import Scorer, SuffixScorer
     from regurgitate.targets.profile import TargetProfile
 
 
-class Target(ABC):
+class Target(Configurable, ABC):
     """A model under audit.
 
-    ``generate`` takes a batch and returns one :class:`Generation` per prompt, in order.
-    Decoding settings travel on each prompt (``prompt.settings``), never on the target.
-    A prompt that fails after the backend's own retries comes back with ``error`` set;
-    a backend that cannot work at all (dead endpoint, missing weights) raises ``TargetError``.
+    ``generate`` takes a batch and returns one :class:`Generation` per prompt, in order (the
+    scan stops with a TargetError naming the target when the count differs; what finished
+    stays in the run). Decoding settings travel on each prompt (``prompt.settings``), never on
+    the target. A prompt that fails after the backend's own retries comes back with ``error``
+    set; a backend that cannot work at all (dead endpoint, missing weights) raises
+    ``TargetError``. What each field of a :class:`Generation` means, and what the scan does
+    when a target leaves it empty, is written on :class:`~regurgitate.types.Generation`.
+
+    Every hook a target may provide is declared here, with its default; the scan reads them
+    only through this class.
     """
+
+    #: the options every target spec takes (``?batch_size=4&chat=1``), owned by this class:
+    #: after ``from_spec`` builds the target they are set on it, so they take effect whether
+    #: ``__init__`` stores them, merely accepts them, or does not take them at all
+    BASE_OPTIONS: ClassVar[dict[str, type]] = {"batch_size": int, "chat": bool}
+
+    #: the scheme it is registered under (``mymodel`` in ``mymodel:LOCATION``); optional for a
+    #: packaged target (its entry point's name is the scheme, and must equal this when set),
+    #: required for a target in a local plugin file (``--plugins``)
+    scheme: ClassVar[str] = ""
 
     #: a short description for the run spec; must never contain secrets (API keys)
     name: str = "target"
@@ -79,6 +96,26 @@ class Target(ABC):
         None when the backend cannot give one."""
         return None
 
+    def token_counter(self) -> TokenCounter | None:
+        """What counts this target's tokens when its generations carry neither ``token_ids``
+        nor ``completion_tokens`` (a text-only API): an object with ``encode(text) -> list[int]``
+        (a regurgitate or Hugging Face tokenizer). None (the default): the scan counts them with
+        the index's tokenizer, and without an index they stay unknown."""
+        return None
+
+    def apply_base_options(self, options: Mapping[str, Any]) -> None:
+        """Set the :attr:`BASE_OPTIONS` given in a spec on this target (ConfigError for a
+        batch size below 1). Called by the spec builder after :meth:`from_spec`."""
+        from regurgitate.errors import ConfigError
+
+        if "batch_size" in options:
+            size = int(options["batch_size"])
+            if size < 1:
+                raise ConfigError(f"bad value {size} for option 'batch_size': must be >= 1")
+            self.batch_size = size
+        if "chat" in options:
+            self.chat = bool(options["chat"])
+
     def profile(self) -> TargetProfile:
         """What prompts and model figures depend on (BOS rule, tokenizer, chat template,
         context, batch size, threads), as this target resolves it
@@ -102,7 +139,7 @@ class Target(ABC):
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         """Generate for every prompt of the batch."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release resources (HTTP clients, GPU memory)."""
 
     def __enter__(self) -> Target:

@@ -89,7 +89,15 @@ def _checkpoint_dtype(torch: Any, path: Path) -> Any:
 
 
 class DiffusersTarget(Target):
-    """An image generator loaded with diffusers. ``mode`` is text, class or unconditional."""
+    """An image generator loaded with diffusers. ``mode`` is text, class or unconditional.
+
+    :param device: where the pipeline runs (cpu, cuda or cuda with a device number)
+    :param dtype: the weights' dtype (none for the checkpoint's own)
+    :param batch_size: images generated per call
+    :param steps: denoising steps per image
+    :param guidance_scale: classifier-free guidance scale (none for the pipeline's default)
+    :param threads: CPU threads torch computes with (none for torch's default)
+    """
 
     modality: ClassVar[Modality] = "image"
     default_attacks: ClassVar[tuple[str, ...]] = ("carlini",)

@@ -81,6 +81,10 @@ class HFTarget(Target):
 
         return HFScorer.from_lm(self.lm, render=self.render)
 
+    def token_counter(self) -> Any:
+        """The model's own (transformers) tokenizer."""
+        return self.tokenizer
+
     def profile(self) -> TargetProfile:
         """The BOS rule, tokenizer and chat template fingerprints, context, batch size and
         the threads this process computes with."""

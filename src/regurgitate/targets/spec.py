@@ -26,16 +26,22 @@ from urllib.parse import parse_qsl
 
 from regurgitate.entrypoints import TARGETS_GROUP, Registry
 from regurgitate.errors import ConfigError
-from regurgitate.options import convert, option_spec, suggest
+from regurgitate.options import convert_options, option_spec, suggest
 from regurgitate.targets.base import Target
 
 _SECRET_OPTIONS = ("api_key", "key", "token")
 
 
+def _scheme(cls: type) -> str:
+    """A target's declared ``scheme`` (empty: not declared), which its entry point's name must
+    equal."""
+    return cls.scheme if issubclass(cls, Target) else ""
+
+
 def target_registry() -> Registry[Target]:
     """The target schemes registered in the entry-point group ``regurgitate.targets``
     (:func:`regurgitate.registry.targets` is this registry)."""
-    return Registry[Target]("target scheme", TARGETS_GROUP, Target)
+    return Registry[Target]("target scheme", TARGETS_GROUP, Target, _scheme)
 
 
 def schemes() -> list[str]:
@@ -80,8 +86,7 @@ def parse_spec(spec: str) -> ParsedSpec:
     except ValueError:
         raise ConfigError(f"cannot parse the options of target spec {head!r}",
                           hint="write them as ?key=value&key=value") from None
-    accepted = option_spec(cls, skip=1)
-    options: dict[str, Any] = {}
+    raw_options: dict[str, str] = {}
     for key, raw in pairs:
         if key in _SECRET_OPTIONS:
             raise ConfigError(
@@ -89,16 +94,15 @@ def parse_spec(spec: str) -> ParsedSpec:
                 hint="put the key in an environment variable (api_key_env=VAR) "
                 "or a file (api_key_file=PATH)",
             )
-        if key not in accepted.types:
-            valid = sorted(accepted.types)
-            raise ConfigError(
-                f"unknown option {key!r} for {scheme} targets",
-                hint=f"{suggest(key, valid)}valid: {', '.join(valid)}",
-            )
-        if key in options:
+        if key in raw_options:
             raise ConfigError(f"option {key!r} given twice in the target spec")
-        options[key] = convert(key, accepted.types[key], raw)
-    for key in accepted.required:
+        raw_options[key] = raw
+    # the one option converter; batch_size and chat are accepted from every target (the base
+    # class owns them, see Target.BASE_OPTIONS)
+    options = convert_options(cls, raw_options, owner=f"{scheme} targets", skip=1,
+                              exclude=cls.options_exclude, check_required=False,
+                              extra=cls.BASE_OPTIONS)
+    for key in option_spec(cls, skip=1, exclude=cls.options_exclude).required:
         if key not in options:
             raise ConfigError(f"{scheme} targets need the option {key!r}",
                               hint=f"e.g. {scheme}:{shown or 'URL'}?{key}=NAME")
@@ -109,9 +113,18 @@ def parse_spec(spec: str) -> ParsedSpec:
 
 
 def make_target(spec: str) -> Target:
-    """Build the target a spec describes (heavy libraries are imported only here)."""
+    """Build the target a spec describes (heavy libraries are imported only here): the one
+    builder of targets. The options ``__init__`` takes go to :meth:`Target.from_spec`; the
+    base-class options (``batch_size``, ``chat``) are then set on the built target, so they
+    take effect whatever ``__init__`` did with them."""
     parsed = parse_spec(spec)
     cls = target_registry().load(parsed.scheme)
-    target = cls.from_spec(parsed.raw_location, dict(parsed.options))
+    accepted = option_spec(cls, skip=1, exclude=cls.options_exclude).types
+    target = cls.from_spec(parsed.raw_location,
+                           {k: v for k, v in parsed.options.items() if k in accepted})
+    if not isinstance(target, Target):
+        raise ConfigError(f"the {parsed.scheme} target's from_spec returned "
+                          f"{type(target).__name__}, not a Target")
+    target.apply_base_options(parsed.options)
     target.name = parsed.name
     return target
