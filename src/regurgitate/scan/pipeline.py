@@ -30,7 +30,7 @@ from regurgitate.attacks.base import Attack, AttackContext
 from regurgitate.detectors.base import Detector, Prior, order_detectors
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.findings import Finding, VerbatimSpan
-from regurgitate.scan.budget import Budget, round_robin
+from regurgitate.scan.budget import Budget, generation_order
 from regurgitate.scan.tokens import count_tokens, token_counter_for
 from regurgitate.store.rows import now
 from regurgitate.store.runstore import IMAGE_INDEX_META
@@ -316,10 +316,11 @@ def run_scan(
                           hint="resume with the same target, options and tool version, or "
                           "pass --run NEW.db to start a fresh run")
     store.add_prompts(prompts)
-    pending = round_robin(store.pending_prompts())  # a budget is shared across the attacks
     outcome = ScanOutcome(prompts=len(prompts))
     stage = GenerationStage.over(store, target, budget, should_stop, outcome,
                                  index.tokenizer if index is not None else None)
+    # a budget is shared across the attacks
+    pending = generation_order(store.pending_prompts(), budget, stage.done_gens)
     progress.start(total=stage.done_gens + len(pending), done=stage.done_gens)
     store.set_meta("status", "running")
     if store.get_meta("started_at") is None:
