@@ -108,26 +108,35 @@ def finding_kinds(items: Iterable[Item], findings: Iterable[Finding]) -> list[Ki
 
 
 def render_kinds(kinds: Sequence[KindFigures], console: Console) -> None:
-    """The terminal table: one row per finding kind, its count under each attack."""
+    """The terminal table: one row per finding kind with its count, the generations it is in
+    and its count under each attack; the detector and headline columns appear only where some
+    kind has something to put there (a terminal is 80 columns wide)."""
     if not kinds:
         return
-    attacks = sorted({a for k in kinds for a in k.per_attack})
+    show_detector = any(k.detectors != (k.kind,) for k in kinds)
+    show_headline = any(k.headline for k in kinds)
     table = Table(title="Finding kinds (findings per attack)", title_justify="left",
                   expand=False)
     table.add_column("kind", overflow="fold")
-    table.add_column("detector", overflow="fold")
-    for attack in attacks:
-        table.add_column(Text(visible(attack)), justify="right")
-    table.add_column("total", justify="right")
-    table.add_column("generations", justify="right")
-    table.add_column("headline", overflow="fold")
+    if show_detector:
+        table.add_column("detector", overflow="fold")
+    table.add_column("findings", justify="right")
+    table.add_column("gens", justify="right")
+    table.add_column("by attack", overflow="fold")
+    if show_headline:
+        table.add_column("headline", overflow="fold")
     for k in kinds:
         label = k.label if k.label == k.kind else f"{k.label} ({k.kind})"
         if not k.installed:
             label += " (not installed here)"
-        table.add_row(Text(visible(label)), Text(visible(", ".join(k.detectors))),
-                      *(f"{k.per_attack.get(a, 0):,}" for a in attacks),
-                      f"{k.total:,}", f"{k.generations:,}", Text(visible(k.headline or "–")))
+        by_attack = ", ".join(f"{a} {n:,}" for a, n in sorted(k.per_attack.items()) if n)
+        row: list[Any] = [Text(visible(label))]
+        if show_detector:
+            row.append(Text(visible(", ".join(k.detectors))))
+        row += [f"{k.total:,}", f"{k.generations:,}", Text(visible(by_attack or "–"))]
+        if show_headline:
+            row.append(Text(visible(k.headline or "–")))
+        table.add_row(*row)
     console.print(table)
 
 
