@@ -33,35 +33,18 @@ from pathlib import Path
 
 import numpy as np
 from bench_index import query_texts, split_heldout  # the same sampling as bench_index
+from make_corpus import text_files  # the same pool of text files
 
 HERE = Path(__file__).resolve()
 #: queries run before the timed ones (compiled kernels, the top of the search)
 WARMUP = 10
 BENCH_INDEX = HERE.with_name("bench_index.py")
-EXTS = {".py", ".txt", ".md", ".rst", ".c", ".h", ".html", ".cpp", ".js", ".pyi", ".css"}
-SKIP = ("/proc", "/sys", "/dev", "/tmp", "/run", "/work")
 
 
 def collect(mb: float, heldout_n: int) -> tuple[list[Path], list[Path]]:
-    files: list[Path] = []
-    seen: set[Path] = set()
-    for root in sorted(Path("/").iterdir()):
-        if str(root).startswith(SKIP) or not root.is_dir():
-            continue
-        for p in root.rglob("*"):
-            if p.suffix not in EXTS:
-                continue
-            try:
-                real = p.resolve()
-                size = real.stat().st_size
-            except OSError:
-                continue
-            if real in seen or not 200 <= size <= 2_000_000 or not real.is_file():
-                continue
-            seen.add(real)
-            files.append(real)
-    files.sort()
-    return split_heldout(files, mb, heldout_n)
+    """This machine's text files (make_corpus.py's pool, sorted), split into the indexed
+    part and the held-out files queried."""
+    return split_heldout(text_files(float("inf")), mb, heldout_n)
 
 
 def write_jsonl(files: list[Path], out: Path, limit_bytes: float) -> int:

@@ -13,6 +13,10 @@ from rich.text import Text
 
 from regurgitate.cli.common import (
     QUIET_OPT,
+    MaxCost,
+    MaxGenerations,
+    MaxTokens,
+    PricePer1k,
     ScanBar,
     StopSignals,
     finished_work_kept,
@@ -23,7 +27,6 @@ from regurgitate.cli.common import (
 )
 from regurgitate.errors import EXIT_INCOMPLETE, ConfigError
 from regurgitate.index.open import index_argument
-from regurgitate.scan.budget import BUDGET_HELP
 from regurgitate.untrusted import visible
 
 if TYPE_CHECKING:
@@ -99,14 +102,10 @@ def audit(
     ] = None,
     seed: Annotated[int, typer.Option(help="seed for sampled continuations")] = 0,
     batch_size: Annotated[int | None, typer.Option(help="prompts per target call")] = None,
-    max_generations: Annotated[int | None, typer.Option(
-        help=f"stop after N generations ({BUDGET_HELP})")] = None,
-    max_tokens: Annotated[int | None, typer.Option(
-        help=f"stop after N generated tokens ({BUDGET_HELP})")] = None,
-    max_cost: Annotated[float | None, typer.Option(
-        help=f"stop at this cost ({BUDGET_HELP})")] = None,
-    price_per_1k_tokens: Annotated[float | None, typer.Option(
-        help="price of 1,000 tokens, for --max-cost")] = None,
+    max_generations: MaxGenerations = None,
+    max_tokens: MaxTokens = None,
+    max_cost: MaxCost = None,
+    price_per_1k_tokens: PricePer1k = None,
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="write {works: [{id, chars, extracted_share, windows: [...]}]} here")
     ] = None,

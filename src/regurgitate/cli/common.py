@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Any, cast
+from typing import IO, Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.text import Text
 
 from regurgitate.errors import EXIT_TERMINATED, ConfigError, TargetError
+from regurgitate.scan.budget import BUDGET_HELP
 from regurgitate.untrusted import visible
 
 
@@ -69,6 +70,15 @@ def stderr_console(*, quiet: bool = False) -> Console:
 
 #: ``--quiet`` of the commands that print a result (scan, check, index build, dedup)
 QUIET_OPT = typer.Option("--quiet", "-q", help="print the result only (no progress or notes)")
+
+#: the budget options of every command that generates (scan, audit), declared once
+MaxGenerations = Annotated[int | None, typer.Option(
+    help=f"stop after N generations ({BUDGET_HELP})")]
+MaxTokens = Annotated[int | None, typer.Option(
+    help=f"stop after N generated tokens ({BUDGET_HELP})")]
+MaxCost = Annotated[float | None, typer.Option(help=f"stop at this cost ({BUDGET_HELP})")]
+PricePer1k = Annotated[float | None, typer.Option(
+    help="price of 1,000 tokens, for --max-cost")]
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)?\s*$", re.I)

@@ -31,10 +31,9 @@ def _names(reg: registry.Registry[Any]) -> list[str]:
         return []
 
 
-def attacks_by_modality() -> dict[str, list[str]]:
-    """Modality -> the registered attacks for it, in name order (a plugin that cannot be
-    imported is listed by its name's mapping)."""
-    reg = registry.attacks()
+def _by_modality(reg: Any) -> dict[str, list[str]]:
+    """Modality -> the names registered in ``reg``, in name order, modalities in their usual
+    order (a plugin that cannot be imported is listed by its name's mapping)."""
     out: dict[str, list[str]] = {}
     for name in _names(reg):
         try:
@@ -45,6 +44,11 @@ def attacks_by_modality() -> dict[str, list[str]]:
     return {m: out[m] for m in [*MODALITIES, *sorted(set(out) - set(MODALITIES))] if m in out}
 
 
+def attacks_by_modality() -> dict[str, list[str]]:
+    """Modality -> the registered attacks for it, in name order."""
+    return _by_modality(registry.attacks())
+
+
 def describe_attacks() -> str:
     """``"text: a, b; image: c"``: the registered attacks grouped by modality."""
     return "; ".join(f"{m}: {', '.join(names)}" for m, names in attacks_by_modality().items())
@@ -52,13 +56,5 @@ def describe_attacks() -> str:
 
 def describe_targets() -> str:
     """``"text: hf, openai; image: images"``: the registered target schemes by modality."""
-    reg = registry.targets()
-    out: dict[str, list[str]] = {}
-    for name in _names(reg):
-        try:
-            cls: type | None = reg.load(name)
-        except ConfigError:
-            cls = None
-        out.setdefault(modality_of(name, cls), []).append(name)
-    return "; ".join(f"{m}: {', '.join(out[m])}"
-                     for m in [*MODALITIES, *sorted(set(out) - set(MODALITIES))] if m in out)
+    return "; ".join(f"{m}: {', '.join(names)}"
+                     for m, names in _by_modality(registry.targets()).items())

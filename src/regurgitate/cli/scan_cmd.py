@@ -11,6 +11,10 @@ from typer.core import TyperCommand
 
 from regurgitate.cli.common import (
     QUIET_OPT,
+    MaxCost,
+    MaxGenerations,
+    MaxTokens,
+    PricePer1k,
     ScanBar,
     StopSignals,
     finished_work_kept,
@@ -24,7 +28,6 @@ from regurgitate.errors import EXIT_INCOMPLETE, ConfigError
 from regurgitate.index.open import index_argument
 from regurgitate.reports.units import index_unit
 from regurgitate.safe_paths import check_output_path
-from regurgitate.scan.budget import BUDGET_HELP
 from regurgitate.store.lease import scan_lease
 from regurgitate.untrusted import visible
 
@@ -89,14 +92,10 @@ def scan(
     max_docs: Annotated[int, typer.Option(help="source documents kept per span")] = 10,
     seed: Annotated[int, typer.Option(help="seed for prompt sampling and decoding")] = 0,
     batch_size: Annotated[int | None, typer.Option(help="prompts per target call")] = None,
-    max_generations: Annotated[int | None, typer.Option(
-        help=f"stop after N generations ({BUDGET_HELP})")] = None,
-    max_tokens: Annotated[int | None, typer.Option(
-        help=f"stop after N generated tokens ({BUDGET_HELP})")] = None,
-    max_cost: Annotated[float | None, typer.Option(
-        help=f"stop at this cost ({BUDGET_HELP})")] = None,
-    price_per_1k_tokens: Annotated[float | None, typer.Option(
-        help="price of 1,000 tokens, for --max-cost")] = None,
+    max_generations: MaxGenerations = None,
+    max_tokens: MaxTokens = None,
+    max_cost: MaxCost = None,
+    price_per_1k_tokens: PricePer1k = None,
     html: Annotated[Path | None, typer.Option(help="write the HTML report here")] = None,
     no_html: Annotated[bool, typer.Option("--no-html", help="do not write an HTML report")
                        ] = False,
