@@ -3,6 +3,7 @@ whose documents carry HTML and script payloads, and a real trace server on 127.0
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,3 +92,14 @@ def serve(tmp_path: Path) -> Callable[..., Any]:
     def start(engine: Any, api_key: str | None = None) -> Any:
         return serving(engine, tmp_path / "runs", api_key)
     return start
+
+
+def check_json(run_cli: Any, tmp_path: Path, index: Path, text: str) -> dict[str, Any]:
+    """``regurgitate check --json -q`` of ``text`` against ``index``: what the page must
+    equal."""
+    (tmp_path / "t.txt").write_text(text, encoding="utf-8")
+    code, out, _ = run_cli(["check", str(tmp_path / "t.txt"), "--index", str(index),
+                            "--json", "-q"])
+    assert code == 0
+    result: dict[str, Any] = json.loads(out)
+    return result

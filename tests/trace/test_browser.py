@@ -19,7 +19,7 @@ from regurgitate.targets.base import Target
 from regurgitate.types import Generation, Prompt
 
 from .cdp import CHROMIUM, Browser, Page
-from .conftest import PAYLOADS, PLANTED, make_engine
+from .conftest import PAYLOADS, PLANTED, check_json, make_engine
 
 pytestmark = [
     pytest.mark.browser,
@@ -83,11 +83,7 @@ def assert_nothing_ran(page: Page) -> None:
 def test_pasted_text_spans_equal_check_json_and_a_click_shows_documents(
         browser: Browser, reference_idx: Path, tmp_path: Path, serve, run_cli) -> None:
     text = _text()
-    (tmp_path / "t.txt").write_text(text, encoding="utf-8")
-    code, out, _ = run_cli(["check", str(tmp_path / "t.txt"), "--index", str(reference_idx),
-                            "--json", "-q"])
-    assert code == 0
-    expected = json.loads(out)
+    expected = check_json(run_cli, tmp_path, reference_idx, text)
     with serve(make_engine(reference_idx)) as base:
         page = browser.page(base + "/")
         page.wait("document.body.dataset.ready === '1'")

@@ -11,7 +11,7 @@ import pytest
 from regurgitate import reference
 from regurgitate.errors import ConfigError, IndexUnavailableError
 
-from .conftest import make_engine
+from .conftest import check_json, make_engine
 
 
 def _text() -> str:
@@ -25,11 +25,7 @@ def _text() -> str:
 def test_spans_and_works_equal_check_json(reference_idx: Path, tmp_path: Path,
                                           run_cli) -> None:
     text = _text()
-    (tmp_path / "t.txt").write_text(text, encoding="utf-8")
-    code, out, _ = run_cli(["check", str(tmp_path / "t.txt"), "--index", str(reference_idx),
-                            "--json", "-q"])
-    assert code == 0
-    expected = json.loads(out)
+    expected = check_json(run_cli, tmp_path, reference_idx, text)
     engine = make_engine(reference_idx)
     answer = engine.trace_text(text).data
     got = answer["check"]

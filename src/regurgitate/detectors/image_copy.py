@@ -16,7 +16,7 @@ from regurgitate.findings import Finding
 from regurgitate.findings.images import ImageCopy, NearImage
 from regurgitate.images.imageio import decode, sha256
 from regurgitate.images.index import ImageIndex
-from regurgitate.images.records import Neighbor, starts_from_image
+from regurgitate.images.records import Neighbor, generated_images
 from regurgitate.options import convert_options
 from regurgitate.types import Item, Modality
 
@@ -57,8 +57,7 @@ class ImageCopyDetector(Detector):
                                           skip=1))
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
-        with_image = [it for it in items if it.generation.ok and it.generation.image
-                      and not starts_from_image(it.prompt.meta)]
+        with_image = generated_images(items)
         if not with_image:
             return []
         blobs = [bytes(it.generation.image or b"") for it in with_image]

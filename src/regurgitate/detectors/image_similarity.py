@@ -20,7 +20,7 @@ from regurgitate.findings.images import ImageSimilarity
 from regurgitate.images.embed import LOOSE, STRICT, Embedder
 from regurgitate.images.imageio import decode
 from regurgitate.images.index import ImageIndex
-from regurgitate.images.records import starts_from_image
+from regurgitate.images.records import generated_images
 from regurgitate.options import convert_options
 from regurgitate.types import Item, Modality
 
@@ -56,8 +56,7 @@ class ImageSimilarityDetector(Detector):
                                           skip=1))
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
-        with_image = [it for it in items if it.generation.ok and it.generation.image
-                      and not starts_from_image(it.prompt.meta)]
+        with_image = generated_images(items)
         if not with_image:
             return []
         pix = [decode(bytes(it.generation.image or b"")) for it in with_image]

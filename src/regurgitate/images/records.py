@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -80,3 +80,11 @@ def starts_from_image(meta: dict[str, Any]) -> bool:
     construction: the copy, clique and similarity detectors leave it to the img2img
     reconstruction detector, and extraction figures count generations from noise only."""
     return bool(meta.get(INIT_IMAGE))
+
+
+def generated_images(items: Sequence[Any]) -> list[Any]:
+    """The items whose generation is an image the model made from text: ok, with an image,
+    not an img2img prompt (which starts from a training image, so its likeness to one says
+    nothing by itself)."""
+    return [it for it in items if it.generation.ok and it.generation.image
+            and not starts_from_image(it.prompt.meta)]
