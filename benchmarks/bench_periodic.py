@@ -19,35 +19,16 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import sysconfig
 import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench_check_repeated import collect  # the same corpus and held-out texts
+
 PARAGRAPH = ("The committee met again on Thursday to review the harbour accounts, and once "
              "more the figures for the winter quarter did not agree with the ledger. ")
-
-
-def collect(mb: float) -> tuple[list[str], list[str]]:
-    """Corpus texts (about ``mb`` MB) and held-out texts, from the stdlib's .py files."""
-    root = Path(sysconfig.get_paths()["stdlib"])
-    files = sorted(p for p in root.rglob("*.py") if "test" not in p.parts)
-    corpus: list[str] = []
-    held: list[str] = []
-    size = 0
-    for k, p in enumerate(files):
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        if k % 10 == 0:
-            held.append(text)
-        elif size < mb * 1e6:
-            corpus.append(text)
-            size += len(text.encode())
-    return corpus, held
 
 
 def ordinary_text(corpus: list[str], held: list[str], n: int) -> str:
