@@ -204,9 +204,9 @@ def _membership(summary: Summary) -> Table | Text | None:
         return None
     t = _table("Membership signals vs. verbatim ground truth")
     t.add_column("Signal", no_wrap=True)
-    t.add_column("ROC-AUC (95%)", justify="right")
-    t.add_column("TPR @ 1% FPR", justify="right")
-    t.add_column("Memorized / scored", justify="right")
+    t.add_column("ROC-AUC (95%)", justify="right", no_wrap=True)
+    t.add_column("TPR@1%FPR", justify="right")
+    t.add_column("Mem./scored", justify="right", no_wrap=True)
     t.add_column("Blind AUC", justify="right")
     blind = "–" if view.blind_auc is None else f"{view.blind_auc:.3f}"
     for q in view.signals:
