@@ -180,11 +180,15 @@ def _step(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray
 @compiled
 def _backward(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
               syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
-              a: int, b: int) -> tuple[int, int]:
+              a: int, b: int, once: bool = False) -> tuple[int, int]:
     """[lo, hi) rows of the suffixes starting with dense symbols ``q[a:b]``; (0, 0) when
     none; (-1, -1) for a damaged structure. A step prepends symbol ``c`` to the range of
     the suffixes that follow it: they are the suffixes starting with ``c`` (from ``C[c]``,
-    after the text's last suffix when that is ``c`` alone) in the order of what follows."""
+    after the text's last suffix when that is ``c`` alone) in the order of what follows.
+
+    ``once``: the caller knows ``q[a:b]`` occurs here; a range of one row then stops the
+    search (counts only shrink as symbols are prepended, so the count is 1), and the row
+    returned is that of a suffix of the query, not its own."""
     lo = 0
     hi = n
     for j in range(b - 1, a - 1, -1):
@@ -194,20 +198,24 @@ def _backward(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.nda
             return -1, -1
         if lo >= hi:
             return 0, 0
+        if once and hi - lo == 1:
+            break
     return lo, hi
 
 
 @compiled
 def ranges(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
            syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
-           qstart: np.ndarray, qlen: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """[lower, upper) rows of every query (token slices of ``q``), and an error code."""
+           qstart: np.ndarray, qlen: np.ndarray, once: bool
+           ) -> tuple[np.ndarray, np.ndarray, int]:
+    """[lower, upper) rows of every query (token slices of ``q``), and an error code;
+    ``once``: every query is known to occur (see ``_backward``)."""
     m = qstart.size
     lower = np.zeros(m, dtype=np.int64)
     upper = np.zeros(m, dtype=np.int64)
     for r in range(m):
         lo, hi = _backward(words, sup, blk, nodes, syms, sep, r0, last, n, q, qstart[r],
-                           qstart[r] + qlen[r])
+                           qstart[r] + qlen[r], once)
         if lo < 0:
             return lower, upper, BAD_STRUCTURE
         lower[r] = lo
@@ -316,34 +324,132 @@ def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
     return best, OK
 
 
+#: walks :func:`locate` interleaves (independent memory reads in flight at once)
+LANES = 16
+
+
 @compiled
 def locate(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
            syms: np.ndarray, sep: int, r0: int, last: int, n: int, sa: np.ndarray,
            every: int, rows: np.ndarray) -> tuple[np.ndarray, int]:
     """Text position (tokens) of the suffix at each of ``rows``: walk last-to-first until
-    a sampled row (every ``every``-th, or ``r0``, position 0), adding the steps."""
+    a sampled row (every ``every``-th, or ``r0``, position 0), adding the steps.
+
+    Each last-to-first step descends the wavelet tree, one rank (a likely cache miss) per
+    level, each depending on the one before. ``LANES`` walks advance together, one level
+    each per round, so the reads of different walks overlap instead of waiting in turn."""
     out = np.zeros(rows.size, dtype=np.int64)
-    for k in range(rows.size):
-        row = rows[k]
-        if row < 0 or row >= n:
-            return out, BAD_WALK
-        steps = 0
-        while True:
-            if row == r0:
-                out[k] = steps
-                break
-            if row % every == 0:
-                out[k] = int(sa[row // every]) + steps
-                break
-            c, row = lf(words, sup, blk, nodes, syms, sep, r0, last, row)
-            if c < 0 or row < 0 or row >= n:
+    if nodes.shape[0] == 0:  # one symbol only: no tree to interleave
+        for k in range(rows.size):
+            pos, err = _locate_one(words, sup, blk, nodes, syms, sep, r0, last, n, sa,
+                                   every, rows[k])
+            if err != OK:
+                return out, err
+            out[k] = pos
+        return out, OK
+    lane_k = np.full(LANES, -1, dtype=np.int64)  # which of ``rows`` (-1: idle)
+    lane_row = np.zeros(LANES, dtype=np.int64)  # row whose predecessor is sought
+    lane_steps = np.zeros(LANES, dtype=np.int64)
+    lane_node = np.zeros(LANES, dtype=np.int64)  # node of the descent (0: not started)
+    lane_i = np.zeros(LANES, dtype=np.int64)  # position inside that node's bits
+    nxt = 0
+    busy = 0
+    while True:
+        # give idle lanes rows, finishing walks that start on a sampled row
+        for L in range(LANES):
+            while lane_k[L] < 0 and nxt < rows.size:
+                row = rows[nxt]
+                if row < 0 or row >= n:
+                    return out, BAD_WALK
+                if row == r0:
+                    out[nxt] = 0
+                elif row % every == 0:
+                    out[nxt] = int(sa[row // every])
+                    if out[nxt] >= n:
+                        return out, BAD_WALK
+                else:
+                    lane_k[L] = nxt
+                    lane_row[L] = row
+                    lane_steps[L] = 0
+                    lane_node[L] = 0
+                    lane_i[L] = row
+                    busy += 1
+                nxt += 1
+        if busy == 0:
+            return out, OK
+        for L in range(LANES):
+            if lane_k[L] < 0:
+                continue
+            node = lane_node[L]
+            i = lane_i[L]
+            pos = nodes[node, 0] + i
+            bit = (words[pos >> 6] >> np.uint64(pos & 63)) & np.uint64(1)
+            ones = rank1(words, sup, blk, pos) - nodes[node, 2]
+            if ones < 0 or ones > i:
                 return out, BAD_STRUCTURE
-            steps += 1
+            if bit:
+                i = ones
+                child = nodes[node, 4]
+            else:
+                i = i - ones
+                child = nodes[node, 3]
+            if child >= 0:
+                lane_node[L] = child
+                lane_i[L] = i
+                continue
+            c = -1 - child  # a leaf: one last-to-first step is done
+            if c >= syms.shape[0]:
+                return out, BAD_STRUCTURE
+            if c == sep and lane_row[L] > r0:
+                i -= 1
+            row = syms[c, 1] + (1 if c == last else 0) + i
+            if row < 0 or row >= n:
+                return out, BAD_STRUCTURE
+            steps = lane_steps[L] + 1
             if steps > n:
                 return out, BAD_WALK
-        if out[k] >= n:
-            return out, BAD_WALK
-    return out, OK
+            done = -1
+            if row == r0:
+                done = steps
+            elif row % every == 0:
+                done = int(sa[row // every]) + steps
+            if done >= 0:
+                if done >= n:
+                    return out, BAD_WALK
+                out[lane_k[L]] = done
+                lane_k[L] = -1
+                busy -= 1
+            else:
+                lane_row[L] = row
+                lane_steps[L] = steps
+                lane_node[L] = 0
+                lane_i[L] = row
+
+
+@compiled
+def _locate_one(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+                syms: np.ndarray, sep: int, r0: int, last: int, n: int, sa: np.ndarray,
+                every: int, row: int) -> tuple[int, int]:
+    """:func:`locate` of one row, walking alone."""
+    if row < 0 or row >= n:
+        return 0, BAD_WALK
+    steps = 0
+    while True:
+        if row == r0:
+            pos = steps
+            break
+        if row % every == 0:
+            pos = int(sa[row // every]) + steps
+            break
+        c, row = lf(words, sup, blk, nodes, syms, sep, r0, last, row)
+        if c < 0 or row < 0 or row >= n:
+            return 0, BAD_STRUCTURE
+        steps += 1
+        if steps > n:
+            return 0, BAD_WALK
+    if pos >= n:
+        return 0, BAD_WALK
+    return pos, OK
 
 
 @compiled
