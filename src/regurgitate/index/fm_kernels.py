@@ -62,6 +62,28 @@ def rank1(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, pos: int) -> int:
     return r
 
 
+#: ranges at most this many bits wide count their upper end from the lower one
+NEAR_BITS = 256
+
+
+@compiled
+def ones_in(words: np.ndarray, p: int, q: int) -> int:
+    """Ones in bits ``[p, q)`` (``q > p``), counted word by word: cheaper than a second
+    rank when the two are near."""
+    wp = p >> 6
+    wq = q >> 6
+    sh = np.uint64(p & 63)
+    if wp == wq:
+        return popcount((words[wp] >> sh) & ((np.uint64(1) << np.uint64(q - p)) - np.uint64(1)))
+    r = popcount(words[wp] >> sh)
+    for k in range(wp + 1, wq):
+        r += popcount(words[k])
+    rem = q & 63
+    if rem:
+        r += popcount(words[wq] & ((np.uint64(1) << np.uint64(rem)) - np.uint64(1)))
+    return r
+
+
 @compiled
 def rank_samples(words: np.ndarray, nbits: int) -> tuple[np.ndarray, np.ndarray]:
     """Building: the superblock and block counts of a bit array of ``nbits`` bits."""
@@ -88,8 +110,8 @@ def wt_rank2(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndar
     """Occurrences of dense symbol ``c`` in ``BWT[0:i]`` and in ``BWT[0:j]`` (``j >= i``),
     in one descent of the tree; (-1, -1) for a damaged structure. The descent stops as
     soon as the two counts are equal, returning two equal numbers that are not the
-    counts (no ``c`` in ``BWT[i:j]`` is all the caller may read from them); a range of
-    one row costs one rank and a bit per level instead of two ranks."""
+    counts (no ``c`` in ``BWT[i:j]`` is all the caller may read from them); a narrow
+    range counts its upper end from the lower one (see :func:`ones_in`)."""
     code = np.uint64(syms[c, 2])
     node = 0
     for k in range(syms[c, 3]):
@@ -99,8 +121,8 @@ def wt_rank2(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndar
         oi = rank1(words, sup, blk, pos) - base
         if j == i:
             oj = oi
-        elif j == i + 1:
-            oj = oi + int((words[pos >> 6] >> np.uint64(pos & 63)) & np.uint64(1))
+        elif j - i <= NEAR_BITS:
+            oj = oi + ones_in(words, pos, off + j)
         else:
             oj = rank1(words, sup, blk, off + j) - base
         if oi < 0 or oi > i or oj < oi or oj > j:
@@ -360,8 +382,8 @@ def searches(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndar
             base = nodes[node, 2]
             pos = off + i
             oi = rank1(words, sup, blk, pos) - base
-            if j == i + 1:
-                oj = oi + int((words[pos >> 6] >> np.uint64(pos & 63)) & np.uint64(1))
+            if j - i <= NEAR_BITS:
+                oj = oi + ones_in(words, pos, off + j)
             else:
                 oj = rank1(words, sup, blk, off + j) - base
             if oi < 0 or oi > i or oj < oi or oj > j:
@@ -477,23 +499,14 @@ def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
     # sparse queries would search many ends that serve one query each: they gallop
     by_ends = shorts > 0 and ends <= 2 * shorts
     start_of = np.full(total + 1, total + 1, dtype=np.int64)
-    if by_ends:
-        for e in range(total + 1):
-            floor = low[e]
-            if floor < 0:
-                continue
-            lo = 0
-            hi = n
-            s = e
-            for j in range(e - 1, floor - 1, -1):
-                lo, hi = _step(words, sup, blk, nodes, syms, sep, r0, last, n, q[j], lo, hi,
-                               j == e - 1)
-                if lo < 0:
-                    return best, BAD_STRUCTURE
-                if lo >= hi:
-                    break
-                s = j
-            start_of[e] = s
+    if by_ends:  # one backward search from each end, all advancing together
+        end_at = np.flatnonzero(low >= 0)
+        floors = low[end_at]
+        _, _, reach, err = searches(words, sup, blk, nodes, syms, sep, r0, last, n, q,
+                                    floors, end_at - floors, False)
+        if err != OK:
+            return best, err
+        start_of[end_at] = reach
     for r in range(m):
         a = qstart[r]
         if by_ends and qlen[r] <= SHORT_QUERY:
