@@ -244,3 +244,38 @@ def test_u32_ids(tmp_path: Path) -> None:
     sa, fm = _pair(tmp_path, texts, tok)
     queries = [texts[0][3:30], texts[1], texts[5] + texts[6], "ab" * 20, "c" * 4]
     _assert_same(sa, fm, [q for q in queries if q], min_tokens=4)
+
+
+def test_interleaved_searches_and_walks_equal_one_at_a_time(tmp_path: Path) -> None:
+    """The kernels that advance many backward searches (or last-to-first walks) together,
+    level by level, give each query what a search of it alone gives: rows, the shortest
+    suffix reached, an early stop at one row only where asked, every located position."""
+    from regurgitate.index import fm_kernels as fk
+
+    rng = random.Random(9)
+    texts = _random_docs(rng, 40, WORDS)
+    _, fm = _pair(tmp_path, texts, ByteTokenizer())
+    shard = fm._shards[0]
+    args = shard._args()
+    enc = [ByteTokenizer().encode(q) for q in _queries(rng, texts, 30)]
+    q = np.concatenate([shard._dense(np.asarray(e, dtype=np.uint8)) for e in enc])
+    q[::97] = -1  # tokens that never occur
+    starts = np.array([rng.randrange(q.size) for _ in range(300)], dtype=np.int64)
+    lens = np.array([min(rng.choice([0, 1, 2, 5, 20, 80]), q.size - s) for s in starts],
+                    dtype=np.int64)
+    assert starts.size > fk.LANES
+    for once in (False, True):
+        got = fk.searches(*args, q, starts, lens, once)
+        alone = fk._searches_alone(*args, q, starts, lens, once)
+        assert got[3] == alone[3] == fk.OK
+        for a, b in zip(got[:3], alone[:3], strict=True):
+            assert np.array_equal(a, b)
+    lo, hi, reach, _ = fk.searches(*args, q, starts, lens, False)
+    assert (reach == starts).sum() > 50 and (reach > starts).sum() > 50  # both kinds seen
+    assert bool((hi[reach > starts] == 0).all())
+    rows = np.arange(shard.n, dtype=np.int64)
+    pos, err = fk.locate(*args, shard.sa, shard.every, rows)
+    assert err == fk.OK
+    one = [fk._locate_one(*args, shard.sa, shard.every, int(r)) for r in rows]
+    assert np.array_equal(pos, np.array([p for p, _ in one]))
+    assert sorted(pos.tolist()) == list(range(shard.n))  # a permutation of the text
