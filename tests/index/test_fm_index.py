@@ -246,10 +246,10 @@ def test_u32_ids(tmp_path: Path) -> None:
     _assert_same(sa, fm, [q for q in queries if q], min_tokens=4)
 
 
-def test_interleaved_searches_and_walks_equal_one_at_a_time(tmp_path: Path) -> None:
-    """The kernels that advance many backward searches (or last-to-first walks) together,
-    level by level, give each query what a search of it alone gives: rows, the shortest
-    suffix reached, an early stop at one row only where asked, every located position."""
+def test_batched_searches_and_interleaved_walks(tmp_path: Path) -> None:
+    """The batched backward searches give each query its own rows and the shortest suffix
+    of it that occurs (stopping at one row only where asked), and the walks that advance
+    together, level by level, locate every row as a walk alone does."""
     from regurgitate.index import fm_kernels as fk
 
     rng = random.Random(9)
@@ -263,17 +263,24 @@ def test_interleaved_searches_and_walks_equal_one_at_a_time(tmp_path: Path) -> N
     starts = np.array([rng.randrange(q.size) for _ in range(300)], dtype=np.int64)
     lens = np.array([min(rng.choice([0, 1, 2, 5, 20, 80]), q.size - s) for s in starts],
                     dtype=np.int64)
-    assert starts.size > fk.LANES
-    for once in (False, True):
-        got = fk.searches(*args, q, starts, lens, once)
-        alone = fk._searches_alone(*args, q, starts, lens, once)
-        assert got[3] == alone[3] == fk.OK
-        for a, b in zip(got[:3], alone[:3], strict=True):
-            assert np.array_equal(a, b)
-    lo, hi, reach, _ = fk.searches(*args, q, starts, lens, False)
+    lo, hi, reach, err = fk.searches(*args, q, starts, lens, False)
+    assert err == fk.OK
     assert (reach == starts).sum() > 50 and (reach > starts).sum() > 50  # both kinds seen
-    assert bool((hi[reach > starts] == 0).all())
+    for r, (a, n) in enumerate(zip(starts.tolist(), lens.tolist(), strict=True)):
+        b = a + n
+        whole = fk._backward(*args, q, a, b)
+        assert (int(lo[r]), int(hi[r])) == ((whole if whole[1] > whole[0] else (0, 0))
+                                            if n else (0, shard.n))
+        s = int(reach[r])
+        assert s == b or fk._backward(*args, q, s, b)[1] > fk._backward(*args, q, s, b)[0]
+        if s > a:
+            assert fk._backward(*args, q, s - 1, b) == (0, 0)
+    found = np.flatnonzero(hi > lo)  # ``once`` holds for queries that occur
+    lo1, hi1, reach1, _ = fk.searches(*args, q, starts[found], lens[found], True)
+    assert np.array_equal(hi1 - lo1, hi[found] - lo[found])  # counts exact
+    assert np.array_equal(reach1, starts[found])
     rows = np.arange(shard.n, dtype=np.int64)
+    assert rows.size > fk.LANES
     pos, err = fk.locate(*args, shard.sa, shard.every, rows)
     assert err == fk.OK
     one = [fk._locate_one(*args, shard.sa, shard.every, int(r)) for r in rows]

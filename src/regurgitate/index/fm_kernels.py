@@ -233,10 +233,6 @@ def _backward(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.nda
     return lo, hi
 
 
-#: searches or walks advanced together (independent memory reads in flight at once)
-LANES = 16
-
-
 @compiled
 def ranges(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
            syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
@@ -250,11 +246,14 @@ def ranges(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarra
 
 
 @compiled
-def _searches_alone(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
-                    syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
-                    qstart: np.ndarray, qlen: np.ndarray, once: bool
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """:func:`searches`, one query after the other."""
+def searches(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+             syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
+             qstart: np.ndarray, qlen: np.ndarray, once: bool
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Backward searches of every query ``q[a:b]`` (``a = qstart[r]``, ``b = a +
+    qlen[r]``): its [lower, upper) rows ((0, 0) when it does not occur; (0, n) when
+    empty), the smallest ``s`` with ``q[s:b]`` occurring (``b`` when not even its last
+    token does), and an error code. ``once``: see ``_backward`` (``s`` is then ``a``)."""
     m = qstart.size
     lower = np.zeros(m, dtype=np.int64)
     upper = np.zeros(m, dtype=np.int64)
@@ -280,154 +279,6 @@ def _searches_alone(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: 
             lower[r] = lo
             upper[r] = hi
     return lower, upper, reach, OK
-
-
-@compiled
-def searches(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
-             syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
-             qstart: np.ndarray, qlen: np.ndarray, once: bool
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Backward searches of every query ``q[a:b]`` (``a = qstart[r]``, ``b = a +
-    qlen[r]``): its [lower, upper) rows ((0, 0) when it does not occur; (0, n) when
-    empty), the smallest ``s`` with ``q[s:b]`` occurring (``b`` when not even its last
-    token does), and an error code. ``once``: see ``_backward`` (``s`` is then ``a``).
-
-    The steps are :func:`_step`'s, but ``LANES`` searches advance together, one level of
-    the wavelet tree each per round: a level costs one or two ranks, likely cache misses,
-    each depending on the level before, so searches taking turns keep several reads in
-    flight instead of one."""
-    m = qstart.size
-    if nodes.shape[0] == 0:  # one symbol only
-        return _searches_alone(words, sup, blk, nodes, syms, sep, r0, last, n, q, qstart,
-                               qlen, once)
-    k_syms = syms.shape[0]
-    lower = np.zeros(m, dtype=np.int64)
-    upper = np.zeros(m, dtype=np.int64)
-    reach = np.zeros(m, dtype=np.int64)
-    lane_r = np.full(LANES, -1, dtype=np.int64)  # the query (-1: idle)
-    lane_j = np.zeros(LANES, dtype=np.int64)  # the token being prepended
-    lane_lo = np.zeros(LANES, dtype=np.int64)  # rows of q[j+1:b]
-    lane_hi = np.zeros(LANES, dtype=np.int64)
-    lane_node = np.zeros(LANES, dtype=np.int64)
-    lane_k = np.zeros(LANES, dtype=np.int64)  # level of the descent
-    lane_i = np.zeros(LANES, dtype=np.int64)  # lo and hi inside the node's bits
-    lane_ii = np.zeros(LANES, dtype=np.int64)
-    nxt = 0
-    busy = 0
-    while True:
-        for L in range(LANES):
-            # a lane without a descent under way: finish its query or start the next step
-            while True:
-                r = lane_r[L]
-                if r >= 0 and lane_node[L] >= 0:  # a descent under way
-                    break
-                if r < 0:
-                    if nxt >= m:
-                        break
-                    r = nxt
-                    nxt += 1
-                    a = qstart[r]
-                    b = a + qlen[r]
-                    reach[r] = b
-                    if b <= a:  # the empty query: every row
-                        lower[r] = 0
-                        upper[r] = n
-                        continue
-                    c = q[b - 1]
-                    if c < 0 or c >= k_syms:
-                        continue
-                    reach[r] = b - 1
-                    lane_lo[L] = syms[c, 1]  # the first step: every suffix starting with c
-                    lane_hi[L] = syms[c + 1, 1] if c + 1 < k_syms else n
-                    lane_j[L] = b - 2
-                    lane_r[L] = r
-                    lane_node[L] = -1
-                    busy += 1
-                a = qstart[r]
-                j = lane_j[L]
-                lo = lane_lo[L]
-                hi = lane_hi[L]
-                done = j < a
-                empty = False
-                if not done and once and hi - lo == 1:
-                    reach[r] = a
-                    done = True
-                if not done:
-                    c = q[j]
-                    if c < 0 or c >= k_syms or (hi - lo == 1 and lo == r0):
-                        empty = True
-                if done or empty:
-                    if done:
-                        lower[r] = lo
-                        upper[r] = hi
-                    lane_r[L] = -1
-                    busy -= 1
-                    continue
-                lane_node[L] = 0
-                lane_k[L] = 0
-                lane_i[L] = lo
-                lane_ii[L] = hi
-                break
-        if busy == 0:
-            return lower, upper, reach, OK
-        for L in range(LANES):
-            r = lane_r[L]
-            if r < 0:
-                continue
-            c = q[lane_j[L]]
-            node = lane_node[L]
-            i = lane_i[L]
-            j = lane_ii[L]
-            off = nodes[node, 0]
-            base = nodes[node, 2]
-            pos = off + i
-            oi = rank1(words, sup, blk, pos) - base
-            if j - i <= NEAR_BITS:
-                oj = oi + ones_in(words, pos, off + j)
-            else:
-                oj = rank1(words, sup, blk, off + j) - base
-            if oi < 0 or oi > i or oj < oi or oj > j:
-                return lower, upper, reach, BAD_STRUCTURE
-            k = lane_k[L]
-            if (np.uint64(syms[c, 2]) >> np.uint64(k)) & np.uint64(1):
-                i = oi
-                j = oj
-                node = nodes[node, 4]
-            else:
-                i = i - oi
-                j = j - oj
-                node = nodes[node, 3]
-            k += 1
-            if i == j:  # no c in the range: q[lane_j:b] does not occur
-                lane_r[L] = -1
-                busy -= 1
-                continue
-            if k < syms[c, 3]:
-                if node < 0:
-                    return lower, upper, reach, BAD_STRUCTURE
-                lane_node[L] = node
-                lane_k[L] = k
-                lane_i[L] = i
-                lane_ii[L] = j
-                continue
-            # at c's leaf: i and j are c's counts before lo and hi (see ``_step``)
-            lo = lane_lo[L]
-            hi = lane_hi[L]
-            if c == sep:  # the placeholder at r0 is no separator
-                i -= 1 if lo > r0 and i > 0 else 0
-                j -= 1 if hi > r0 and j > 0 else 0
-            cb = syms[c, 1] + (1 if c == last else 0)
-            if cb + j > n:
-                return lower, upper, reach, BAD_STRUCTURE
-            if i >= j:
-                lane_r[L] = -1
-                busy -= 1
-                continue
-            lane_lo[L] = cb + i
-            lane_hi[L] = cb + j
-            reach[r] = lane_j[L]
-            lane_j[L] -= 1
-            lane_node[L] = -1  # the next step is started in the next round
 
 
 #: queries up to this many tokens are resolved together by their ends (see ``longest``)
@@ -499,7 +350,7 @@ def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
     # sparse queries would search many ends that serve one query each: they gallop
     by_ends = shorts > 0 and ends <= 2 * shorts
     start_of = np.full(total + 1, total + 1, dtype=np.int64)
-    if by_ends:  # one backward search from each end, all advancing together
+    if by_ends:  # one backward search from each end, down to its floor
         end_at = np.flatnonzero(low >= 0)
         floors = low[end_at]
         _, _, reach, err = searches(words, sup, blk, nodes, syms, sep, r0, last, n, q,
@@ -520,6 +371,10 @@ def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
                 return best, BAD_STRUCTURE
             best[r] = got
     return best, OK
+
+
+#: last-to-first walks :func:`locate` advances together (reads in flight at once)
+LANES = 16
 
 
 @compiled
