@@ -286,3 +286,13 @@ def test_batched_searches_and_interleaved_walks(tmp_path: Path) -> None:
     one = [fk._locate_one(*args, shard.sa, shard.every, int(r)) for r in rows]
     assert np.array_equal(pos, np.array([p for p, _ in one]))
     assert sorted(pos.tolist()) == list(range(shard.n))  # a permutation of the text
+    # rank ranges walked as blocks: the ranges of repeated passages (shared left context),
+    # of single tokens (the block splits at once), and arbitrary ones (r0 inside some)
+    spans = [(int(a), int(b)) for a, b in zip(lo, hi, strict=True) if b - a > 1]
+    spans += [(rng.randrange(shard.n), 0) for _ in range(40)]
+    spans = [(a, b if b else min(shard.n, a + rng.randint(1, 300))) for a, b in spans]
+    spans.append((max(0, shard.r0 - 5), min(shard.n, shard.r0 + 40)))
+    assert len(spans) > 60
+    for a, b in spans:
+        got, err = fk.locate_range(*args, shard.sa, shard.every, a, b)
+        assert err == fk.OK and np.array_equal(got, pos[a:b])

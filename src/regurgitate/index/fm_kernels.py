@@ -476,6 +476,65 @@ def locate(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarra
 
 
 @compiled
+def locate_range(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+                 syms: np.ndarray, sep: int, r0: int, last: int, n: int, sa: np.ndarray,
+                 every: int, lo: int, hi: int) -> tuple[np.ndarray, int]:
+    """:func:`locate` of the rows ``lo .. hi - 1``, walking them as one block while they
+    are all preceded by the same symbol (occurrences of a passage that share what comes
+    before it, as copies do): a step of the block is one rank descent for all of its rows,
+    which stay contiguous and in order, and each step resolves the rows that land on a
+    sampled row. The rows left when the block's predecessors differ walk on their own."""
+    size = hi - lo
+    out = np.full(max(size, 0), -1, dtype=np.int64)
+    if size <= 0:
+        return out, OK
+    left = size
+    cur = lo
+    steps = 0
+    while left > 0 and steps <= n:
+        first = (cur + every - 1) // every * every
+        for row in range(first, cur + size, every):
+            if out[row - cur] < 0:
+                out[row - cur] = int(sa[row // every]) + steps
+                left -= 1
+        if cur <= r0 < cur + size:
+            if out[r0 - cur] < 0:
+                out[r0 - cur] = steps
+                left -= 1
+            break  # the text's first suffix has no predecessor: the block ends here
+        if left == 0 or nodes.shape[0] == 0:
+            break
+        c, _ = lf(words, sup, blk, nodes, syms, sep, r0, last, cur)
+        if c < 0:
+            return out, BAD_STRUCTURE
+        rl, rh = wt_rank2(words, sup, blk, nodes, syms, c, cur, cur + size)
+        if rl < 0:
+            return out, BAD_STRUCTURE
+        if rh - rl != size:  # predecessors differ: the rest walk alone
+            break
+        if c == sep and cur > r0:  # the placeholder at r0 is no separator
+            rl -= 1
+        cur = syms[c, 1] + (1 if c == last else 0) + rl
+        if cur < 0 or cur + size > n:
+            return out, BAD_STRUCTURE
+        steps += 1
+    if steps > n:
+        return out, BAD_WALK
+    if left:
+        todo = np.flatnonzero(out < 0)
+        pos, err = locate(words, sup, blk, nodes, syms, sep, r0, last, n, sa, every,
+                          todo + cur)
+        if err != OK:
+            return out, err
+        for t in range(todo.size):
+            out[todo[t]] = pos[t] + steps
+    for t in range(size):
+        if out[t] < 0 or out[t] >= n:
+            return out, BAD_WALK
+    return out, OK
+
+
+@compiled
 def _locate_one(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
                 syms: np.ndarray, sep: int, r0: int, last: int, n: int, sa: np.ndarray,
                 every: int, row: int) -> tuple[int, int]:

@@ -235,7 +235,12 @@ class FMShard(DocumentFiles):
         ranks = np.ascontiguousarray(ranks, dtype=np.int64)
         if ranks.size and (int(ranks.min()) < 0 or int(ranks.max()) >= self.n):
             raise self._corrupt("fmsa", "a search left the suffix array")
-        pos, err = fk.locate(*self._args(), self.sa, self.every, ranks)
+        if ranks.size > 1 and int(ranks[-1]) - int(ranks[0]) == ranks.size - 1 and \
+                bool((np.diff(ranks) == 1).all()):  # a rank range: walked as a block
+            pos, err = fk.locate_range(*self._args(), self.sa, self.every, int(ranks[0]),
+                                       int(ranks[-1]) + 1)
+        else:
+            pos, err = fk.locate(*self._args(), self.sa, self.every, ranks)
         self._check(err)
         return np.asarray(pos) * self.width
 
