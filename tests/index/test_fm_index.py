@@ -244,3 +244,55 @@ def test_u32_ids(tmp_path: Path) -> None:
     sa, fm = _pair(tmp_path, texts, tok)
     queries = [texts[0][3:30], texts[1], texts[5] + texts[6], "ab" * 20, "c" * 4]
     _assert_same(sa, fm, [q for q in queries if q], min_tokens=4)
+
+
+def test_batched_searches_and_interleaved_walks(tmp_path: Path) -> None:
+    """The batched backward searches give each query its own rows and the shortest suffix
+    of it that occurs (stopping at one row only where asked), and the walks that advance
+    together, level by level, locate every row as a walk alone does."""
+    from regurgitate.index import fm_kernels as fk
+
+    rng = random.Random(9)
+    texts = _random_docs(rng, 40, WORDS)
+    _, fm = _pair(tmp_path, texts, ByteTokenizer())
+    shard = fm._shards[0]
+    args = shard._args()
+    enc = [ByteTokenizer().encode(q) for q in _queries(rng, texts, 30)]
+    q = np.concatenate([shard._dense(np.asarray(e, dtype=np.uint8)) for e in enc])
+    q[::97] = -1  # tokens that never occur
+    starts = np.array([rng.randrange(q.size) for _ in range(300)], dtype=np.int64)
+    lens = np.array([min(rng.choice([0, 1, 2, 5, 20, 80]), q.size - s) for s in starts],
+                    dtype=np.int64)
+    lo, hi, reach, err = fk.searches(*args, q, starts, lens, False)
+    assert err == fk.OK
+    assert (reach == starts).sum() > 50 and (reach > starts).sum() > 50  # both kinds seen
+    for r, (a, n) in enumerate(zip(starts.tolist(), lens.tolist(), strict=True)):
+        b = a + n
+        whole = fk._backward(*args, q, a, b)
+        assert (int(lo[r]), int(hi[r])) == ((whole if whole[1] > whole[0] else (0, 0))
+                                            if n else (0, shard.n))
+        s = int(reach[r])
+        assert s == b or fk._backward(*args, q, s, b)[1] > fk._backward(*args, q, s, b)[0]
+        if s > a:
+            assert fk._backward(*args, q, s - 1, b) == (0, 0)
+    found = np.flatnonzero(hi > lo)  # ``once`` holds for queries that occur
+    lo1, hi1, reach1, _ = fk.searches(*args, q, starts[found], lens[found], True)
+    assert np.array_equal(hi1 - lo1, hi[found] - lo[found])  # counts exact
+    assert np.array_equal(reach1, starts[found])
+    rows = np.arange(shard.n, dtype=np.int64)
+    assert rows.size > fk.LANES
+    pos, err = fk.locate(*args, shard.sa, shard.every, rows)
+    assert err == fk.OK
+    one = [fk._locate_one(*args, shard.sa, shard.every, int(r)) for r in rows]
+    assert np.array_equal(pos, np.array([p for p, _ in one]))
+    assert sorted(pos.tolist()) == list(range(shard.n))  # a permutation of the text
+    # rank ranges walked as blocks: the ranges of repeated passages (shared left context),
+    # of single tokens (the block splits at once), and arbitrary ones (r0 inside some)
+    spans = [(int(a), int(b)) for a, b in zip(lo, hi, strict=True) if b - a > 1]
+    spans += [(rng.randrange(shard.n), 0) for _ in range(40)]
+    spans = [(a, b if b else min(shard.n, a + rng.randint(1, 300))) for a, b in spans]
+    spans.append((max(0, shard.r0 - 5), min(shard.n, shard.r0 + 40)))
+    assert len(spans) > 60
+    for a, b in spans:
+        got, err = fk.locate_range(*args, shard.sa, shard.every, a, b)
+        assert err == fk.OK and np.array_equal(got, pos[a:b])

@@ -62,6 +62,28 @@ def rank1(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, pos: int) -> int:
     return r
 
 
+#: ranges at most this many bits wide count their upper end from the lower one
+NEAR_BITS = 256
+
+
+@compiled
+def ones_in(words: np.ndarray, p: int, q: int) -> int:
+    """Ones in bits ``[p, q)`` (``q > p``), counted word by word: cheaper than a second
+    rank when the two are near."""
+    wp = p >> 6
+    wq = q >> 6
+    sh = np.uint64(p & 63)
+    if wp == wq:
+        return popcount((words[wp] >> sh) & ((np.uint64(1) << np.uint64(q - p)) - np.uint64(1)))
+    r = popcount(words[wp] >> sh)
+    for k in range(wp + 1, wq):
+        r += popcount(words[k])
+    rem = q & 63
+    if rem:
+        r += popcount(words[wq] & ((np.uint64(1) << np.uint64(rem)) - np.uint64(1)))
+    return r
+
+
 @compiled
 def rank_samples(words: np.ndarray, nbits: int) -> tuple[np.ndarray, np.ndarray]:
     """Building: the superblock and block counts of a bit array of ``nbits`` bits."""
@@ -86,14 +108,23 @@ def rank_samples(words: np.ndarray, nbits: int) -> tuple[np.ndarray, np.ndarray]
 def wt_rank2(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
              syms: np.ndarray, c: int, i: int, j: int) -> tuple[int, int]:
     """Occurrences of dense symbol ``c`` in ``BWT[0:i]`` and in ``BWT[0:j]`` (``j >= i``),
-    in one descent of the tree; (-1, -1) for a damaged structure."""
+    in one descent of the tree; (-1, -1) for a damaged structure. The descent stops as
+    soon as the two counts are equal, returning two equal numbers that are not the
+    counts (no ``c`` in ``BWT[i:j]`` is all the caller may read from them); a narrow
+    range counts its upper end from the lower one (see :func:`ones_in`)."""
     code = np.uint64(syms[c, 2])
     node = 0
     for k in range(syms[c, 3]):
         off = nodes[node, 0]
         base = nodes[node, 2]
-        oi = rank1(words, sup, blk, off + i) - base
-        oj = oi if j == i else rank1(words, sup, blk, off + j) - base
+        pos = off + i
+        oi = rank1(words, sup, blk, pos) - base
+        if j == i:
+            oj = oi
+        elif j - i <= NEAR_BITS:
+            oj = oi + ones_in(words, pos, off + j)
+        else:
+            oj = rank1(words, sup, blk, off + j) - base
         if oi < 0 or oi > i or oj < oi or oj > j:
             return -1, -1
         if (code >> np.uint64(k)) & np.uint64(1):
@@ -104,6 +135,8 @@ def wt_rank2(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndar
             i = i - oi
             j = j - oj
             node = nodes[node, 3]
+        if i == j:  # no ``c`` in the range: both counts are i from here on
+            return i, j
         if k + 1 < syms[c, 3] and node < 0:
             return -1, -1
     return i, j
@@ -149,23 +182,20 @@ def _step(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray
           syms: np.ndarray, sep: int, r0: int, last: int, n: int, c: int, lo: int, hi: int,
           first: bool) -> tuple[int, int]:
     """One backward-search step: the rows of ``c`` followed by the suffixes in ``[lo, hi)``
-    (see ``_backward``); empty as ``lo >= hi``, (-1, -1) for a damaged structure. A range
-    of one row takes one last-to-first step instead of two rank queries."""
+    (see ``_backward``); empty as ``lo >= hi``, (-1, -1) for a damaged structure. The
+    first step (``lo, hi = 0, n``) is read from the symbol table, without a rank."""
     if c < 0:
         return 0, 0
-    if hi - lo == 1 and not first:
-        if lo == r0:  # the text's first suffix: nothing precedes it
-            return 0, 0
-        prev, row = lf(words, sup, blk, nodes, syms, sep, r0, last, lo)
-        if prev < 0 or row < 0 or row >= n:
-            return -1, -1
-        if prev != c:
-            return 0, 0
-        return row, row + 1
+    if first:  # every suffix starting with ``c``
+        return syms[c, 1], (syms[c + 1, 1] if c + 1 < syms.shape[0] else n)
+    if hi - lo == 1 and lo == r0:  # the text's first suffix: nothing precedes it
+        return 0, 0
     base = syms[c, 1] + (1 if c == last else 0)
     rl, rh = wt_rank2(words, sup, blk, nodes, syms, c, lo, hi)
     if rl < 0 or rh < rl:
         return -1, -1
+    if rl == rh:  # no ``c`` in the range (the descent may have stopped early)
+        return 0, 0
     if c == sep:  # the placeholder at r0 is no separator
         rl -= 1 if lo > r0 and rl > 0 else 0
         rh -= 1 if hi > r0 and rh > 0 else 0
@@ -180,11 +210,15 @@ def _step(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray
 @compiled
 def _backward(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
               syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
-              a: int, b: int) -> tuple[int, int]:
+              a: int, b: int, once: bool = False) -> tuple[int, int]:
     """[lo, hi) rows of the suffixes starting with dense symbols ``q[a:b]``; (0, 0) when
     none; (-1, -1) for a damaged structure. A step prepends symbol ``c`` to the range of
     the suffixes that follow it: they are the suffixes starting with ``c`` (from ``C[c]``,
-    after the text's last suffix when that is ``c`` alone) in the order of what follows."""
+    after the text's last suffix when that is ``c`` alone) in the order of what follows.
+
+    ``once``: the caller knows ``q[a:b]`` occurs here; a range of one row then stops the
+    search (counts only shrink as symbols are prepended, so the count is 1), and the row
+    returned is that of a suffix of the query, not its own."""
     lo = 0
     hi = n
     for j in range(b - 1, a - 1, -1):
@@ -194,25 +228,57 @@ def _backward(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.nda
             return -1, -1
         if lo >= hi:
             return 0, 0
+        if once and hi - lo == 1:
+            break
     return lo, hi
 
 
 @compiled
 def ranges(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
            syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
-           qstart: np.ndarray, qlen: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """[lower, upper) rows of every query (token slices of ``q``), and an error code."""
+           qstart: np.ndarray, qlen: np.ndarray, once: bool
+           ) -> tuple[np.ndarray, np.ndarray, int]:
+    """[lower, upper) rows of every query (token slices of ``q``), and an error code;
+    ``once``: every query is known to occur (see ``_backward``)."""
+    lower, upper, _, err = searches(words, sup, blk, nodes, syms, sep, r0, last, n, q,
+                                    qstart, qlen, once)
+    return lower, upper, err
+
+
+@compiled
+def searches(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+             syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
+             qstart: np.ndarray, qlen: np.ndarray, once: bool
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Backward searches of every query ``q[a:b]`` (``a = qstart[r]``, ``b = a +
+    qlen[r]``): its [lower, upper) rows ((0, 0) when it does not occur; (0, n) when
+    empty), the smallest ``s`` with ``q[s:b]`` occurring (``b`` when not even its last
+    token does), and an error code. ``once``: see ``_backward`` (``s`` is then ``a``)."""
     m = qstart.size
     lower = np.zeros(m, dtype=np.int64)
     upper = np.zeros(m, dtype=np.int64)
+    reach = np.zeros(m, dtype=np.int64)
     for r in range(m):
-        lo, hi = _backward(words, sup, blk, nodes, syms, sep, r0, last, n, q, qstart[r],
-                           qstart[r] + qlen[r])
-        if lo < 0:
-            return lower, upper, BAD_STRUCTURE
-        lower[r] = lo
-        upper[r] = hi
-    return lower, upper, OK
+        a = qstart[r]
+        b = a + qlen[r]
+        lo = 0
+        hi = n
+        reach[r] = b
+        for j in range(b - 1, a - 1, -1):
+            lo, hi = _step(words, sup, blk, nodes, syms, sep, r0, last, n, q[j], lo, hi,
+                           j == b - 1)
+            if lo < 0:
+                return lower, upper, reach, BAD_STRUCTURE
+            if lo >= hi:
+                break
+            reach[r] = j
+            if once and hi - lo == 1:
+                reach[r] = a
+                break
+        if reach[r] == a:
+            lower[r] = lo
+            upper[r] = hi
+    return lower, upper, reach, OK
 
 
 #: queries up to this many tokens are resolved together by their ends (see ``longest``)
@@ -284,23 +350,14 @@ def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
     # sparse queries would search many ends that serve one query each: they gallop
     by_ends = shorts > 0 and ends <= 2 * shorts
     start_of = np.full(total + 1, total + 1, dtype=np.int64)
-    if by_ends:
-        for e in range(total + 1):
-            floor = low[e]
-            if floor < 0:
-                continue
-            lo = 0
-            hi = n
-            s = e
-            for j in range(e - 1, floor - 1, -1):
-                lo, hi = _step(words, sup, blk, nodes, syms, sep, r0, last, n, q[j], lo, hi,
-                               j == e - 1)
-                if lo < 0:
-                    return best, BAD_STRUCTURE
-                if lo >= hi:
-                    break
-                s = j
-            start_of[e] = s
+    if by_ends:  # one backward search from each end, down to its floor
+        end_at = np.flatnonzero(low >= 0)
+        floors = low[end_at]
+        _, _, reach, err = searches(words, sup, blk, nodes, syms, sep, r0, last, n, q,
+                                    floors, end_at - floors, False)
+        if err != OK:
+            return best, err
+        start_of[end_at] = reach
     for r in range(m):
         a = qstart[r]
         if by_ends and qlen[r] <= SHORT_QUERY:
@@ -316,34 +373,191 @@ def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
     return best, OK
 
 
+#: last-to-first walks :func:`locate` advances together (reads in flight at once)
+LANES = 16
+
+
 @compiled
 def locate(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
            syms: np.ndarray, sep: int, r0: int, last: int, n: int, sa: np.ndarray,
            every: int, rows: np.ndarray) -> tuple[np.ndarray, int]:
     """Text position (tokens) of the suffix at each of ``rows``: walk last-to-first until
-    a sampled row (every ``every``-th, or ``r0``, position 0), adding the steps."""
+    a sampled row (every ``every``-th, or ``r0``, position 0), adding the steps.
+
+    Each last-to-first step descends the wavelet tree, one rank (a likely cache miss) per
+    level, each depending on the one before. ``LANES`` walks advance together, one level
+    each per round, so the reads of different walks overlap instead of waiting in turn."""
     out = np.zeros(rows.size, dtype=np.int64)
-    for k in range(rows.size):
-        row = rows[k]
-        if row < 0 or row >= n:
-            return out, BAD_WALK
-        steps = 0
-        while True:
-            if row == r0:
-                out[k] = steps
-                break
-            if row % every == 0:
-                out[k] = int(sa[row // every]) + steps
-                break
-            c, row = lf(words, sup, blk, nodes, syms, sep, r0, last, row)
-            if c < 0 or row < 0 or row >= n:
+    if nodes.shape[0] == 0:  # one symbol only: no tree to interleave
+        for k in range(rows.size):
+            pos, err = _locate_one(words, sup, blk, nodes, syms, sep, r0, last, n, sa,
+                                   every, rows[k])
+            if err != OK:
+                return out, err
+            out[k] = pos
+        return out, OK
+    lane_k = np.full(LANES, -1, dtype=np.int64)  # which of ``rows`` (-1: idle)
+    lane_row = np.zeros(LANES, dtype=np.int64)  # row whose predecessor is sought
+    lane_steps = np.zeros(LANES, dtype=np.int64)
+    lane_node = np.zeros(LANES, dtype=np.int64)  # node of the descent (0: not started)
+    lane_i = np.zeros(LANES, dtype=np.int64)  # position inside that node's bits
+    nxt = 0
+    busy = 0
+    while True:
+        # give idle lanes rows, finishing walks that start on a sampled row
+        for L in range(LANES):
+            while lane_k[L] < 0 and nxt < rows.size:
+                row = rows[nxt]
+                if row < 0 or row >= n:
+                    return out, BAD_WALK
+                if row == r0:
+                    out[nxt] = 0
+                elif row % every == 0:
+                    out[nxt] = int(sa[row // every])
+                    if out[nxt] >= n:
+                        return out, BAD_WALK
+                else:
+                    lane_k[L] = nxt
+                    lane_row[L] = row
+                    lane_steps[L] = 0
+                    lane_node[L] = 0
+                    lane_i[L] = row
+                    busy += 1
+                nxt += 1
+        if busy == 0:
+            return out, OK
+        for L in range(LANES):
+            if lane_k[L] < 0:
+                continue
+            node = lane_node[L]
+            i = lane_i[L]
+            pos = nodes[node, 0] + i
+            bit = (words[pos >> 6] >> np.uint64(pos & 63)) & np.uint64(1)
+            ones = rank1(words, sup, blk, pos) - nodes[node, 2]
+            if ones < 0 or ones > i:
                 return out, BAD_STRUCTURE
-            steps += 1
+            if bit:
+                i = ones
+                child = nodes[node, 4]
+            else:
+                i = i - ones
+                child = nodes[node, 3]
+            if child >= 0:
+                lane_node[L] = child
+                lane_i[L] = i
+                continue
+            c = -1 - child  # a leaf: one last-to-first step is done
+            if c >= syms.shape[0]:
+                return out, BAD_STRUCTURE
+            if c == sep and lane_row[L] > r0:
+                i -= 1
+            row = syms[c, 1] + (1 if c == last else 0) + i
+            if row < 0 or row >= n:
+                return out, BAD_STRUCTURE
+            steps = lane_steps[L] + 1
             if steps > n:
                 return out, BAD_WALK
-        if out[k] >= n:
+            done = -1
+            if row == r0:
+                done = steps
+            elif row % every == 0:
+                done = int(sa[row // every]) + steps
+            if done >= 0:
+                if done >= n:
+                    return out, BAD_WALK
+                out[lane_k[L]] = done
+                lane_k[L] = -1
+                busy -= 1
+            else:
+                lane_row[L] = row
+                lane_steps[L] = steps
+                lane_node[L] = 0
+                lane_i[L] = row
+
+
+@compiled
+def locate_range(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+                 syms: np.ndarray, sep: int, r0: int, last: int, n: int, sa: np.ndarray,
+                 every: int, lo: int, hi: int) -> tuple[np.ndarray, int]:
+    """:func:`locate` of the rows ``lo .. hi - 1``, walking them as one block while they
+    are all preceded by the same symbol (occurrences of a passage that share what comes
+    before it, as copies do): a step of the block is one rank descent for all of its rows,
+    which stay contiguous and in order, and each step resolves the rows that land on a
+    sampled row. The rows left when the block's predecessors differ walk on their own."""
+    size = hi - lo
+    out = np.full(max(size, 0), -1, dtype=np.int64)
+    if size <= 0:
+        return out, OK
+    left = size
+    cur = lo
+    steps = 0
+    while left > 0 and steps <= n:
+        first = (cur + every - 1) // every * every
+        for row in range(first, cur + size, every):
+            if out[row - cur] < 0:
+                out[row - cur] = int(sa[row // every]) + steps
+                left -= 1
+        if cur <= r0 < cur + size:
+            if out[r0 - cur] < 0:
+                out[r0 - cur] = steps
+                left -= 1
+            break  # the text's first suffix has no predecessor: the block ends here
+        if left == 0 or nodes.shape[0] == 0:
+            break
+        c, _ = lf(words, sup, blk, nodes, syms, sep, r0, last, cur)
+        if c < 0:
+            return out, BAD_STRUCTURE
+        rl, rh = wt_rank2(words, sup, blk, nodes, syms, c, cur, cur + size)
+        if rl < 0:
+            return out, BAD_STRUCTURE
+        if rh - rl != size:  # predecessors differ: the rest walk alone
+            break
+        if c == sep and cur > r0:  # the placeholder at r0 is no separator
+            rl -= 1
+        cur = syms[c, 1] + (1 if c == last else 0) + rl
+        if cur < 0 or cur + size > n:
+            return out, BAD_STRUCTURE
+        steps += 1
+    if steps > n:
+        return out, BAD_WALK
+    if left:
+        todo = np.flatnonzero(out < 0)
+        pos, err = locate(words, sup, blk, nodes, syms, sep, r0, last, n, sa, every,
+                          todo + cur)
+        if err != OK:
+            return out, err
+        for t in range(todo.size):
+            out[todo[t]] = pos[t] + steps
+    for t in range(size):
+        if out[t] < 0 or out[t] >= n:
             return out, BAD_WALK
     return out, OK
+
+
+@compiled
+def _locate_one(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+                syms: np.ndarray, sep: int, r0: int, last: int, n: int, sa: np.ndarray,
+                every: int, row: int) -> tuple[int, int]:
+    """:func:`locate` of one row, walking alone."""
+    if row < 0 or row >= n:
+        return 0, BAD_WALK
+    steps = 0
+    while True:
+        if row == r0:
+            pos = steps
+            break
+        if row % every == 0:
+            pos = int(sa[row // every]) + steps
+            break
+        c, row = lf(words, sup, blk, nodes, syms, sep, r0, last, row)
+        if c < 0 or row < 0 or row >= n:
+            return 0, BAD_STRUCTURE
+        steps += 1
+        if steps > n:
+            return 0, BAD_WALK
+    if pos >= n:
+        return 0, BAD_WALK
+    return pos, OK
 
 
 @compiled

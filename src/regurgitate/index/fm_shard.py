@@ -200,12 +200,18 @@ class FMShard(DocumentFiles):
     def ranges(self, q: Queries) -> tuple[np.ndarray, np.ndarray]:
         """[lower, upper) rows (= suffix-array ranks) of the suffixes starting with each
         query."""
+        return self.rare_ranges(q)
+
+    def rare_ranges(self, q: Queries, *, occurring: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`ranges`. ``occurring``: the caller knows every query occurs in this
+        shard; a query's search then stops as soon as one row is left (its count, 1, is
+        exact; that row may be the one of a suffix of the query, so the caller must use
+        only the counts of such queries)."""
         dense, start, length = self._token_queries(q)
-        lo, hi, err = fk.ranges(*self._args(), dense, start, length)
+        lo, hi, err = fk.ranges(*self._args(), dense, start, length, occurring)
         self._check(err)
         return np.asarray(lo), np.asarray(hi)
-
-    rare_ranges = ranges
 
     def search(self, q: Queries, *, upper: bool = False
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -229,7 +235,12 @@ class FMShard(DocumentFiles):
         ranks = np.ascontiguousarray(ranks, dtype=np.int64)
         if ranks.size and (int(ranks.min()) < 0 or int(ranks.max()) >= self.n):
             raise self._corrupt("fmsa", "a search left the suffix array")
-        pos, err = fk.locate(*self._args(), self.sa, self.every, ranks)
+        if ranks.size > 1 and int(ranks[-1]) - int(ranks[0]) == ranks.size - 1 and \
+                bool((np.diff(ranks) == 1).all()):  # a rank range: walked as a block
+            pos, err = fk.locate_range(*self._args(), self.sa, self.every, int(ranks[0]),
+                                       int(ranks[-1]) + 1)
+        else:
+            pos, err = fk.locate(*self._args(), self.sa, self.every, ranks)
         self._check(err)
         return np.asarray(pos) * self.width
 

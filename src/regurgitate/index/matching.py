@@ -291,11 +291,16 @@ class Matcher:
                         for lo, hi in self.plain_ranges(sub)]
         return self.plain_ranges(q)
 
-    def plain_ranges(self, q: Queries, *, rare: bool = False
+    def plain_ranges(self, q: Queries, *, rare: bool = False, occurring: bool = False
                      ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per shard, the [lower, upper) ranks matching each query (no deduplication);
-        ``rare``: by :meth:`Shard.rare_ranges` (queries expected to occur few times)."""
-        return [(shard.rare_ranges(q) if rare else shard.ranges(q)) if shard.n else
+        ``rare``: by :meth:`Shard.rare_ranges` (queries expected to occur few times).
+        ``occurring``: the caller knows every query occurs in the corpus; where one shard
+        holds all the tokens, a query found once may then return the rank of a suffix of
+        it (its count, 1, is exact; see :meth:`FMShard.rare_ranges`)."""
+        occurring = occurring and sum(1 for shard in self.shards if shard.n) == 1
+        return [(shard.rare_ranges(q, occurring=occurring) if rare else shard.ranges(q))
+                if shard.n else
                 (np.zeros(q.start.size, np.int64), np.zeros(q.start.size, np.int64))
                 for shard in self.shards]
 

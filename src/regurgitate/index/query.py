@@ -365,10 +365,13 @@ class CorpusIndex:
             out.append(spans)
         return out
 
-    def _window_counts(self, buf: np.ndarray, starts: np.ndarray, window: int
+    def _window_counts(self, buf: np.ndarray, starts: np.ndarray, window: int, *,
+                       occurring: bool = False
                        ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
         """Corpus count of the ``window`` tokens at each of ``starts`` (token positions of
-        the query buffer), and the rank ranges per shard they came from."""
+        the query buffer), and the rank ranges per shard they came from. ``occurring``:
+        every window is known to occur (it lies in a span), so the ranges of windows that
+        occur once need not be their own (see :meth:`Matcher.plain_ranges`)."""
         w = self._dtype.itemsize
         inverse = None
         if starts.size > WINDOW_DEDUP_MIN:  # repetitive text: equal windows searched once
@@ -381,7 +384,8 @@ class CorpusIndex:
                 inverse = None
         ranges = self._m.plain_ranges(Queries(buf, starts * w,
                                               np.full(starts.size, window * w,
-                                                      dtype=np.int64)), rare=True)
+                                                      dtype=np.int64)), rare=True,
+                                      occurring=occurring)
         if inverse is not None:
             ranges = [(lo[inverse.ravel()], hi[inverse.ravel()]) for lo, hi in ranges]
         counts = np.zeros(inverse.size if inverse is not None else starts.size, dtype=np.int64)
@@ -399,7 +403,9 @@ class CorpusIndex:
         searched: dict[int, tuple[list[tuple[np.ndarray, np.ndarray]], int]] = {}
 
         def count(pos: np.ndarray, length: int) -> np.ndarray:
-            found, ranges = self._window_counts(buf, pos, length)
+            # windows and probes lie inside spans, which occur: a window found once is
+            # never more frequent than its span, so its ranges are never read
+            found, ranges = self._window_counts(buf, pos, length, occurring=True)
             if length == window:  # remember where each window's ranks are
                 searched.update((int(p), (ranges, row)) for row, p in enumerate(pos))
             return found
