@@ -46,23 +46,17 @@ def round_robin(prompts: Sequence[P]) -> list[P]:
     return out
 
 
-def generation_order(prompts: Sequence[P], budget: Budget, done_gens: int = 0) -> list[P]:
-    """The order in which a scan generates its pending ``prompts`` under ``budget``.
+def generation_order(prompts: Sequence[P], budget: Budget) -> list[P]:
+    """The order in which a scan generates its pending ``prompts``.
 
-    Without a limit, as planned: each attack's prompts stay together, so a batch holds prompts
-    of one attack and of similar lengths (mixing a long divergence reply into every batch
-    doubled the default scan's generation time). With a token or cost limit, round-robin, so
-    that wherever the limit falls the attacks have shared it. With a generation limit alone,
-    the prompts that fit what is left of it are chosen round-robin and generated in planned
-    order, then the rest."""
-    if budget.max_tokens is not None or budget.max_cost is not None:
-        return round_robin(prompts)
-    if budget.max_generations is None:
-        return list(prompts)
-    fair = round_robin(prompts)
-    room = max(budget.max_generations - done_gens, 0)
-    planned = {id(p): i for i, p in enumerate(prompts)}
-    return sorted(fair[:room], key=lambda p: planned[id(p)]) + fair[room:]
+    Without a limit, as planned: each attack's prompts stay together, so a batch holds
+    prompts of one attack and of similar lengths. With any limit, round-robin, so that wherever
+    the limit falls the attacks have shared it. The order depends on whether a limit is set,
+    never on its value: a run stopped by one budget and resumed with a larger one batches its
+    prompts exactly as a straight run with the larger budget (batch composition changes a
+    model's padded outputs)."""
+    limited = (budget.max_generations, budget.max_tokens, budget.max_cost) != (None,) * 3
+    return round_robin(prompts) if limited else list(prompts)
 
 
 @dataclass(frozen=True)

@@ -320,7 +320,7 @@ def run_scan(
     stage = GenerationStage.over(store, target, budget, should_stop, outcome,
                                  index.tokenizer if index is not None else None)
     # a budget is shared across the attacks
-    pending = generation_order(store.pending_prompts(), budget, stage.done_gens)
+    pending = generation_order(store.pending_prompts(), budget)
     progress.start(total=stage.done_gens + len(pending), done=stage.done_gens)
     store.set_meta("status", "running")
     if store.get_meta("started_at") is None:
