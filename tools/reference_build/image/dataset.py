@@ -17,7 +17,7 @@ from regurgitate.reference.image.dataset import (
     ImageSetSpec,
     caption_for,
 )
-from tools.reference_build.drawing import bilinear
+from tools.reference_build.drawing import bilinear, plain_shape
 
 SUPERSAMPLE = 4
 
@@ -31,21 +31,9 @@ def _shape_mask(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     cy, cx = rng.uniform(0.3, 0.7, size=2)
     r = rng.uniform(0.16, 0.32)
     dy, dx = yy - cy, xx - cx
-    if kind == "circle":
-        return np.asarray(dy**2 + dx**2 <= r**2)
-    if kind == "square":
-        return np.asarray((np.abs(dy) <= r * 0.85) & (np.abs(dx) <= r * 0.85))
-    if kind == "triangle":
-        return np.asarray((dy <= r * 0.8) & (dy >= -r) & (np.abs(dx) <= (dy + r) * 0.6))
-    if kind == "cross":
-        w = r * 0.35
-        return np.asarray(((np.abs(dy) <= w) & (np.abs(dx) <= r))
-                          | ((np.abs(dx) <= w) & (np.abs(dy) <= r)))
-    if kind == "ring":
-        d = dy**2 + dx**2
-        return np.asarray((d <= r**2) & (d >= (r * 0.55) ** 2))
-    if kind == "diamond":
-        return np.asarray(np.abs(dy) + np.abs(dx) <= r * 1.1)
+    plain = plain_shape(kind, dy, dx, r)
+    if plain is not None:
+        return plain
     if kind == "bar":
         angle = rng.uniform(0, np.pi)
         along = dx * np.cos(angle) + dy * np.sin(angle)

@@ -19,7 +19,7 @@ from regurgitate.reference.t2i.dataset import (
     T2ISetSpec,
     all_captions,
 )
-from tools.reference_build.drawing import bilinear
+from tools.reference_build.drawing import bilinear, plain_shape
 
 SUPERSAMPLE = 4
 
@@ -35,21 +35,10 @@ JITTER = 0.15  # colour jitter of the background and the shape
 
 def _shape_mask(kind: str, yy: np.ndarray, xx: np.ndarray, cy: float, cx: float,
                 r: float) -> np.ndarray:
-    dy, dx = yy - cy, xx - cx
-    if kind == "circle":
-        return np.asarray(dy**2 + dx**2 <= r**2)
-    if kind == "square":
-        return np.asarray((np.abs(dy) <= r * 0.85) & (np.abs(dx) <= r * 0.85))
-    if kind == "triangle":
-        return np.asarray((dy <= r * 0.8) & (dy >= -r) & (np.abs(dx) <= (dy + r) * 0.6))
-    if kind == "cross":
-        w = r * 0.35
-        return np.asarray(((np.abs(dy) <= w) & (np.abs(dx) <= r))
-                          | ((np.abs(dx) <= w) & (np.abs(dy) <= r)))
-    if kind == "ring":
-        d = dy**2 + dx**2
-        return np.asarray((d <= r**2) & (d >= (r * 0.55) ** 2))
-    return np.asarray(np.abs(dy) + np.abs(dx) <= r * 1.1)  # diamond
+    mask = plain_shape(kind, yy - cy, xx - cx, r)
+    if mask is None:
+        raise ValueError(f"unknown shape {kind!r}")
+    return mask
 
 
 def draw_image(parts: CaptionParts, size: int, rng: np.random.Generator) -> np.ndarray:
