@@ -45,6 +45,20 @@ def _ctpop(typingctx: Any, x: Any) -> Any:
 
 
 @compiled
+def lower_bound(values: np.ndarray, x: Any) -> int:
+    """The first index of sorted ``values`` whose value is not below ``x``."""
+    lo = 0
+    hi = values.size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if values[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@compiled
 def popcount(x: np.uint64) -> int:
     return int(_ctpop(x))  # type: ignore[call-arg]
 
@@ -627,16 +641,7 @@ def bwt_of_sorted(tokens: np.ndarray, values: np.ndarray, dense: np.ndarray, pos
             out[r] = sep
             r0 = r
             continue
-        t = tokens[p - 1]
-        lo = 0
-        hi = values.size
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if values[mid] < t:
-                lo = mid + 1
-            else:
-                hi = mid
-        out[r] = dense[lo]
+        out[r] = dense[lower_bound(values, tokens[p - 1])]
     return r0
 
 
@@ -679,14 +684,7 @@ def doc_rows(tokens: np.ndarray, pos: np.ndarray, sep_token: int, doc_pos: np.nd
     for r in range(pos.size):
         p = pos[r]
         if tokens[p] == sep_token:
-            lo = 0
-            hi = doc_pos.size
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if doc_pos[mid] < p:
-                    lo = mid + 1
-                else:
-                    hi = mid
+            lo = lower_bound(doc_pos, p)
             if lo < doc_pos.size and doc_pos[lo] == p:
                 out[lo] = r
     return out
