@@ -75,3 +75,17 @@ def server(hf_target):
     srv = make_server(target=hf_target, model_name="tiny", batch_size=8).start()
     yield srv
     srv.stop()
+
+
+def model_stopping_at(model_dir: Path, tmp_path: Path, token: int) -> Path:
+    """A copy of ``model_dir`` whose generation config also ends generation at ``token``."""
+    import json
+    import shutil
+
+    copy = tmp_path / "eos-model"
+    shutil.copytree(model_dir, copy)
+    gen_cfg = copy / "generation_config.json"
+    cfg = json.loads(gen_cfg.read_text())
+    cfg["eos_token_id"] = [cfg["eos_token_id"], token]
+    gen_cfg.write_text(json.dumps(cfg))
+    return copy

@@ -3,8 +3,6 @@ HF target, the OpenAI-compatible target + ``serve``, and vLLM's SamplingParams k
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +19,7 @@ from regurgitate.targets.openai.target import request_body
 from regurgitate.targets.settings import validate_settings
 from regurgitate.targets.vllm import sampling_kwargs
 from regurgitate.types import GenerationSettings, Prompt
+from tests.targets.conftest import model_stopping_at
 
 from .prompts import greedy, text_prompts
 
@@ -59,12 +58,7 @@ def test_min_new_tokens_suppresses_eos(tiny_model_dir: Path, tmp_path: Path) -> 
                                                                   _greedy(12)))
     stop_token = free.token_ids[3]
     # a copy whose generation config treats that token as end-of-sequence
-    copy = tmp_path / "eos-model"
-    shutil.copytree(tiny_model_dir, copy)
-    gen_cfg = copy / "generation_config.json"
-    cfg = json.loads(gen_cfg.read_text())
-    cfg["eos_token_id"] = [cfg["eos_token_id"], stop_token]
-    gen_cfg.write_text(json.dumps(cfg))
+    copy = model_stopping_at(tiny_model_dir, tmp_path, stop_token)
     target = HFTarget(str(copy))
     (short,) = target.generate(text_prompts(["The quick brown"], _greedy(12)))
     (long,) = target.generate(text_prompts(["The quick brown"], _greedy(12, min_new_tokens=12)))

@@ -14,6 +14,7 @@ import torch
 from regurgitate.errors import ConfigError, TargetError
 from regurgitate.targets.hf import HFTarget, plain_chat_prompt
 from regurgitate.types import GenerationSettings, Prompt
+from tests.targets.conftest import model_stopping_at
 
 from .prompts import PROMPT_TEXTS, greedy, text_prompts
 
@@ -150,12 +151,7 @@ def test_stops_at_eos(tiny_model_dir, tmp_path):
     stop_token = free.token_ids[3]
     first = free.token_ids.index(stop_token)
     # a copy of the model whose generation config treats that token as end-of-sequence
-    copy = tmp_path / "eos-model"
-    shutil.copytree(tiny_model_dir, copy)
-    gen_cfg = copy / "generation_config.json"
-    cfg = json.loads(gen_cfg.read_text())
-    cfg["eos_token_id"] = [cfg["eos_token_id"], stop_token]
-    gen_cfg.write_text(json.dumps(cfg))
+    copy = model_stopping_at(tiny_model_dir, tmp_path, stop_token)
     (stopped,) = HFTarget(str(copy)).generate(text_prompts(["The quick brown"], greedy(12)))
     assert stopped.finish_reason == "stop"
     assert stopped.token_ids == free.token_ids[:first]

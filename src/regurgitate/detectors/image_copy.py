@@ -31,6 +31,20 @@ def near_image(index: ImageIndex, n: Neighbor) -> NearImage:
                      similarity=None if n.similarity is None else round(n.similarity, 6))
 
 
+
+def over_image_index(cls: Any, ctx: DetectorContext, options: Mapping[str, Any], *,
+                     embeddings: bool = False) -> Detector | None:
+    """``cls(index, **options)`` over the scan's training-image index, or None without one
+    (or, with ``embeddings``, without its embeddings): the ``create`` of the detectors that
+    compare each generated image with the training images."""
+    index = ctx.image_index
+    if index is None or (embeddings and index.embeddings is None):
+        return None
+    detector: Detector = cls(index, **convert_options(cls, options,
+                                                       owner=f"the {cls.name} detector", skip=1))
+    return detector
+
+
 class ImageCopyDetector(Detector):
     """Compares each generated image with the training-image index.
 
@@ -50,11 +64,7 @@ class ImageCopyDetector(Detector):
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> Detector | None:
-        index = ctx.image_index
-        if index is None:
-            return None
-        return cls(index, **convert_options(cls, options, owner=f"the {cls.name} detector",
-                                          skip=1))
+        return over_image_index(cls, ctx, options)
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         with_image = generated_images(items)

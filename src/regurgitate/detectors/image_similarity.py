@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from regurgitate.detectors.base import Detector, DetectorContext, Prior
+from regurgitate.detectors.image_copy import over_image_index
 from regurgitate.errors import ConfigError
 from regurgitate.findings import Finding
 from regurgitate.findings.images import ImageSimilarity
@@ -21,7 +22,6 @@ from regurgitate.images.embed import LOOSE, STRICT, Embedder
 from regurgitate.images.imageio import decode
 from regurgitate.images.index import ImageIndex
 from regurgitate.images.records import generated_images
-from regurgitate.options import convert_options
 from regurgitate.types import Item, Modality
 
 
@@ -49,11 +49,7 @@ class ImageSimilarityDetector(Detector):
 
     @classmethod
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> Detector | None:
-        index = ctx.image_index
-        if index is None or index.embeddings is None:
-            return None
-        return cls(index, **convert_options(cls, options, owner=f"the {cls.name} detector",
-                                          skip=1))
+        return over_image_index(cls, ctx, options, embeddings=True)
 
     def detect(self, items: Sequence[Item], prior: Prior) -> list[Finding]:
         with_image = generated_images(items)
