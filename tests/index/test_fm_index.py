@@ -155,7 +155,7 @@ def _fm_index(tmp: Path) -> Path:
     return tmp / "fm"
 
 
-@pytest.mark.parametrize("kind", ["fmbits", "fmsuper", "fmnodes", "fmsyms", "fmsa",
+@pytest.mark.parametrize("kind", ["fmbits", "fmrank", "fmnodes", "fmsyms", "fmsa",
                                   "fmdocrow"])
 def test_truncated_file_is_a_clear_error(tmp_path: Path, kind: str) -> None:
     path = _fm_index(tmp_path)
@@ -173,7 +173,8 @@ def _rewrite_manifest(path: Path) -> None:
     (path / fmt.MANIFEST).write_text(json.dumps(m))
 
 
-@pytest.mark.parametrize("kind,offset", [("fmsyms", 8), ("fmnodes", 24), ("fmsuper", 8),
+@pytest.mark.parametrize("kind,offset", [("fmsyms", 8), ("fmnodes", 24), ("fmrank", 8),
+                                         ("fmrank", 16), ("fmrank", 28), ("fmbits", 0),
                                          ("fmsa", 0), ("fmdocrow", 8)])
 def test_damage_behind_valid_checksums_is_found_on_open(tmp_path: Path, kind: str,
                                                         offset: int) -> None:
@@ -198,6 +199,40 @@ def test_bad_fm_record_in_manifest(tmp_path: Path) -> None:
     (path / fmt.MANIFEST).write_text(json.dumps(m))
     with pytest.raises(IndexCorruptError, match="incomplete"):
         CorpusIndex.open(path)
+
+
+def test_index_of_the_uncompressed_layout_asks_for_a_rebuild(tmp_path: Path) -> None:
+    """An FM-index built before the bit vectors were compressed (no ``bit_vectors`` in its
+    record) is refused with the command that rebuilds it, not read as damaged data."""
+    path = _fm_index(tmp_path)
+    m = json.loads((path / fmt.MANIFEST).read_text())
+    del m["shards"][0]["fm"]["bit_vectors"]
+    (path / fmt.MANIFEST).write_text(json.dumps(m))
+    with pytest.raises(IndexCorruptError, match="rebuild the index with `regurgitate index build"):
+        CorpusIndex.open(path)
+
+
+def test_compressed_bit_vectors_rank_as_the_plain_ones() -> None:
+    """Rank and bit reads over the compressed vectors equal counting the plain bits, for
+    vectors of uniform runs, random words and their mixtures, at every position."""
+    from regurgitate.index import fm_bits as fb
+
+    rng = np.random.default_rng(3)
+    for nbits in (1, 63, 64, 65, 511, 512, 2048, 2049, 9000):
+        nwords = fb.sizes(nbits)[0]
+        kinds = rng.integers(0, 3, size=nwords)
+        plain = np.where(kinds == 0, np.uint64(0), np.where(
+            kinds == 1, np.uint64(0xFFFFFFFFFFFFFFFF),
+            rng.integers(0, 2**63, size=nwords, dtype=np.uint64)))
+        plain[-1] = 0
+        bits = np.unpackbits(plain.view(np.uint8), bitorder="little")
+        ranks = np.concatenate(([0], np.cumsum(bits)))
+        words, dirs = fb.compress(plain)
+        assert dirs.size == fb.sizes(nbits)[1]
+        for pos in range(0, nbits + 1):
+            assert fb.rank1(words, dirs, pos) == ranks[pos]
+            r, b = fb.rank_bit(words, dirs, pos)
+            assert (r, b) == (ranks[pos], bits[pos])
 
 
 def test_served_fm_index_answers_as_the_local_suffix_array(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from regurgitate.index import fm_bits as fb
 from regurgitate.index import fm_kernels as fk
 from regurgitate.index import format as fmt
 
@@ -126,25 +127,26 @@ def write_fm_shard(directory: Path, shard: int, dtype: np.dtype, data: np.ndarra
     syms = np.stack([token_of_dense.astype(np.int64), c_before, code.astype(np.int64),
                      length], axis=1)
     total = int(nodes[:, 1].sum()) if nodes.size else 0
-    words = np.zeros(total // 64 + 2, dtype=np.uint64)
+    plain = np.zeros(fb.sizes(total)[0], dtype=np.uint64)
     if nodes.size:
-        fk.fill_bits(bwt, syms, nodes, words)
+        fk.fill_bits(bwt, syms, nodes, plain)
     del bwt
-    sup, blk = fk.rank_samples(words, total)
+    words, dirs = fb.compress(plain)
+    del plain
     for i in range(nodes.shape[0]):
-        nodes[i, 2] = fk.rank1(words, sup, blk, int(nodes[i, 0]))
+        nodes[i, 2] = fb.rank1(words, dirs, int(nodes[i, 0]))
     doc_pos = (doc_starts.astype(np.int64) // width)
     rows = fk.doc_rows(tokens, pos, sep_token, doc_pos)
     samples = pos[::sample_every]
     sa_dtype = "<u4" if n < 2**32 else "<u8"
     out = {
-        "fmbits": words.astype("<u8"), "fmsuper": sup.astype("<u8"),
-        "fmblock": blk.astype("<u2"), "fmnodes": nodes.astype("<i8"),
+        "fmbits": words.astype("<u8"), "fmrank": dirs.astype("<u8"), "fmnodes": nodes.astype("<i8"),
         "fmsyms": syms.astype("<i8"), "fmsa": samples.astype(sa_dtype),
         "fmdocrow": rows.astype("<u8"),
     }
     for name, arr in out.items():
         fmt.shard_file(directory, name, shard).write_bytes(np.ascontiguousarray(arr).tobytes())
-    return {"n": n, "bits": total, "symbols": k, "nodes": int(nodes.shape[0]),
+    return {"n": n, "bits": total, "bit_vectors": fb.LAYOUT, "words": int(words.size),
+            "symbols": k, "nodes": int(nodes.shape[0]),
             "sample_every": sample_every, "r0": int(r0), "last": last, "sep": sep,
             "sa_dtype": "u4" if sa_dtype == "<u4" else "u8"}

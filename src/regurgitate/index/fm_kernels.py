@@ -13,9 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import types
-from numba.extending import intrinsic
 
+from regurgitate.index.fm_bits import rank1, rank_bit
 from regurgitate.index.kernels import compiled
 
 OK = 0
@@ -28,20 +27,6 @@ BAD_WALK = 4
 N_OFF, N_LEN, N_R0, N_C0, N_C1 = 0, 1, 2, 3, 4
 #: columns of the symbol table
 S_TOKEN, S_C, S_CODE, S_LEN = 0, 1, 2, 3
-#: bits per rank superblock (u64 absolute count) and block (u16 count inside the superblock)
-SUPER_BITS = 4096
-BLOCK_BITS = 512
-
-
-@intrinsic
-def _ctpop(typingctx: Any, x: Any) -> Any:
-    """The CPU's population count of a u64 (LLVM's ``ctpop``)."""
-    sig = types.uint64(types.uint64)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.ctpop(args[0])
-
-    return sig, codegen
 
 
 @compiled
@@ -59,86 +44,20 @@ def lower_bound(values: np.ndarray, x: Any) -> int:
 
 
 @compiled
-def popcount(x: np.uint64) -> int:
-    return int(_ctpop(x))  # type: ignore[call-arg]
-
-
-@compiled
-def rank1(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, pos: int) -> int:
-    """Ones in bits ``[0, pos)`` of ``words``."""
-    r = int(sup[pos >> 12]) + int(blk[pos >> 9])
-    w = pos >> 6
-    for k in range((pos >> 9) << 3, w):
-        r += popcount(words[k])
-    rem = pos & 63
-    if rem:
-        r += popcount(words[w] & ((np.uint64(1) << np.uint64(rem)) - np.uint64(1)))
-    return r
-
-
-#: ranges at most this many bits wide count their upper end from the lower one
-NEAR_BITS = 256
-
-
-@compiled
-def ones_in(words: np.ndarray, p: int, q: int) -> int:
-    """Ones in bits ``[p, q)`` (``q > p``), counted word by word: cheaper than a second
-    rank when the two are near."""
-    wp = p >> 6
-    wq = q >> 6
-    sh = np.uint64(p & 63)
-    if wp == wq:
-        return popcount((words[wp] >> sh) & ((np.uint64(1) << np.uint64(q - p)) - np.uint64(1)))
-    r = popcount(words[wp] >> sh)
-    for k in range(wp + 1, wq):
-        r += popcount(words[k])
-    rem = q & 63
-    if rem:
-        r += popcount(words[wq] & ((np.uint64(1) << np.uint64(rem)) - np.uint64(1)))
-    return r
-
-
-@compiled
-def rank_samples(words: np.ndarray, nbits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Building: the superblock and block counts of a bit array of ``nbits`` bits."""
-    sup = np.zeros(nbits // 4096 + 1, dtype=np.uint64)
-    blk = np.zeros(nbits // 512 + 1, dtype=np.uint16)
-    total = 0
-    inside = 0
-    nwords = words.size
-    for b in range(blk.size):
-        if b % 8 == 0:
-            sup[b // 8] = total
-            inside = 0
-        blk[b] = inside
-        for k in range(b * 8, min(b * 8 + 8, nwords)):
-            c = popcount(words[k])
-            total += c
-            inside += c
-    return sup, blk
-
-
-@compiled
-def wt_rank2(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+def wt_rank2(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
              syms: np.ndarray, c: int, i: int, j: int) -> tuple[int, int]:
     """Occurrences of dense symbol ``c`` in ``BWT[0:i]`` and in ``BWT[0:j]`` (``j >= i``),
     in one descent of the tree; (-1, -1) for a damaged structure. The descent stops as
     soon as the two counts are equal, returning two equal numbers that are not the
-    counts (no ``c`` in ``BWT[i:j]`` is all the caller may read from them); a narrow
-    range counts its upper end from the lower one (see :func:`ones_in`)."""
+    counts (no ``c`` in ``BWT[i:j]`` is all the caller may read from them)."""
     code = np.uint64(syms[c, 2])
     node = 0
     for k in range(syms[c, 3]):
         off = nodes[node, 0]
         base = nodes[node, 2]
         pos = off + i
-        oi = rank1(words, sup, blk, pos) - base
-        if j == i:
-            oj = oi
-        elif j - i <= NEAR_BITS:
-            oj = oi + ones_in(words, pos, off + j)
-        else:
-            oj = rank1(words, sup, blk, off + j) - base
+        oi = rank1(words, dirs, pos) - base
+        oj = oi if j == i else rank1(words, dirs, off + j) - base
         if oi < 0 or oi > i or oj < oi or oj > j:
             return -1, -1
         if (code >> np.uint64(k)) & np.uint64(1):
@@ -157,7 +76,7 @@ def wt_rank2(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndar
 
 
 @compiled
-def lf(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+def lf(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
        syms: np.ndarray, sep: int, r0: int, last: int, row: int) -> tuple[int, int]:
     """(symbol before the suffix at ``row``, the row of the suffix one position earlier);
     (-1, -1) for a damaged structure. Not defined at ``r0``."""
@@ -170,8 +89,8 @@ def lf(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
         for _ in range(64):
             off = nodes[node, 0]
             pos = off + i
-            bit = (words[pos >> 6] >> np.uint64(pos & 63)) & np.uint64(1)
-            ones = rank1(words, sup, blk, pos) - nodes[node, 2]
+            ones, bit = rank_bit(words, dirs, pos)
+            ones -= nodes[node, 2]
             if ones < 0 or ones > i:
                 return -1, -1
             if bit:
@@ -192,7 +111,7 @@ def lf(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
 
 
 @compiled
-def _step(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+def _step(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
           syms: np.ndarray, sep: int, r0: int, last: int, n: int, c: int, lo: int, hi: int,
           first: bool) -> tuple[int, int]:
     """One backward-search step: the rows of ``c`` followed by the suffixes in ``[lo, hi)``
@@ -205,7 +124,7 @@ def _step(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray
     if hi - lo == 1 and lo == r0:  # the text's first suffix: nothing precedes it
         return 0, 0
     base = syms[c, 1] + (1 if c == last else 0)
-    rl, rh = wt_rank2(words, sup, blk, nodes, syms, c, lo, hi)
+    rl, rh = wt_rank2(words, dirs, nodes, syms, c, lo, hi)
     if rl < 0 or rh < rl:
         return -1, -1
     if rl == rh:  # no ``c`` in the range (the descent may have stopped early)
@@ -222,7 +141,7 @@ def _step(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray
 
 
 @compiled
-def _backward(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+def _backward(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
               syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
               a: int, b: int, once: bool = False) -> tuple[int, int]:
     """[lo, hi) rows of the suffixes starting with dense symbols ``q[a:b]``; (0, 0) when
@@ -236,7 +155,7 @@ def _backward(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.nda
     lo = 0
     hi = n
     for j in range(b - 1, a - 1, -1):
-        lo, hi = _step(words, sup, blk, nodes, syms, sep, r0, last, n, q[j], lo, hi,
+        lo, hi = _step(words, dirs, nodes, syms, sep, r0, last, n, q[j], lo, hi,
                        j == b - 1)
         if lo < 0:
             return -1, -1
@@ -248,19 +167,19 @@ def _backward(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.nda
 
 
 @compiled
-def ranges(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+def ranges(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
            syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
            qstart: np.ndarray, qlen: np.ndarray, once: bool
            ) -> tuple[np.ndarray, np.ndarray, int]:
     """[lower, upper) rows of every query (token slices of ``q``), and an error code;
     ``once``: every query is known to occur (see ``_backward``)."""
-    lower, upper, _, err = searches(words, sup, blk, nodes, syms, sep, r0, last, n, q,
+    lower, upper, _, err = searches(words, dirs, nodes, syms, sep, r0, last, n, q,
                                     qstart, qlen, once)
     return lower, upper, err
 
 
 @compiled
-def searches(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+def searches(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
              syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
              qstart: np.ndarray, qlen: np.ndarray, once: bool
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -279,7 +198,7 @@ def searches(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndar
         hi = n
         reach[r] = b
         for j in range(b - 1, a - 1, -1):
-            lo, hi = _step(words, sup, blk, nodes, syms, sep, r0, last, n, q[j], lo, hi,
+            lo, hi = _step(words, dirs, nodes, syms, sep, r0, last, n, q[j], lo, hi,
                            j == b - 1)
             if lo < 0:
                 return lower, upper, reach, BAD_STRUCTURE
@@ -300,7 +219,7 @@ SHORT_QUERY = 128
 
 
 @compiled
-def _gallop(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+def _gallop(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
             syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray, a: int,
             length: int) -> int:
     """Longest prefix of ``q[a:a+length]`` that occurs (-1: damaged): galloping over the
@@ -309,7 +228,7 @@ def _gallop(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
     bad = length + 1
     k = 1
     while k <= length:
-        lo, hi = _backward(words, sup, blk, nodes, syms, sep, r0, last, n, q, a, a + k)
+        lo, hi = _backward(words, dirs, nodes, syms, sep, r0, last, n, q, a, a + k)
         if lo < 0:
             return -1
         if hi > lo:
@@ -322,7 +241,7 @@ def _gallop(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
             break
     while bad - good > 1:
         mid = (good + bad) // 2
-        lo, hi = _backward(words, sup, blk, nodes, syms, sep, r0, last, n, q, a, a + mid)
+        lo, hi = _backward(words, dirs, nodes, syms, sep, r0, last, n, q, a, a + mid)
         if lo < 0:
             return -1
         if hi > lo:
@@ -333,7 +252,7 @@ def _gallop(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
 
 
 @compiled
-def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+def longest(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
             syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
             qstart: np.ndarray, qlen: np.ndarray) -> tuple[np.ndarray, int]:
     """Longest prefix (tokens) of every query (token slices of ``q``) that occurs.
@@ -367,7 +286,7 @@ def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
     if by_ends:  # one backward search from each end, down to its floor
         end_at = np.flatnonzero(low >= 0)
         floors = low[end_at]
-        _, _, reach, err = searches(words, sup, blk, nodes, syms, sep, r0, last, n, q,
+        _, _, reach, err = searches(words, dirs, nodes, syms, sep, r0, last, n, q,
                                     floors, end_at - floors, False)
         if err != OK:
             return best, err
@@ -380,7 +299,7 @@ def longest(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
                     best[r] = e - a
                     break
         else:
-            got = _gallop(words, sup, blk, nodes, syms, sep, r0, last, n, q, a, qlen[r])
+            got = _gallop(words, dirs, nodes, syms, sep, r0, last, n, q, a, qlen[r])
             if got < 0:
                 return best, BAD_STRUCTURE
             best[r] = got
@@ -392,7 +311,7 @@ LANES = 16
 
 
 @compiled
-def locate(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+def locate(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
            syms: np.ndarray, sep: int, r0: int, last: int, n: int, sa: np.ndarray,
            every: int, rows: np.ndarray) -> tuple[np.ndarray, int]:
     """Text position (tokens) of the suffix at each of ``rows``: walk last-to-first until
@@ -404,7 +323,7 @@ def locate(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarra
     out = np.zeros(rows.size, dtype=np.int64)
     if nodes.shape[0] == 0:  # one symbol only: no tree to interleave
         for k in range(rows.size):
-            pos, err = _locate_one(words, sup, blk, nodes, syms, sep, r0, last, n, sa,
+            pos, err = _locate_one(words, dirs, nodes, syms, sep, r0, last, n, sa,
                                    every, rows[k])
             if err != OK:
                 return out, err
@@ -446,8 +365,8 @@ def locate(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarra
             node = lane_node[L]
             i = lane_i[L]
             pos = nodes[node, 0] + i
-            bit = (words[pos >> 6] >> np.uint64(pos & 63)) & np.uint64(1)
-            ones = rank1(words, sup, blk, pos) - nodes[node, 2]
+            ones, bit = rank_bit(words, dirs, pos)
+            ones -= nodes[node, 2]
             if ones < 0 or ones > i:
                 return out, BAD_STRUCTURE
             if bit:
@@ -490,7 +409,7 @@ def locate(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarra
 
 
 @compiled
-def locate_range(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+def locate_range(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
                  syms: np.ndarray, sep: int, r0: int, last: int, n: int, sa: np.ndarray,
                  every: int, lo: int, hi: int) -> tuple[np.ndarray, int]:
     """:func:`locate` of the rows ``lo .. hi - 1``, walking them as one block while they
@@ -518,10 +437,10 @@ def locate_range(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.
             break  # the text's first suffix has no predecessor: the block ends here
         if left == 0 or nodes.shape[0] == 0:
             break
-        c, _ = lf(words, sup, blk, nodes, syms, sep, r0, last, cur)
+        c, _ = lf(words, dirs, nodes, syms, sep, r0, last, cur)
         if c < 0:
             return out, BAD_STRUCTURE
-        rl, rh = wt_rank2(words, sup, blk, nodes, syms, c, cur, cur + size)
+        rl, rh = wt_rank2(words, dirs, nodes, syms, c, cur, cur + size)
         if rl < 0:
             return out, BAD_STRUCTURE
         if rh - rl != size:  # predecessors differ: the rest walk alone
@@ -536,7 +455,7 @@ def locate_range(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.
         return out, BAD_WALK
     if left:
         todo = np.flatnonzero(out < 0)
-        pos, err = locate(words, sup, blk, nodes, syms, sep, r0, last, n, sa, every,
+        pos, err = locate(words, dirs, nodes, syms, sep, r0, last, n, sa, every,
                           todo + cur)
         if err != OK:
             return out, err
@@ -549,7 +468,7 @@ def locate_range(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.
 
 
 @compiled
-def _locate_one(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+def _locate_one(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
                 syms: np.ndarray, sep: int, r0: int, last: int, n: int, sa: np.ndarray,
                 every: int, row: int) -> tuple[int, int]:
     """:func:`locate` of one row, walking alone."""
@@ -563,7 +482,7 @@ def _locate_one(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.n
         if row % every == 0:
             pos = int(sa[row // every]) + steps
             break
-        c, row = lf(words, sup, blk, nodes, syms, sep, r0, last, row)
+        c, row = lf(words, dirs, nodes, syms, sep, r0, last, row)
         if c < 0 or row < 0 or row >= n:
             return 0, BAD_STRUCTURE
         steps += 1
@@ -575,7 +494,7 @@ def _locate_one(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.n
 
 
 @compiled
-def extract(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarray,
+def extract(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
             syms: np.ndarray, sep: int, r0: int, last: int, n: int, row: int,
             count: int, first: int) -> tuple[np.ndarray, int]:
     """The ``count`` dense symbols before the suffix at ``row``, in text order; with
@@ -589,7 +508,7 @@ def extract(words: np.ndarray, sup: np.ndarray, blk: np.ndarray, nodes: np.ndarr
     while k >= 0:
         if row == r0 or row < 0 or row >= n:
             return out, BAD_WALK
-        c, row = lf(words, sup, blk, nodes, syms, sep, r0, last, row)
+        c, row = lf(words, dirs, nodes, syms, sep, r0, last, row)
         if c < 0:
             return out, BAD_STRUCTURE
         out[k] = c

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from regurgitate.errors import IndexCorruptError
+from regurgitate.index import fm_bits as fb
 from regurgitate.index import fm_kernels as fk
 from regurgitate.index import format as fmt
 from regurgitate.index.shard import DocumentFiles, Queries, _checked, _map
@@ -53,14 +54,20 @@ class FMShard(DocumentFiles):
             self.sep = int(fm["sep"])
             sa_dtype = {"u4": "<u4", "u8": "<u8"}[fm["sa_dtype"]]
             num_nodes = int(fm["nodes"])
+            layout = fm.get("bit_vectors")
+            stored = int(fm["words"]) if layout == fb.LAYOUT else 0
         except (KeyError, TypeError, ValueError) as exc:
             raise fmt.corrupt(directory, f"{directory / fmt.MANIFEST}: shard {shard}'s "
                               f"FM-index record is incomplete ({exc})") from exc
+        if layout != fb.LAYOUT:
+            raise fmt.corrupt(directory, f"{directory / fmt.MANIFEST}: shard {shard}'s bit "
+                              f"vectors are in layout {layout or 'plain (regurgitate 0.5)'}, "
+                              f"this regurgitate reads {fb.LAYOUT}: rebuild the index with "
+                              "`regurgitate index build --format fm`")
         self.size = self.n * self.width
         self.ptr_size = fmt.ptr_size(self.size)
-        self.words = self._array("fmbits", "<u8", self.bits // 64 + 2)
-        self.sup = self._array("fmsuper", "<u8", self.bits // fk.SUPER_BITS + 1)
-        self.blk = self._array("fmblock", "<u2", self.bits // fk.BLOCK_BITS + 1)
+        self.words = self._array("fmbits", "<u8", stored)
+        self.dirs = self._array("fmrank", "<u8", fb.sizes(self.bits)[1])
         self.nodes = self._array("fmnodes", "<i8", num_nodes * 5).reshape(num_nodes, 5)
         self.syms = self._array("fmsyms", "<i8", self.k * 4).reshape(self.k, 4)
         self.sa = self._array("fmsa", sa_dtype, (self.n + self.every - 1) // self.every
@@ -157,15 +164,16 @@ class FMShard(DocumentFiles):
         self.check_metadata()
 
     def _check_rank_sample(self, spots: int = 64) -> None:
-        sup = self.sup
-        if sup.size < 2:
-            return
-        pick = np.unique(np.linspace(0, sup.size - 2, min(spots, sup.size - 1)).astype(np.int64))
-        for i in pick:
-            w = self.words[int(i) * 64:int(i) * 64 + 64]
-            ones = int(np.unpackbits(w.view(np.uint8)).sum())
-            if int(sup[i + 1]) - int(sup[i]) != ones:
-                raise self._corrupt("fmsuper", "rank counts do not match the bit vectors")
+        """The directory's totals, and ``spots`` superblocks read in full against it."""
+        dirs = self.dirs
+        nsup = dirs.size // 4
+        if int(dirs[-3]) != self.words.size:
+            raise self._corrupt("fmrank", "the rank directory does not match the bit vectors")
+        pick = np.unique(np.linspace(0, nsup - 2, min(spots, nsup - 1)).astype(np.int64))
+        for s in pick:
+            if not fb.check_superblock(self.words, dirs, int(s)):
+                raise self._corrupt("fmrank", "the rank directory does not match the bit "
+                                    "vectors")
 
     def _check(self, err: int) -> None:
         if err == fk.BAD_STRUCTURE:
@@ -177,7 +185,7 @@ class FMShard(DocumentFiles):
 
     def _args(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int,
                              int, int, int]:
-        return (self.words, self.sup, self.blk, self.nodes, self.syms, self.sep, self.r0,
+        return (self.words, self.dirs, self.nodes, self.syms, self.sep, self.r0,
                 self.last, self.n)
 
     def _dense(self, buf: np.ndarray) -> np.ndarray:

@@ -22,9 +22,12 @@ An FM-index (``"format": "regurgitate-fm-index"`` in the manifest, built with
 instead of the token data and the suffix array (the text is read back from the BWT)::
 
     fmbits.s     u64 words: the bit vectors of a Huffman-shaped wavelet tree of the BWT,
-                 node after node (bit i of the array is bit i % 64 of word i // 64)
-    fmsuper.s    u64 ones before every 4096th bit; fmblock.s: u16 ones since the superblock
-                 before every 512th bit (rank in O(1): at most 8 popcounts)
+                 node after node (bit i of the vector is bit i % 64 of its word i // 64),
+                 compressed: only the words whose bits are not all equal are stored
+    fmrank.s     u64, four per 2048 bits: ones and stored words before them, and for each of
+                 their four blocks of 512 bits the same counts inside the 2048 and which of
+                 its 8 words are stored, all ones or all zeros (rank in O(1): one directory
+                 line and at most 8 popcounts; see :mod:`regurgitate.index.fm_bits`)
     fmnodes.s    i64 per tree node: bit offset, length, ones before it, child 0, child 1
                  (a child < 0 is the leaf of dense symbol -1 - child)
     fmsyms.s     i64 per dense symbol (the shard's distinct tokens ordered by their
@@ -33,8 +36,9 @@ instead of the token data and the suffix array (the text is read back from the B
     fmsa.s       u32 (u64 past 4 G tokens) text position of every ``sample_every``-th suffix
     fmdocrow.s   u64 row of each document's separator (where its text is read back from)
 
-The manifest's shard record holds the rest (``fm``: tokens, bits, symbols, nodes, the
-sampling, the row of position 0, the last token's symbol, the separator's symbol).
+The manifest's shard record holds the rest (``fm``: tokens, bits, the bit vectors' layout and
+stored words, symbols, nodes, the sampling, the row of position 0, the last token's symbol,
+the separator's symbol).
 
 ``manifest.json`` (ours) records the format version, the tokenizer, counts, file sizes and
 checksums. An HF tokenizer's json is copied next to it as ``tokenizer.json``.
@@ -61,8 +65,8 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 SHARD_FILES = ("tokenized", "offset", "table", "metadata", "metaoff", "prefix", "sample")
 REQUIRED_SHARD_FILES = ("tokenized", "offset", "table")
-FM_SHARD_FILES = ("offset", "metadata", "metaoff", "fmbits", "fmsuper", "fmblock", "fmnodes",
-                  "fmsyms", "fmsa", "fmdocrow")
+FM_SHARD_FILES = ("offset", "metadata", "metaoff", "fmbits", "fmrank", "fmnodes", "fmsyms",
+                  "fmsa", "fmdocrow")
 #: every this many rows of an FM-index, ``fmsa.s`` keeps the suffix's position
 FM_SAMPLE_EVERY = 32
 #: a sharded build keeps each part's own index in ``part-NNNNN/`` beside the shard files

@@ -23,7 +23,7 @@ __all__ = ["check_output", "clean_stale", "is_index_dir", "replace_dir", "temp_d
 
 _INDEX_FILE = re.compile(
     r"^(?:tokenized|table|offset|metadata|metaoff|prefix|sample|unigram|"
-    r"fmbits|fmsuper|fmblock|fmnodes|fmsyms|fmsa|fmdocrow)\.\d+$")
+    r"fmbits|fmrank|fmnodes|fmsyms|fmsa|fmdocrow)\.\d+$")
 _OUR_FILES = {fmt.MANIFEST, "tokenizer.json"}
 _PART_DIR = re.compile(rf"^{re.escape(fmt.PART_PREFIX)}\d+$")
 
