@@ -91,7 +91,7 @@ def rank1(words: np.ndarray, dirs: np.ndarray, pos: int) -> int:
             r += popcount(words[p + m] & ((np.uint64(1) << np.uint64(rem)) - np.uint64(1)))
         elif (full >> wi) & 1:
             r += rem
-    return r
+    return int(r)
 
 
 @compiled
@@ -120,14 +120,14 @@ def rank_bit(words: np.ndarray, dirs: np.ndarray, pos: int
         w = words[p + m]
         if rem:
             r += popcount(w & ((np.uint64(1) << np.uint64(rem)) - np.uint64(1)))
-        return r, int((w >> np.uint64(rem)) & np.uint64(1))
+        return int(r), int((w >> np.uint64(rem)) & np.uint64(1))
     if p < 0 or p + m > words.size:
         return DAMAGED, 0
     for k in range(m):
         r += popcount(words[p + k])
     if (full >> wi) & 1:
-        return r + rem, 1
-    return r, 0
+        return int(r + rem), 1
+    return int(r), 0
 
 
 @compiled
@@ -199,4 +199,4 @@ def check_superblock(words: np.ndarray, dirs: np.ndarray, s: int) -> bool:
                 stored += 1
             elif (full >> k) & 1:
                 ones += 64
-    return ones == np.int64(dirs[4 * s + 4]) and stored == np.int64(dirs[4 * s + 5])
+    return bool(ones == np.int64(dirs[4 * s + 4]) and stored == np.int64(dirs[4 * s + 5]))

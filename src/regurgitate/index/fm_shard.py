@@ -183,8 +183,8 @@ class FMShard(DocumentFiles):
 
     # -- searches ------------------------------------------------------------------------
 
-    def _args(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int,
-                             int, int, int]:
+    def _args(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int, int,
+                             int]:
         return (self.words, self.dirs, self.nodes, self.syms, self.sep, self.r0,
                 self.last, self.n)
 
