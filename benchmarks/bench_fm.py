@@ -16,11 +16,14 @@
    formats get the same texts, and their spans are compared (they must be equal).
 
 Figures are printed as JSON lines (and written to WORK/figures.json); nothing is asserted.
+Each format's spans are also written to WORK/spans-F.json, so that formats measured in
+separate runs (one at a time, for disk space at 10 GB) are compared too.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import statistics
@@ -116,13 +119,15 @@ def main() -> None:
             ix.maximal_spans(q, min_tokens=50)
         seen, a1 = timed(ix, qs[0])
         unseen, a2 = timed(ix, qs[1])
-        answers[fmt] = a1 + a2
+        answers[fmt] = [[dataclasses.astuple(s) for s in spans] for spans in a1 + a2]
+        (args.work / f"spans-{fmt}.json").write_text(json.dumps(answers[fmt]))
         figures[f"query_{fmt}"] = {"matching": seen, "heldout": unseen}
         print(json.dumps({"format": fmt, **figures[f"query_{fmt}"]}), flush=True)
-    if len(answers) == 2:
-        a, b = answers.values()
-        figures["same_spans"] = a == b
-        print(json.dumps({"same_spans": a == b}))
+    saved = {f: json.loads((args.work / f"spans-{f}.json").read_text())
+             for f in ("sa", "fm") if (args.work / f"spans-{f}.json").is_file()}
+    if len(saved) == 2:  # this run's, or one of them from an earlier run on the same texts
+        figures["same_spans"] = saved["sa"] == saved["fm"]
+        print(json.dumps({"same_spans": figures["same_spans"]}))
     (args.work / "figures.json").write_text(json.dumps(figures, indent=1))
 
 

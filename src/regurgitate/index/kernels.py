@@ -119,43 +119,95 @@ def _narrow(sample: np.ndarray, lo: int, hi: int, qbuf: np.ndarray, qstart: int,
     return lo, max(lo, hi)
 
 
+#: binary searches :func:`_search_all` advances together (reads in flight at once)
+SEARCH_LANES = 16
+
+
 @_compiled
-def _search_one(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
-                prefix: np.ndarray, sample: np.ndarray, qbuf: np.ndarray, qstart: int,
-                qlen: int, upper: bool, out: np.ndarray) -> int:
-    """Binary search of one query; writes (rank, lcp_before, lcp_at) into ``out``.
-    Every suffix between two compared ones shares their common prefix with the query, so a
-    comparison starts after the smaller of the two known prefixes. The search starts in
-    the query's prefix bucket narrowed by the sampled keys (both optional)."""
-    lo, hi = _bucket(prefix, n, qbuf, qstart, qlen)
-    lo, hi = _narrow(sample, lo, hi, qbuf, qstart, qlen)
-    llo = 0
-    lhi = 0
+def _search_all(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
+                prefix: np.ndarray, sample: np.ndarray, qbuf: np.ndarray, qstart: np.ndarray,
+                qlen: np.ndarray, upper: bool, rank: np.ndarray, before: np.ndarray,
+                at: np.ndarray) -> int:
+    """Binary search of every query: its rank (the lower bound, or with ``upper`` the
+    upper one) into ``rank``, and the common prefixes of the query with the suffixes just
+    below and at that rank, as far as the search compared them, into ``before`` and
+    ``at``; returns an error code. Every suffix between two compared ones shares their
+    common prefix with the query, so a comparison starts after the smaller of the two
+    known prefixes. A search starts in the query's prefix bucket narrowed by the sampled
+    keys (both optional).
+
+    Past the cached top levels, each step of a binary search waits for two reads from
+    memory, the pointer and then the suffix's bytes, and each step depends on the one
+    before. ``SEARCH_LANES`` searches therefore advance together: a round first reads
+    every lane's pointer, then compares every lane's suffix, so the reads of different
+    searches overlap instead of waiting in turn (the larger the index, the more a step
+    misses the caches, and the more this saves)."""
+    m = qstart.size
+    lanes = SEARCH_LANES
+    lane_q = np.full(lanes, -1, dtype=np.int64)
+    lo = np.zeros(lanes, dtype=np.int64)
+    hi = np.zeros(lanes, dtype=np.int64)
+    llo = np.zeros(lanes, dtype=np.int64)
+    lhi = np.zeros(lanes, dtype=np.int64)
+    ptrs = np.zeros(lanes, dtype=np.int64)
     size = ds.size
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if mid < 0 or mid >= n:
-            return BAD_RANK
-        ptr = _pointer(table, psize, mid)
-        if ptr >= size or ptr % width != 0:
-            return BAD_POINTER
-        lcp = _lcp(ds, ptr, qbuf, qstart, qlen, min(llo, lhi))
-        if lcp >= qlen:
-            sign = 0
-        elif ptr + lcp >= size or ds[ptr + lcp] < qbuf[qstart + lcp]:
-            sign = -1
-        else:
-            sign = 1
-        if sign < 0 or (upper and sign == 0):
-            lo = mid + 1
-            llo = lcp
-        else:
-            hi = mid
-            lhi = lcp
-    out[0] = lo
-    out[1] = llo
-    out[2] = lhi
-    return OK
+    nxt = 0
+    busy = 0
+    while True:
+        for k in range(lanes):
+            while lane_q[k] < 0 and nxt < m:
+                r = nxt
+                nxt += 1
+                a, b = _bucket(prefix, n, qbuf, qstart[r], qlen[r])
+                a, b = _narrow(sample, a, b, qbuf, qstart[r], qlen[r])
+                if a >= b:
+                    rank[r] = a
+                    before[r] = 0
+                    at[r] = 0
+                    continue
+                lane_q[k] = r
+                lo[k] = a
+                hi[k] = b
+                llo[k] = 0
+                lhi[k] = 0
+                busy += 1
+        if busy == 0:
+            return OK
+        for k in range(lanes):  # every lane's pointer first
+            if lane_q[k] >= 0:
+                mid = (lo[k] + hi[k]) // 2
+                if mid < 0 or mid >= n:
+                    return BAD_RANK
+                ptrs[k] = _pointer(table, psize, mid)
+        for k in range(lanes):  # then every lane's comparison
+            r = lane_q[k]
+            if r < 0:
+                continue
+            ptr = ptrs[k]
+            if ptr >= size or ptr % width != 0:
+                return BAD_POINTER
+            qs = qstart[r]
+            ql = qlen[r]
+            lcp = _lcp(ds, ptr, qbuf, qs, ql, min(llo[k], lhi[k]))
+            if lcp >= ql:
+                sign = 0
+            elif ptr + lcp >= size or ds[ptr + lcp] < qbuf[qs + lcp]:
+                sign = -1
+            else:
+                sign = 1
+            mid = (lo[k] + hi[k]) // 2
+            if sign < 0 or (upper and sign == 0):
+                lo[k] = mid + 1
+                llo[k] = lcp
+            else:
+                hi[k] = mid
+                lhi[k] = lcp
+            if lo[k] >= hi[k]:
+                rank[r] = lo[k]
+                before[r] = llo[k]
+                at[r] = lhi[k]
+                lane_q[k] = -1
+                busy -= 1
 
 
 @_compiled
@@ -167,26 +219,9 @@ def search(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
     rank = np.zeros(m, dtype=np.int64)
     before = np.zeros(m, dtype=np.int64)
     at = np.zeros(m, dtype=np.int64)
-    out = np.zeros(3, dtype=np.int64)
-    for r in range(m):
-        err = _search_one(ds, table, psize, n, width, prefix, sample, qbuf, qstart[r], qlen[r],
-                          upper, out)
-        if err != OK:
-            return rank, before, at, err
-        rank[r] = out[0]
-        before[r] = out[1]
-        at[r] = out[2]
-    return rank, before, at, OK
-
-
-@_compiled
-def _matches(ds: np.ndarray, table: np.ndarray, psize: int, width: int, rank: int,
-             qbuf: np.ndarray, qstart: int, qlen: int) -> int:
-    """1 if the suffix at ``rank`` starts with the query, 0 if not, -1 for a bad pointer."""
-    ptr = _pointer(table, psize, rank)
-    if ptr >= ds.size or ptr % width != 0:
-        return -1
-    return 1 if _lcp(ds, ptr, qbuf, qstart, qlen, 0) >= qlen else 0
+    err = _search_all(ds, table, psize, n, width, prefix, sample, qbuf, qstart, qlen, upper,
+                      rank, before, at)
+    return rank, before, at, err
 
 
 @_compiled
@@ -197,50 +232,92 @@ def ranges(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
     times: the lower bound by binary search, the upper one by galloping from it (ranks
     ``lower + 1, + 2, + 4, ...`` until a suffix no longer starts with the query, then a
     binary search between the last two), so a query occurring ``c`` times costs
-    ``O(log c)`` comparisons beyond its lower bound instead of a second full search."""
+    ``O(log c)`` comparisons beyond its lower bound instead of a second full search.
+    The gallops of ``SEARCH_LANES`` queries advance together, as the searches do (see
+    :func:`_search_all`)."""
     m = qstart.size
     lower = np.zeros(m, dtype=np.int64)
     upper = np.zeros(m, dtype=np.int64)
-    out = np.zeros(3, dtype=np.int64)
-    for r in range(m):
-        err = _search_one(ds, table, psize, n, width, prefix, sample, qbuf, qstart[r], qlen[r],
-                          False, out)
-        if err != OK:
-            return lower, upper, err
-        lo = out[0]
-        end = _bucket(prefix, n, qbuf, qstart[r], qlen[r])[1]
-        lower[r] = lo
-        upper[r] = lo
-        if lo >= end:
-            continue
-        hit = _matches(ds, table, psize, width, lo, qbuf, qstart[r], qlen[r])
-        if hit < 0:
-            return lower, upper, BAD_POINTER
-        if hit == 0:
-            continue
-        good = lo  # the suffix here starts with the query
-        bad = end  # the first rank known not to (or the bucket's end)
-        step = 1
-        while good + step < end:
-            hit = _matches(ds, table, psize, width, good + step, qbuf, qstart[r], qlen[r])
-            if hit < 0:
-                return lower, upper, BAD_POINTER
-            if hit == 0:
-                bad = good + step
-                break
-            good += step
-            step *= 2
-        while bad - good > 1:
-            mid = (good + bad) // 2
-            hit = _matches(ds, table, psize, width, mid, qbuf, qstart[r], qlen[r])
-            if hit < 0:
-                return lower, upper, BAD_POINTER
-            if hit == 1:
-                good = mid
+    before = np.zeros(m, dtype=np.int64)
+    at = np.zeros(m, dtype=np.int64)
+    err = _search_all(ds, table, psize, n, width, prefix, sample, qbuf, qstart, qlen, False,
+                      lower, before, at)
+    if err != OK:
+        return lower, upper, err
+    lanes = SEARCH_LANES
+    lane_q = np.full(lanes, -1, dtype=np.int64)
+    good = np.zeros(lanes, dtype=np.int64)  # a rank whose suffix starts with the query
+    bad = np.zeros(lanes, dtype=np.int64)  # the first rank known not to (or the bucket's end)
+    step = np.zeros(lanes, dtype=np.int64)  # > 0: galloping; 0: bisecting; -1: first check
+    probe = np.zeros(lanes, dtype=np.int64)
+    ptrs = np.zeros(lanes, dtype=np.int64)
+    size = ds.size
+    nxt = 0
+    busy = 0
+    while True:
+        for k in range(lanes):
+            while lane_q[k] < 0 and nxt < m:
+                r = nxt
+                nxt += 1
+                lo = lower[r]
+                upper[r] = lo
+                end = _bucket(prefix, n, qbuf, qstart[r], qlen[r])[1]
+                if lo >= end:
+                    continue
+                lane_q[k] = r
+                bad[k] = end
+                good[k] = lo
+                # the search compared the suffix at ``lo`` when it ended there
+                step[k] = 1 if at[r] >= qlen[r] else -1
+                busy += 1
+        if busy == 0:
+            return lower, upper, OK
+        for k in range(lanes):  # every lane's probe and pointer first
+            if lane_q[k] < 0:
+                continue
+            if step[k] > 0 and good[k] + step[k] >= bad[k]:
+                step[k] = 0  # galloped to the end: bisect what is left
+            if step[k] < 0:
+                probe[k] = good[k]
+            elif step[k] > 0:
+                probe[k] = good[k] + step[k]
+            elif bad[k] - good[k] > 1:
+                probe[k] = (good[k] + bad[k]) // 2
             else:
-                bad = mid
-        upper[r] = bad
-    return lower, upper, OK
+                probe[k] = -1
+                continue
+            ptrs[k] = _pointer(table, psize, probe[k])
+        for k in range(lanes):  # then every lane's comparison
+            r = lane_q[k]
+            if r < 0:
+                continue
+            if probe[k] >= 0:
+                ptr = ptrs[k]
+                if ptr >= size or ptr % width != 0:
+                    return lower, upper, BAD_POINTER
+                hit = _lcp(ds, ptr, qbuf, qstart[r], qlen[r], 0) >= qlen[r]
+                if step[k] < 0:  # the lower bound itself
+                    if hit:
+                        step[k] = 1
+                        continue
+                    bad[k] = good[k]
+                elif step[k] > 0:
+                    if hit:
+                        good[k] = probe[k]
+                        step[k] *= 2
+                        continue
+                    bad[k] = probe[k]
+                    step[k] = 0
+                    continue
+                else:
+                    if hit:
+                        good[k] = probe[k]
+                    else:
+                        bad[k] = probe[k]
+                    continue
+            upper[r] = bad[k]
+            lane_q[k] = -1
+            busy -= 1
 
 
 @_compiled
@@ -251,14 +328,16 @@ def longest(ds: np.ndarray, table: np.ndarray, psize: int, n: int, width: int,
     the best common prefix is with a neighbour of the query's insertion rank."""
     m = qstart.size
     best = np.zeros(m, dtype=np.int64)
-    out = np.zeros(3, dtype=np.int64)
+    ranks = np.zeros(m, dtype=np.int64)
+    befores = np.zeros(m, dtype=np.int64)
+    ats = np.zeros(m, dtype=np.int64)
     size = ds.size
+    err = _search_all(ds, table, psize, n, width, prefix, sample, qbuf, qstart, qlen, False,
+                      ranks, befores, ats)
+    if err != OK:
+        return best, err
     for r in range(m):
-        err = _search_one(ds, table, psize, n, width, prefix, sample, qbuf, qstart[r], qlen[r],
-                          False, out)
-        if err != OK:
-            return best, err
-        rank, before, at = out[0], out[1], out[2]
+        rank, before, at = ranks[r], befores[r], ats[r]
         if prefix.size or sample.size:  # the ends of the range a search started from
             # were never compared: their prefixes may be missing
             for k in range(2):
