@@ -109,6 +109,28 @@ def test_u16_byte_order_and_several_shards(tmp_path: Path,
     _assert_same(sa, fm, [q for q in queries if q], min_tokens=4)
 
 
+def test_span_windows_across_shards(tmp_path: Path) -> None:
+    """Passages copied into documents of every shard, with text around them that occurs
+    once: each span's most repeated window (its count, offset and documents) is the suffix
+    array's, though FM-index searches of windows stop at each shard's count of their span."""
+    rng = random.Random(17)
+    passages = [" ".join(rng.choice(WORDS) for _ in range(40)) for _ in range(3)]
+    texts = []
+    for i in range(90):
+        own = " ".join(rng.choice(WORDS) + str(i) for _ in range(12))
+        texts.append(f"{own} {passages[i % 3]} {own[::-1]}" if i % 4 else own)
+    sa, fm = _pair(tmp_path, texts, ByteTokenizer(), shard_tokens=4000)
+    assert fm.num_shards == sa.num_shards > 3
+    queries = [texts[i][-150:] + " " + texts[i + 1][:150] for i in range(1, 60, 7)]
+    queries += [passages[0] + " " + texts[5][:60], passages[1][20:] + passages[2][:90]]
+    enc = [sa.tokenizer.encode(q) for q in queries]
+    got = fm.maximal_spans_batch(enc, min_tokens=20, max_docs=4)
+    assert got == sa.maximal_spans_batch(enc, min_tokens=20, max_docs=4)
+    wins = [s.window for spans in got for s in spans if s.window is not None]
+    assert any(w.count > 3 for w in wins)  # windows more frequent than their spans
+    _assert_same(sa, fm, queries, min_tokens=20)
+
+
 def test_bpe_tokens_and_many_occurrences(tmp_path: Path, bpe_tokenizer: HFTokenizer) -> None:
     """A real byte-level BPE (u16 ids above 255); a span occurring more often than the
     documents listed, so the occurrences read first must be the same ones."""
@@ -298,7 +320,7 @@ def test_batched_searches_and_interleaved_walks(tmp_path: Path) -> None:
     starts = np.array([rng.randrange(q.size) for _ in range(300)], dtype=np.int64)
     lens = np.array([min(rng.choice([0, 1, 2, 5, 20, 80]), q.size - s) for s in starts],
                     dtype=np.int64)
-    lo, hi, reach, err = fk.searches(*args, q, starts, lens, False)
+    lo, hi, reach, err = fk.searches(*args, q, starts, lens, np.zeros(starts.size, np.int64))
     assert err == fk.OK
     assert (reach == starts).sum() > 50 and (reach > starts).sum() > 50  # both kinds seen
     for r, (a, n) in enumerate(zip(starts.tolist(), lens.tolist(), strict=True)):
@@ -310,10 +332,15 @@ def test_batched_searches_and_interleaved_walks(tmp_path: Path) -> None:
         assert s == b or fk._backward(*args, q, s, b)[1] > fk._backward(*args, q, s, b)[0]
         if s > a:
             assert fk._backward(*args, q, s - 1, b) == (0, 0)
-    found = np.flatnonzero(hi > lo)  # ``once`` holds for queries that occur
-    lo1, hi1, reach1, _ = fk.searches(*args, q, starts[found], lens[found], True)
-    assert np.array_equal(hi1 - lo1, hi[found] - lo[found])  # counts exact
-    assert np.array_equal(reach1, starts[found])
+    found = np.flatnonzero(hi > lo)  # a floor holds for queries that occur
+    counts = hi[found] - lo[found]
+    draw = np.random.default_rng(5)
+    for floor in (np.ones(found.size, np.int64), counts,  # a floor of 1, the exact count
+                  draw.integers(1, counts + 1)):  # and any count in between
+        lo1, hi1, reach1, _ = fk.searches(*args, q, starts[found], lens[found], floor)
+        assert np.array_equal(hi1 - lo1, counts)  # counts exact
+        assert np.array_equal(reach1, starts[found])
+    assert (counts > 1).sum() > 10  # floors above 1 were tried
     rows = np.arange(shard.n, dtype=np.int64)
     assert rows.size > fk.LANES
     pos, err = fk.locate(*args, shard.sa, shard.every, rows)

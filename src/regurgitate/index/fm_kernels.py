@@ -143,15 +143,11 @@ def _step(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
 @compiled
 def _backward(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
               syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
-              a: int, b: int, once: bool = False) -> tuple[int, int]:
+              a: int, b: int) -> tuple[int, int]:
     """[lo, hi) rows of the suffixes starting with dense symbols ``q[a:b]``; (0, 0) when
     none; (-1, -1) for a damaged structure. A step prepends symbol ``c`` to the range of
     the suffixes that follow it: they are the suffixes starting with ``c`` (from ``C[c]``,
-    after the text's last suffix when that is ``c`` alone) in the order of what follows.
-
-    ``once``: the caller knows ``q[a:b]`` occurs here; a range of one row then stops the
-    search (counts only shrink as symbols are prepended, so the count is 1), and the row
-    returned is that of a suffix of the query, not its own."""
+    after the text's last suffix when that is ``c`` alone) in the order of what follows."""
     lo = 0
     hi = n
     for j in range(b - 1, a - 1, -1):
@@ -161,32 +157,36 @@ def _backward(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
             return -1, -1
         if lo >= hi:
             return 0, 0
-        if once and hi - lo == 1:
-            break
     return lo, hi
 
 
 @compiled
 def ranges(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
            syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
-           qstart: np.ndarray, qlen: np.ndarray, once: bool
+           qstart: np.ndarray, qlen: np.ndarray, floor: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray, int]:
     """[lower, upper) rows of every query (token slices of ``q``), and an error code;
-    ``once``: every query is known to occur (see ``_backward``)."""
+    ``floor``: a count each query is known to reach (see :func:`searches`)."""
     lower, upper, _, err = searches(words, dirs, nodes, syms, sep, r0, last, n, q,
-                                    qstart, qlen, once)
+                                    qstart, qlen, floor)
     return lower, upper, err
 
 
 @compiled
 def searches(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
              syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
-             qstart: np.ndarray, qlen: np.ndarray, once: bool
+             qstart: np.ndarray, qlen: np.ndarray, floor: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Backward searches of every query ``q[a:b]`` (``a = qstart[r]``, ``b = a +
     qlen[r]``): its [lower, upper) rows ((0, 0) when it does not occur; (0, n) when
     empty), the smallest ``s`` with ``q[s:b]`` occurring (``b`` when not even its last
-    token does), and an error code. ``once``: see ``_backward`` (``s`` is then ``a``)."""
+    token does), and an error code.
+
+    ``floor[r] >= 1``: the caller knows the query occurs at least that many times here
+    (a window of a span occurs wherever the span does). Ranges only shrink as symbols are
+    prepended, so once a range holds ``floor[r]`` rows, that is the query's count and the
+    search stops: the rows returned are then those of a suffix of the query, not its own
+    (the caller may use only their number), and ``s`` is ``a``. 0: no such knowledge."""
     m = qstart.size
     lower = np.zeros(m, dtype=np.int64)
     upper = np.zeros(m, dtype=np.int64)
@@ -205,7 +205,7 @@ def searches(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
             if lo >= hi:
                 break
             reach[r] = j
-            if once and hi - lo == 1:
+            if hi - lo <= floor[r]:
                 reach[r] = a
                 break
         if reach[r] == a:
@@ -287,7 +287,8 @@ def longest(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
         end_at = np.flatnonzero(low >= 0)
         floors = low[end_at]
         _, _, reach, err = searches(words, dirs, nodes, syms, sep, r0, last, n, q,
-                                    floors, end_at - floors, False)
+                                    floors, end_at - floors,
+                                    np.zeros(end_at.size, dtype=np.int64))
         if err != OK:
             return best, err
         start_of[end_at] = reach

@@ -210,14 +210,18 @@ class FMShard(DocumentFiles):
         query."""
         return self.rare_ranges(q)
 
-    def rare_ranges(self, q: Queries, *, occurring: bool = False
+    def rare_ranges(self, q: Queries, *, floor: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`ranges`. ``occurring``: the caller knows every query occurs in this
-        shard; a query's search then stops as soon as one row is left (its count, 1, is
-        exact; that row may be the one of a suffix of the query, so the caller must use
-        only the counts of such queries)."""
+        """:meth:`ranges`. ``floor``: per query, a count the caller knows it reaches in
+        this shard (0: unknown); a search stops as soon as its range holds that many rows.
+        Its count is then exact, but its rows may be those of a suffix of the query, so
+        the caller must use only the counts of queries with a floor."""
         dense, start, length = self._token_queries(q)
-        lo, hi, err = fk.ranges(*self._args(), dense, start, length, occurring)
+        floors = np.zeros(start.size, dtype=np.int64) if floor is None else \
+            np.ascontiguousarray(floor, dtype=np.int64)
+        if floors.size != start.size:
+            raise ValueError("one floor per query")
+        lo, hi, err = fk.ranges(*self._args(), dense, start, length, floors)
         self._check(err)
         return np.asarray(lo), np.asarray(hi)
 

@@ -291,18 +291,24 @@ class Matcher:
                         for lo, hi in self.plain_ranges(sub)]
         return self.plain_ranges(q)
 
-    def plain_ranges(self, q: Queries, *, rare: bool = False, occurring: bool = False
+    def plain_ranges(self, q: Queries, *, rare: bool = False,
+                     floors: list[np.ndarray] | None = None
                      ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per shard, the [lower, upper) ranks matching each query (no deduplication);
         ``rare``: by :meth:`Shard.rare_ranges` (queries expected to occur few times).
-        ``occurring``: the caller knows every query occurs in the corpus; where one shard
-        holds all the tokens, a query found once may then return the rank of a suffix of
-        it (its count, 1, is exact; see :meth:`FMShard.rare_ranges`)."""
-        occurring = occurring and sum(1 for shard in self.shards if shard.n) == 1
-        return [(shard.rare_ranges(q, occurring=occurring) if rare else shard.ranges(q))
-                if shard.n else
-                (np.zeros(q.start.size, np.int64), np.zeros(q.start.size, np.int64))
-                for shard in self.shards]
+        ``floors``: per shard, a count each query is known to reach in it (0: unknown); a
+        shard may then stop a search as soon as that count is certain, returning the ranks
+        of a suffix of the query: use only the counts of queries with a floor (see
+        :meth:`FMShard.rare_ranges`)."""
+        out = []
+        for k, shard in enumerate(self.shards):
+            if not shard.n:
+                out.append((np.zeros(q.start.size, np.int64), np.zeros(q.start.size, np.int64)))
+            elif rare:
+                out.append(shard.rare_ranges(q, floor=None if floors is None else floors[k]))
+            else:
+                out.append(shard.ranges(q))
+        return out
 
     def candidates(self, buf: np.ndarray, run_end: np.ndarray, m: int) -> np.ndarray:
         """Positions that may start a match of >= m tokens.

@@ -353,7 +353,7 @@ class CorpusIndex:
         counts = [int(sum(int(hi[row] - lo[row]) for lo, hi in ranges))
                   for row in range(len(flat))]
         docs = self._documents_rows(ranges, len(flat), max_docs)
-        wins = self._windows(buf, flat, counts, docs, window, max_docs) if windows \
+        wins = self._windows(buf, flat, counts, docs, window, max_docs, ranges) if windows \
             else [None] * len(flat)
         out: list[list[TokenSpan]] = []
         row = 0
@@ -366,12 +366,15 @@ class CorpusIndex:
         return out
 
     def _window_counts(self, buf: np.ndarray, starts: np.ndarray, window: int, *,
-                       occurring: bool = False
+                       inside: tuple[np.ndarray, list[np.ndarray]] | None = None
                        ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
         """Corpus count of the ``window`` tokens at each of ``starts`` (token positions of
-        the query buffer), and the rank ranges per shard they came from. ``occurring``:
-        every window is known to occur (it lies in a span), so the ranges of windows that
-        occur once need not be their own (see :meth:`Matcher.plain_ranges`)."""
+        the query buffer), and the rank ranges per shard they came from. ``inside``:
+        spans the windows lie in, as ``[s, e)`` rows sorted by start, and each span's count
+        per shard. A window inside a span occurs at least as often as the span in every
+        shard, so a shard may stop its search once that count is certain (see
+        :meth:`Matcher.plain_ranges`): then its ranges may be those of a suffix of the
+        window, which holds the same occurrences, shifted, in the same order."""
         w = self._dtype.itemsize
         inverse = None
         if starts.size > WINDOW_DEDUP_MIN:  # repetitive text: equal windows searched once
@@ -382,10 +385,19 @@ class CorpusIndex:
                 starts = starts[first]
             else:
                 inverse = None
+        floors = None
+        if inside is not None:
+            spans, per_shard = inside
+            at = np.searchsorted(spans[:, 0], starts, side="right") - 1
+            safe = np.maximum(at, 0)
+            # the span starting last before a window holds it, or the window lies in an
+            # earlier, overlapping span: no floor then (0 is always true)
+            held = (at >= 0) & (starts + window <= spans[safe, 1])
+            floors = [np.where(held, c[safe], 0) for c in per_shard]
         ranges = self._m.plain_ranges(Queries(buf, starts * w,
                                               np.full(starts.size, window * w,
                                                       dtype=np.int64)), rare=True,
-                                      occurring=occurring)
+                                      floors=floors)
         if inverse is not None:
             ranges = [(lo[inverse.ravel()], hi[inverse.ravel()]) for lo, hi in ranges]
         counts = np.zeros(inverse.size if inverse is not None else starts.size, dtype=np.int64)
@@ -394,7 +406,8 @@ class CorpusIndex:
         return counts, ranges
 
     def _windows(self, buf: np.ndarray, spans: list[tuple[int, int]], counts: list[int],
-                 docs: list[tuple[int, ...]], window: int, max_docs: int
+                 docs: list[tuple[int, ...]], window: int, max_docs: int,
+                 span_ranges: list[tuple[np.ndarray, np.ndarray]]
                  ) -> list[SpanWindow | None]:
         """The most repeated ``window``-token window of each span ``[s, e)`` (positions of
         the query buffer, with their ``counts`` and ``docs``); None for a span shorter than
@@ -402,10 +415,14 @@ class CorpusIndex:
         from at most ``WINDOW_DOC_SCAN_LIMIT`` occurrences per shard."""
         searched: dict[int, tuple[list[tuple[np.ndarray, np.ndarray]], int]] = {}
 
+        # windows and probes lie inside spans: each occurs, in every shard, at least as
+        # often as its span (spans are sorted by start)
+        inside = (np.array(spans, dtype=np.int64).reshape(-1, 2),
+                  [np.asarray(hi - lo, dtype=np.int64) for lo, hi in span_ranges]) \
+            if span_ranges else None
+
         def count(pos: np.ndarray, length: int) -> np.ndarray:
-            # windows and probes lie inside spans, which occur: a window found once is
-            # never more frequent than its span, so its ranges are never read
-            found, ranges = self._window_counts(buf, pos, length, occurring=True)
+            found, ranges = self._window_counts(buf, pos, length, inside=inside)
             if length == window:  # remember where each window's ranks are
                 searched.update((int(p), (ranges, row)) for row, p in enumerate(pos))
             return found

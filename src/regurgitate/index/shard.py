@@ -274,11 +274,11 @@ class Shard(DocumentFiles):
             raise self._corrupt("table", "suffix-array entries are out of order")
         return lo, hi
 
-    def rare_ranges(self, q: Queries, *, occurring: bool = False
+    def rare_ranges(self, q: Queries, *, floor: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`ranges`, cheaper for queries that occur few times (the upper bound is
-        found by galloping from the lower one, see :func:`kernels.ranges`). ``occurring``
-        (the caller knows every query occurs) is a hint the suffix array has no use for."""
+        found by galloping from the lower one, see :func:`kernels.ranges`). ``floor`` (a
+        count each query is known to reach) is a hint the suffix array has no use for."""
         start, length = _checked(q)
         lo, hi, err = kernels.ranges(self.ds, self._table_bytes, self.ptr_size, self.n,
                                      self.width, self._prefix_arg, self.sample, q.buf, start,
