@@ -61,7 +61,7 @@ class FMShard(DocumentFiles):
                               f"FM-index record is incomplete ({exc})") from exc
         if layout != fb.LAYOUT:
             raise fmt.corrupt(directory, f"{directory / fmt.MANIFEST}: shard {shard}'s bit "
-                              f"vectors are in layout {layout or 'plain (regurgitate 0.5)'}, "
+                              f"vectors are in layout {layout or 'plain (uncompressed)'}, "
                               f"this regurgitate reads {fb.LAYOUT}: rebuild the index with "
                               "`regurgitate index build --format fm`")
         self.size = self.n * self.width
