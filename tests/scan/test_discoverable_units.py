@@ -80,13 +80,14 @@ def test_prefixes_are_k_target_tokens_and_the_detector_compares_in_them(
     assert len(items) == 3
     for it in items:
         meta = it.prompt.meta
-        # the stored meta names the target's tokenizer (its profile's fingerprint), not bytes
-        assert meta["tokenizer"] == profile["tokenizer"] == target_tok.definition
-        assert meta["unit"] == "target tokens" and meta["k"] == 50 and meta["m"] == 50
         assert it.prompt.text.startswith(BOS)
         prefix_text = it.prompt.text[len(BOS):]
         # the model sees exactly k of its own tokens (the bytes index's 50 would be ~17)
+        assert len(target_tok.encode(prefix_text)) == 50
         assert target_tok.encode(prefix_text).tolist() == meta["prefix_ids"]
+        # the stored meta names the target's tokenizer (its profile's fingerprint), not bytes
+        assert meta["tokenizer"] == profile["tokenizer"] == target_tok.definition
+        assert meta["unit"] == "target tokens" and meta["k"] == 50 and meta["m"] == 50
         assert len(meta["prefix_ids"]) == 50 and len(meta["true_suffix_ids"]) == 50
         assert len(prefix_text.encode("utf-8")) > 100
         assert target_tok.decode(meta["true_suffix_ids"]) == meta["true_suffix"]
@@ -103,8 +104,10 @@ def test_prefixes_are_k_target_tokens_and_the_detector_compares_in_them(
 
 def test_the_scan_and_its_reports_state_the_conversion(converted_run: Path, run_cli) -> None:
     out = " ".join((converted_run / "out.txt").read_text(encoding="utf-8").split())
+    with RunStore.open(converted_run / "run.db", create=False) as store:
+        fingerprint = store.get_meta("target_profile")["tokenizer"]
     said = ("discoverable: 50-token prefixes and 50-token suffixes in the target's tokenizer "
-            f"(fingerprint {_target_tokenizer().fingerprint}), cut from a bytes index (median ")
+            f"(fingerprint {fingerprint}), cut from a bytes index (median ")
     assert said in out and "bytes per prefix)" in out
     html = (converted_run / "run.html").read_text(encoding="utf-8")
     assert 'id="attack-notes"' in html
