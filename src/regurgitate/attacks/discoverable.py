@@ -204,7 +204,7 @@ class DiscoverableAttack(Attack):
                 ids = tok.encode(text)
                 if len(ids) < k + 1:
                     raise ConfigError(f"passage '{pid}' has {len(ids)} {tok.unit}; the "
-                                      f"discoverable attack needs more than {k}")
+                                      f"discoverable attack needs more than {k} {tok.unit}")
                 for start in self._window_starts(len(ids)):
                     meta: dict[str, object] = {"passage_id": pid, **cut.unit_meta}
                     if self.stride is not None:
