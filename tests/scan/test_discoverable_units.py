@@ -174,3 +174,23 @@ def test_the_detector_never_compares_target_tokens_in_other_units() -> None:
                                target_tokenizer=tok).detect([item], NO_PRIOR)
     assert f.payload.exact and f.payload.suffix_tokens == len(meta["true_suffix_ids"])
     assert json.dumps(f.payload.to_json())  # a plain, storable payload
+
+
+def test_converted_windows_are_the_same_on_every_start(bytes_index: Path) -> None:
+    """A resumed run or another executor rebuilds the target's tokenizer from its definition:
+    the same prompts, ids and all, each cut where its prefix text encodes back to k tokens."""
+    index = CorpusIndex.open(bytes_index)
+    attack = DiscoverableAttack(num_prompts=6, prefix_tokens=32, suffix_tokens=40)
+    first = attack.prompts(AttackContext(index=index, seed=5,
+                                         target_tokenizer=_target_tokenizer()))
+    again = attack.prompts(AttackContext(index=index, seed=5,
+                                         target_tokenizer=_target_tokenizer()))
+    assert first == again and len(first) == 6
+    tok = _target_tokenizer()
+    for p in first:
+        assert tok.encode(p.text).tolist() == p.meta["prefix_ids"]  # no BOS: not resolved
+        assert len(p.meta["true_suffix_ids"]) == 40
+        doc = index.tokenizer.decode(index.document_tokens(int(p.meta["doc_id"])))
+        ids = tok.encode(doc).tolist()
+        off = int(p.meta["token_offset"])
+        assert ids[off:off + 72] == p.meta["prefix_ids"] + p.meta["true_suffix_ids"]
