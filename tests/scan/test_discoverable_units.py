@@ -67,6 +67,7 @@ def converted_run(bytes_index: Path, tmp_path_factory: pytest.TempPathFactory,
         except SystemExit as exc:
             assert not exc.code, out.getvalue()
     (work / "out.txt").write_text(out.getvalue(), encoding="utf-8")
+    (work / "args.json").write_text(json.dumps(args), encoding="utf-8")
     return work
 
 
@@ -118,6 +119,16 @@ def test_the_scan_and_its_reports_state_the_conversion(converted_run: Path, run_
     # a stored run's report says it too
     code, stored_out, _ = run_cli(["report", str(converted_run / "run.db")])
     assert code == 0 and said in " ".join(stored_out.split())
+
+
+def test_a_second_start_of_the_run_builds_the_same_prompts(converted_run: Path,
+                                                          run_cli) -> None:
+    """The same command again re-plans every prompt with the target's tokenizer and finds
+    them equal to the stored ones (a run holding other prompts is refused, exit 2)."""
+    args = json.loads((converted_run / "args.json").read_text(encoding="utf-8"))
+    code, out, err = run_cli(args)
+    assert code == 0, err
+    assert "already complete" in " ".join((out + err).split())
 
 
 def test_unknown_target_tokenizer_keeps_index_units_and_says_so(bytes_index: Path) -> None:
