@@ -58,7 +58,8 @@ def test_discoverable_preset_and_short_passage_error() -> None:
     assert DiscoverableAttack(preset="pythia").prefix_tokens == 32
     with pytest.raises(ConfigError, match="preset"):
         DiscoverableAttack(preset="nope")
-    with pytest.raises(ConfigError, match="tokens"):
+    # counted in the units of its tokenizer, never bytes called tokens
+    with pytest.raises(ConfigError, match="has 3 bytes; .* needs more than 50 bytes"):
         DiscoverableAttack(passages=(("short", "abc"),), tokenizer="bytes").prompts(CTX)
     with pytest.raises(ConfigError, match="index"):
         DiscoverableAttack().prompts(CTX)

@@ -202,6 +202,32 @@ def test_scan_resumed_on_ray_equals_a_straight_local_scan(
     assert "not_computed" not in meta
 
 
+@pytest.mark.slow  # two small scans and a replica: about 30 s on 2 busy cores
+def test_prompts_cut_in_the_target_tokens_are_the_same_on_ray(
+        cluster: None, cache_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Over a bytes index the discoverable pairs are cut in the target's tokens, with the
+    tokenizer the driver gets from replica 0 (checked against the recorded profile): the
+    same prompts, generations and findings as a local run."""
+    from regurgitate import reference
+    from regurgitate.corpus.tokenizer import ByteTokenizer
+
+    docs = [Document(item.text) for item in reference.load_manifest().items
+            if item.id.startswith("passage-x100")]
+    build_index(docs, tmp_path / "bytes", ByteTokenizer())
+    args = ["--target", f"hf:{reference.model_dir()}", "--index", str(tmp_path / "bytes"),
+            "--attack", "discoverable", "--detector", "discoverable",
+            "--set", "discoverable.num_prompts=2"]
+    _scan([*args, "--run", str(tmp_path / "local.db")], capsys)
+    out = _scan([*args, "--run", str(tmp_path / "ray.db"), "--executor", "ray"], capsys)
+    want, got = _run_rows(tmp_path / "local.db"), _run_rows(tmp_path / "ray.db")
+    assert len(want["prompts"]) == 2 and all(json.loads(p[5])["unit"] == "target tokens"
+                                             for p in want["prompts"])
+    for part in ("prompts", "generations", "findings"):
+        assert got[part] == want[part], part
+    assert "in the target's tokenizer" in " ".join(out.split())
+
+
 @pytest.mark.slow  # the default reference scan twice: about 1.5 minutes on 2 cores
 def test_default_scan_on_ray_equals_the_local_scan(
         cluster: None, cache_dir: Path, tmp_path: Path,

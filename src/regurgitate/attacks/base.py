@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -10,6 +11,7 @@ from regurgitate.options import Configurable
 from regurgitate.types import Modality, Prompt
 
 if TYPE_CHECKING:
+    from regurgitate.corpus.tokenizer import Tokenizer
     from regurgitate.images.index import ImageIndex
     from regurgitate.index.query import CorpusIndex
 
@@ -17,12 +19,17 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class AttackContext:
     """What an attack may draw on. ``index`` is the reference-corpus index of a text scan and
-    ``image_index`` the training-image index of an image scan (None when the scan has none)."""
+    ``image_index`` the training-image index of an image scan (None when the scan has none).
+    ``target_tokenizer`` is the target's own tokenizer, as the target's resolved profile
+    names it (:func:`regurgitate.targets.profile.target_tokenizer`; None when the target has
+    none the tool can use, e.g. an HTTP API): an attack whose lengths are meant in the
+    target's tokens cuts its prompts with it when the index counts other units."""
 
     index: CorpusIndex | None
     seed: int = 0
     chat: bool = False
     image_index: ImageIndex | None = None
+    target_tokenizer: Tokenizer | None = None
 
     def require_image_index(self, attack: str) -> ImageIndex:
         """The training-image index, or a ConfigError saying that ``attack`` needs one."""
@@ -71,3 +78,10 @@ class Attack(Configurable, ABC):
     @abstractmethod
     def prompts(self, ctx: AttackContext) -> list[Prompt]:
         """All prompts of this attack, deterministic for a given context."""
+
+    def notes(self, ctx: AttackContext, prompts: Sequence[Prompt]) -> list[str]:
+        """Plain sentences the scan states about how this attack built ``prompts`` (its own,
+        from :meth:`prompts` with the same context), e.g. the units its lengths were cut in
+        when those are not the index's; recorded in the run and shown by its reports.
+        Default: none."""
+        return []

@@ -12,6 +12,20 @@ Sources of (prefix, suffix) pairs, in order of preference:
   decoded with ``tokenizer`` (the benchmark uses GPT-2's);
 - otherwise random windows of k+m tokens from the scan's corpus index.
 
+Units: k and m are meant in the *target's* tokens. When the scan knows the target's tokenizer
+(``AttackContext.target_tokenizer``, from the target's resolved profile) and it differs from
+the index's (their :attr:`~regurgitate.corpus.tokenizer.Tokenizer.definition` fingerprints
+differ, e.g. a ``bytes`` index), each pair is cut in the target's tokens: the index document
+(or passage) text is encoded with the target's tokenizer and k+m-token windows slide over
+that (an index window's start moves forward, a few tokens at most, to where its prefix text
+encodes back to the same k tokens, so the model sees exactly k). The ids, the ``tokenizer``
+fingerprint (the target's), ``token_offset`` (in those tokens) and ``unit`` = ``target
+tokens`` go into the meta, and :meth:`DiscoverableAttack.notes` states the conversion (the
+scan records it in the run, its reports show it). When the tokenizers are the same nothing is
+converted; when the target's tokenizer is unknown (an HTTP API) the index's units are used and
+the note says so (``unit`` = ``index bytes`` or ``index tokens``). A ``tokenizer`` the user
+gives is used as given.
+
 Every prompt carries ``true_suffix_ids``, ``true_suffix`` and ``prefix_ids`` in its meta, and
 the ``tokenizer`` fingerprint those ids belong to, for the discoverable detector; ``bos``
 (whether the prompt starts with the target's BOS token) and ``np_sampling`` (the sampling
@@ -38,7 +52,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from regurgitate.attacks.base import Attack, AttackContext
-from regurgitate.attacks.corpus_windows import sample_windows
+from regurgitate.attacks.corpus_windows import sample_text_windows, sample_windows
 from regurgitate.corpus.tokenizer import Tokenizer, load_tokenizer
 from regurgitate.errors import ConfigError
 from regurgitate.types import GenerationSettings, Prompt
@@ -47,6 +61,30 @@ if TYPE_CHECKING:
     from regurgitate.targets.profile import TargetProfile
 
 PRESETS: dict[str, tuple[int, int]] = {"default": (50, 50), "pythia": (32, 32)}
+
+#: how the tokenizer a discoverable attack cuts its pairs with was chosen (``CutWith.how``)
+SAME, CONVERTED, TARGET_UNKNOWN, GIVEN = "same", "converted", "target-unknown", "given"
+
+
+@dataclass(frozen=True)
+class CutWith:
+    """The tokenizer prefixes and suffixes are counted in, and how it was chosen: ``same``
+    (the index's is the target's, or only one of them is known and it is the target's),
+    ``converted`` (the target's, the index counting other units), ``target-unknown`` (the
+    index's: the target's tokenizer is unknown), ``given`` (``tokenizer=``)."""
+
+    tokenizer: Tokenizer
+    how: str
+
+    @property
+    def unit_meta(self) -> dict[str, object]:
+        """What the prompt meta says about its units (nothing when they are the target's
+        own with no conversion, so such prompts stay as they were)."""
+        if self.how == CONVERTED:
+            return {"unit": "target tokens"}
+        if self.how == TARGET_UNKNOWN:
+            return {"unit": f"index {self.tokenizer.unit}"}
+        return {}
 
 
 @dataclass(frozen=True)
@@ -158,16 +196,17 @@ class DiscoverableAttack(Attack):
         if self.prefix_npy is not None:
             return self._benchmark_prompts(ctx)
         if self.passages:
-            tok = self._tokenizer(ctx)
+            cut = self._cut_with(ctx)
+            tok = cut.tokenizer
             out: list[Prompt] = []
             pairs = [] if isinstance(self.passages, str) else self.passages  # str: loaded
             for pid, text in pairs:
                 ids = tok.encode(text)
                 if len(ids) < k + 1:
-                    raise ConfigError(f"passage '{pid}' has {len(ids)} tokens; the "
-                                      f"discoverable attack needs more than {k}")
+                    raise ConfigError(f"passage '{pid}' has {len(ids)} {tok.unit}; the "
+                                      f"discoverable attack needs more than {k} {tok.unit}")
                 for start in self._window_starts(len(ids)):
-                    meta: dict[str, object] = {"passage_id": pid}
+                    meta: dict[str, object] = {"passage_id": pid, **cut.unit_meta}
                     if self.stride is not None:
                         meta["token_offset"] = start
                     out.append(self._prompt(len(out), tok, ids[start:start + k],
@@ -176,13 +215,53 @@ class DiscoverableAttack(Attack):
         if ctx.index is None:
             raise ConfigError("the discoverable attack needs true prefixes",
                               hint="pass --index DIR, or passages / prefix_npy+suffix_npy")
-        tok = ctx.index.tokenizer
+        cut = self._cut_with(ctx)
+        tok = cut.tokenizer
+        if cut.how == CONVERTED:
+            windows = sample_text_windows(ctx.index, tok, k + m, self.num_prompts,
+                                          seed=ctx.seed + 31,
+                                          keep=lambda ids: _round_trips(tok, ids[:k]))
+        else:
+            windows = sample_windows(ctx.index, k + m, self.num_prompts, seed=ctx.seed + 31)
         return [
             self._prompt(i, tok, w.ids[:k], w.ids[k:], ctx,
-                         {"doc_id": w.doc_id, "token_offset": w.offset})
-            for i, w in enumerate(sample_windows(ctx.index, k + m, self.num_prompts,
-                                                 seed=ctx.seed + 31))
+                         {"doc_id": w.doc_id, "token_offset": w.offset, **cut.unit_meta})
+            for i, w in enumerate(windows)
         ]
+
+    def notes(self, ctx: AttackContext, prompts: Sequence[Prompt]) -> list[str]:
+        """The units of the prefixes and suffixes, when they are not simply the target's own
+        tokens in an index counting the same: converted to the target's tokens from an index
+        counting other units (with the median prefix length in UTF-8 bytes), or the index's
+        units because the target's tokenizer is unknown."""
+        if self.prefix_npy is not None or not prompts or (
+                ctx.index is None and not self.passages):
+            return []
+        cut = self._cut_with(ctx)
+        k, m = self.prefix_tokens, self.suffix_tokens
+        index_tok = ctx.index.tokenizer if ctx.index is not None else None
+        if cut.how == CONVERTED and index_tok is not None:
+            sizes = sorted(len(cut.tokenizer.decode(p.meta["prefix_ids"]).encode("utf-8"))
+                           for p in prompts if isinstance(p.meta.get("prefix_ids"), list))
+            median = (sizes[(len(sizes) - 1) // 2] + sizes[len(sizes) // 2]) / 2 if sizes \
+                else 0.0
+            index_kind = ("a bytes index" if index_tok.unit == "bytes" else
+                          f"an index in the tokens of another tokenizer ({index_tok.name}, "
+                          f"fingerprint {index_tok.fingerprint})")
+            source = "the passages, not " + index_kind if self.passages else index_kind
+            return [f"{self.name}: {k}-token prefixes and {m}-token suffixes in the target's "
+                    f"tokenizer (fingerprint {cut.tokenizer.fingerprint}), cut from {source} "
+                    f"(median {median:g} bytes per prefix)"]
+        if cut.how == TARGET_UNKNOWN:
+            tok = cut.tokenizer
+            if tok.unit == "bytes":
+                return [f"{self.name}: prefix lengths are {k} bytes of the index (suffixes "
+                        f"{m} bytes), not the target's tokens: the target's tokenizer is "
+                        "unknown"]
+            return [f"{self.name}: prefix lengths are {k} tokens of the index's tokenizer "
+                    f"({tok.name}; suffixes {m}), which may not be the target's: the "
+                    "target's tokenizer is unknown"]
+        return []
 
     def _window_starts(self, n: int) -> list[int]:
         """Window starts over a work of ``n`` tokens: full k+m windows every ``stride``
@@ -195,12 +274,26 @@ class DiscoverableAttack(Attack):
         return starts[:self.max_windows] if self.max_windows else starts
 
     def _tokenizer(self, ctx: AttackContext) -> Tokenizer:
+        return self._cut_with(ctx).tokenizer
+
+    def _cut_with(self, ctx: AttackContext) -> CutWith:
+        """The tokenizer the (prefix, suffix) pairs are counted in: ``tokenizer=`` when
+        given; else the target's when it is known and the index's differs (or there is no
+        index); else the index's."""
         if self.tokenizer is not None:
-            return load_tokenizer(self.tokenizer)
-        if ctx.index is None:
-            raise ConfigError("discoverable passages need a tokenizer",
-                              hint="pass --index DIR or tokenizer=PATH")
-        return ctx.index.tokenizer
+            return CutWith(load_tokenizer(self.tokenizer), GIVEN)
+        index_tok = ctx.index.tokenizer if ctx.index is not None else None
+        target_tok = ctx.target_tokenizer
+        if target_tok is None:
+            if index_tok is None:
+                raise ConfigError("discoverable passages need a tokenizer",
+                                  hint="pass --index DIR or tokenizer=PATH")
+            return CutWith(index_tok, TARGET_UNKNOWN)
+        if index_tok is None:
+            return CutWith(target_tok, SAME)
+        if index_tok.definition == target_tok.definition:
+            return CutWith(index_tok, SAME)  # the index's ids, as the index names them
+        return CutWith(target_tok, CONVERTED)
 
     def _benchmark_prompts(self, ctx: AttackContext) -> list[Prompt]:
         tok = self._tokenizer(ctx)
@@ -216,6 +309,12 @@ class DiscoverableAttack(Attack):
         return [self._prompt(i, tok, prefixes[i][-self.prefix_tokens:],
                              suffixes[i][:self.suffix_tokens], ctx, {"example_id": i})
                 for i in range(n)]
+
+
+def _round_trips(tok: Tokenizer, prefix: np.ndarray) -> bool:
+    """Whether the prefix's text encodes back to exactly its ids (a window cut inside a word
+    may not: the model would then see other tokens than the k counted)."""
+    return bool(np.array_equal(tok.encode(tok.decode(prefix)), prefix))
 
 
 def load_works(path: Path, text_field: str = "text",

@@ -19,6 +19,7 @@ Two ways to measure a window:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,10 @@ class AuditWindowsAttack(DiscoverableAttack):
                               hint="pass --tokenizer PATH (tokenizer.json or a model folder) "
                               "or --index DIR")
         return ctx.index.tokenizer
+
+    def notes(self, ctx: AttackContext, prompts: Sequence[Prompt]) -> list[str]:
+        """None: the audit states the tokenizer its windows were cut with in its method."""
+        return []
 
     def _sampled(self, seed: int) -> GenerationSettings:
         return GenerationSettings(max_new_tokens=self.suffix_tokens,

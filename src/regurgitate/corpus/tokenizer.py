@@ -2,6 +2,11 @@
 
 A tokenizer has a ``fingerprint`` (a hash of its definition) that an index records; queries
 tokenized with a different fingerprint are refused (:class:`TokenizerMismatchError`).
+Its ``definition`` is a hash of what it does, whatever file it was loaded from (the
+``tokenizers`` definition without padding and truncation state, :func:`definition_fingerprint`):
+the fingerprint a target's profile records for its tokenizer, so an index's tokenizer and a
+target's compare equal when they encode alike. A target's own tokenizer
+(:meth:`HFTokenizer.from_definition`) has its definition as its fingerprint.
 The largest value of the id dtype is reserved as the document separator (infini-gram's
 convention: 0xff, 0xffff, 0xffffffff), so the vocabulary must stay below it.
 """
@@ -28,12 +33,33 @@ def dtype_for_vocab(vocab_size: int) -> np.dtype:
     raise TokenizerError(f"vocabulary of {vocab_size} ids does not fit in 32-bit token ids")
 
 
+def definition_fingerprint(tokenizer_json: str) -> str:
+    """The fingerprint of a ``tokenizers`` definition (JSON), leaving out the padding and
+    truncation state a batch call leaves behind: equal for the same tokenizer however it was
+    saved or loaded (a target's profile records it, :mod:`regurgitate.targets.profile`)."""
+    raw = json.loads(tokenizer_json)
+    text = json.dumps({k: v for k, v in raw.items() if k not in ("padding", "truncation")},
+                      sort_keys=True)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 class Tokenizer(ABC):
     """Turns text into token ids (and back) with character offsets for every token."""
 
     name: str
     fingerprint: str
     vocab_size: int
+
+    @property
+    def definition(self) -> str:
+        """A fingerprint of what the tokenizer does, independent of the file it came from
+        (equal to a target profile's ``tokenizer`` for the same tokenizer)."""
+        return self.fingerprint
+
+    @property
+    def unit(self) -> str:
+        """What one of its ids is, in words: ``bytes`` or ``tokens``."""
+        return "tokens"
 
     @property
     def dtype(self) -> np.dtype:
@@ -65,6 +91,10 @@ class ByteTokenizer(Tokenizer):
     name = "bytes"
     fingerprint = "bytes-utf8"
     vocab_size = 255
+
+    @property
+    def unit(self) -> str:
+        return "bytes"
 
     def encode_batch(self, texts: Sequence[str]) -> list[np.ndarray]:
         return [np.frombuffer(t.encode("utf-8", "surrogatepass"), dtype=np.uint8) for t in texts]
@@ -106,11 +136,42 @@ class HFTokenizer(Tokenizer):
             self._tok = _Tok.from_str(raw.decode("utf-8"))
         except Exception as exc:  # tokenizers raises plain Exceptions
             raise TokenizerError(f"cannot load tokenizer {file}: {exc}") from exc
-        self.file = file
+        self.file: Path | None = file
         self.json_bytes = raw
         self.name = name or (path.name if path.is_dir() else file.parent.name or file.stem)
         self.fingerprint = "sha256:" + hashlib.sha256(raw).hexdigest()[:16]
         self.vocab_size = self._tok.get_vocab_size(with_added_tokens=True)
+        self._definition: str | None = None
+
+    @classmethod
+    def from_definition(cls, tokenizer_json: str, name: str) -> HFTokenizer:
+        """A tokenizer from its ``tokenizers`` JSON definition (a target's own, as its
+        Hugging Face tokenizer holds it), without padding or truncation; its fingerprint is
+        its :attr:`definition` (what a target's profile records)."""
+        from tokenizers import Tokenizer as _Tok
+
+        try:
+            tok = _Tok.from_str(tokenizer_json)
+        except Exception as exc:  # tokenizers raises plain Exceptions
+            raise TokenizerError(f"cannot load the tokenizer of {name}: {exc}") from exc
+        tok.no_padding()
+        tok.no_truncation()
+        self = cls.__new__(cls)
+        self._tok = tok
+        self.file = None
+        self.json_bytes = tokenizer_json.encode("utf-8")
+        self.name = name
+        self._definition = definition_fingerprint(tokenizer_json)
+        self.fingerprint = self._definition
+        self.vocab_size = tok.get_vocab_size(with_added_tokens=True)
+        return self
+
+    @property
+    def definition(self) -> str:
+        known = getattr(self, "_definition", None)  # subclasses may skip __init__
+        if known is None:
+            known = self._definition = definition_fingerprint(self._tok.to_str())
+        return known
 
     def encode_batch(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Token ids of each text, in bounded memory: ``tokenizers`` holds ~150 bytes per

@@ -4,10 +4,14 @@ For prompts whose ``meta`` carries ``true_suffix_ids`` (token ids) and/or ``true
 (text). Comparison, in order of preference:
 
 1. token ids: when the prompt names the tokenizer of its ids (``meta["tokenizer"]``, a
-   fingerprint) and the detector has that tokenizer, the generation text encoded with it;
-   when the prompt names none, ``generation.token_ids`` (or the text encoded with the
-   detector's ``tokenizer``);
-2. text only: whitespace-separated words of ``true_suffix`` against those of the generation.
+   fingerprint) and the detector has that tokenizer (the index's ``tokenizer``, or the
+   target's own ``target_tokenizer`` for prompts cut in the target's tokens over an index
+   counting other units, see :mod:`regurgitate.attacks.discoverable`), the generation text
+   encoded with it; when the prompt names none, ``generation.token_ids`` (or the text
+   encoded with the detector's ``tokenizer``);
+2. text only: whitespace-separated words of ``true_suffix`` against those of the generation
+   (a prompt that names a tokenizer the detector lacks; never for one cut in the target's
+   tokens, whose units would then silently change: that is a TokenizerMismatchError).
 
 ``matched_prefix_tokens`` is how many leading units agree; ``exact`` means all ``suffix_tokens``
 of the suffix were reproduced from the start. ``edit_similarity`` compares the suffix with the
@@ -50,15 +54,27 @@ def matched_prefix(truth: Sequence[Any], generated: Sequence[Any]) -> int:
 class DiscoverableDetector(Detector):
     name = "discoverable"
     #: parameters create() fills from the scan, not ``--set`` options
-    options_exclude: ClassVar[tuple[str, ...]] = ("tokenizer", "suffix_scorer")
+    options_exclude: ClassVar[tuple[str, ...]] = ("tokenizer", "suffix_scorer",
+                                                  "target_tokenizer")
 
     def __init__(self, *, tokenizer: Any | None = None,
                  #: a probe within this normalized edit similarity counts as approximate
                  approx_threshold: float = 0.9,
-                 suffix_scorer: Any | None = None) -> None:
+                 suffix_scorer: Any | None = None,
+                 target_tokenizer: Any | None = None) -> None:
         self.tokenizer = tokenizer
         self.approx_threshold = approx_threshold
         self.suffix_scorer = suffix_scorer
+        self.target_tokenizer = target_tokenizer
+
+    def _named(self, fingerprint: Any) -> Any | None:
+        """The detector's tokenizer (the index's, then the target's) that a prompt's
+        ``tokenizer`` fingerprint names, by its fingerprint or its definition."""
+        for tok in (self.tokenizer, self.target_tokenizer):
+            if tok is not None and fingerprint in (getattr(tok, "fingerprint", None),
+                                                   getattr(tok, "definition", None)):
+                return tok
+        return None
 
     def _np(self, items: Sequence[Item]) -> dict[int, ExtractionEstimate]:
         """(n, p) of every probe with a known suffix text, batched per sampling scheme."""
@@ -89,8 +105,13 @@ class DiscoverableDetector(Detector):
     def create(cls, ctx: DetectorContext, options: Mapping[str, Any]) -> DiscoverableDetector:
         opts = convert_options(cls, options, owner="detector 'discoverable'",
                              exclude=cls.options_exclude)
-        return cls(tokenizer=ctx.tokenizer, suffix_scorer=ctx.target.suffix_scorer()
-                   if ctx.target is not None else None, **opts)
+        from regurgitate.targets.profile import target_tokenizer
+
+        target = ctx.target
+        return cls(tokenizer=ctx.tokenizer, suffix_scorer=target.suffix_scorer()
+                   if target is not None else None,
+                   target_tokenizer=target_tokenizer(target) if target is not None else None,
+                   **opts)
 
     def not_computed(self) -> list[tuple[str, str]]:
         if self.suffix_scorer is None:
@@ -107,12 +128,24 @@ class DiscoverableDetector(Detector):
         gen = it.generation
         if ids is not None:
             truth: list[Any] = [int(i) for i in ids]
-            same_vocab = (self.tokenizer is not None and meta.get("tokenizer") is not None
-                          and getattr(self.tokenizer, "fingerprint", None) == meta["tokenizer"])
-            if same_vocab and self.tokenizer is not None:
-                # the suffix ids are in the index's vocabulary, which may not be the target's:
-                # compare like with like by encoding the generated text the same way
-                produced: list[Any] = [int(i) for i in self.tokenizer.encode(gen.text)]
+            named = self._named(meta["tokenizer"]) if meta.get("tokenizer") is not None \
+                else None
+            if named is None and meta.get("tokenizer") is not None and \
+                    meta.get("unit") == "target tokens":
+                from regurgitate.errors import TokenizerMismatchError
+
+                raise TokenizerMismatchError(
+                    f"prompt {it.prompt.id}'s true suffix is {len(truth)} of the target's "
+                    f"tokens (tokenizer {meta['tokenizer']}), but the discoverable detector "
+                    "has no tokenizer with that fingerprint: comparing in other units would "
+                    "be wrong",
+                    hint="judge it in a scan of the same target (its tokenizer comes from "
+                    "the target's profile)")
+            if named is not None:
+                # the suffix ids are in a named vocabulary (the index's, or the target's for
+                # prompts cut in its tokens): compare like with like by encoding the
+                # generated text the same way
+                produced: list[Any] = [int(i) for i in named.encode(gen.text)]
             elif gen.token_ids is not None and meta.get("tokenizer") is None:
                 produced = [int(i) for i in gen.token_ids]
             elif self.tokenizer is not None and meta.get("tokenizer") is None:

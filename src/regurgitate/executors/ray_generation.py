@@ -52,6 +52,9 @@ class GenerationReplica:
     def generate(self, prompts: list[Prompt]) -> list[Generation]:
         return self.target.generate(prompts)
 
+    def tokenizer_definition(self) -> str | None:
+        return self.target.tokenizer_definition()
+
     def score(self, texts: list[str]) -> list[Any]:
         if self._scorer is None:
             self._scorer = self.target.scorer()
@@ -165,6 +168,11 @@ class RayGenerationTarget(Target):
 
     def profile(self) -> TargetProfile:
         return self._profile
+
+    def tokenizer_definition(self) -> str | None:
+        """Replica 0's (every replica resolved the same profile, tokenizer included)."""
+        text = self._remote.call("tokenizer_definition")
+        return str(text) if text is not None else None
 
     def runtime(self) -> dict[str, str]:
         return self._runtime

@@ -19,7 +19,7 @@ from regurgitate.types import Item, RunSpec
 #: meta keys (written by the pipeline) copied from the store into ``RunData.extra``
 META_KEYS: tuple[str, ...] = ("status", "started_at", "finished_at", "target_runtime",
                                "execution", "not_computed",
-                               "endpoint")
+                               "endpoint", "attack_notes")
 
 
 class RunStoreLike(Protocol):

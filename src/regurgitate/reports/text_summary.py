@@ -113,6 +113,9 @@ class Summary:
     ngram_length: int = 50
     #: what a remote target learned about its endpoint, as (line, warning) (reports/endpoint)
     endpoint: tuple[tuple[str, bool], ...] = ()
+    #: what the attacks stated about how they built their prompts (e.g. the units a
+    #: discoverable prefix was cut in), from the run's ``attack_notes`` meta
+    attack_notes: tuple[str, ...] = ()
 
     def extrapolation_too_few(self) -> str | None:
         """Why the extrapolation is not shown as an estimate (fewer than
@@ -246,6 +249,8 @@ def compute_summary(run: RunData) -> Summary:
         unique_ngrams=len(set().union(*grams.values())) if grams is not None else None,
         ngram_length=k,
         endpoint=tuple(endpoint_lines(run.extra.get("endpoint"))),
+        attack_notes=tuple(str(n) for n in run.extra.get("attack_notes") or ()
+                           if isinstance(n, str)),
     )
 
 

@@ -241,6 +241,8 @@ def render_summary(summary: Summary, console: Console, top: int = 10) -> None:
     for figure, reason in summary.not_computed:
         console.print(Text(f"not computed: {visible(figure)}: {visible(reason)}",
                            style="yellow"))
+    for line in summary.attack_notes:
+        console.print(Text(f"note: {visible(line)}", style="yellow"))
     for line, warning in summary.endpoint:
         console.print(Text(f"endpoint: {line}", style="bold yellow" if warning else "dim"))
     if not summary.corpus_checked:

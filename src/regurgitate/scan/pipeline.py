@@ -239,6 +239,21 @@ def not_computed(detectors: Sequence[Detector]) -> list[tuple[str, str]]:
     return [x for det in detectors for x in det.not_computed()]
 
 
+#: run meta key of what the attacks state about how they built their prompts (Attack.notes)
+ATTACK_NOTES_META = "attack_notes"
+
+
+def record_attack_notes(store: RunStore, attacks: Sequence[Attack], ctx: AttackContext,
+                        prompts: Sequence[Prompt]) -> list[str]:
+    """Record (and return) what each attack states about how it built its prompts, e.g. the
+    units a discoverable prefix was cut in (:meth:`Attack.notes`); nothing when none does."""
+    notes = [n for a in attacks
+             for n in a.notes(ctx, [p for p in prompts if p.attack == a.name])]
+    if notes or store.get_meta(ATTACK_NOTES_META) is not None:
+        store.set_meta(ATTACK_NOTES_META, notes)
+    return notes
+
+
 def record_execution(store: RunStore, target: Target, executor: str, batch_size: int,
                      detectors: Sequence[Detector] = ()) -> None:
     """Record the target's resolved profile (refusing a resume whose target resolves other
@@ -306,8 +321,12 @@ def run_scan(
     _check_groups(detectors)
     store.init_run(spec)
     record_execution(store, target, executor, batch_size or target.batch_size, detectors)
-    ctx = AttackContext(index=index, seed=seed, chat=target.chat, image_index=image_index)
+    from regurgitate.targets.profile import target_tokenizer
+
+    ctx = AttackContext(index=index, seed=seed, chat=target.chat, image_index=image_index,
+                        target_tokenizer=target_tokenizer(target))
     prompts = plan_prompts(attacks, ctx)
+    record_attack_notes(store, attacks, ctx, prompts)
     changed = store.changed_prompts(prompts)
     if changed:
         raise ConfigError(f"{store.path} holds other prompts than this scan builds "

@@ -103,6 +103,13 @@ class Target(Configurable, ABC):
         the index's tokenizer, and without an index they stay unknown."""
         return None
 
+    def tokenizer_definition(self) -> str | None:
+        """The target's own tokenizer as a ``tokenizers`` JSON definition (what its profile's
+        ``tokenizer`` fingerprints), or None (the default) when it has none the tool can use.
+        Attacks whose lengths are meant in the target's tokens cut their prompts with it
+        (:func:`regurgitate.targets.profile.target_tokenizer`)."""
+        return None
+
     def apply_base_options(self, options: Mapping[str, Any]) -> None:
         """Set the :attr:`BASE_OPTIONS` given in a spec on this target (ConfigError for a
         batch size below 1). Called by the spec builder after :meth:`from_spec`."""

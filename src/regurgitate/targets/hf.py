@@ -85,6 +85,11 @@ class HFTarget(Target):
         """The model's own (transformers) tokenizer."""
         return self.tokenizer
 
+    def tokenizer_definition(self) -> str | None:
+        """The ``tokenizers`` definition of the model's fast tokenizer (None: a slow one)."""
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        return str(backend.to_str()) if backend is not None else None
+
     def profile(self) -> TargetProfile:
         """The BOS rule, tokenizer and chat template fingerprints, context, batch size and
         the threads this process computes with."""

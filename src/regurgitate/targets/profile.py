@@ -16,7 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from regurgitate.corpus.tokenizer import definition_fingerprint
+
+if TYPE_CHECKING:
+    from regurgitate.corpus.tokenizer import Tokenizer
 
 #: the run meta key the resolved profile is recorded under
 PROFILE_META = "target_profile"
@@ -88,13 +93,37 @@ def tokenizer_facts(tokenizer: Any) -> dict[str, Any]:
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is not None:
         # the encoding itself, not the padding/truncation state a batch call leaves behind
-        raw = json.loads(backend.to_str())
-        fingerprint = _digest(json.dumps({k: v for k, v in raw.items()
-                                          if k not in ("padding", "truncation")},
-                                         sort_keys=True))
+        fingerprint = definition_fingerprint(backend.to_str())
     else:
         fingerprint = _digest(json.dumps(tokenizer.get_vocab(), sort_keys=True))
     template = getattr(tokenizer, "chat_template", None)
     return {"bos_token": bos_token if has_bos else None, "adds_bos": adds,
             "tokenizer": fingerprint,
             "chat_template": _digest(str(template)) if template else None}
+
+
+def target_tokenizer(target: Any, profile: TargetProfile | None = None) -> Tokenizer | None:
+    """The target's own tokenizer as a regurgitate tokenizer (what attacks cut prompts with
+    and detectors compare in when a prompt's lengths are meant in the target's tokens), or
+    None when the target has none the tool can use (an HTTP API without a local tokenizer).
+
+    Built from :meth:`~regurgitate.targets.base.Target.tokenizer_definition` (a Ray target
+    asks its replica 0) and checked against the ``tokenizer`` fingerprint of ``profile``
+    (default: the target's): the driver's profile is recorded in the run and a resumed run
+    that resolves another one is refused, so every executor and every resume cuts the same
+    prompts. A TargetError when the definition is not the one the profile names."""
+    from regurgitate.corpus.tokenizer import HFTokenizer
+    from regurgitate.errors import TargetError
+
+    profile = profile or target.profile()
+    if profile.tokenizer is None:
+        return None
+    text = target.tokenizer_definition()
+    if text is None:
+        return None
+    tok = HFTokenizer.from_definition(text, name=f"{target.name}'s tokenizer")
+    if tok.definition != profile.tokenizer:
+        raise TargetError(f"{target.name} gives a tokenizer ({tok.definition}) other than the "
+                          f"one its profile records ({profile.tokenizer})",
+                          hint="give every node the same model files")
+    return tok
