@@ -25,6 +25,9 @@ from regurgitate.index import fm_kernels as fk
 from regurgitate.index import format as fmt
 from regurgitate.index.shard import DocumentFiles, Queries, _checked, _map
 
+#: files read at random places by every search (see ``shard._map``)
+RANDOM_FILES = ("fmbits", "fmrank", "fmsa")
+
 
 class FMShard(DocumentFiles):
     """Memory maps of one FM-index shard with the batched searches of a ``Shard``."""
@@ -80,7 +83,7 @@ class FMShard(DocumentFiles):
     # -- files and integrity -------------------------------------------------------------
 
     def _array(self, kind: str, dtype: str, count: int) -> np.ndarray:
-        raw = _map(self._paths[kind])
+        raw = _map(self._paths[kind], random=kind in RANDOM_FILES)
         item = np.dtype(dtype).itemsize
         if count < 0 or raw.size != count * item:
             raise self._corrupt(kind, f"size {raw.size} bytes, expected {max(count, 0) * item}")

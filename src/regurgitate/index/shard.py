@@ -10,6 +10,8 @@ turns the kernels' error codes into :class:`~regurgitate.errors.IndexCorruptErro
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,14 +111,14 @@ class Shard(DocumentFiles):
         for k in fmt.REQUIRED_SHARD_FILES:
             if not paths[k].is_file():
                 raise fmt.corrupt(directory, f"{paths[k]}: file missing from the index")
-        self.ds = _map(paths["tokenized"])
+        self.ds = _map(paths["tokenized"], random=True)
         self.size = int(self.ds.size)
         if self.size % self.width:
             raise fmt.corrupt(directory, f"{paths['tokenized']}: size {self.size} is not a "
                               f"multiple of the token width {self.width}")
         self.n = self.size // self.width
         self.ptr_size = fmt.ptr_size(self.size)
-        table = _map(paths["table"])
+        table = _map(paths["table"], random=True)
         if table.size != self.n * self.ptr_size:
             raise fmt.corrupt(
                 directory,
@@ -310,8 +312,18 @@ def _checked(q: Queries) -> tuple[np.ndarray, np.ndarray]:
     return start, length
 
 
-def _map(path: Path) -> np.ndarray:
+def _map(path: Path, *, random: bool = False) -> np.ndarray:
+    """The file's bytes, memory-mapped read-only. ``random``: the file is read at random
+    places (a suffix array, the data its pointers lead to, an FM-index's rank structures),
+    so the kernel is told not to read ahead: when the index is larger than the page cache,
+    every miss would otherwise read 32 pages to use one, and the pages read ahead push out
+    the ones the next search needs."""
     size = path.stat().st_size
     if size == 0:
         return np.zeros(0, dtype=np.uint8)
-    return np.memmap(path, dtype=np.uint8, mode="r").view(np.ndarray)
+    mapped = np.memmap(path, dtype=np.uint8, mode="r")
+    raw = getattr(mapped, "_mmap", None)
+    if random and raw is not None and hasattr(mmap, "MADV_RANDOM"):
+        with contextlib.suppress(OSError):  # advice only: a platform may refuse it
+            raw.madvise(mmap.MADV_RANDOM)
+    return mapped.view(np.ndarray)
