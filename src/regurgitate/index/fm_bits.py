@@ -65,69 +65,54 @@ def sizes(nbits: int) -> tuple[int, int]:
     return nwords, 4 * ((nwords + 31) // 32 + 1)
 
 
+#: a word of 64 ones
+ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+@compiled
+def _word(words: np.ndarray, dirs: np.ndarray, pos: int) -> tuple[int, np.uint64]:
+    """(ones before the word holding bit ``pos``, that word as the plain vector has it);
+    the ones are :data:`DAMAGED` for a damaged directory."""
+    b = pos >> 9
+    at = (b >> 2) << 2
+    if at + 3 >= dirs.size:
+        return DAMAGED, np.uint64(0)
+    d = np.int64((dirs[at + 2 + ((b >> 1) & 1)] >> np.uint64(32 * (b & 1))) & np.uint64(0xFFFFFFFF))
+    p = np.int64(dirs[at + 1]) + ((d >> 11) & 0x1F)
+    mixed = (d >> 16) & 0xFF
+    full = (d >> 24) & 0xFF
+    wi = (pos >> 6) & 7
+    below = (1 << wi) - 1
+    r = np.int64(dirs[at]) + (d & 0x7FF) + popcount(np.uint64(full & below)) * 64
+    m = popcount(np.uint64(mixed & below))
+    stored = (mixed >> wi) & 1
+    if p < 0 or p + m + stored > words.size:
+        return DAMAGED, np.uint64(0)
+    for k in range(m):
+        r += popcount(words[p + k])
+    if stored:
+        return int(r), words[p + m]
+    return int(r), (ALL_ONES if (full >> wi) & 1 else np.uint64(0))
+
+
 @compiled
 def rank1(words: np.ndarray, dirs: np.ndarray, pos: int) -> int:
     """Ones in bits ``[0, pos)`` (:data:`DAMAGED` for a damaged directory)."""
-    b = pos >> 9
-    at = (b >> 2) << 2
-    if at + 3 >= dirs.size:
+    r, w = _word(words, dirs, pos)
+    if r < 0:
         return DAMAGED
-    d = np.int64((dirs[at + 2 + ((b >> 1) & 1)] >> np.uint64(32 * (b & 1))) & np.uint64(0xFFFFFFFF))
-    r = np.int64(dirs[at]) + (d & 0x7FF)
-    p = np.int64(dirs[at + 1]) + ((d >> 11) & 0x1F)
-    mixed = (d >> 16) & 0xFF
-    full = (d >> 24) & 0xFF
-    wi = (pos >> 6) & 7
-    below = (1 << wi) - 1
-    r += popcount(np.uint64(full & below)) * 64
-    m = popcount(np.uint64(mixed & below))
-    rem = pos & 63
-    if p < 0 or p + m + (1 if rem and (mixed >> wi) & 1 else 0) > words.size:
-        return DAMAGED
-    for k in range(m):
-        r += popcount(words[p + k])
-    if rem:
-        if (mixed >> wi) & 1:
-            r += popcount(words[p + m] & ((np.uint64(1) << np.uint64(rem)) - np.uint64(1)))
-        elif (full >> wi) & 1:
-            r += rem
-    return int(r)
+    return r + popcount(w & ((np.uint64(1) << np.uint64(pos & 63)) - np.uint64(1)))
 
 
 @compiled
-def rank_bit(words: np.ndarray, dirs: np.ndarray, pos: int
-             ) -> tuple[int, int]:
+def rank_bit(words: np.ndarray, dirs: np.ndarray, pos: int) -> tuple[int, int]:
     """(ones in bits ``[0, pos)``, bit ``pos``), read in one pass over the block."""
-    b = pos >> 9
-    at = (b >> 2) << 2
-    if at + 3 >= dirs.size:
+    r, w = _word(words, dirs, pos)
+    if r < 0:
         return DAMAGED, 0
-    d = np.int64((dirs[at + 2 + ((b >> 1) & 1)] >> np.uint64(32 * (b & 1))) & np.uint64(0xFFFFFFFF))
-    r = np.int64(dirs[at]) + (d & 0x7FF)
-    p = np.int64(dirs[at + 1]) + ((d >> 11) & 0x1F)
-    mixed = (d >> 16) & 0xFF
-    full = (d >> 24) & 0xFF
-    wi = (pos >> 6) & 7
-    below = (1 << wi) - 1
-    r += popcount(np.uint64(full & below)) * 64
-    m = popcount(np.uint64(mixed & below))
-    rem = pos & 63
-    if (mixed >> wi) & 1:
-        if p < 0 or p + m >= words.size:
-            return DAMAGED, 0
-        for k in range(m):
-            r += popcount(words[p + k])
-        w = words[p + m]
-        if rem:
-            r += popcount(w & ((np.uint64(1) << np.uint64(rem)) - np.uint64(1)))
-        return int(r), int((w >> np.uint64(rem)) & np.uint64(1))
-    if p < 0 or p + m > words.size:
-        return DAMAGED, 0
-    for k in range(m):
-        r += popcount(words[p + k])
-    if (full >> wi) & 1:
-        return int(r + rem), 1
-    return int(r), 0
+    sh = np.uint64(pos & 63)
+    return (r + popcount(w & ((np.uint64(1) << sh) - np.uint64(1))),
+            int((w >> sh) & np.uint64(1)))
 
 
 @compiled
@@ -136,7 +121,7 @@ def compress(plain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``sizes(nbits)[0]`` of them)."""
     nwords = plain.size
     nsup = (nwords + 31) // 32 + 1
-    ones_all = np.uint64(0xFFFFFFFFFFFFFFFF)
+    ones_all = ALL_ONES
     kept = 0
     for i in range(nwords):
         if plain[i] != 0 and plain[i] != ones_all:
@@ -193,7 +178,7 @@ def check_superblock(words: np.ndarray, dirs: np.ndarray, s: int) -> bool:
                 if stored >= words.size:
                     return False
                 w = words[stored]
-                if w == 0 or w == np.uint64(0xFFFFFFFFFFFFFFFF):
+                if w == 0 or w == ALL_ONES:
                     return False
                 ones += popcount(w)
                 stored += 1
