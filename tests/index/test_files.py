@@ -170,3 +170,23 @@ def test_u8_and_u16_pointer_widths(tmp_path: Path) -> None:
         n = ix.num_tokens + 1
         assert (tmp_path / name / "table.0").stat().st_size == n * width
         assert ix.count(np.frombuffer(b"abab", np.uint8)) == ix.num_tokens // 2 - 1
+
+
+@pytest.mark.parametrize("index_format", ["sa", "fm"])
+def test_an_index_larger_than_memory_answers_the_same_without_readahead(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index_format: str) -> None:
+    """An index over half of the machine's memory is mapped for random reads (no
+    readahead); its answers are those of the same index mapped as usual."""
+    from regurgitate.index import shard as shard_module
+
+    texts = [f"document {i}: " + "the quick brown fox jumps over the lazy dog " * (i % 5 + 1)
+             for i in range(40)]
+    build_index([Document(text=t) for t in texts], tmp_path / "ix", ByteTokenizer(),
+                index_format=index_format)
+    assert not shard_module._larger_than_memory(tmp_path / "ix")
+    queries = [texts[7][5:200], texts[3] + texts[4][:40], "nothing of the kind here"]
+    usual = CorpusIndex.open(tmp_path / "ix").find_spans(queries, min_tokens=12)
+    monkeypatch.setattr(shard_module, "machine_memory", lambda: 1024)
+    assert shard_module._larger_than_memory(tmp_path / "ix")
+    assert CorpusIndex.open(tmp_path / "ix").find_spans(queries, min_tokens=12) == usual
+    assert any(usual)

@@ -20,6 +20,7 @@ import numpy as np
 from regurgitate.errors import IndexCorruptError
 from regurgitate.index import format as fmt
 from regurgitate.index import kernels
+from regurgitate.index.memory import machine_memory
 
 
 @dataclass(frozen=True)
@@ -312,18 +313,27 @@ def _checked(q: Queries) -> tuple[np.ndarray, np.ndarray]:
     return start, length
 
 
+def _larger_than_memory(directory: Path) -> bool:
+    """Whether the index files in ``directory`` together exceed half of this machine's
+    memory (then the page cache cannot keep them)."""
+    total = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+    return total > machine_memory() // 2
+
+
 def _map(path: Path, *, random: bool = False) -> np.ndarray:
     """The file's bytes, memory-mapped read-only. ``random``: the file is read at random
-    places (a suffix array, the data its pointers lead to, an FM-index's rank structures),
-    so the kernel is told not to read ahead: when the index is larger than the page cache,
-    every miss would otherwise read 32 pages to use one, and the pages read ahead push out
-    the ones the next search needs."""
+    places (a suffix array, the data its pointers lead to, an FM-index's rank structures);
+    when its index is larger than half of the machine's memory, the kernel is then told not
+    to read ahead: every miss would otherwise read 32 pages to use one, and the pages read
+    ahead push out the ones the next search needs (an index that fits keeps the readahead,
+    which warms it faster from a cold page cache)."""
     size = path.stat().st_size
     if size == 0:
         return np.zeros(0, dtype=np.uint8)
     mapped = np.memmap(path, dtype=np.uint8, mode="r")
     raw = getattr(mapped, "_mmap", None)
-    if random and raw is not None and hasattr(mmap, "MADV_RANDOM"):
+    if random and raw is not None and hasattr(mmap, "MADV_RANDOM") and \
+            _larger_than_memory(path.parent):
         with contextlib.suppress(OSError):  # advice only: a platform may refuse it
             raw.madvise(mmap.MADV_RANDOM)
     return mapped.view(np.ndarray)
