@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -183,15 +183,15 @@ class CorpusIndex:
                        np.array([n * self._dtype.itemsize], np.int64))
 
     def _occ_pointers(self, ranges: list[tuple[np.ndarray, np.ndarray]], row: int,
-                      limit: int) -> list[tuple[int, np.ndarray]]:
-        """Sorted byte pointers per shard (at most ``limit`` ranks read per shard)."""
-        out = []
+                      limit: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Sorted byte pointers per shard (at most ``limit`` ranks read per shard), shard by
+        shard as the caller asks for them: a caller that has enough stops reading (an
+        FM-index locates each occurrence by a walk, so the shards not reached cost nothing)."""
         for shard, (lo, hi) in zip(self._shards, ranges, strict=True):
             a, b = int(lo[row]), int(hi[row])
             if b > a:
                 ranks = np.arange(a, min(b, a + limit), dtype=np.int64)
-                out.append((shard.id, np.sort(shard.pointers(ranks))))
-        return out
+                yield shard.id, np.sort(shard.pointers(ranks))
 
     def _documents(self, ranges: list[tuple[np.ndarray, np.ndarray]], row: int,
                    max_docs: int, limit: int = DOC_SCAN_LIMIT) -> tuple[int, ...]:
