@@ -86,8 +86,12 @@ def build(
     shard_bytes = min(parse_size(shard_size), mem.shard_bytes(budget, index_format))
     shard_tokens = max(1, shard_bytes // tok.dtype.itemsize)
     main_thread = threading.current_thread() is threading.main_thread()
-    # SIGTERM stops a build like Ctrl-C: the partial build is removed
+    # SIGTERM stops a build like Ctrl-C: the partial build is removed. SIGINT is handled
+    # even when this process inherited it ignored (started in the background by a shell),
+    # as scan handles it: a signal sent on purpose stops the build
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler) \
+        if main_thread else None
     try:
         unit = "bytes" if tok.dtype.itemsize == 1 else "tokens"
         with CountingProgress(stderr_console(quiet=quiet), "indexing", unit) as bar:
@@ -103,6 +107,7 @@ def build(
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
     if len(skipped) > 10:
         err.print(f"[yellow]... {len(skipped) - 10} more records skipped[/]")
     size = sum(f.stat().st_size for f in Path(info.path).iterdir() if f.is_file())
