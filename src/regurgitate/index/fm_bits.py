@@ -36,9 +36,6 @@ from regurgitate.index.kernels import compiled
 
 #: the layout's name in an FM shard's manifest record (``bit_vectors``)
 LAYOUT = "word-class-1"
-#: bits per superblock and per block of the directory
-SUPER_BITS = 2048
-BLOCK_BITS = 512
 #: what a rank returns when the directory points outside the stored words
 DAMAGED = -(1 << 62)
 
