@@ -168,7 +168,7 @@ class HFTokenizer(Tokenizer):
 
     @property
     def definition(self) -> str:
-        known = getattr(self, "_definition", None)  # subclasses may skip __init__
+        known = self._definition
         if known is None:
             known = self._definition = definition_fingerprint(self._tok.to_str())
         return known

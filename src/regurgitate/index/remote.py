@@ -456,3 +456,4 @@ class _InlineTokenizer(HFTokenizer):
         self.name = name
         self.fingerprint = "sha256:" + hashlib.sha256(raw).hexdigest()[:16]
         self.vocab_size = self._tok.get_vocab_size(with_added_tokens=True)
+        self._definition: str | None = None
