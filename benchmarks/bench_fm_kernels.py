@@ -57,10 +57,11 @@ def main() -> None:
     starts = np.arange(0, dense.size - 50, 7, dtype=np.int64)
     lens = np.full(starts.size, 50, dtype=np.int64)
     none = np.zeros(starts.size, dtype=np.int64)
-    fk.ranges(*kargs, dense, starts[:4], lens[:4], none[:4])  # compile
+    free = np.full(starts.size, -1, dtype=np.int64)  # no ceiling
+    fk.ranges(*kargs, dense, starts[:4], lens[:4], none[:4], free[:4])  # compile
     out: dict = {"index": str(args.index), "windows": int(starts.size)}
     t = time.perf_counter()
-    lo, hi, _ = fk.ranges(*kargs, dense, starts, lens, none)
+    lo, hi, _, _ = fk.ranges(*kargs, dense, starts, lens, none, free)
     out["window_us"] = round((time.perf_counter() - t) / starts.size * 1e6, 2)
     hit = hi > lo  # ``once`` holds only for windows that occur (as in spans)
     out["windows_occurring"] = int(hit.sum())
@@ -68,7 +69,7 @@ def main() -> None:
     for once in (False, True):
         floor = np.full(int(hit.sum()), 1 if once else 0, dtype=np.int64)
         t = time.perf_counter()
-        fk.ranges(*kargs, dense, starts[hit], lens[hit], floor)
+        fk.ranges(*kargs, dense, starts[hit], lens[hit], floor, free[hit])
         out[f"occurring_window_us{'_once' if once else ''}"] = round(
             (time.perf_counter() - t) / max(int(hit.sum()), 1) * 1e6, 2)
     rng = np.random.default_rng(0)

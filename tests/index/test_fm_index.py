@@ -131,6 +131,48 @@ def test_span_windows_across_shards(tmp_path: Path) -> None:
     _assert_same(sa, fm, queries, min_tokens=20)
 
 
+def test_ceilings_over_several_shards_bound_or_count_exactly(tmp_path: Path) -> None:
+    """Window searches told a ceiling (a count the caller has no use for) over several FM
+    shards: a count marked bounded is at least the true count and at most the ceiling;
+    every other count is exact, also where one shard stopped early but the total exceeds
+    the ceiling (that shard is searched again)."""
+    from regurgitate.index.shard import Queries
+
+    rng = random.Random(23)
+    passage = " ".join(rng.choice(WORDS) for _ in range(30))
+    texts = [f"{' '.join(rng.choice(WORDS) for _ in range(rng.randint(5, 40)))} "
+             f"{passage if rng.random() < 0.6 else ''} {i}" for i in range(120)]
+    sa, fm = _pair(tmp_path, texts, ByteTokenizer(), shard_tokens=3000)
+    assert fm.num_shards > 3
+    ids = np.concatenate([sa.tokenizer.encode(t) for t in texts[:30]])
+    buf = ids.astype(np.uint8)
+    starts = np.arange(0, ids.size - 30, 2, dtype=np.int64)
+    q = Queries(buf, starts, np.full(starts.size, 30, dtype=np.int64))
+    exact = [hi - lo for lo, hi in sa._m.plain_ranges(q)]  # per shard
+    total = np.sum(exact, axis=0)
+    draw = np.random.default_rng(2)
+    floors = [np.where(draw.random(starts.size) < 0.5, e, 0) for e in exact]
+    ceiling = draw.integers(-1, 2 * total + 3)
+    calls: list[int] = []
+    for shard in fm._shards:  # count the searches (a second one in a shard: searched again)
+        search = shard.bounded_ranges
+
+        def spy(sub: Queries, *, _search=search, **kw: np.ndarray) -> tuple:
+            calls.append(sub.start.size)
+            return _search(sub, **kw)
+        shard.bounded_ranges = spy  # type: ignore[method-assign]
+    ranges, bounded = fm._m.bounded_ranges(q, floors, ceiling)
+    got = np.sum([hi - lo for lo, hi in ranges], axis=0)
+    assert np.array_equal(got[~bounded], total[~bounded])
+    assert (got[bounded] >= total[bounded]).all() and (got[bounded] <= ceiling[bounded]).all()
+    assert bounded.sum() > 20 and (got[bounded] > total[bounded]).sum() > 5
+    assert len(calls) > fm.num_shards  # some shards stopped where the total did not allow it
+    # the same without hints: every count exact
+    ranges, bounded = fm._m.bounded_ranges(q, [np.zeros_like(f) for f in floors],
+                                           np.full(starts.size, -1))
+    assert not bounded.any() and np.array_equal(np.sum([b - a for a, b in ranges], 0), total)
+
+
 def test_bpe_tokens_and_many_occurrences(tmp_path: Path, bpe_tokenizer: HFTokenizer) -> None:
     """A real byte-level BPE (u16 ids above 255); a span occurring more often than the
     documents listed, so the occurrences read first must be the same ones."""
@@ -320,7 +362,9 @@ def test_batched_searches_and_interleaved_walks(tmp_path: Path) -> None:
     starts = np.array([rng.randrange(q.size) for _ in range(300)], dtype=np.int64)
     lens = np.array([min(rng.choice([0, 1, 2, 5, 20, 80]), q.size - s) for s in starts],
                     dtype=np.int64)
-    lo, hi, reach, err = fk.searches(*args, q, starts, lens, np.zeros(starts.size, np.int64))
+    free = np.full(starts.size, -1, np.int64)  # no ceiling
+    lo, hi, reach, err = fk.searches(*args, q, starts, lens, np.zeros(starts.size, np.int64),
+                                     free)
     assert err == fk.OK
     assert (reach == starts).sum() > 50 and (reach > starts).sum() > 50  # both kinds seen
     for r, (a, n) in enumerate(zip(starts.tolist(), lens.tolist(), strict=True)):
@@ -337,10 +381,21 @@ def test_batched_searches_and_interleaved_walks(tmp_path: Path) -> None:
     draw = np.random.default_rng(5)
     for floor in (np.ones(found.size, np.int64), counts,  # a floor of 1, the exact count
                   draw.integers(1, counts + 1)):  # and any count in between
-        lo1, hi1, reach1, _ = fk.searches(*args, q, starts[found], lens[found], floor)
+        lo1, hi1, reach1, _ = fk.searches(*args, q, starts[found], lens[found], floor,
+                                          free[found])
         assert np.array_equal(hi1 - lo1, counts)  # counts exact
         assert np.array_equal(reach1, starts[found])
     assert (counts > 1).sum() > 10  # floors above 1 were tried
+    # a ceiling stops a search once its range is no larger: the rows then bound the count
+    ceiling = draw.integers(-1, counts + 3)
+    lo2, hi2, bounded, err = fk.ranges(*args, q, starts[found], lens[found],
+                                       np.zeros(found.size, np.int64), ceiling)
+    assert err == fk.OK
+    size = hi2 - lo2
+    assert np.array_equal(size[~bounded], counts[~bounded])  # not stopped: exact
+    assert (size[bounded] >= counts[bounded]).all() and (size[bounded] <= ceiling[bounded]).all()
+    assert bounded.sum() > 10 and (size[bounded] > counts[bounded]).sum() > 0
+    assert not bounded[ceiling < 0].any()
     rows = np.arange(shard.n, dtype=np.int64)
     assert rows.size > fk.LANES
     pos, err = fk.locate(*args, shard.sa, shard.every, rows)

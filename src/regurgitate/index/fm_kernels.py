@@ -163,19 +163,20 @@ def _backward(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
 @compiled
 def ranges(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
            syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
-           qstart: np.ndarray, qlen: np.ndarray, floor: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray, int]:
-    """[lower, upper) rows of every query (token slices of ``q``), and an error code;
-    ``floor``: a count each query is known to reach (see :func:`searches`)."""
-    lower, upper, _, err = searches(words, dirs, nodes, syms, sep, r0, last, n, q,
-                                    qstart, qlen, floor)
-    return lower, upper, err
+           qstart: np.ndarray, qlen: np.ndarray, floor: np.ndarray, ceiling: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """[lower, upper) rows of every query (token slices of ``q``), whether its search
+    stopped at its ceiling, and an error code; ``floor`` and ``ceiling``: see
+    :func:`searches`."""
+    lower, upper, reach, err = searches(words, dirs, nodes, syms, sep, r0, last, n, q,
+                                        qstart, qlen, floor, ceiling)
+    return lower, upper, reach < qstart, err
 
 
 @compiled
 def searches(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
              syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
-             qstart: np.ndarray, qlen: np.ndarray, floor: np.ndarray
+             qstart: np.ndarray, qlen: np.ndarray, floor: np.ndarray, ceiling: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Backward searches of every query ``q[a:b]`` (``a = qstart[r]``, ``b = a +
     qlen[r]``): its [lower, upper) rows ((0, 0) when it does not occur; (0, n) when
@@ -186,7 +187,13 @@ def searches(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
     (a window of a span occurs wherever the span does). Ranges only shrink as symbols are
     prepended, so once a range holds ``floor[r]`` rows, that is the query's count and the
     search stops: the rows returned are then those of a suffix of the query, not its own
-    (the caller may use only their number), and ``s`` is ``a``. 0: no such knowledge."""
+    (the caller may use only their number), and ``s`` is ``a``. 0: no such knowledge.
+
+    ``ceiling[r] >= 0`` (-1: none): the caller has no use for a count of at most that
+    many (a window that cannot be the most repeated one), so once a range holds no more
+    rows than that (and more than ``floor[r]``), the search stops with the rows of a
+    suffix of the query, whose number is an upper bound of the query's count; ``s`` is
+    then ``a - 1`` (the mark of a search stopped at its ceiling)."""
     m = qstart.size
     lower = np.zeros(m, dtype=np.int64)
     upper = np.zeros(m, dtype=np.int64)
@@ -208,7 +215,10 @@ def searches(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
             if hi - lo <= floor[r]:
                 reach[r] = a
                 break
-        if reach[r] == a:
+            if hi - lo <= ceiling[r] and j > a:
+                reach[r] = a - 1
+                break
+        if reach[r] <= a:
             lower[r] = lo
             upper[r] = hi
     return lower, upper, reach, OK
@@ -288,7 +298,8 @@ def longest(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
         floors = low[end_at]
         _, _, reach, err = searches(words, dirs, nodes, syms, sep, r0, last, n, q,
                                     floors, end_at - floors,
-                                    np.zeros(end_at.size, dtype=np.int64))
+                                    np.zeros(end_at.size, dtype=np.int64),
+                                    np.full(end_at.size, -1, dtype=np.int64))
         if err != OK:
             return best, err
         start_of[end_at] = reach

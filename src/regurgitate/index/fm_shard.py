@@ -219,14 +219,27 @@ class FMShard(DocumentFiles):
         this shard (0: unknown); a search stops as soon as its range holds that many rows.
         Its count is then exact, but its rows may be those of a suffix of the query, so
         the caller must use only the counts of queries with a floor."""
+        lo, hi, _ = self.bounded_ranges(q, floor=floor)
+        return lo, hi
+
+    def bounded_ranges(self, q: Queries, *, floor: np.ndarray | None = None,
+                       ceiling: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`rare_ranges`, and whether each search stopped at its ``ceiling``: a count
+        (-1: none) the caller has no use for a query reaching at most. A stopped search's
+        rows are those of a suffix of the query, their number an upper bound of its count
+        (at most the ceiling)."""
         dense, start, length = self._token_queries(q)
         floors = np.zeros(start.size, dtype=np.int64) if floor is None else \
             np.ascontiguousarray(floor, dtype=np.int64)
-        if floors.size != start.size:
-            raise ValueError("one floor per query")
-        lo, hi, err = fk.ranges(*self._args(), dense, start, length, floors)
+        ceilings = np.full(start.size, -1, dtype=np.int64) if ceiling is None else \
+            np.ascontiguousarray(ceiling, dtype=np.int64)
+        if floors.size != start.size or ceilings.size != start.size:
+            raise ValueError("one floor and one ceiling per query")
+        lo, hi, bounded, err = fk.ranges(*self._args(), dense, start, length, floors,
+                                         ceilings)
         self._check(err)
-        return np.asarray(lo), np.asarray(hi)
+        return np.asarray(lo), np.asarray(hi), np.asarray(bounded)
 
     def search(self, q: Queries, *, upper: bool = False
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -291,24 +291,62 @@ class Matcher:
                         for lo, hi in self.plain_ranges(sub)]
         return self.plain_ranges(q)
 
-    def plain_ranges(self, q: Queries, *, rare: bool = False,
-                     floors: list[np.ndarray] | None = None
+    def plain_ranges(self, q: Queries, *, rare: bool = False
                      ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per shard, the [lower, upper) ranks matching each query (no deduplication);
-        ``rare``: by :meth:`Shard.rare_ranges` (queries expected to occur few times).
-        ``floors``: per shard, a count each query is known to reach in it (0: unknown); a
-        shard may then stop a search as soon as that count is certain, returning the ranks
-        of a suffix of the query: use only the counts of queries with a floor (see
-        :meth:`FMShard.rare_ranges`)."""
+        ``rare``: by :meth:`Shard.rare_ranges` (queries expected to occur few times)."""
         out = []
-        for k, shard in enumerate(self.shards):
+        for shard in self.shards:
             if not shard.n:
                 out.append((np.zeros(q.start.size, np.int64), np.zeros(q.start.size, np.int64)))
             elif rare:
-                out.append(shard.rare_ranges(q, floor=None if floors is None else floors[k]))
+                out.append(shard.rare_ranges(q))
             else:
                 out.append(shard.ranges(q))
         return out
+
+    def bounded_ranges(self, q: Queries, floors: list[np.ndarray], ceiling: np.ndarray
+                       ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+        """:meth:`plain_ranges` (``rare``) of queries known to occur, with two hints a shard
+        may use to stop a search early (an FM-index does, see
+        :meth:`FMShard.bounded_ranges`); use only the counts of the ranges returned.
+
+        ``floors``: per shard, a count each query is known to reach in it (0: unknown): the
+        count is exact as soon as it is certain. ``ceiling``: per query, a corpus count
+        (-1: none) the caller has no use for a query reaching at most; each shard gets its
+        floor plus an equal part of what the ceiling leaves above the floors. Returns the
+        ranges and ``bounded``: the queries whose count is only bounded, by their ranges'
+        total, which is then at most their ceiling. A query stopped in some shards whose
+        total still exceeds its ceiling is searched again there without one, so every
+        other count is exact."""
+        m = q.start.size
+        slack = ceiling - np.sum(floors, axis=0) if floors else ceiling
+        usable = (ceiling >= 0) & (slack >= 0)
+        share = np.where(usable, slack // max(len(self.shards), 1), 0)
+        out: list[tuple[np.ndarray, np.ndarray]] = []
+        stopped = []
+        for k, shard in enumerate(self.shards):
+            if not shard.n:
+                out.append((np.zeros(m, np.int64), np.zeros(m, np.int64)))
+                stopped.append(np.zeros(m, dtype=bool))
+                continue
+            cap = np.where(usable, floors[k] + share, -1)
+            lo, hi, b = shard.bounded_ranges(q, floor=floors[k], ceiling=cap)
+            out.append((lo, hi))
+            stopped.append(b)
+        total = np.zeros(m, dtype=np.int64)
+        for lo, hi in out:
+            total += hi - lo
+        some = np.logical_or.reduce(stopped) if stopped else np.zeros(m, dtype=bool)
+        redo = some & (total > ceiling)
+        for k, shard in enumerate(self.shards):
+            rows = np.flatnonzero(redo & stopped[k])
+            if rows.size:
+                sub = Queries(q.buf, q.start[rows], q.length[rows])
+                lo, hi, _ = shard.bounded_ranges(sub, floor=floors[k][rows])
+                out[k][0][rows] = lo
+                out[k][1][rows] = hi
+        return out, some & ~redo
 
     def candidates(self, buf: np.ndarray, run_end: np.ndarray, m: int) -> np.ndarray:
         """Positions that may start a match of >= m tokens.

@@ -366,27 +366,42 @@ class CorpusIndex:
         return out
 
     def _window_counts(self, buf: np.ndarray, starts: np.ndarray, window: int, *,
-                       inside: tuple[np.ndarray, list[np.ndarray]] | None = None
-                       ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+                       inside: tuple[np.ndarray, list[np.ndarray]] | None = None,
+                       ceiling: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
         """Corpus count of the ``window`` tokens at each of ``starts`` (token positions of
-        the query buffer), and the rank ranges per shard they came from. ``inside``:
-        spans the windows lie in, as ``[s, e)`` rows sorted by start, and each span's count
-        per shard. A window inside a span occurs at least as often as the span in every
-        shard, so a shard may stop its search once that count is certain (see
-        :meth:`Matcher.plain_ranges`): then its ranges may be those of a suffix of the
-        window, which holds the same occurrences, shifted, in the same order."""
+        the query buffer), the rank ranges per shard they came from, and which counts are
+        only bounded (see below).
+
+        ``inside``: spans the windows lie in, as ``[s, e)`` rows sorted by start, and each
+        span's count per shard. A window inside a span occurs at least as often as the span
+        in every shard, so a shard may stop its search once that count is certain (see
+        :meth:`Matcher.bounded_ranges`): then its ranges may be those of a suffix of the
+        window, which holds the same occurrences, shifted, in the same order.
+        ``ceiling`` (with ``inside``): per window, a count (-1: none) the caller has no use
+        for a window reaching at most; a search may stop once that is certain, and its
+        count is then only an upper bound, at most the ceiling (marked in the result)."""
         w = self._dtype.itemsize
         inverse = None
+        if ceiling is None:
+            ceiling = np.full(starts.size, -1, dtype=np.int64)
         if starts.size > WINDOW_DEDUP_MIN:  # repetitive text: equal windows searched once
             rows = np.lib.stride_tricks.sliding_window_view(buf, window * w)[starts * w]
             keys = np.ascontiguousarray(rows).view(np.dtype((np.void, window * w))).ravel()
             _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
             if first.size < starts.size:
-                starts = starts[first]
+                inverse = inverse.ravel()
+                # equal windows share a search: no count of use to any of them
+                least = np.full(first.size, np.iinfo(np.int64).max, dtype=np.int64)
+                np.minimum.at(least, inverse, ceiling)
+                starts, ceiling = starts[first], least
             else:
                 inverse = None
-        floors = None
-        if inside is not None:
+        q = Queries(buf, starts * w, np.full(starts.size, window * w, dtype=np.int64))
+        if inside is None:
+            ranges = self._m.plain_ranges(q, rare=True)
+            bounded = np.zeros(starts.size, dtype=bool)
+        else:
             spans, per_shard = inside
             at = np.searchsorted(spans[:, 0], starts, side="right") - 1
             safe = np.maximum(at, 0)
@@ -394,16 +409,14 @@ class CorpusIndex:
             # earlier, overlapping span: no floor then (0 is always true)
             held = (at >= 0) & (starts + window <= spans[safe, 1])
             floors = [np.where(held, c[safe], 0) for c in per_shard]
-        ranges = self._m.plain_ranges(Queries(buf, starts * w,
-                                              np.full(starts.size, window * w,
-                                                      dtype=np.int64)), rare=True,
-                                      floors=floors)
+            ranges, bounded = self._m.bounded_ranges(q, floors, ceiling)
         if inverse is not None:
-            ranges = [(lo[inverse.ravel()], hi[inverse.ravel()]) for lo, hi in ranges]
-        counts = np.zeros(inverse.size if inverse is not None else starts.size, dtype=np.int64)
+            ranges = [(lo[inverse], hi[inverse]) for lo, hi in ranges]
+            bounded = bounded[inverse]
+        counts = np.zeros(bounded.size, dtype=np.int64)
         for lo, hi in ranges:
             counts += hi - lo
-        return counts, ranges
+        return counts, ranges, bounded
 
     def _windows(self, buf: np.ndarray, spans: list[tuple[int, int]], counts: list[int],
                  docs: list[tuple[int, ...]], window: int, max_docs: int,
@@ -421,11 +434,14 @@ class CorpusIndex:
                   [np.asarray(hi - lo, dtype=np.int64) for lo, hi in span_ranges]) \
             if span_ranges else None
 
-        def count(pos: np.ndarray, length: int) -> np.ndarray:
-            found, ranges = self._window_counts(buf, pos, length, inside=inside)
+        def count(pos: np.ndarray, length: int, ceiling: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+            found, ranges, bounded = self._window_counts(buf, pos, length, inside=inside,
+                                                         ceiling=ceiling)
             if length == window:  # remember where each window's ranks are
-                searched.update((int(p), (ranges, row)) for row, p in enumerate(pos))
-            return found
+                searched.update((int(p), (ranges, row)) for row, p in enumerate(pos)
+                                if not bounded[row])
+            return found, bounded
 
         rep = self._equal_spans(buf, spans)
         # repetitive text: the window of each distinct span text is found once

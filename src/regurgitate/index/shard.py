@@ -289,6 +289,14 @@ class Shard(DocumentFiles):
         self._check(err)
         return np.asarray(lo), np.asarray(hi)
 
+    def bounded_ranges(self, q: Queries, *, floor: np.ndarray | None = None,
+                       ceiling: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`rare_ranges`, exact for every query (no search stops at a ceiling, see
+        ``FMShard.bounded_ranges``: a binary search has no count to stop at early)."""
+        lo, hi = self.rare_ranges(q, floor=floor)
+        return lo, hi, np.zeros(lo.size, dtype=bool)
+
     def longest(self, q: Queries) -> np.ndarray:
         """For each query, the longest prefix (bytes) occurring in the shard: the best
         common prefix is with a neighbour of the query's insertion rank."""
