@@ -173,6 +173,27 @@ def test_ceilings_over_several_shards_bound_or_count_exactly(tmp_path: Path) -> 
     assert not bounded.any() and np.array_equal(np.sum([b - a for a, b in ranges], 0), total)
 
 
+def test_match_ends_walked_give_every_longest_match(tmp_path: Path) -> None:
+    """Longest matches found by walking match ends (long copies, edited copies, tokens that
+    never occur, separators and sequence ends cutting runs, positions with gaps) are the
+    suffix array's, position by position, in one shard and in several."""
+    rng = random.Random(31)
+    texts = _random_docs(rng, 60, WORDS)
+    for shard_tokens in (2**30, 900):
+        sa, fm = _pair(tmp_path / str(shard_tokens), texts, ByteTokenizer(), shard_tokens)
+        assert fm._m.by_ends and not sa._m.by_ends
+        seqs = [sa.tokenizer.encode(t) for t in _queries(rng, texts, 25)]
+        seqs.append(sa.tokenizer.encode(texts[1] + "\xff" + texts[3]))  # a long copy, cut
+        buf, run_end, _ = sa._m.prepare(seqs)
+        every = np.arange(run_end.size, dtype=np.int64)
+        for pos in (every, np.sort(rng.sample(range(run_end.size), run_end.size // 3)),
+                    every[(every // 40) % 2 == 0]):  # stretches with gaps
+            pos = np.asarray(pos, dtype=np.int64)
+            want = sa._m.exact_lengths(buf, run_end, pos, cap=8)
+            assert np.array_equal(fm._m._ends_lengths(buf, run_end, pos), want)
+            assert want.max() > 100  # long matches were walked
+
+
 def test_bpe_tokens_and_many_occurrences(tmp_path: Path, bpe_tokenizer: HFTokenizer) -> None:
     """A real byte-level BPE (u16 ids above 255); a span occurring more often than the
     documents listed, so the occurrences read first must be the same ones."""

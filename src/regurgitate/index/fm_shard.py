@@ -258,6 +258,23 @@ class FMShard(DocumentFiles):
         self._check(err)
         return np.asarray(best) * self.width
 
+    def match_lengths(self, buf: np.ndarray, pos: np.ndarray, run_end: np.ndarray
+                      ) -> np.ndarray:
+        """Longest match (tokens) in this shard starting at each of the token positions
+        ``pos`` (sorted) of the query buffer ``buf``, none past the position's ``run_end``
+        (see :func:`regurgitate.index.fm_kernels.match_lengths`)."""
+        pos = np.ascontiguousarray(pos, dtype=np.int64)
+        run_end = np.ascontiguousarray(run_end, dtype=np.int64)
+        dense = self._dense(buf)
+        if pos.size and (int(pos[0]) < 0 or int(pos[-1]) >= run_end.size or
+                         int(run_end.max()) > dense.size):
+            raise ValueError("positions or run ends outside the query buffer")
+        if pos.size > 1 and bool((np.diff(pos) <= 0).any()):
+            raise ValueError("positions must be sorted and distinct")
+        best, err = fk.match_lengths(*self._args(), dense, pos, run_end)
+        self._check(err)
+        return np.asarray(best)
+
     def pointers(self, ranks: np.ndarray) -> np.ndarray:
         """Byte offsets of the suffixes at ``ranks`` (from the sampled suffix array)."""
         ranks = np.ascontiguousarray(ranks, dtype=np.int64)

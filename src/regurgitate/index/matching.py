@@ -33,6 +33,8 @@ class Matcher:
         self.shards = shards
         self.dtype = np.dtype(dtype)
         self.sep = fmt.separator(self.dtype)
+        #: an FM-index walks match ends instead (see :meth:`_ends_lengths`)
+        self.by_ends = bool(shards) and all(isinstance(s, FMShard) for s in shards)
 
     def prepare(self, seqs: Sequence[IdsLike]) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """Concatenated query bytes, the end (token index) of each position's run, seq starts.
@@ -88,8 +90,23 @@ class Matcher:
                       cap: int) -> np.ndarray:
         """Exact longest matches at ``pos`` (sorted): :meth:`_exact_plain` where the query
         does not repeat itself, derived from one period inside copy regions."""
+        if self.by_ends:
+            return self._by_regions(buf, run_end, pos,
+                                    lambda p: self._ends_lengths(buf, run_end, p))
         return self._by_regions(buf, run_end, pos,
                                 lambda p: self._exact_plain(buf, run_end, p, cap))
+
+    def _ends_lengths(self, buf: np.ndarray, run_end: np.ndarray, pos: np.ndarray
+                      ) -> np.ndarray:
+        """Exact longest matches at ``pos`` (sorted) over FM shards, each shard walking the
+        ends of its matches (:meth:`FMShard.match_lengths`): a backward search extends a
+        match to the left only, so the searches from each position that the suffix array's
+        chains make would cost a search per length tried."""
+        best = np.zeros(pos.size, dtype=np.int64)
+        for shard in self.shards:
+            if shard.n and isinstance(shard, FMShard):
+                best = np.maximum(best, shard.match_lengths(buf, pos, run_end))
+        return best
 
     def _exact_plain(self, buf: np.ndarray, run_end: np.ndarray, pos: np.ndarray,
                      cap: int) -> np.ndarray:
@@ -162,6 +179,9 @@ class Matcher:
                       cap: int) -> np.ndarray:
         """Exact longest matches at ``pos`` (sorted): :meth:`_chain_plain` where the query
         does not repeat itself, derived from one period inside copy regions."""
+        if self.by_ends:
+            return self._by_regions(buf, run_end, pos,
+                                    lambda p: self._ends_lengths(buf, run_end, p))
         return self._by_regions(buf, run_end, pos,
                                 lambda p: self._chain_plain(buf, run_end, p, cap))
 
