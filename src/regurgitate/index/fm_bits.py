@@ -32,7 +32,7 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic
 
-from regurgitate.index.kernels import compiled
+from regurgitate.index.kernels import compiled, compiled_inline
 
 #: the layout's name in an FM shard's manifest record (``bit_vectors``)
 LAYOUT = "word-class-1"
@@ -51,7 +51,7 @@ def _ctpop(typingctx: Any, x: Any) -> Any:
     return sig, codegen
 
 
-@compiled
+@compiled_inline
 def popcount(x: np.uint64) -> int:
     return int(_ctpop(x))  # type: ignore[call-arg]
 
@@ -66,7 +66,7 @@ def sizes(nbits: int) -> tuple[int, int]:
 ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-@compiled
+@compiled_inline
 def _word(words: np.ndarray, dirs: np.ndarray, pos: int) -> tuple[int, np.uint64]:
     """(ones before the word holding bit ``pos``, that word as the plain vector has it);
     the ones are :data:`DAMAGED` for a damaged directory."""
@@ -92,7 +92,7 @@ def _word(words: np.ndarray, dirs: np.ndarray, pos: int) -> tuple[int, np.uint64
     return int(r), (ALL_ONES if (full >> wi) & 1 else np.uint64(0))
 
 
-@compiled
+@compiled_inline
 def rank1(words: np.ndarray, dirs: np.ndarray, pos: int) -> int:
     """Ones in bits ``[0, pos)`` (:data:`DAMAGED` for a damaged directory)."""
     r, w = _word(words, dirs, pos)
@@ -101,7 +101,7 @@ def rank1(words: np.ndarray, dirs: np.ndarray, pos: int) -> int:
     return r + popcount(w & ((np.uint64(1) << np.uint64(pos & 63)) - np.uint64(1)))
 
 
-@compiled
+@compiled_inline
 def rank_bit(words: np.ndarray, dirs: np.ndarray, pos: int) -> tuple[int, int]:
     """(ones in bits ``[0, pos)``, bit ``pos``), read in one pass over the block."""
     r, w = _word(words, dirs, pos)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from regurgitate.index.fm_bits import rank1, rank_bit
-from regurgitate.index.kernels import compiled
+from regurgitate.index.kernels import compiled, compiled_inline
 
 OK = 0
 #: a rank structure or node table that cannot be right
@@ -43,7 +43,7 @@ def lower_bound(values: np.ndarray, x: Any) -> int:
     return lo
 
 
-@compiled
+@compiled_inline
 def wt_rank2(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
              syms: np.ndarray, c: int, i: int, j: int) -> tuple[int, int]:
     """Occurrences of dense symbol ``c`` in ``BWT[0:i]`` and in ``BWT[0:j]`` (``j >= i``),
@@ -75,7 +75,7 @@ def wt_rank2(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
     return i, j
 
 
-@compiled
+@compiled_inline
 def lf(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
        syms: np.ndarray, sep: int, r0: int, last: int, row: int) -> tuple[int, int]:
     """(symbol before the suffix at ``row``, the row of the suffix one position earlier);
@@ -110,7 +110,7 @@ def lf(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
     return c, syms[c, 1] + (1 if c == last else 0) + i
 
 
-@compiled
+@compiled_inline
 def _step(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
           syms: np.ndarray, sep: int, r0: int, last: int, n: int, c: int, lo: int, hi: int,
           first: bool) -> tuple[int, int]:
@@ -140,7 +140,7 @@ def _step(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
     return new_lo, new_hi
 
 
-@compiled
+@compiled_inline
 def _backward(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
               syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
               a: int, b: int) -> tuple[int, int]:
@@ -318,7 +318,7 @@ def longest(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
     return best, OK
 
 
-@compiled
+@compiled_inline
 def _reach(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
            syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray, s: int,
            t: int) -> int:

@@ -41,6 +41,16 @@ def _compiled(fn: F) -> F:
 compiled = _compiled
 
 
+def compiled_inline(fn: F) -> F:
+    """:func:`compiled`, inlined into its callers by numba: for the small helpers called
+    once per step of a search. A call that is not inlined takes a reference to every
+    array it is passed and gives it back on return (atomic counts) at each call."""
+    try:
+        return cast(F, njit(cache=True, nogil=True, boundscheck=False, inline="always")(fn))
+    except RuntimeError:  # see ``_compiled``
+        return cast(F, njit(nogil=True, boundscheck=False, inline="always")(fn))
+
+
 @_compiled
 def _pointer(table: np.ndarray, psize: int, rank: int) -> int:
     base = rank * psize
