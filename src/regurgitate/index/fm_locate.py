@@ -34,9 +34,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import llvmlite
+import llvmlite  # type: ignore[import-untyped]
 import numpy as np
-from llvmlite import ir
+from llvmlite import ir  # type: ignore[import-untyped]
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
