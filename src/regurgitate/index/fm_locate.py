@@ -81,6 +81,8 @@ def _prefetch(typingctx: Any, arr: Any, idx: Any) -> Any:
 def _prefetch_rank(words: np.ndarray, dirs: np.ndarray, pos: int) -> None:
     """Prefetch the stored words a rank at bit ``pos`` reads (those of its 512-bit block,
     located through the directory: see :mod:`regurgitate.index.fm_bits`)."""
+    if pos < 0:
+        return
     b = pos >> 9
     at = (b >> 2) << 2
     if at + 3 >= dirs.size or words.size == 0:

@@ -253,7 +253,7 @@ class FMShard(DocumentFiles):
         if ranks.size and (int(ranks.min()) < 0 or int(ranks.max()) >= self.n):
             raise self._corrupt("fmsa", "a search left the suffix array")
         if ranks.size > 1 and int(ranks[-1]) - int(ranks[0]) == ranks.size - 1 and \
-                bool((np.diff(ranks) == 1).all()):  # a rank range: walked as a block
+                bool((np.diff(ranks) == 1).all()):  # a rank range: walked as blocks
             pos, err = fl.locate_blocks(*self._args(), self.sa, self.every, int(ranks[0]),
                                         int(ranks[-1]) + 1, fl.HANDOFF)
         else:
