@@ -22,9 +22,9 @@ rank at a visit is a likely cache miss that the visit's work depends on, so the 
 queued visits are overlapped: the directory line of a visit is prefetched when it is
 queued, its bit-vector words ``PREFETCH_AHEAD`` visits before its turn. A block of one row
 is then walked faster than by the lane walker :func:`~regurgitate.index.fm_kernels.locate`
-(5 against 15 µs per row at 1 GB where no two rows share a context, see
-``benchmarks/bench_fm_locate.py``), so blocks are handed to it (with the steps already
-walked) only below ``handoff`` rows, 1 by default: never.
+(6 against 17 µs per row at 1 GB, on ranges of 1,000 rows from random ranks, which rarely
+share a context: ``benchmarks/bench_fm_locate.py``), so blocks are handed to it (with the
+steps already walked) only below ``handoff`` rows, 1 by default: never.
 
 Rows that land on a sampled row (``row % every == 0``) or on ``r0`` are resolved and
 dropped. Corruption is reported with the error codes of :mod:`regurgitate.index.fm_kernels`,
