@@ -242,6 +242,16 @@ def locate_blocks(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
                 return out, fk.BAD_STRUCTURE
             zeros = 0
             ones = 0
+            if sm == 1 and koff[seg] == 0:  # one row, at the stretch's start: no partition
+                if s >= length:
+                    return out, fk.BAD_STRUCTURE
+                if (word >> np.uint64(p0 & 63)) & np.uint64(1):
+                    tmp_off[0] = 0  # copied back below
+                    tmp_id[0] = kid[seg]
+                    ones = 1
+                else:
+                    zeros = 1
+                sm = 0  # nothing left to partition
             for t in range(seg, seg + sm):
                 k = koff[t]
                 if k < 0 or s + k >= length:
