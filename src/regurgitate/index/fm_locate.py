@@ -134,7 +134,9 @@ def locate_blocks(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
     tail = 1
     while head != tail:
         waiting = tail - head if tail >= head else tail + cap - head
-        if waiting > PREFETCH_AHEAD:  # the rank words of a visit a few turns ahead
+        if waiting > PREFETCH_AHEAD:
+            # the stored words of the rank block of a visit a few turns ahead, located
+            # through the directory (the layout of fm_bits) that was prefetched when queued
             ahead = head + PREFETCH_AHEAD
             if ahead >= cap:
                 ahead -= cap
@@ -146,7 +148,7 @@ def locate_blocks(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
                 if pos >= 0 and at + 3 < dirs.size and words.size:
                     d = np.int64((dirs[at + 2 + ((b >> 1) & 1)] >> np.uint64(32 * (b & 1)))
                                  & np.uint64(0xFFFFFFFF))
-                    p = np.int64(dirs[at + 1]) + ((d >> 11) & 0x1F)  # its block's words
+                    p = np.int64(dirs[at + 1]) + ((d >> 11) & 0x1F)
                     if 0 <= p < words.size:
                         _prefetch(words, p)  # type: ignore[call-arg]
                         _prefetch(words, min(p + 7, words.size - 1))  # type: ignore[call-arg]
