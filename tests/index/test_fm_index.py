@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -434,3 +435,107 @@ def test_batched_searches_and_interleaved_walks(tmp_path: Path) -> None:
     for a, b in spans:
         got, err = fk.locate_range(*args, shard.sa, shard.every, a, b)
         assert err == fk.OK and np.array_equal(got, pos[a:b])
+
+
+def _fm_shard(tmp: Path, texts: list[str], tok: Tokenizer) -> Any:
+    build_index([Document(text=t, meta={"id": f"d{i}"}) for i, t in enumerate(texts)],
+                tmp, tok, index_format="fm")
+    return CorpusIndex.open(tmp, tokenizer=tok)._shards[0]
+
+
+def _assert_blocks_locate_as_lanes(shard: Any, spans: list[tuple[int, int]]) -> None:
+    """Every range located by blocks that split (blocks of any size walked as blocks,
+    and small ones handed to the lane walker) as the lane walker locates its rows."""
+    from regurgitate.index import fm_kernels as fk
+    from regurgitate.index import fm_locate as fl
+
+    args = shard._args()
+    pos, err = fk.locate(*args, shard.sa, shard.every, np.arange(shard.n, dtype=np.int64))
+    assert err == fk.OK
+    for a, b in spans:
+        for handoff in (1, 3, fl.HANDOFF, b - a + 1):
+            got, err = fl.locate_blocks(*args, shard.sa, shard.every, a, b, handoff)
+            assert err == fk.OK and np.array_equal(got, pos[a:b]), (a, b, handoff)
+        if b - a > 1:  # the shard's rank ranges take this way
+            assert np.array_equal(shard.pointers(np.arange(a, b)), pos[a:b] * shard.width)
+
+
+def _rows_of(shard: Any, q: np.ndarray, a: int, b: int) -> tuple[int, int]:
+    """[lo, hi) rows of the suffixes starting with dense symbols ``q[a:b]``."""
+    from regurgitate.index import fm_kernels as fk
+
+    lo, hi = fk._backward(*shard._args(), q, a, b)
+    return int(lo), int(hi)
+
+
+def test_block_walks_locate_as_the_lane_walker(tmp_path: Path,
+                                               bpe_tokenizer: HFTokenizer) -> None:
+    """Rank ranges located by walking them as blocks that split by preceding symbol: the
+    positions of exactly those rows, in row order, on the ranges of a passage copied with
+    the same and with different text before it, single rows, the whole index, ranges
+    holding the text's first suffix (r0), a u16 index (BPE ids, a deeper tree of more
+    symbols) and an index of one symbol only."""
+    rng = random.Random(23)
+    vocab = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(1, 7)))
+             for _ in range(120)]
+    passage = " ".join(rng.choice(vocab) for _ in range(40))
+    texts = [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 6))) + " " + passage
+             + " " + " ".join(rng.choice(vocab) for _ in range(20)) for _ in range(30)]
+    texts += ["same prefix " + passage] * 12 + [passage] * 3 + [""]
+    symbols = {}
+    for name, tok in (("bytes", ByteTokenizer()), ("bpe", bpe_tokenizer)):
+        shard = _fm_shard(tmp_path / name, texts, tok)
+        ids = np.ascontiguousarray(tok.encode(passage), dtype=shard.dtype)
+        q = shard._dense(ids.view(np.uint8))
+        spans = []
+        for a, length in ((0, 1), (3, 2), (5, 4), (10, 8), (0, len(q)), (len(q) // 2, 6)):
+            spans.append(_rows_of(shard, q, a, min(a + length, len(q))))
+        assert max(b - a for a, b in spans) >= 45  # the passage's copies
+        spans += [(r, r + 1) for r in range(0, shard.n, max(1, shard.n // 25))]  # single rows
+        spans += [(0, shard.n), (shard.r0, shard.r0 + 1),  # the whole index, r0
+                  (max(0, shard.r0 - 7), min(shard.n, shard.r0 + 30))]
+        spans += [(a, min(shard.n, a + rng.randint(2, 200)))
+                  for a in (rng.randrange(shard.n) for _ in range(10))]
+        symbols[name] = shard.k
+        _assert_blocks_locate_as_lanes(shard, spans)
+    assert symbols["bpe"] > symbols["bytes"]  # u16 ids: more symbols, a deeper tree
+    shard = _fm_shard(tmp_path / "one", [""] * 50, ByteTokenizer())
+    assert shard.k == 1 and shard.nodes.shape[0] == 0  # separators only: one symbol
+    _assert_blocks_locate_as_lanes(shard, [(0, shard.n), (3, 9), (shard.r0, shard.r0 + 1)])
+
+
+def test_block_walks_report_damage(tmp_path: Path) -> None:
+    """Damaged bit vectors, rank directory or samples make the block walker return an
+    error code (or positions inside the text), never read out of bounds or loop on."""
+    from regurgitate.index import fm_kernels as fk
+    from regurgitate.index import fm_locate as fl
+
+    rng = random.Random(29)
+    passage = " ".join(rng.choice(WORDS) for _ in range(30))
+    texts = [passage + " " + " ".join(rng.choice(WORDS) for _ in range(9)) for _ in range(20)]
+    shard = _fm_shard(tmp_path, texts, ByteTokenizer())
+    words, dirs, nodes, syms, sep, r0, last, n = shard._args()
+    sa = np.array(shard.sa)
+    sa[len(sa) // 2] = n + 5  # a sample past the text
+    sa.setflags(write=False)  # as the shard's arrays are (one compiled signature)
+    _, err = fl.locate_blocks(words, dirs, nodes, syms, sep, r0, last, n, sa, shard.every,
+                              0, n, 1)
+    assert err == fk.BAD_WALK
+    codes = set()
+    for trial in range(30):
+        w, d = np.array(words), np.array(dirs)
+        for _ in range(3):
+            if trial % 2:
+                w[rng.randrange(w.size)] ^= np.uint64(1 << rng.randrange(64))
+            else:
+                d[rng.randrange(d.size)] ^= np.uint64(1 << rng.randrange(40))
+        w.setflags(write=False)
+        d.setflags(write=False)
+        for a, b in ((0, n), (n // 3, n // 3 + 50)):
+            pos, err = fl.locate_blocks(w, d, nodes, syms, sep, r0, last, n, shard.sa,
+                                        shard.every, a, b, 1 + trial % 3 * 4)
+            assert err in (fk.OK, fk.BAD_STRUCTURE, fk.BAD_WALK)
+            if err == fk.OK:
+                assert ((pos >= 0) & (pos < n)).all()
+            codes.add(err)
+    assert fk.BAD_STRUCTURE in codes

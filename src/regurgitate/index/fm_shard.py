@@ -22,6 +22,7 @@ import numpy as np
 from regurgitate.errors import IndexCorruptError
 from regurgitate.index import fm_bits as fb
 from regurgitate.index import fm_kernels as fk
+from regurgitate.index import fm_locate as fl
 from regurgitate.index import format as fmt
 from regurgitate.index.shard import DocumentFiles, Queries, _checked, _map
 
@@ -276,14 +277,15 @@ class FMShard(DocumentFiles):
         return np.asarray(best)
 
     def pointers(self, ranks: np.ndarray) -> np.ndarray:
-        """Byte offsets of the suffixes at ``ranks`` (from the sampled suffix array)."""
+        """Byte offsets of the suffixes at ``ranks`` (from the sampled suffix array); a
+        rank range is walked as blocks that split (:mod:`regurgitate.index.fm_locate`)."""
         ranks = np.ascontiguousarray(ranks, dtype=np.int64)
         if ranks.size and (int(ranks.min()) < 0 or int(ranks.max()) >= self.n):
             raise self._corrupt("fmsa", "a search left the suffix array")
         if ranks.size > 1 and int(ranks[-1]) - int(ranks[0]) == ranks.size - 1 and \
-                bool((np.diff(ranks) == 1).all()):  # a rank range: walked as a block
-            pos, err = fk.locate_range(*self._args(), self.sa, self.every, int(ranks[0]),
-                                       int(ranks[-1]) + 1)
+                bool((np.diff(ranks) == 1).all()):  # a rank range: walked as blocks
+            pos, err = fl.locate_blocks(*self._args(), self.sa, self.every, int(ranks[0]),
+                                        int(ranks[-1]) + 1, fl.HANDOFF)
         else:
             pos, err = fk.locate(*self._args(), self.sa, self.every, ranks)
         self._check(err)
