@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from regurgitate.index.fm_bits import rank1, rank_bit
-from regurgitate.index.kernels import compiled, compiled_inline
+from regurgitate.index.kernels import compiled, compiled_inline, prefetch
 
 OK = 0
 #: a rank structure or node table that cannot be right
@@ -193,7 +193,23 @@ def searches(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
     many (a window that cannot be the most repeated one), so once a range holds no more
     rows than that (and more than ``floor[r]``), the search stops with the rows of a
     suffix of the query, whose number is an upper bound of the query's count; ``s`` is
-    then ``a - 1`` (the mark of a search stopped at its ceiling)."""
+    then ``a - 1`` (the mark of a search stopped at its ceiling).
+
+    ``SEARCH_LANES`` searches advance together (see :func:`_searches_laned`); a tree of
+    one symbol is searched one query at a time."""
+    if nodes.shape[0] == 0 or qstart.size < 2:
+        return _searches_plain(words, dirs, nodes, syms, sep, r0, last, n, q, qstart, qlen,
+                               floor, ceiling)
+    return _searches_laned(words, dirs, nodes, syms, sep, r0, last, n, q, qstart, qlen,
+                           floor, ceiling)
+
+
+@compiled
+def _searches_plain(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
+                    syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
+                    qstart: np.ndarray, qlen: np.ndarray, floor: np.ndarray,
+                    ceiling: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """:func:`searches`, one query after the other."""
     m = qstart.size
     lower = np.zeros(m, dtype=np.int64)
     upper = np.zeros(m, dtype=np.int64)
@@ -222,6 +238,205 @@ def searches(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
             lower[r] = lo
             upper[r] = hi
     return lower, upper, reach, OK
+
+
+#: backward searches :func:`searches` advances together (cache misses in flight at once)
+SEARCH_LANES = 16
+
+
+@compiled_inline
+def _prefetch_dir(dirs: np.ndarray, pos: int) -> None:
+    """Prefetch the rank directory entry of bit ``pos`` (the layout of :mod:`fm_bits`)."""
+    at = (pos >> 11) << 2
+    if 0 <= at < dirs.size:
+        prefetch(dirs, at)  # type: ignore[call-arg]
+
+
+@compiled_inline
+def _prefetch_words(words: np.ndarray, dirs: np.ndarray, pos: int) -> None:
+    """Prefetch the stored words a rank of bit ``pos`` reads (its directory entry is read
+    here: prefetched before, it is in cache)."""
+    b = pos >> 9
+    at = (b >> 2) << 2
+    if pos < 0 or at + 3 >= dirs.size or words.size == 0:
+        return
+    d = np.int64((dirs[at + 2 + ((b >> 1) & 1)] >> np.uint64(32 * (b & 1)))
+                 & np.uint64(0xFFFFFFFF))
+    p = np.int64(dirs[at + 1]) + ((d >> 11) & 0x1F)
+    if 0 <= p < words.size:
+        prefetch(words, p)  # type: ignore[call-arg]
+        prefetch(words, min(p + 7, words.size - 1))  # type: ignore[call-arg]
+
+
+@compiled
+def _searches_laned(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
+                    syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
+                    qstart: np.ndarray, qlen: np.ndarray, floor: np.ndarray,
+                    ceiling: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """:func:`searches` with ``SEARCH_LANES`` searches advancing together.
+
+    A backward step descends the wavelet tree, two ranks a level, each a likely cache miss
+    the next level depends on, so one search waits on its misses in turn. Here each lane
+    (a search) moves half a level per visit, in turn with the others: a visit either reads
+    the directory entries of its two ranks (prefetched at its previous visit) and
+    prefetches the words they point to, or counts the ranks (now in cache), descends, and
+    prefetches the next level's directory entries. The misses of all lanes are then in
+    flight together. The steps and answers are those of :func:`_searches_plain`."""
+    m = qstart.size
+    lower = np.zeros(m, dtype=np.int64)
+    upper = np.zeros(m, dtype=np.int64)
+    reach = np.zeros(m, dtype=np.int64)
+    lanes = SEARCH_LANES
+    lane_r = np.full(lanes, -1, dtype=np.int64)  # the query (-1: idle)
+    lane_j = np.zeros(lanes, dtype=np.int64)  # the token being prepended
+    lane_lo = np.zeros(lanes, dtype=np.int64)  # rows of what follows it
+    lane_hi = np.zeros(lanes, dtype=np.int64)
+    lane_node = np.zeros(lanes, dtype=np.int64)  # the descent: node, level, positions
+    lane_lev = np.zeros(lanes, dtype=np.int64)
+    lane_i = np.zeros(lanes, dtype=np.int64)
+    lane_k = np.zeros(lanes, dtype=np.int64)
+    lane_words = np.zeros(lanes, dtype=np.bool_)  # the next visit counts (words fetched)
+    k_syms = syms.shape[0]
+    nxt = 0
+    busy = 0
+    while True:
+        for ln in range(lanes):  # give idle lanes queries, taking their first step
+            while lane_r[ln] < 0 and nxt < m:
+                r = nxt
+                nxt += 1
+                a = qstart[r]
+                b = a + qlen[r]
+                reach[r] = b
+                if b <= a:  # empty: every row
+                    upper[r] = n
+                    continue
+                c = q[b - 1]
+                if c < 0:
+                    continue
+                lo = syms[c, 1]
+                hi = syms[c + 1, 1] if c + 1 < k_syms else n
+                if lo >= hi:
+                    continue
+                reach[r] = b - 1
+                if hi - lo <= floor[r] or b - 1 == a:
+                    reach[r] = a
+                    lower[r] = lo
+                    upper[r] = hi
+                    continue
+                if hi - lo <= ceiling[r]:
+                    reach[r] = a - 1
+                    lower[r] = lo
+                    upper[r] = hi
+                    continue
+                # the next token: a descent from the root
+                j = b - 2
+                c = q[j]
+                if c < 0 or (hi - lo == 1 and lo == r0):
+                    continue  # nothing precedes: ``reach`` stays b - 1
+                lane_r[ln] = r
+                lane_j[ln] = j
+                lane_lo[ln] = lo
+                lane_hi[ln] = hi
+                lane_node[ln] = 0
+                lane_lev[ln] = 0
+                lane_i[ln] = lo
+                lane_k[ln] = hi
+                lane_words[ln] = False
+                _prefetch_dir(dirs, nodes[0, 0] + lo)
+                _prefetch_dir(dirs, nodes[0, 0] + hi)
+                busy += 1
+        if busy == 0:
+            return lower, upper, reach, OK
+        for ln in range(lanes):
+            r = lane_r[ln]
+            if r < 0:
+                continue
+            node = lane_node[ln]
+            off = nodes[node, 0]
+            i = lane_i[ln]
+            k = lane_k[ln]
+            if not lane_words[ln]:  # directory entries in cache: fetch the words
+                _prefetch_words(words, dirs, off + i)
+                _prefetch_words(words, dirs, off + k)
+                lane_words[ln] = True
+                continue
+            lane_words[ln] = False
+            j = lane_j[ln]
+            c = q[j]
+            lev = lane_lev[ln]
+            base = nodes[node, 2]
+            oi = rank1(words, dirs, off + i) - base
+            ok = oi if k == i else rank1(words, dirs, off + k) - base
+            if oi < 0 or oi > i or ok < oi or ok > k:
+                return lower, upper, reach, BAD_STRUCTURE
+            if (np.uint64(syms[c, 2]) >> np.uint64(lev)) & np.uint64(1):
+                i = oi
+                k = ok
+                node = nodes[node, 4]
+            else:
+                i = i - oi
+                k = k - ok
+                node = nodes[node, 3]
+            lev += 1
+            done = False
+            if i == k:  # no ``c`` before the rows: the search ends
+                done = True
+            elif lev < syms[c, 3]:
+                if node < 0:
+                    return lower, upper, reach, BAD_STRUCTURE
+                lane_node[ln] = node
+                lane_lev[ln] = lev
+                lane_i[ln] = i
+                lane_k[ln] = k
+                _prefetch_dir(dirs, nodes[node, 0] + i)
+                _prefetch_dir(dirs, nodes[node, 0] + k)
+                continue
+            else:  # a leaf: the step is done (as ``_step`` finishes it)
+                lo = lane_lo[ln]
+                hi = lane_hi[ln]
+                rl = i
+                rh = k
+                if c == sep:  # the placeholder at r0 is no separator
+                    rl -= 1 if lo > r0 and rl > 0 else 0
+                    rh -= 1 if hi > r0 and rh > 0 else 0
+                cbase = syms[c, 1] + (1 if c == last else 0)
+                lo = cbase + rl
+                hi = cbase + rh
+                if hi > n:
+                    return lower, upper, reach, BAD_STRUCTURE
+                a = qstart[r]
+                if lo >= hi:
+                    done = True
+                else:
+                    reach[r] = j
+                    lane_lo[ln] = lo
+                    lane_hi[ln] = hi
+                    if hi - lo <= floor[r] or j == a:
+                        reach[r] = a
+                        done = True
+                    elif hi - lo <= ceiling[r]:
+                        reach[r] = a - 1
+                        done = True
+                    else:  # the next token
+                        j -= 1
+                        c = q[j]
+                        if c < 0 or (hi - lo == 1 and lo == r0):
+                            done = True
+                        else:
+                            lane_j[ln] = j
+                            lane_node[ln] = 0
+                            lane_lev[ln] = 0
+                            lane_i[ln] = lo
+                            lane_k[ln] = hi
+                            _prefetch_dir(dirs, nodes[0, 0] + lo)
+                            _prefetch_dir(dirs, nodes[0, 0] + hi)
+                            continue
+            if done:
+                if reach[r] <= qstart[r]:
+                    lower[r] = lane_lo[ln]
+                    upper[r] = lane_hi[ln]
+                lane_r[ln] = -1
+                busy -= 1
 
 
 #: queries up to this many tokens are resolved together by their ends (see ``longest``)

@@ -36,16 +36,12 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-import llvmlite  # type: ignore[import-untyped]
 import numpy as np
-from llvmlite import ir  # type: ignore[import-untyped]
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit
 
 from regurgitate.index import fm_kernels as fk
 from regurgitate.index.fm_bits import _word, popcount
-from regurgitate.index.kernels import compiled
+from regurgitate.index.kernels import compiled, prefetch
 
 #: :func:`regurgitate.index.fm_bits._word` compiled without numba's reference counting of
 #: the arrays passed to it (it allocates nothing): counted, the two atomic updates per
@@ -66,27 +62,6 @@ MAX_DEPTH = 64
 #: segment and count, the LF steps walked, whether the rows lie after ``r0``, the node's
 #: depth, and whether the visit starts a block (its rows not yet checked for samples)
 Q_NODE, Q_START, Q_AT, Q_LEN, Q_STEPS, Q_AFTER, Q_DEPTH, Q_BLOCK = 0, 1, 2, 3, 4, 5, 6, 7
-
-
-@intrinsic
-def _prefetch(typingctx: Any, arr: Any, idx: Any) -> Any:
-    """Hint the CPU to load the cache line of ``arr[idx]`` (LLVM's ``prefetch``: never
-    faults, returns nothing); ``idx`` must lie inside ``arr``."""
-    sig = types.void(arr, types.int64)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        typed = getattr(llvmlite, "ir_layer_typed_pointers_enabled", True)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
-            "llvm.prefetch.p0i8" if typed else "llvm.prefetch.p0")
-        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), i8p)
-        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])  # read, keep in all caches, data
-        return context.get_dummy_value()
-
-    return sig, codegen
 
 
 @compiled
@@ -150,8 +125,8 @@ def locate_blocks(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
                                  & np.uint64(0xFFFFFFFF))
                     p = np.int64(dirs[at + 1]) + ((d >> 11) & 0x1F)
                     if 0 <= p < words.size:
-                        _prefetch(words, p)  # type: ignore[call-arg]
-                        _prefetch(words, min(p + 7, words.size - 1))  # type: ignore[call-arg]
+                        prefetch(words, p)  # type: ignore[call-arg]
+                        prefetch(words, min(p + 7, words.size - 1))  # type: ignore[call-arg]
         node = queue[head, Q_NODE]
         s = queue[head, Q_START]
         seg = queue[head, Q_AT]
@@ -313,7 +288,7 @@ def locate_blocks(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
             if new[j, Q_NODE] >= 0:
                 d = 4 * ((nodes[new[j, Q_NODE], 0] + new[j, Q_START]) >> 11)
                 if 0 <= d < dirs.size:
-                    _prefetch(dirs, d)  # type: ignore[call-arg]
+                    prefetch(dirs, d)  # type: ignore[call-arg]
     if handed:
         pos, err = fk.locate(words, dirs, nodes, syms, sep, r0, last, n, sa, every,
                              np.ascontiguousarray(hand[:handed, 0]))

@@ -16,8 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+import llvmlite  # type: ignore[import-untyped]
 import numpy as np
-from numba import njit
+from llvmlite import ir  # type: ignore[import-untyped]
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 #: error codes returned by the batch functions
 OK = 0
@@ -49,6 +53,27 @@ def compiled_inline(fn: F) -> F:
         return cast(F, njit(cache=True, nogil=True, boundscheck=False, inline="always")(fn))
     except RuntimeError:  # see ``_compiled``
         return cast(F, njit(nogil=True, boundscheck=False, inline="always")(fn))
+
+
+@intrinsic
+def prefetch(typingctx: Any, arr: Any, idx: Any) -> Any:
+    """Hint the CPU to load the cache line of ``arr[idx]`` (LLVM's ``prefetch``: never
+    faults, returns nothing); ``idx`` must lie inside ``arr``."""
+    sig = types.void(arr, types.int64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        typed = getattr(llvmlite, "ir_layer_typed_pointers_enabled", True)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+            "llvm.prefetch.p0i8" if typed else "llvm.prefetch.p0")
+        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), i8p)
+        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])  # read, keep in all caches, data
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @_compiled
