@@ -103,9 +103,13 @@ class Matcher:
         match to the left only, so the searches from each position that the suffix array's
         chains make would cost a search per length tried."""
         best = np.zeros(pos.size, dtype=np.int64)
+        todo = np.arange(pos.size)
         for shard in self.shards:
-            if shard.n and isinstance(shard, FMShard):
-                best = np.maximum(best, shard.match_lengths(buf, pos, run_end))
+            if shard.n and isinstance(shard, FMShard) and todo.size:
+                best[todo] = np.maximum(best[todo],
+                                        shard.match_lengths(buf, pos[todo], run_end))
+                # a match reaching its run's end cannot be longer in another shard
+                todo = todo[pos[todo] + best[todo] < run_end[pos[todo]]]
         return best
 
     def _exact_plain(self, buf: np.ndarray, run_end: np.ndarray, pos: np.ndarray,
