@@ -204,7 +204,8 @@ class CorpusIndex:
             return found
         docs: list[int] = []
         for sid, ptrs in self._occ_pointers(ranges, row, limit):
-            local = np.unique(self._shards[sid].doc_of(ptrs))
+            # the shard's smallest ids, only as many as are still wanted
+            local = np.unique(self._shards[sid].doc_of(ptrs))[:max_docs - len(docs)]
             docs.extend(int(d) + int(self._doc_base[sid]) for d in local)
             if len(docs) >= max_docs:
                 break
