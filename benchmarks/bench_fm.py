@@ -12,8 +12,10 @@
 2. Opens each index and times ``maximal_spans`` (min 50 tokens, with windows and 10
    documents) of 1000-token texts: half cut from corpus documents (they match in full),
    half from the held-out corpus (another seed: near-duplicates and unseen text), after a
-   warm-up; median and p90 in milliseconds, for matching and held-out texts apart. Both
-   formats get the same texts, and their spans are compared (they must be equal).
+   warm-up; median and p90 in milliseconds, for matching and held-out texts apart and
+   together; and as many texts that match little (the held-out corpus's words in a random
+   order: ``shuffled``, with the number of spans found in them). Both formats get the same
+   texts, and their spans are compared (they must be equal).
 
 Figures are printed as JSON lines (and written to WORK/figures.json); nothing is asserted.
 Each format's spans are also written to WORK/spans-F.json, so that formats measured in
@@ -88,9 +90,31 @@ def timed(index, qs: list[np.ndarray]) -> tuple[dict, list]:
         t = time.perf_counter()
         out.append(index.maximal_spans(q, min_tokens=50, max_docs=10))
         ms.append((time.perf_counter() - t) * 1000)
-    ms.sort()
+    return _stats(ms), out
+
+
+def _stats(ms: list[float]) -> dict:
+    ms = sorted(ms)
     return {"median_ms": round(statistics.median(ms), 2),
-            "p90_ms": round(ms[int(0.9 * (len(ms) - 1))], 2), "n": len(ms)}, out
+            "p90_ms": round(ms[int(0.9 * (len(ms) - 1))], 2), "n": len(ms), "ms": ms}
+
+
+def shuffled_texts(index, heldout: Path, n: int, length: int) -> list[np.ndarray]:
+    """Texts that match little: the held-out corpus's words in a seeded random order (real
+    words, no real sentence; a long word or a run of symbols may still match 50 tokens)."""
+    rng = np.random.default_rng(2)
+    words: list[str] = []
+    with heldout.open(encoding="utf-8") as f:
+        for line in f:
+            words.extend(json.loads(line)["text"].split())
+            if len(words) > 200 * n:
+                break
+    out = []
+    for _ in range(n):
+        pick = rng.choice(len(words), size=400)
+        toks = index.tokenizer.encode(" ".join(words[k] for k in pick))
+        out.append(np.asarray(toks[:length]))
+    return out
 
 
 def _capped(spans: list) -> list:
@@ -126,6 +150,7 @@ def main() -> None:
     figures: dict = {}
     answers: dict = {}
     qs = None
+    none = None
     for fmt in args.formats.split(","):
         out = args.work / f"index-{fmt}"
         if not args.reuse or not (out / "manifest.json").is_file():
@@ -136,11 +161,18 @@ def main() -> None:
             qs = texts(ix, args.heldout, args.queries, 1000)
         for q in qs[0][:3] + qs[1][:3]:  # compile, warm the page cache
             ix.maximal_spans(q, min_tokens=50)
+        if none is None:
+            none = shuffled_texts(ix, args.heldout, args.queries, 1000)
         seen, a1 = timed(ix, qs[0])
         unseen, a2 = timed(ix, qs[1])
+        nothing, a3 = timed(ix, none)
+        both = _stats(seen["ms"] + unseen["ms"])  # the matching and held-out texts together
         answers[fmt] = [[dataclasses.astuple(s) for s in spans] for spans in a1 + a2]
         (args.work / f"spans-{fmt}.json").write_text(json.dumps(answers[fmt]))
-        figures[f"query_{fmt}"] = {"matching": seen, "heldout": unseen}
+        figures[f"query_{fmt}"] = {k: {f: v for f, v in d.items() if f != "ms"} for k, d in
+                                   (("matching", seen), ("heldout", unseen),
+                                    ("matching_and_heldout", both), ("shuffled", nothing))}
+        figures[f"query_{fmt}"]["shuffled"]["spans_found"] = sum(len(x) for x in a3)
         print(json.dumps({"format": fmt, **figures[f"query_{fmt}"]}), flush=True)
     saved = {f: json.loads((args.work / f"spans-{f}.json").read_text())
              for f in ("sa", "fm") if (args.work / f"spans-{f}.json").is_file()}
