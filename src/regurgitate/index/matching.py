@@ -21,6 +21,9 @@ AnyShard = Shard | FMShard
 CHAIN_MIN_STRETCH = 128
 #: the chain goes on while each maximal match lets it skip at least this many positions
 CHAIN_MIN_GAIN = 64
+#: where a chain stops (text edited there), this many positions are searched one by one
+#: before the chain resumes
+CHAIN_RESUME_AFTER = 32
 #: batches of more queries than this look for equal windows of repetitive text first
 DEDUP_MIN_QUERIES = 64
 
@@ -262,14 +265,28 @@ class Matcher:
         breaks = np.flatnonzero((np.diff(pos) != 1) | (np.diff(ends) != 0)) + 1
         stretches = [(int(run[0]), int(run[-1]))
                      for run in np.split(np.arange(pos.size), breaks)]
-        long = [st for st in stretches if st[1] - st[0] + 1 >= CHAIN_MIN_STRETCH]
-        stopped = dict(zip(long, self._follow(buf, run_end, pos, lengths, long,
-                                              min_gain=CHAIN_MIN_GAIN), strict=True))
         rest: list[np.ndarray] = []  # positions left to one batched search at the end
+        chains = []
         for first, last in stretches:
-            stop = stopped.get((first, last), first - 1)
-            if stop is not None and stop < last:
-                rest.append(np.arange(stop + 1, last + 1))
+            if last - first + 1 >= CHAIN_MIN_STRETCH:
+                chains.append((first, last))
+            else:
+                rest.append(np.arange(first, last + 1))
+        while chains:
+            resumed = []
+            for (_first, last), stop in zip(chains, self._follow(
+                    buf, run_end, pos, lengths, chains, min_gain=CHAIN_MIN_GAIN), strict=True):
+                if stop is None or stop >= last:
+                    continue
+                # an edit (matches that skip little): the next positions one by one, then
+                # the chain again, so one edit does not leave the rest of the text to them
+                again = stop + 1 + CHAIN_RESUME_AFTER
+                rest.append(np.arange(stop + 1, min(again, last + 1)))
+                if last - again + 1 >= CHAIN_MIN_STRETCH:
+                    resumed.append((again, last))
+                elif again <= last:
+                    rest.append(np.arange(again, last + 1))
+            chains = resumed
         if rest:
             idx = np.concatenate(rest)
             lengths[idx] = self._exact_plain(buf, run_end, pos[idx], cap)
