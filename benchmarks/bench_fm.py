@@ -99,6 +99,14 @@ def _stats(ms: list[float]) -> dict:
             "p90_ms": round(ms[int(0.9 * (len(ms) - 1))], 2), "n": len(ms), "ms": ms}
 
 
+def random_texts(index, n: int, length: int) -> list[np.ndarray]:
+    """Texts that match nothing of 50 tokens: seeded random lowercase letters and spaces."""
+    rng = np.random.default_rng(3)
+    letters = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz     ", dtype=np.uint8)
+    return [np.asarray(index.tokenizer.encode(rng.choice(letters, 4 * length).tobytes()
+                                              .decode("ascii")))[:length] for _ in range(n)]
+
+
 def shuffled_texts(index, heldout: Path, n: int, length: int) -> list[np.ndarray]:
     """Texts that match little: the held-out corpus's words in a seeded random order (real
     words, no real sentence; a long word or a run of symbols may still match 50 tokens)."""
