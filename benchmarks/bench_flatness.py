@@ -10,7 +10,8 @@ nothing) are timed with ``maximal_spans``
 (min 50 tokens, windows, 10 documents) on both indexes in alternating rounds, in one
 process. For each index and kind of text the median per text is kept from each round, and
 the least of those medians is printed (the round least disturbed by other work on the
-machine), with the ratio large / small. ``bench_fm.py`` cuts its texts from the index it
+machine), with the ratio large / small. The index's memo of documents per rank range is
+cleared before every round, so no round reuses what an earlier one located. ``bench_fm.py`` cuts its texts from the index it
 measures, so its figures at two sizes are of different texts; this script compares like
 with like. Nothing is asserted.
 """
@@ -52,6 +53,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for name, ix in ixs.items():
             for kind, qs in groups.items():
+                ix._doc_memo.clear()  # each round reads its documents afresh
                 ms, found = [], 0
                 for q in qs:
                     t = time.perf_counter()
