@@ -11,9 +11,9 @@ nothing) are timed with ``maximal_spans``
 process. For each index and kind of text the median per text is kept from each round, and
 the least of those medians is printed (the round least disturbed by other work on the
 machine), with the ratio large / small. The index's memo of documents per rank range is
-cleared before every round, so no round reuses what an earlier one located. ``bench_fm.py`` cuts its texts from the index it
-measures, so its figures at two sizes are of different texts; this script compares like
-with like. Nothing is asserted.
+cleared before every round, so no round reuses what an earlier one located.
+``bench_fm.py`` cuts its texts from the index it measures, so its figures at two sizes are
+of different texts; this script compares like with like. Nothing is asserted.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic
 
-from regurgitate.index.kernels import compiled, compiled_inline
+from regurgitate.index.kernels import compiled, compiled_inline, prefetch
 
 #: the layout's name in an FM shard's manifest record (``bit_vectors``)
 LAYOUT = "word-class-1"
@@ -110,6 +110,30 @@ def rank_bit(words: np.ndarray, dirs: np.ndarray, pos: int) -> tuple[int, int]:
     sh = np.uint64(pos & 63)
     return (r + popcount(w & ((np.uint64(1) << sh) - np.uint64(1))),
             int((w >> sh) & np.uint64(1)))
+
+
+@compiled_inline
+def prefetch_dir(dirs: np.ndarray, pos: int) -> None:
+    """Prefetch the directory entry a rank of bit ``pos`` reads first."""
+    at = (pos >> 11) << 2
+    if 0 <= at < dirs.size:
+        prefetch(dirs, at)  # type: ignore[call-arg]
+
+
+@compiled_inline
+def prefetch_words(words: np.ndarray, dirs: np.ndarray, pos: int) -> None:
+    """Prefetch the stored words a rank of bit ``pos`` reads (its directory entry is read
+    here: prefetched before, it is in cache)."""
+    b = pos >> 9
+    at = (b >> 2) << 2
+    if pos < 0 or at + 3 >= dirs.size or words.size == 0:
+        return
+    d = np.int64((dirs[at + 2 + ((b >> 1) & 1)] >> np.uint64(32 * (b & 1)))
+                 & np.uint64(0xFFFFFFFF))
+    p = np.int64(dirs[at + 1]) + ((d >> 11) & 0x1F)
+    if 0 <= p < words.size:
+        prefetch(words, p)  # type: ignore[call-arg]
+        prefetch(words, min(p + 7, words.size - 1))  # type: ignore[call-arg]
 
 
 @compiled

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from regurgitate.index.fm_bits import rank1, rank_bit
-from regurgitate.index.kernels import compiled, compiled_inline, prefetch
+from regurgitate.index.fm_bits import prefetch_dir, prefetch_words, rank1, rank_bit
+from regurgitate.index.kernels import compiled, compiled_inline
 
 OK = 0
 #: a rank structure or node table that cannot be right
@@ -244,30 +244,6 @@ def _searches_plain(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
 SEARCH_LANES = 16
 
 
-@compiled_inline
-def _prefetch_dir(dirs: np.ndarray, pos: int) -> None:
-    """Prefetch the rank directory entry of bit ``pos`` (the layout of :mod:`fm_bits`)."""
-    at = (pos >> 11) << 2
-    if 0 <= at < dirs.size:
-        prefetch(dirs, at)  # type: ignore[call-arg]
-
-
-@compiled_inline
-def _prefetch_words(words: np.ndarray, dirs: np.ndarray, pos: int) -> None:
-    """Prefetch the stored words a rank of bit ``pos`` reads (its directory entry is read
-    here: prefetched before, it is in cache)."""
-    b = pos >> 9
-    at = (b >> 2) << 2
-    if pos < 0 or at + 3 >= dirs.size or words.size == 0:
-        return
-    d = np.int64((dirs[at + 2 + ((b >> 1) & 1)] >> np.uint64(32 * (b & 1)))
-                 & np.uint64(0xFFFFFFFF))
-    p = np.int64(dirs[at + 1]) + ((d >> 11) & 0x1F)
-    if 0 <= p < words.size:
-        prefetch(words, p)  # type: ignore[call-arg]
-        prefetch(words, min(p + 7, words.size - 1))  # type: ignore[call-arg]
-
-
 @compiled
 def _searches_laned(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
                     syms: np.ndarray, sep: int, r0: int, last: int, n: int, q: np.ndarray,
@@ -342,8 +318,8 @@ def _searches_laned(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
                 lane_i[ln] = lo
                 lane_k[ln] = hi
                 lane_words[ln] = False
-                _prefetch_dir(dirs, nodes[0, 0] + lo)
-                _prefetch_dir(dirs, nodes[0, 0] + hi)
+                prefetch_dir(dirs, nodes[0, 0] + lo)
+                prefetch_dir(dirs, nodes[0, 0] + hi)
                 busy += 1
         if busy == 0:
             return lower, upper, reach, OK
@@ -356,8 +332,8 @@ def _searches_laned(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
             i = lane_i[ln]
             k = lane_k[ln]
             if not lane_words[ln]:  # directory entries in cache: fetch the words
-                _prefetch_words(words, dirs, off + i)
-                _prefetch_words(words, dirs, off + k)
+                prefetch_words(words, dirs, off + i)
+                prefetch_words(words, dirs, off + k)
                 lane_words[ln] = True
                 continue
             lane_words[ln] = False
@@ -388,8 +364,8 @@ def _searches_laned(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
                 lane_lev[ln] = lev
                 lane_i[ln] = i
                 lane_k[ln] = k
-                _prefetch_dir(dirs, nodes[node, 0] + i)
-                _prefetch_dir(dirs, nodes[node, 0] + k)
+                prefetch_dir(dirs, nodes[node, 0] + i)
+                prefetch_dir(dirs, nodes[node, 0] + k)
                 continue
             else:  # a leaf: the step is done (as ``_step`` finishes it)
                 lo = lane_lo[ln]
@@ -428,8 +404,8 @@ def _searches_laned(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
                             lane_lev[ln] = 0
                             lane_i[ln] = lo
                             lane_k[ln] = hi
-                            _prefetch_dir(dirs, nodes[0, 0] + lo)
-                            _prefetch_dir(dirs, nodes[0, 0] + hi)
+                            prefetch_dir(dirs, nodes[0, 0] + lo)
+                            prefetch_dir(dirs, nodes[0, 0] + hi)
                             continue
             if done:
                 if reach[r] <= qstart[r]:

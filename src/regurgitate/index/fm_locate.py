@@ -40,8 +40,8 @@ import numpy as np
 from numba import njit
 
 from regurgitate.index import fm_kernels as fk
-from regurgitate.index.fm_bits import _word, popcount
-from regurgitate.index.kernels import compiled, prefetch
+from regurgitate.index.fm_bits import _word, popcount, prefetch_dir, prefetch_words
+from regurgitate.index.kernels import compiled
 
 #: :func:`regurgitate.index.fm_bits._word` compiled without numba's reference counting of
 #: the arrays passed to it (it allocates nothing): counted, the two atomic updates per
@@ -117,16 +117,7 @@ def locate_blocks(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
                 ahead -= cap
             node = queue[ahead, Q_NODE]
             if node >= 0:
-                pos = nodes[node, 0] + queue[ahead, Q_START]
-                b = pos >> 9
-                at = (b >> 2) << 2
-                if pos >= 0 and at + 3 < dirs.size and words.size:
-                    d = np.int64((dirs[at + 2 + ((b >> 1) & 1)] >> np.uint64(32 * (b & 1)))
-                                 & np.uint64(0xFFFFFFFF))
-                    p = np.int64(dirs[at + 1]) + ((d >> 11) & 0x1F)
-                    if 0 <= p < words.size:
-                        prefetch(words, p)  # type: ignore[call-arg]
-                        prefetch(words, min(p + 7, words.size - 1))  # type: ignore[call-arg]
+                prefetch_words(words, dirs, nodes[node, 0] + queue[ahead, Q_START])
         node = queue[head, Q_NODE]
         s = queue[head, Q_START]
         seg = queue[head, Q_AT]
@@ -286,9 +277,7 @@ def locate_blocks(words: np.ndarray, dirs: np.ndarray, nodes: np.ndarray,
                 queue[tail, col] = new[j, col]
             tail = tail + 1 if tail + 1 < cap else 0
             if new[j, Q_NODE] >= 0:
-                d = 4 * ((nodes[new[j, Q_NODE], 0] + new[j, Q_START]) >> 11)
-                if 0 <= d < dirs.size:
-                    prefetch(dirs, d)  # type: ignore[call-arg]
+                prefetch_dir(dirs, nodes[new[j, Q_NODE], 0] + new[j, Q_START])
     if handed:
         pos, err = fk.locate(words, dirs, nodes, syms, sep, r0, last, n, sa, every,
                              np.ascontiguousarray(hand[:handed, 0]))
