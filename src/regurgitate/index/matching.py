@@ -416,7 +416,32 @@ class Matcher:
         hits = probes[hit]
         if not hits.size:
             return np.zeros(0, dtype=np.int64)
-        pos = (hits[:, None] - np.arange(h, dtype=np.int64)).ravel()
-        mask = np.zeros(total, dtype=bool)
-        mask[pos[pos >= 0]] = True
-        return np.flatnonzero(mask).astype(np.int64)
+        right = self._last_starts(buf, run_end, hits, h, m)
+        mask = np.zeros(total + 1, dtype=bool)
+        for k, r in zip(hits.tolist(), right.tolist(), strict=True):
+            if r >= 0:  # (a negative bound: none of its starts; no slice from the end)
+                mask[max(k - h + 1, 0):r + 1] = True
+        return np.flatnonzero(mask[:total]).astype(np.int64)
+
+    def _last_starts(self, buf: np.ndarray, run_end: np.ndarray, hits: np.ndarray, h: int,
+                     m: int) -> np.ndarray:
+        """For each probe ``k h`` that occurs, the last position of its starts
+        ``((k - 1) h, k h]`` that may begin a match of >= m tokens (at most ``(k - 1) h``:
+        none may).
+
+        A match at ``s`` holds one at every later position it covers, so the longest match
+        ``L`` obeys ``L[s] <= (r - s) + L[r]`` for ``r >= s``: where ``L[r] < m``, no start
+        in ``(r - (m - L[r]), r]`` reaches m. Probes that occur alone (text that matches in
+        pieces: a common phrase) thus need a search or two instead of one per start. Runs of
+        consecutive probes as long as a chain (``CHAIN_MIN_STRETCH``) keep all their starts
+        (text copied at length: every bound would be ``m`` or more, each a search spent)."""
+        right = hits.copy()
+        run = np.cumsum(np.concatenate(([0], np.diff(hits) != h)))
+        alone = np.bincount(run)[run] * h < CHAIN_MIN_STRETCH
+        todo = np.flatnonzero(alone)
+        while todo.size:
+            found = self.lengths(buf, run_end, right[todo], cap=m)
+            todo = todo[found < m]
+            right[todo] -= m - found[found < m]
+            todo = todo[(right[todo] > hits[todo] - h) & (right[todo] >= 0)]
+        return right
