@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,3 +49,50 @@ def test_pointers_reads_little_endian_pointers_of_any_width() -> None:
         _, err = kernels.pointers(table, psize, keep.size, 2**41, 1,
                                   np.array([keep.size], dtype=np.int64))
         assert err == kernels.BAD_RANK
+
+
+def test_a_changed_helper_module_recompiles_its_callers(tmp_path: Path) -> None:
+    """Numba checks a cached function against its own source file only: a caller cached
+    with a helper from another module would keep the old helper after that module changes.
+    ``drop_stale_caches`` drops the caller's cache then (a real numba cache, three fresh
+    processes: compile and cache, reuse, change the helper)."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    helper = pkg / "helper.py"
+    helper.write_text(HELPER.format(value=1))
+    (pkg / "caller.py").write_text(CALLER)
+
+    def run() -> str:
+        proc = subprocess.run([sys.executable, "-c", "from pkg.caller import twice; "
+                               "print(twice(3))"], cwd=tmp_path, capture_output=True,
+                              text=True, check=True)
+        return proc.stdout.strip()
+
+    assert run() == "2"
+    assert list((pkg / "__pycache__").glob("caller.*.nbi"))  # cached
+    assert run() == "2"
+    helper.write_text(HELPER.format(value=5))
+    later = max(f.stat().st_mtime for f in (pkg / "__pycache__").iterdir()) + 10
+    os.utime(helper, (later, later))  # changed after the caches were written
+    assert run() == "10"  # the caller was compiled again, with the new helper
+
+
+HELPER = """
+from regurgitate.index.kernels import compiled
+
+@compiled
+def one(x):
+    return {value}
+"""
+
+CALLER = """
+from pkg import helper
+from regurgitate.index.kernels import compiled, drop_stale_caches
+
+drop_stale_caches(__file__, helper.__file__)
+
+@compiled
+def twice(x):
+    return 2 * helper.one(x)
+"""

@@ -32,7 +32,10 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic
 
-from regurgitate.index.kernels import compiled, compiled_inline, prefetch
+from regurgitate.index import kernels
+from regurgitate.index.kernels import compiled, compiled_inline, drop_stale_caches, prefetch
+
+drop_stale_caches(__file__, kernels.__file__)
 
 #: the layout's name in an FM shard's manifest record (``bit_vectors``)
 LAYOUT = "word-class-1"

@@ -14,8 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from regurgitate.index import fm_bits, kernels
 from regurgitate.index.fm_bits import prefetch_dir, prefetch_words, rank1, rank_bit
-from regurgitate.index.kernels import compiled, compiled_inline
+from regurgitate.index.kernels import compiled, compiled_inline, drop_stale_caches
+
+drop_stale_caches(__file__, fm_bits.__file__, kernels.__file__)
 
 OK = 0
 #: a rank structure or node table that cannot be right

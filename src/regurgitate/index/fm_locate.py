@@ -39,9 +39,12 @@ from typing import Any, cast
 import numpy as np
 from numba import njit
 
+from regurgitate.index import fm_bits, kernels
 from regurgitate.index import fm_kernels as fk
 from regurgitate.index.fm_bits import _word, popcount, prefetch_dir, prefetch_words
-from regurgitate.index.kernels import compiled
+from regurgitate.index.kernels import compiled, drop_stale_caches
+
+drop_stale_caches(__file__, fm_bits.__file__, fk.__file__, kernels.__file__)
 
 #: :func:`regurgitate.index.fm_bits._word` compiled without numba's reference counting of
 #: the arrays passed to it (it allocates nothing): counted, the two atomic updates per

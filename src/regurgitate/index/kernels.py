@@ -14,6 +14,7 @@ release the GIL, so an index server answers concurrent requests in parallel.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import llvmlite  # type: ignore[import-untyped]
@@ -43,6 +44,32 @@ def _compiled(fn: F) -> F:
 
 #: the decorator of the compiled loops, for other modules of the package
 compiled = _compiled
+
+
+def drop_stale_caches(module_file: str, *compiled_in: str) -> None:
+    """Remove the machine code numba cached beside ``module_file`` (its ``__pycache__``)
+    when a module whose compiled functions it calls (``compiled_in``, source files) changed
+    after it was cached.
+
+    Numba checks a cache against the source file of the function cached only; the code of
+    functions it calls from other modules is compiled into it, unchecked. A checkout that
+    changes ``fm_bits.py`` but not ``fm_kernels.py`` would otherwise keep running the old
+    rank inside the old kernels. Called at the top of each such module, before any of its
+    functions runs; a cache written after every one of its dependencies is kept, and files
+    another process removes first are no error. (Where the package's folder is read-only,
+    numba caches in the user's cache folder instead; an install rewrites every source file
+    there, so each cache goes stale by its own file's stamp.)"""
+    here = Path(module_file)
+    try:
+        newest = max(Path(f).stat().st_mtime for f in compiled_in)
+    except (OSError, ValueError):
+        return
+    for cached in (here.parent / "__pycache__").glob(f"{here.stem}.*.nb[ic]"):
+        try:
+            if cached.stat().st_mtime < newest:
+                cached.unlink()
+        except OSError:
+            continue
 
 
 def compiled_inline(fn: F) -> F:
